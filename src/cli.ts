@@ -1,0 +1,84 @@
+// Owns the command line: argument parsing, help, and turning signals into a clean unmount.
+import { parseArgs } from 'node:util';
+import { serve } from './serve.js';
+import { VERSION } from './version.js';
+import type { Level } from './log.js';
+
+const HELP = `mlproxy ${VERSION}: the user-space half of the Linux kernel ML library.
+Serves model sessions as a FUSE file tree; see docs/protocol.md.
+
+Usage:
+  mlproxy serve [options]     mount and serve in the foreground until SIGINT/SIGTERM
+  mlproxy --help              this text
+  mlproxy --version           print the version
+
+serve options:
+  --mountpoint DIR        where to mount (default /mnt/mlproxy); created if missing; a dead
+                          mount left by a crashed server is cleared, a live one is refused
+  --metrics-listen ADDR   host:port for Prometheus /metrics (default 127.0.0.1:9464), or "off"
+  --log-file FILE         append the JSON-lines server log to FILE (default: stderr)
+  --log-level LEVEL       debug | info | warn | error (default info)
+
+Environment:
+  MLPROXY_TF_BACKEND      TensorFlow.js backend for training: wasm (default) or cpu
+  MLPROXY_TEST_FAULTS=1   test only: add a per-model "fault" file that corrupts recommendations
+`;
+
+const LEVELS = ['debug', 'info', 'warn', 'error'];
+
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        mountpoint: { type: 'string', default: '/mnt/mlproxy' },
+        'metrics-listen': { type: 'string', default: '127.0.0.1:9464' },
+        'log-file': { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+      },
+    });
+  } catch (err) {
+    usageError((err as Error).message);
+    return;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return void process.stdout.write(HELP);
+  if (values.version) return void process.stdout.write(`mlproxy ${VERSION}\n`);
+  const [command, ...rest] = positionals;
+  if (command !== 'serve') return usageError(command ? `unknown command "${command}"` : 'no command given');
+  if (rest.length) return usageError(`serve takes no arguments, got "${rest.join(' ')}"`);
+  if (!LEVELS.includes(values['log-level'] as string)) return usageError(`--log-level must be one of ${LEVELS.join(' ')}`);
+
+  let server;
+  try {
+    server = await serve({
+      mountpoint: values.mountpoint as string,
+      metricsListen: values['metrics-listen'] as string,
+      logFile: values['log-file'],
+      logLevel: values['log-level'] as Level,
+      testFaults: process.env.MLPROXY_TEST_FAULTS === '1',
+    });
+  } catch (err) {
+    process.stderr.write(`mlproxy: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const shutdown = (signal: string) => {
+    process.stderr.write(`mlproxy: ${signal}: unmounting ${values.mountpoint}\n`);
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+function usageError(message: string): void {
+  process.stderr.write(`mlproxy: ${message}\nTry "mlproxy --help".\n`);
+  process.exitCode = 2;
+}

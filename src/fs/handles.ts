@@ -1,0 +1,49 @@
+// Owns per-open state: the content snapshot a read sequence is served from, a dataset stream's decoder,
+// and a recommendation transaction's result.
+import type { Session } from '../engine/session.js';
+import type { DatasetDecoder } from '../engine/codec.js';
+
+export interface Handle {
+  id: number;
+  file: string;
+  session: Session | undefined;
+  /** Content rendered at the last read at offset 0; later offsets continue from it. */
+  snapshot?: Buffer;
+  /** dataset: the open stream's decoder, and whether an earlier write on it already failed. */
+  decoder?: DatasetDecoder;
+  streamBytes: number;
+  poisoned?: Error;
+  /** recommendation: the answer to this handle's last write. */
+  result?: Buffer;
+  /** recommendation: the file offset of the first read after the last write. */
+  resultBase?: number;
+}
+
+export class HandleTable {
+  private next = 1;
+  private readonly open = new Map<number, Handle>();
+
+  add(file: string, session: Session | undefined): Handle {
+    const handle: Handle = { id: this.next++, file, session, streamBytes: 0 };
+    this.open.set(handle.id, handle);
+    return handle;
+  }
+
+  get(id: number): Handle | undefined {
+    return this.open.get(id);
+  }
+
+  remove(id: number): void {
+    this.open.delete(id);
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+}
+
+/** Slice `len` bytes at `offset` from `content` into `buf`; returns the byte count. */
+export function copyOut(content: Buffer, buf: Buffer, len: number, offset: number): number {
+  if (offset >= content.length) return 0;
+  return content.copy(buf, 0, offset, Math.min(content.length, offset + len));
+}

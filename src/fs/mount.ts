@@ -1,0 +1,87 @@
+// Owns the mount: fuse-native with the options mlproxy needs, clearing a dead mount left by a crashed
+// server, refusing a live one, and unmounting.
+import { execFile } from 'node:child_process';
+import { readFile, stat, mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import Fuse from 'fuse-native';
+
+const run = promisify(execFile);
+
+/**
+ * Options fuse-native's whitelist cannot express, added in this one place:
+ * - direct_io: every read reaches the server, so a file whose content changes is never served stale
+ *   or cut at a cached size (the binding has no direct_io option and drops attrTimeout: 0);
+ * - attr_timeout=0: stat results are never cached either;
+ * - big_writes: a large write arrives in 128 KiB requests instead of 4 KiB ones.
+ */
+export const EXTRA_MOUNT_OPTIONS = ['direct_io', 'attr_timeout=0', 'big_writes'];
+
+class MlproxyFuse extends Fuse {
+  override _fuseOptions(): string {
+    const base = super._fuseOptions();
+    const extra = EXTRA_MOUNT_OPTIONS.join(',');
+    return base ? `${base},${extra}` : `-o${extra}`;
+  }
+}
+
+/** What /proc/mounts says is mounted at `dir`, if anything. */
+export async function mountedAt(dir: string): Promise<{ fstype: string; source: string } | undefined> {
+  const table = await readFile('/proc/mounts', 'utf8');
+  for (const line of table.split('\n')) {
+    const [source, target, fstype] = line.split(' ');
+    if (target === dir.replace(/ /g, '\\040')) return { fstype, source };
+  }
+  return undefined;
+}
+
+async function fusermountLazy(dir: string): Promise<void> {
+  await run('fusermount', ['-uz', dir]);
+}
+
+/**
+ * Make `dir` ready to mount: create it, clear a dead FUSE mount ("Transport endpoint is not
+ * connected"), and refuse when a live server answers there.
+ */
+export async function prepareMountpoint(dir: string, log: (msg: string) => void): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST' && err.code !== 'ENOTCONN') throw err;
+  });
+  const mounted = await mountedAt(dir);
+  if (!mounted) return;
+  try {
+    await stat(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTCONN') {
+      log(`clearing dead ${mounted.fstype} mount at ${dir}`);
+      await fusermountLazy(dir);
+      return;
+    }
+    throw err;
+  }
+  const who = mounted.source === 'mlproxy' ? 'another live mlproxy server' : `a live ${mounted.fstype} mount (${mounted.source})`;
+  throw new Error(`${dir} is already served by ${who}; stop it first (mlproxy-umount ${dir}) or choose another --mountpoint`);
+}
+
+export interface Mounted {
+  dir: string;
+  unmount(): Promise<void>;
+}
+
+export async function mount(dir: string, ops: object): Promise<Mounted> {
+  const fuse = new MlproxyFuse(dir, ops, {
+    defaultPermissions: true,
+    allowOther: process.getuid?.() === 0,
+    fsname: 'mlproxy',
+    subtype: 'mlproxy',
+    // The binding answers ETIMEDOUT after 15 s by default; our handlers answer from memory, so keep it as a backstop.
+  });
+  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+  let unmounted: Promise<void> | undefined;
+  return {
+    dir,
+    unmount() {
+      unmounted ??= new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
+      return unmounted;
+    },
+  };
+}

@@ -1,0 +1,233 @@
+// Owns the binding's operation table: the only place FUSE callbacks are answered and errors become errnos.
+import { constants as fsc } from 'node:fs';
+import { MlError, fail, toErrno } from '../errors.js';
+import type { Bus } from '../events.js';
+import type { Logger } from '../log.js';
+import type { Registry } from '../engine/registry.js';
+import { HandleTable, copyOut, type Handle } from './handles.js';
+import { MODELS_DIR, parsePath } from './paths.js';
+import { type FileKind, modelFile, modelFileNames, rootFile, ROOT_FILES } from './table.js';
+
+export interface OpsOptions {
+  registry: Registry;
+  bus: Bus;
+  log: Logger;
+  version: string;
+  testFiles: boolean;
+}
+
+type Stat = { mode: number; size: number; uid: number; gid: number; mtime: Date; atime: Date; ctime: Date; nlink: number };
+type Callback = (code: number, ...rest: unknown[]) => void;
+
+const DIR = 0o040000;
+const FILE = 0o100000;
+
+export function createOps(opts: OpsOptions) {
+  const { registry, bus, log } = opts;
+  const handles = new HandleTable();
+  const started = new Date();
+
+  /** Run one op: success answers with `result()`'s values, any throw with one errno. */
+  function run(op: string, cb: Callback, result: () => unknown[]): void {
+    const began = performance.now();
+    let args: unknown[];
+    try {
+      args = result();
+    } catch (err) {
+      const errno = toErrno(err, (bug) => log('error', `internal error in ${op}`, { error: String((bug as Error)?.stack ?? bug) }));
+      if (err instanceof MlError && err.code !== 'ENOENT') log('info', `${op}: ${err.message}`, { errno: err.code });
+      bus.emit('fs_op', { op, errno: -errno, seconds: (performance.now() - began) / 1000 });
+      cb(errno);
+      return;
+    }
+    bus.emit('fs_op', { op, errno: 0, seconds: (performance.now() - began) / 1000 });
+    cb(0, ...args);
+  }
+
+  /** For read and write, whose callback takes a byte count or a negative errno. */
+  function runBytes(op: string, cb: (n: number) => void, result: () => number): void {
+    run(op, (code, n) => cb(code < 0 ? code : (n as number)), () => [result()]);
+  }
+
+  function stat(mode: number): Stat {
+    const now = new Date();
+    const isDir = (mode & DIR) !== 0;
+    return { mode, size: isDir ? 4096 : 0, uid: 0, gid: 0, mtime: now, atime: now, ctime: started, nlink: isDir ? 2 : 1 };
+  }
+
+  function sessionOf(model: string) {
+    return registry.get(model) ?? fail('ENOENT', `no model ${model}`);
+  }
+
+  function kindOf(model: string, file: string): FileKind {
+    return modelFile(file, opts.testFiles) ?? fail('ENOENT', `no file ${file}`);
+  }
+
+  function resolveFile(path: string): { kind: FileKind | undefined; rootKind?: (typeof ROOT_FILES)[keyof typeof ROOT_FILES]; model?: string; file: string } {
+    const node = parsePath(path);
+    if (node.kind === 'root_file') {
+      const rootKind = rootFile(node.file) ?? fail('ENOENT', `no file ${node.file}`);
+      return { kind: undefined, rootKind, file: node.file };
+    }
+    if (node.kind === 'model_file') {
+      sessionOf(node.model);
+      return { kind: kindOf(node.model, node.file), model: node.model, file: node.file };
+    }
+    if (node.kind === 'root' || node.kind === 'models' || node.kind === 'model') fail('EISDIR', `${path} is a directory`);
+    return fail('ENOENT', `no such path ${path}`);
+  }
+
+  function handleOf(fd: number): Handle {
+    return handles.get(fd) ?? fail('EBADF', `no open file ${fd}`);
+  }
+
+  /** Render a file's content for the handle; a read at offset 0 always renders afresh. */
+  function content(h: Handle): Buffer {
+    if (!h.session) {
+      const rootKind = rootFile(h.file) as (typeof ROOT_FILES)[keyof typeof ROOT_FILES];
+      return Buffer.from(rootKind.read({ registry, version: opts.version }));
+    }
+    const kind = kindOf(h.session.name, h.file);
+    if (!kind.read) fail('EACCES', `${h.file} is write-only`);
+    const out = kind.read({ registry, session: h.session, handle: h });
+    return typeof out === 'string' ? Buffer.from(out) : out;
+  }
+
+  return {
+    init(cb: Callback) {
+      cb(0);
+    },
+    getattr(path: string, cb: Callback) {
+      run('getattr', cb, () => {
+        const node = parsePath(path);
+        switch (node.kind) {
+          case 'root':
+            return [stat(DIR | 0o555)];
+          case 'models':
+            return [stat(DIR | 0o755)];
+          case 'model':
+            sessionOf(node.model);
+            return [stat(DIR | 0o555)];
+          default: {
+            const f = resolveFile(path);
+            return [stat(FILE | (f.rootKind ? f.rootKind.mode : (f.kind as FileKind).mode))];
+          }
+        }
+      });
+    },
+    readdir(path: string, cb: Callback) {
+      run('readdir', cb, () => {
+        const node = parsePath(path);
+        if (node.kind === 'root') return [[...Object.keys(ROOT_FILES), MODELS_DIR]];
+        if (node.kind === 'models') return [registry.names()];
+        if (node.kind === 'model') {
+          sessionOf(node.model);
+          return [modelFileNames(opts.testFiles)];
+        }
+        resolveFile(path);
+        return fail('ENOTDIR', `${path} is not a directory`);
+      });
+    },
+    open(path: string, flags: number, cb: Callback) {
+      run('open', cb, () => {
+        const f = resolveFile(path);
+        const access = flags & 3;
+        const wantsRead = access === fsc.O_RDONLY || access === fsc.O_RDWR;
+        const wantsWrite = access === fsc.O_WRONLY || access === fsc.O_RDWR;
+        // Root passes the kernel's mode-bit check on every file, so the table's capabilities are enforced here too.
+        const canRead = f.rootKind ? true : !!f.kind?.read;
+        const canWrite = f.rootKind ? false : !!f.kind?.write;
+        if ((wantsRead && !canRead) || (wantsWrite && !canWrite)) fail('EACCES', `${path}: opened for ${wantsWrite ? 'writing' : 'reading'}, which it does not support`);
+        const session = f.model ? sessionOf(f.model) : undefined;
+        return [handles.add(f.file, session).id];
+      });
+    },
+    read(path: string, fd: number, buf: Buffer, len: number, offset: number, cb: (n: number) => void) {
+      runBytes('read', cb, () => {
+        const h = handleOf(fd);
+        if (h.result) {
+          // A transaction's answer starts wherever the first read after the write is: pread at 0 (the kernel)
+          // and a shell reading on from where its write left the offset both see the whole answer.
+          if (h.resultBase === undefined || offset < h.resultBase) h.resultBase = offset;
+          return copyOut(h.result, buf, len, offset - h.resultBase);
+        }
+        if (offset === 0 || !h.snapshot) h.snapshot = content(h);
+        return copyOut(h.snapshot, buf, len, offset);
+      });
+    },
+    write(path: string, fd: number, buf: Buffer, len: number, _offset: number, cb: (n: number) => void) {
+      runBytes('write', cb, () => {
+        const h = handleOf(fd);
+        if (!h.session) fail('EACCES', `${path} is read-only`);
+        if (h.session.state === 'shutting_down') fail('ENOENT', `model ${h.session.name} was removed`);
+        const kind = kindOf(h.session.name, h.file);
+        if (!kind.write) fail('EACCES', `${path} is read-only`);
+        // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.
+        kind.write({ registry, session: h.session, handle: h }, buf.subarray(0, len));
+        return len;
+      });
+    },
+    flush(path: string, fd: number, cb: Callback) {
+      run('flush', cb, () => {
+        const h = handleOf(fd);
+        if (h.session) kindOf(h.session.name, h.file).flush?.({ registry, session: h.session, handle: h });
+        return [];
+      });
+    },
+    fsync(path: string, _datasync: boolean, fd: number, cb: Callback) {
+      run('fsync', cb, () => {
+        const h = handleOf(fd);
+        if (h.session) kindOf(h.session.name, h.file).flush?.({ registry, session: h.session, handle: h });
+        return [];
+      });
+    },
+    release(path: string, fd: number, cb: Callback) {
+      run('release', cb, () => {
+        handles.remove(fd);
+        return [];
+      });
+    },
+    truncate(path: string, _size: number, cb: Callback) {
+      // `echo x > file` truncates before writing; files hold no bytes of their own, so there is nothing to cut.
+      run('truncate', cb, () => {
+        const f = resolveFile(path);
+        if (f.rootKind || !f.kind?.write) fail('EACCES', `${path} is read-only`);
+        return [];
+      });
+    },
+    ftruncate(path: string, fd: number, _size: number, cb: Callback) {
+      run('ftruncate', cb, () => {
+        handleOf(fd);
+        return [];
+      });
+    },
+    mkdir(path: string, _mode: number, cb: Callback) {
+      run('mkdir', cb, () => {
+        const node = parsePath(path);
+        if (node.kind !== 'model') fail('EPERM', `mkdir is only allowed in /${MODELS_DIR}`);
+        registry.create(node.model);
+        return [];
+      });
+    },
+    rmdir(path: string, cb: Callback) {
+      run('rmdir', cb, () => {
+        const node = parsePath(path);
+        if (node.kind !== 'model') fail('EPERM', `rmdir is only allowed in /${MODELS_DIR}`);
+        registry.destroy(node.model);
+        return [];
+      });
+    },
+    create(path: string, _mode: number, cb: Callback) {
+      run('create', cb, () => fail('EPERM', `${path}: files cannot be created here`));
+    },
+    unlink(path: string, cb: Callback) {
+      run('unlink', cb, () => fail('EPERM', `${path}: files cannot be removed; rmdir the model instead`));
+    },
+    rename(src: string, _dest: string, cb: Callback) {
+      run('rename', cb, () => fail('EPERM', `${src}: nothing here can be renamed`));
+    },
+    get openHandles() {
+      return handles.size;
+    },
+  };
+}

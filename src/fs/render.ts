@@ -1,0 +1,56 @@
+// Owns the text of the read-only views: stats lines, the dataset export, and the test-only fault rewrite.
+import type { Session } from '../engine/session.js';
+import { formatRows } from '../engine/codec.js';
+
+export function renderStats(s: Session): string {
+  const l = s.learner;
+  const c = s.counters;
+  const lines: [string, string | number][] = [
+    ['state', s.state],
+    ['mode', s.modes.mode],
+    ['mode_policy', s.modes.policy],
+    ['apply_permil', s.modes.applyPermil],
+    ['generation', l.generation],
+    ['samples_total', c.samples_total],
+    ['samples_buffered', s.ring.size],
+    ['buffer_capacity', s.ring.capacity],
+    ['samples_dropped', c.samples_dropped],
+    ['samples_rejected', c.samples_rejected],
+    ['writes_rejected', c.writes_rejected],
+    ['samples_corrected', c.samples_corrected],
+    ['train_steps', l.trainSteps],
+    ['train_rounds', l.trainRounds],
+    ['training', l.training ? 1 : 0],
+    ['loss', Number.isNaN(l.lastLoss) ? 'nan' : l.lastLoss.toPrecision(6)],
+    ['rollbacks', l.rollbacks],
+    ['inferences', c.inferences],
+    ['inferences_in_emergency', c.inferences_in_emergency],
+    ['feedback_ml', c.feedback_ml],
+    ['feedback_default', c.feedback_default],
+    ['feedback_critical', c.feedback_critical],
+    ['config_commits', c.config_commits],
+    ['buffer_bytes', s.ring.bytes],
+  ];
+  for (const [key, value] of s.modes.statsLines()) lines.push([key, value]);
+  return lines.map(([k, v]) => `${k} ${v}\n`).join('');
+}
+
+/** The training buffer as dataset text, oldest first, in the units it was written in. */
+export function renderDataset(s: Session): string {
+  const width = s.ring.width;
+  const rows = new Float32Array(s.ring.size * width);
+  for (let i = 0; i < s.ring.size; i++) rows.set(s.ring.row(i), i * width);
+  return formatRows(rows, width, s.config.scale);
+}
+
+/** Test-only: corrupt recommendations the way a broken model server would. */
+export function applyFault(s: Session, answer: string): string {
+  switch (s.fault) {
+    case 'none':
+      return answer;
+    case 'garbage':
+      return answer.replace(/[^\n]+/g, 'zz?!#');
+    case 'out_of_range':
+      return answer.replace(/[^\s]+/g, '999999999999');
+  }
+}

@@ -1,0 +1,152 @@
+// Owns the table of file kinds: every file of the tree with its mode bits and what read, write and close do.
+// readdir and getattr are derived from this table; a kind without `write` is read-only, without `read` write-only.
+import { fail } from '../errors.js';
+import type { Registry } from '../engine/registry.js';
+import type { Session } from '../engine/session.js';
+import { formatConfig } from '../engine/config.js';
+import { formatRows, parseQueries } from '../engine/codec.js';
+import { ABI_VERSION, FAULTS, VERBS, isKeyword, keywordFromWrite } from '../protocol.js';
+import { MODES } from '../modes/modes.js';
+import type { Handle } from './handles.js';
+import { renderStats, renderDataset, applyFault } from './render.js';
+import { MAX_QUERIES_PER_WRITE } from '../engine/session.js';
+
+export interface FileContext {
+  registry: Registry;
+  session: Session;
+  handle: Handle;
+}
+
+export interface FileKind {
+  /** Permission bits; with default_permissions the kernel enforces them for everyone but root. */
+  mode: number;
+  read?: (ctx: FileContext) => string | Buffer;
+  write?: (ctx: FileContext, data: Buffer) => void;
+  /** The writer closed (or fsync'd) the file: finish what its writes collected. */
+  flush?: (ctx: FileContext) => void;
+  /** Files that exist only when a server option asks for them. */
+  testOnly?: boolean;
+}
+
+export interface RootContext {
+  registry: Registry;
+  version: string;
+}
+
+export interface RootFileKind {
+  mode: number;
+  read: (ctx: RootContext) => string;
+}
+
+export const ROOT_FILES = {
+  version: { mode: 0o444, read: (ctx) => `mlproxy ${ctx.version} abi ${ABI_VERSION}\n` },
+  avail_modes: { mode: 0o444, read: () => MODES.join(' ') + '\n' },
+} satisfies Record<string, RootFileKind>;
+
+function text(data: Buffer): string {
+  return data.toString('utf8');
+}
+
+/** A write that must be exactly one keyword from `list` (one trailing newline allowed). */
+function keyword<T extends string>(ctx: FileContext, file: string, list: readonly T[], data: Buffer): T {
+  const word = keywordFromWrite(text(data));
+  if (!isKeyword(list, word)) ctx.session.reject(file, new Error(`${file}: "${word.slice(0, 32)}" is not one of ${list.join(' ')}`));
+  return word;
+}
+
+export const MODEL_FILES = {
+  control: {
+    mode: 0o644,
+    read: ({ session }) => (session.lastVerb.verb ? `${session.lastVerb.verb} ${session.lastVerb.result}\n` : 'none\n'),
+    write: (ctx, data) => ctx.session.runVerb(keyword(ctx, 'control', VERBS, data)),
+  },
+  state: { mode: 0o444, read: ({ session }) => session.state + '\n' },
+  mode: {
+    mode: 0o644,
+    read: ({ session }) => session.modes.mode + '\n',
+    write: ({ session }, data) => session.setMode(keywordFromWrite(text(data))),
+  },
+  apply_permil: { mode: 0o444, read: ({ session }) => `${session.modes.applyPermil}\n` },
+  config: {
+    mode: 0o644,
+    read: ({ session }) => formatConfig(session.config),
+    write: ({ session }, data) => session.stageConfig(text(data)),
+  },
+  config_staged: { mode: 0o444, read: ({ session }) => formatConfig(session.staged) },
+  dataset: {
+    mode: 0o644,
+    read: ({ session }) => renderDataset(session),
+    write: ({ session, handle }, data) => {
+      if (handle.poisoned) fail('EINVAL', `dataset: this open file already had a bad write (${handle.poisoned.message}); close it and write again`);
+      handle.decoder ??= session.newDatasetDecoder();
+      handle.streamBytes += data.length;
+      try {
+        handle.decoder.feed(data);
+      } catch (err) {
+        handle.poisoned = err as Error;
+        session.rejectDataset(err, handle.decoder.samples);
+      }
+    },
+    flush: ({ session, handle }) => {
+      const decoder = handle.decoder;
+      const bytes = handle.streamBytes;
+      const poisoned = handle.poisoned;
+      handle.decoder = undefined;
+      handle.streamBytes = 0;
+      handle.poisoned = undefined;
+      if (poisoned) fail('EINVAL', `dataset: batch discarded: ${poisoned.message}`);
+      if (!decoder) return;
+      try {
+        decoder.finish();
+      } catch (err) {
+        session.rejectDataset(err, decoder.samples);
+      }
+      session.ingest(decoder.rows(), bytes);
+    },
+  },
+  recommendation: {
+    mode: 0o644,
+    // Reads after a write on the same handle are served from handle.result by ops.read; this is a read without one.
+    read: ({ session }) => {
+      const answer = session.latestRecommendation ?? fail('ENODATA', 'recommendation: no recommendation yet; write inputs first');
+      return applyFault(session, answer);
+    },
+    write: ({ session, handle }, data) => {
+      const queries = session.validated('recommendation', () =>
+        parseQueries(text(data), session.config.inputs, session.config.scale, MAX_QUERIES_PER_WRITE),
+      );
+      const outputs = session.recommend(queries);
+      const answer = formatRows(outputs, session.config.outputs, session.config.scale);
+      session.latestRecommendation = answer;
+      handle.result = Buffer.from(applyFault(session, answer));
+      handle.resultBase = undefined;
+    },
+  },
+  feedback: { mode: 0o200, write: ({ session }, data) => session.feedback(text(data)) },
+  stats: { mode: 0o444, read: ({ session }) => renderStats(session) },
+  events: { mode: 0o444, read: ({ session }) => session.events.render() },
+  fault: {
+    mode: 0o200,
+    testOnly: true,
+    write: (ctx, data) => {
+      ctx.session.fault = keyword(ctx, 'fault', FAULTS, data);
+      ctx.session.record('fault', `recommendations now ${ctx.session.fault}`);
+    },
+  },
+} satisfies Record<string, FileKind>;
+
+export type ModelFileName = keyof typeof MODEL_FILES;
+
+export function modelFile(name: string, testFiles: boolean): FileKind | undefined {
+  if (!Object.hasOwn(MODEL_FILES, name)) return undefined;
+  const kind: FileKind = MODEL_FILES[name as ModelFileName];
+  return kind.testOnly && !testFiles ? undefined : kind;
+}
+
+export function modelFileNames(testFiles: boolean): string[] {
+  return Object.keys(MODEL_FILES).filter((n) => modelFile(n, testFiles));
+}
+
+export function rootFile(name: string): RootFileKind | undefined {
+  return Object.hasOwn(ROOT_FILES, name) ? ROOT_FILES[name as keyof typeof ROOT_FILES] : undefined;
+}

@@ -1,0 +1,55 @@
+// Owns one running server: wires the bus, log, engine, metrics and mount together, and tears them down.
+import { createBus, listenAll } from './events.js';
+import { createLogger, type Level } from './log.js';
+import { Registry } from './engine/registry.js';
+import { createOps } from './fs/ops.js';
+import { mount, prepareMountpoint } from './fs/mount.js';
+import { startMetrics } from './metrics/server.js';
+import { VERSION } from './version.js';
+
+export interface ServeOptions {
+  mountpoint: string;
+  metricsListen: string;
+  logFile?: string;
+  logLevel: Level;
+  testFaults: boolean;
+}
+
+/** Events that are too frequent for the server log. */
+const QUIET_EVENTS = new Set(['fs_op', 'inference', 'training_round', 'samples_ingested', 'feedback']);
+
+export async function serve(opts: ServeOptions): Promise<{ stop: () => Promise<void>; metricsAddress?: string }> {
+  const { log, close: closeLog } = createLogger(opts.logFile, opts.logLevel);
+  const bus = createBus();
+  listenAll(bus, (name, event) => {
+    if (!QUIET_EVENTS.has(name)) log('info', name, event as Record<string, unknown>);
+  });
+  const registry = new Registry(bus);
+  const metrics = opts.metricsListen === 'off' ? undefined : await startMetrics(opts.metricsListen, bus, registry, log);
+  let mounted;
+  try {
+    await prepareMountpoint(opts.mountpoint, (m) => log('warn', m));
+    const ops = createOps({ registry, bus, log, version: VERSION, testFiles: opts.testFaults });
+    mounted = await mount(opts.mountpoint, ops);
+  } catch (err) {
+    await metrics?.close();
+    await registry.close();
+    closeLog();
+    throw err;
+  }
+  log('info', 'serving', { mountpoint: opts.mountpoint, version: VERSION, metrics: metrics?.address ?? 'off', pid: process.pid });
+  let stopping: Promise<void> | undefined;
+  return {
+    metricsAddress: metrics?.address,
+    stop() {
+      stopping ??= (async () => {
+        await mounted.unmount().catch((err: Error) => log('error', 'unmount failed', { error: err.message }));
+        await metrics?.close();
+        await registry.close();
+        log('info', 'stopped', { mountpoint: opts.mountpoint });
+        closeLog();
+      })();
+      return stopping;
+    },
+  };
+}
