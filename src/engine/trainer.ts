@@ -20,6 +20,7 @@ export class TrainingWorker {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
       if (reply.ok) waiter.resolve(reply);
       else waiter.reject(new Error(reply.error));
     });
@@ -41,6 +42,8 @@ export class TrainingWorker {
     this.worker ??= this.start();
     const id = this.nextId++;
     const worker = this.worker;
+    // Referenced only while a request is out: an idle worker must not keep a finished process alive.
+    worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ ...body, id } as WorkerRequest, transfer);

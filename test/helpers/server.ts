@@ -1,7 +1,7 @@
 // Test helper: a real mlproxy server on a real FUSE mount in a temporary directory, driven with a real shell.
 // Every exit path unmounts: the test's teardown, and a process exit hook for a test runner that dies early.
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,6 +29,7 @@ export interface ShResult {
 }
 
 const live = new Set<Server>();
+let started = 0;
 process.on('exit', () => {
   for (const s of live) {
     try {
@@ -61,8 +62,9 @@ export async function sh(script: string, cwd: string, opts: { user?: string; inp
 
 export async function startServer(opts: { env?: Record<string, string>; args?: string[]; mnt?: string; dir?: string } = {}): Promise<Server> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'mlproxy-test-')));
+  await chmod(dir, 0o755); // so tests can act as another user below it
   const mnt = opts.mnt ?? join(dir, 'mnt');
-  const logFile = join(dir, 'server.log');
+  const logFile = join(dir, `server-${++started}.log`);
   const proc = spawn(process.execPath, [BIN, 'serve', '--mountpoint', mnt, '--metrics-listen', '127.0.0.1:0', '--log-file', logFile, ...(opts.args ?? [])], {
     env: { ...process.env, MLPROXY_TEST_FAULTS: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,7 +85,9 @@ export async function startServer(opts: { env?: Record<string, string>; args?: s
     sh: (script, o) => sh(script, mnt, o),
     async stop() {
       if (exited === undefined) proc.kill('SIGTERM');
-      const code = await Promise.race([exitPromise, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exitPromise, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 10000)))]);
+      clearTimeout(timer);
       if (code === 'timeout') proc.kill('SIGKILL');
       if (await isMounted(mnt)) await execFileP('fusermount', ['-uz', mnt]).catch(() => {});
       live.delete(server);

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs everything mlproxy needs on a Debian 12 machine, as root, and builds it. Idempotent.
+#   mount-scripts/setup.sh          the server: libfuse2, fuse, node modules, dist/
+#   mount-scripts/setup.sh --test   also what the tests use: Prometheus (promtool) and the qemu guest kit
+set -eu
+cd "$(dirname "$0")/.."
+
+packages="libfuse2 fuse"
+if [ "${1:-}" = "--test" ]; then
+  packages="$packages prometheus linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static cpio kmod gcc make"
+fi
+
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # shellcheck disable=SC2086
+  apt-get install -y -q --no-install-recommends $missing
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+echo "setup: building"
+npm run build --silent

@@ -1,0 +1,45 @@
+// End to end through the shell alone: a model learns y = 3·x1 − 2·x2 + 1 from samples written with cat,
+// and answers queries with echo and cat, while training never holds up a FUSE read.
+import t from 'tap';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startServer, waitFor, parseStats } from '../helpers/server.js';
+
+t.test('a model learns a linear function', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.stop());
+  const f = (a: number, b: number) => 3 * a - 2 * b + 1;
+  let data = '';
+  for (let i = 0; i < 3000; i++) {
+    const a = Math.random() * 10 - 5;
+    const b = Math.random() * 10 - 5;
+    data += `${a.toFixed(4)} ${b.toFixed(4)} ${f(a, b).toFixed(4)}\n`;
+  }
+  await writeFile(join(s.dir, 'train.txt'), data);
+  const setup = await s.sh(`mkdir models/lin && cd models/lin &&
+    printf 'inputs=2\\noutputs=1\\nhidden=16,16\\n' > config && echo commit > control &&
+    echo init > control && echo start > control && echo prepare_dataset > control &&
+    cat ${join(s.dir, 'train.txt')} > dataset`);
+  t.equal(setup.code, 0, setup.stderr);
+
+  // While it trains, reads keep answering quickly.
+  let slowest = 0;
+  const st = await waitFor(async () => {
+    const began = performance.now();
+    const stats = parseStats((await s.sh('cat models/lin/stats')).stdout);
+    slowest = Math.max(slowest, performance.now() - began);
+    return stats.training === '0' && Number(stats.train_steps) > 0 ? stats : undefined;
+  }, 60000, 'training to finish its budget');
+  t.ok(Number(st.generation) > 10, `weights were published as they trained (generation ${st.generation})`);
+  t.ok(slowest < 2000, `stats reads stayed responsive while training (slowest ${slowest.toFixed(0)} ms including the shell)`);
+
+  const queries: [number, number][] = [];
+  for (let a = -4; a <= 4; a += 2) for (let b = -4; b <= 4; b += 2) queries.push([a, b]);
+  const r = await s.sh(`exec 3<>models/lin/recommendation; printf '%s\\n' ${queries.map((q) => `"${q.join(' ')}"`).join(' ')} >&3; cat <&3`);
+  const answers = r.stdout.trim().split('\n').map(Number);
+  t.equal(answers.length, queries.length);
+  const errors = answers.map((y, i) => Math.abs(y - f(...queries[i])));
+  const mean = errors.reduce((x, y) => x + y, 0) / errors.length;
+  t.ok(mean < 0.15, `mean absolute error ${mean.toFixed(4)} over ${queries.length} points (y spans ±21)`);
+  t.ok(Number(st.loss) < 0.01, `training loss ${st.loss} (normalised MSE)`);
+});
