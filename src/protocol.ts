@@ -17,8 +17,12 @@ export type Verb = (typeof VERBS)[number];
 /** What `mode` accepts besides a mode name: hand the mode to the automatic policy. */
 export const MODE_POLICY_AUTO = 'auto';
 
-/** Feedback sources: an operation that applied the model, or one that ran the kernel's default. */
-export const FEEDBACK_SOURCES = ['ml', 'default', 'critical'] as const;
+/**
+ * Feedback line kinds: an operation that applied the model (`ml`), one that ran the kernel's default
+ * (`default`), the subsystem in trouble (`critical`), and how often the kernel fell back on its own
+ * because mlproxy was slow or absent (`fallback <count>`).
+ */
+export const FEEDBACK_SOURCES = ['ml', 'default', 'critical', 'fallback'] as const;
 export type FeedbackSource = (typeof FEEDBACK_SOURCES)[number];
 
 /** Test-only fault switch values (file `fault`, present only with MLPROXY_TEST_FAULTS=1). */

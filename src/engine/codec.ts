@@ -173,6 +173,7 @@ export function formatRows(values: ArrayLike<number>, width: number, scale: numb
 
 export interface FeedbackLine {
   source: FeedbackSource;
+  /** The efficiency, or for `fallback` the count of fallbacks. */
   efficiency: number;
   /** The outputs that would have been right, already divided by scale; absent when not given. */
   corrected?: Float32Array;
@@ -190,6 +191,11 @@ export function parseFeedback(text: string, outputs: number, scale: number): Fee
     if (word === 'critical') {
       if (rest.length) fail('EINVAL', `${where}: critical takes no values`);
       result.push({ source: word, efficiency: 0 });
+      return;
+    }
+    if (word === 'fallback') {
+      if (rest.length !== 1 || !/^[0-9]{1,9}$/.test(rest[0])) fail('EINVAL', `${where}: expected "fallback <count>", a whole number`);
+      result.push({ source: word, efficiency: Number(rest[0]) });
       return;
     }
     if (rest.length !== 1 && rest.length !== 1 + outputs) {

@@ -21,7 +21,16 @@ export class EventLog {
 
   /** All retained lines, oldest first, newline-terminated. */
   render(): string {
+    return this.since(0);
+  }
+
+  /** Retained lines recorded after the first `seen` lines ever recorded (a reader's position). */
+  since(seen: number): string {
     const ordered = [...this.lines.slice(this.start), ...this.lines.slice(0, this.start)];
-    return ordered.map((l) => l + '\n').join('');
+    const firstRetained = this.total - ordered.length;
+    return ordered
+      .slice(Math.max(0, seen - firstRetained))
+      .map((l) => l + '\n')
+      .join('');
   }
 }

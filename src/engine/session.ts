@@ -39,6 +39,8 @@ export class Session {
     feedback_ml: 0,
     feedback_default: 0,
     feedback_critical: 0,
+    feedback_fallback: 0,
+    kernel_fallbacks: 0,
     samples_corrected: 0,
     config_commits: 0,
   };
@@ -260,7 +262,8 @@ export class Session {
     const corrected: Float32Array[] = [];
     for (const line of lines) {
       this.counters[`feedback_${line.source}`]++;
-      this.modes.noteFeedback(line.source, line.efficiency, now);
+      if (line.source === 'fallback') this.counters.kernel_fallbacks += line.efficiency;
+      else this.modes.noteFeedback(line.source, line.efficiency, now);
       if (line.corrected) corrected.push(Float32Array.from([...(this.lastQuery as Float32Array), ...line.corrected]));
       this.bus.emit('feedback', { model: this.name, source: line.source, efficiency: line.efficiency, corrected: !!line.corrected });
     }

@@ -152,6 +152,10 @@ export function createOps(opts: OpsOptions) {
           return copyOut(h.result, buf, len, offset - h.resultBase);
         }
         if (offset === 0 || !h.snapshot) h.snapshot = content(h);
+        else if (offset >= h.snapshot.length && h.session) {
+          const more = kindOf(h.session.name, h.file).grow?.({ registry, session: h.session, handle: h });
+          if (more) h.snapshot = Buffer.concat([h.snapshot, Buffer.from(more)]);
+        }
         return copyOut(h.snapshot, buf, len, offset);
       });
     },

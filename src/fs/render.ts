@@ -28,6 +28,8 @@ export function renderStats(s: Session): string {
     ['feedback_ml', c.feedback_ml],
     ['feedback_default', c.feedback_default],
     ['feedback_critical', c.feedback_critical],
+    ['feedback_fallback', c.feedback_fallback],
+    ['kernel_fallbacks', c.kernel_fallbacks],
     ['config_commits', c.config_commits],
     ['buffer_bytes', s.ring.bytes],
   ];

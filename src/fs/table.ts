@@ -22,6 +22,8 @@ export interface FileKind {
   mode: number;
   read?: (ctx: FileContext) => string | Buffer;
   write?: (ctx: FileContext, data: Buffer) => void;
+  /** Append-only files: what was added since the handle's content was rendered. */
+  grow?: (ctx: FileContext) => string;
   /** The writer closed (or fsync'd) the file: finish what its writes collected. */
   flush?: (ctx: FileContext) => void;
   /** Files that exist only when a server option asks for them. */
@@ -124,7 +126,19 @@ export const MODEL_FILES = {
   },
   feedback: { mode: 0o200, write: ({ session }, data) => session.feedback(text(data)) },
   stats: { mode: 0o444, read: ({ session }) => renderStats(session) },
-  events: { mode: 0o444, read: ({ session }) => session.events.render() },
+  events: {
+    mode: 0o444,
+    read: ({ session, handle }) => {
+      handle.eventsSeen = session.events.total;
+      return session.events.render();
+    },
+    // A reader at the end of what it has read (tail -f) gets the lines recorded since.
+    grow: ({ session, handle }) => {
+      const more = session.events.since(handle.eventsSeen ?? 0);
+      handle.eventsSeen = session.events.total;
+      return more;
+    },
+  },
   fault: {
     mode: 0o200,
     testOnly: true,

@@ -41,6 +41,23 @@ t.test('content is never stale or cut short', async (t) => {
   t.same(JSON.parse(pread.stdout), ['started\n', 'stopped\n'], 'pread at 0 on the same fd renders afresh');
 });
 
+t.test('events: one open reader keeps reading as the file grows', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.stop());
+  await s.sh('mkdir models/m');
+  const r = await sh(`node -e "
+    const fs = require('fs'); const { execSync } = require('child_process');
+    const fd = fs.openSync('${s.mnt}/models/m/events', 'r'); const b = Buffer.alloc(65536); let pos = 0; let text = '';
+    const drain = () => { for (let n; (n = fs.readSync(fd, b, 0, b.length, pos)) > 0; pos += n) text += b.toString('utf8', 0, n); };
+    drain(); const first = text;
+    execSync('echo init > ${s.mnt}/models/m/control; echo bogus > ${s.mnt}/models/m/control || true', { stdio: 'ignore' });
+    drain(); console.log(JSON.stringify([first, text]));"`, s.mnt);
+  const [first, all] = JSON.parse(r.stdout) as [string, string];
+  t.match(first, /^\S+ created state=created mode=emergency\n$/);
+  t.ok(all.startsWith(first), 'what was read stays where it was');
+  t.match(all.slice(first.length), /verb init ok state created -> initialized\n.*rejected file=control/s, 'new lines follow at the end');
+});
+
 t.test('rmdir while a reader holds a file open', async (t) => {
   const s = await startServer();
   t.teardown(() => s.stop());

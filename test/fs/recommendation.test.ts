@@ -53,13 +53,16 @@ t.test('recommendation and feedback', async (t) => {
   t.equal(await io('write', `${dir}/feedback`, 'ml 850\n'), 'ok');
   t.equal(await io('write', `${dir}/feedback`, 'default 700\nml 900\n'), 'ok');
   t.equal(await io('write', `${dir}/feedback`, 'critical\n'), 'ok');
-  for (const bad of ['ml\n', 'ml x\n', 'mlx 5\n', 'ML 5\n', 'default 1 2\n', 'ml 5 1 2 3\n', 'critical 5\n', '\n', 'ml 5\nbogus 1\n']) {
+  t.equal(await io('write', `${dir}/feedback`, 'fallback 3\nfallback 2\n'), 'ok', 'the kernel reports its own fallbacks');
+  for (const bad of ['ml\n', 'ml x\n', 'mlx 5\n', 'ML 5\n', 'default 1 2\n', 'ml 5 1 2 3\n', 'critical 5\n', '\n', 'ml 5\nbogus 1\n', 'fallback\n', 'fallback -1\n', 'fallback 1.5\n']) {
     t.equal(await io('write', `${dir}/feedback`, bad), 'err EINVAL', `feedback ${JSON.stringify(bad)} is refused`);
   }
   st = await stats();
   t.equal(st.feedback_ml, '2', 'a refused write counted nothing, not even its good lines');
   t.equal(st.feedback_default, '1');
   t.equal(st.feedback_critical, '1');
+  t.equal(st.feedback_fallback, '2');
+  t.equal(st.kernel_fallbacks, '5');
   const before = Number(st.samples_total);
   t.equal(await io('write', `${dir}/feedback`, 'ml 500 1500 -2500\n'), 'ok', 'corrected outputs');
   st = await stats();

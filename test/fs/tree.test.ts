@@ -29,4 +29,8 @@ t.test('tree', async (t) => {
   t.equal(await io('rmdir', `${s.mnt}/models/m1`), 'err ENOENT');
   t.equal(await io('mkdir', `${s.mnt}/models/m1`), 'ok', 'a removed name can be made again');
   t.equal((await s.sh('cat models/m1/state models/m1/mode')).stdout, 'created\nemergency\n', 'a fresh model is created, in emergency mode');
+
+  const made = await s.sh('i=0; while [ $i -lt 254 ]; do mkdir models/x$i || exit 1; i=$((i+1)); done; ls models | wc -l');
+  t.equal(made.stdout, '256\n', '256 models');
+  t.equal(await io('mkdir', `${s.mnt}/models/one-too-many`), 'err ENOSPC', 'the 257th is refused');
 });
