@@ -15,6 +15,9 @@ Usage:
 serve options:
   --mountpoint DIR        where to mount (default /mnt/mlproxy); created if missing; a dead
                           mount left by a crashed server is cleared, a live one is refused
+  --state-dir DIR         keep every model (config, mode, weights, dataset log) in DIR and bring
+                          them back on the next start; import LayersModels from DIR/import/NAME/.
+                          Without it models live in memory only.
   --metrics-listen ADDR   host:port for Prometheus /metrics (default 127.0.0.1:9464), or "off"
   --log-file FILE         append the JSON-lines server log to FILE (default: stderr)
   --log-level LEVEL       debug | info | warn | error (default info)
@@ -36,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
         mountpoint: { type: 'string', default: '/mnt/mlproxy' },
+        'state-dir': { type: 'string' },
         'metrics-listen': { type: 'string', default: '127.0.0.1:9464' },
         'log-file': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
@@ -57,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     server = await serve({
       mountpoint: values.mountpoint as string,
+      stateDir: values['state-dir'],
       metricsListen: values['metrics-listen'] as string,
       logFile: values['log-file'],
       logLevel: values['log-level'] as Level,

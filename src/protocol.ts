@@ -11,7 +11,7 @@ export const STATES = ['created', 'initialized', 'started', 'running', 'stopped'
 export type ModelState = (typeof STATES)[number];
 
 /** Verbs accepted by a model's `control` file, matched exactly. */
-export const VERBS = ['init', 'reinit', 'start', 'stop', 'prepare_dataset', 'discard_dataset', 'commit', 'reset'] as const;
+export const VERBS = ['init', 'reinit', 'start', 'stop', 'prepare_dataset', 'discard_dataset', 'commit', 'reset', 'save', 'load'] as const;
 export type Verb = (typeof VERBS)[number];
 
 /** What `mode` accepts besides a mode name: hand the mode to the automatic policy. */
@@ -25,8 +25,11 @@ export const MODE_POLICY_AUTO = 'auto';
 export const FEEDBACK_SOURCES = ['ml', 'default', 'critical', 'fallback'] as const;
 export type FeedbackSource = (typeof FEEDBACK_SOURCES)[number];
 
-/** Test-only fault switch values (file `fault`, present only with MLPROXY_TEST_FAULTS=1). */
-export const FAULTS = ['none', 'garbage', 'out_of_range'] as const;
+/**
+ * Test-only fault switch values (file `fault`, present only with MLPROXY_TEST_FAULTS=1): corrupt
+ * recommendations, or make every training round diverge.
+ */
+export const FAULTS = ['none', 'garbage', 'out_of_range', 'diverge'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** Binary dataset stream header (little endian), written once at the start of an open file. */

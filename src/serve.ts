@@ -9,6 +9,8 @@ import { VERSION } from './version.js';
 
 export interface ServeOptions {
   mountpoint: string;
+  /** Where models persist across restarts; without it they live in memory only. */
+  stateDir?: string;
   metricsListen: string;
   logFile?: string;
   logLevel: Level;
@@ -24,10 +26,12 @@ export async function serve(opts: ServeOptions): Promise<{ stop: () => Promise<v
   listenAll(bus, (name, event) => {
     if (!QUIET_EVENTS.has(name)) log('info', name, event as Record<string, unknown>);
   });
-  const registry = new Registry(bus);
-  const metrics = opts.metricsListen === 'off' ? undefined : await startMetrics(opts.metricsListen, bus, registry, log);
+  const registry = new Registry(bus, opts.stateDir);
+  let metrics: Awaited<ReturnType<typeof startMetrics>> | undefined;
   let mounted;
   try {
+    metrics = opts.metricsListen === 'off' ? undefined : await startMetrics(opts.metricsListen, bus, registry, log);
+    for (const r of await registry.restore()) log('info', 'restored', { model: r.name, detail: r.detail });
     await prepareMountpoint(opts.mountpoint, (m) => log('warn', m));
     const ops = createOps({ registry, bus, log, version: VERSION, testFiles: opts.testFaults });
     mounted = await mount(opts.mountpoint, ops);
@@ -37,7 +41,7 @@ export async function serve(opts: ServeOptions): Promise<{ stop: () => Promise<v
     closeLog();
     throw err;
   }
-  log('info', 'serving', { mountpoint: opts.mountpoint, version: VERSION, metrics: metrics?.address ?? 'off', pid: process.pid });
+  log('info', 'serving', { mountpoint: opts.mountpoint, version: VERSION, metrics: metrics?.address ?? 'off', stateDir: opts.stateDir ?? 'none', pid: process.pid });
   let stopping: Promise<void> | undefined;
   return {
     metricsAddress: metrics?.address,

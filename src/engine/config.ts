@@ -9,6 +9,14 @@ export interface ModelConfig {
   batch_size: number;
   buffer_capacity: number;
   scale: number;
+  /** Dataset writes: strict acknowledges once on disk, batch within BATCH_FLUSH_MS (needs --state-dir). */
+  durability: 'strict' | 'batch';
+  /** A full buffer: drop the oldest samples, or refuse the new batch with ENOSPC. */
+  overflow: 'drop_oldest' | 'reject';
+  /** Mode policy timing (docs/modes.md): least time in a mode before a promotion, a demotion, leaving emergency. */
+  promote_dwell_ms: number;
+  demote_dwell_ms: number;
+  emergency_cooldown_ms: number;
 }
 export type ConfigKey = keyof ModelConfig;
 export type StagedConfig = Partial<ModelConfig>;
@@ -21,6 +29,11 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   batch_size: 32,
   buffer_capacity: 10000,
   scale: 1,
+  durability: 'strict',
+  overflow: 'drop_oldest',
+  promote_dwell_ms: 300_000,
+  demote_dwell_ms: 60_000,
+  emergency_cooldown_ms: 300_000,
 });
 
 /** Bytes one model's training buffer may take: keeps a typo in buffer_capacity from eating the host. */
@@ -40,6 +53,11 @@ function positiveNumber(key: string, text: string, max: number): number {
 }
 
 /** One parser per key; each rejects a bad value with a message naming the key. */
+function oneOf<T extends string>(key: string, text: string, words: readonly T[]): T {
+  if (!(words as readonly string[]).includes(text)) fail('EINVAL', `config ${key}: "${text}" is not one of ${words.join(' ')}`);
+  return text as T;
+}
+
 const PARSERS: { [K in ConfigKey]: (text: string) => ModelConfig[K] } = {
   inputs: (t) => integer('inputs', t, 1, 4096),
   outputs: (t) => integer('outputs', t, 1, 1024),
@@ -53,6 +71,11 @@ const PARSERS: { [K in ConfigKey]: (text: string) => ModelConfig[K] } = {
   batch_size: (t) => integer('batch_size', t, 1, 65536),
   buffer_capacity: (t) => integer('buffer_capacity', t, 1, 100_000_000),
   scale: (t) => positiveNumber('scale', t, 1e9),
+  durability: (t) => oneOf('durability', t, ['strict', 'batch'] as const),
+  overflow: (t) => oneOf('overflow', t, ['drop_oldest', 'reject'] as const),
+  promote_dwell_ms: (t) => integer('promote_dwell_ms', t, 0, 86_400_000),
+  demote_dwell_ms: (t) => integer('demote_dwell_ms', t, 0, 86_400_000),
+  emergency_cooldown_ms: (t) => integer('emergency_cooldown_ms', t, 0, 86_400_000),
 };
 
 export const CONFIG_KEYS = Object.keys(PARSERS) as ConfigKey[];

@@ -4,6 +4,7 @@ import { FastNetwork, layerSizes, layersFromWeights } from './network.js';
 import { freshWeights } from './init-weights.js';
 import type { SampleRing } from './ring.js';
 import type { TrainingWorker } from './trainer.js';
+import type { Normalisation } from './modelfile.js';
 
 export interface NetworkShape {
   inputs: number;
@@ -39,6 +40,8 @@ export class Learner {
   lastLoss = NaN;
   rollbacks = 0;
   lastError = '';
+  /** When the oldest sample not yet trained on by a published round arrived; 0 when none waits. */
+  private waitingSinceMs = 0;
 
   constructor(
     private readonly model: string,
@@ -56,15 +59,18 @@ export class Learner {
   }
 
   /** Start over with fresh weights (init, reinit, a shape change); the model answers at once. */
-  rebuild(shape: NetworkShape, weights?: Float32Array[]): void {
+  rebuild(shape: NetworkShape, weights?: Float32Array[], normalisation?: Normalisation): void {
     const sizes = layerSizes(shape.inputs, shape.hidden, shape.outputs);
     const w = weights ?? freshWeights(sizes);
-    this.shape = shape;
+    this.shape = { inputs: shape.inputs, hidden: [...shape.hidden], outputs: shape.outputs };
     this.version++;
     this.builtIn = undefined;
     this.building = undefined;
     this.stepsSinceNewData = 0;
-    this.install(w, identityStats(shape.inputs), identityStats(shape.outputs));
+    this.waitingSinceMs = 0;
+    const inStats = normalisation ? { mean: normalisation.inMean, std: normalisation.inStd } : identityStats(shape.inputs);
+    const outStats = normalisation ? { mean: normalisation.outMean, std: normalisation.outStd } : identityStats(shape.outputs);
+    this.install(w, inStats, outStats);
   }
 
   /** Forget the network (rmdir, or a model that went back to `created`). */
@@ -77,6 +83,15 @@ export class Learner {
 
   noteNewData(): void {
     this.stepsSinceNewData = 0;
+    this.waitingSinceMs ||= Date.now();
+  }
+
+  /**
+   * How long new data has waited without a round publishing weights (0 when nothing waits): a
+   * worker that keeps failing or diverging shows up here, and the mode policy calls it stale.
+   */
+  staleSince(now: number): number {
+    return this.shape && this.waitingSinceMs ? now - this.waitingSinceMs : 0;
   }
 
   private install(weights: Float32Array[], inStats: Stats, outStats: Stats): void {
@@ -140,6 +155,7 @@ export class Learner {
           return;
         }
         this.trainRounds++;
+        this.waitingSinceMs = 0;
         this.lastLoss = r.loss;
         this.install(r.weights, inStats, outStats);
         this.onRound({ steps: r.steps, samples: r.steps * batchSize, loss: r.loss, generation: this.generation, seconds: (performance.now() - began) / 1000 });

@@ -1,48 +1,123 @@
 // Owns a model's mode in force and whether it is pinned by hand or left to the automatic policy;
-// feeds the evidence to the pure policy in src/modes/ and reports every transition.
-import { type Mode, applyPermil } from '../modes/modes.js';
+// keeps the evidence and memory the pure policy in src/modes/ decides from, and reports every transition.
+import {
+  type Decision,
+  type Evidence,
+  type FeedbackKind,
+  type Mode,
+  type Policy,
+  type PolicyMemory,
+  type Signals,
+  DEFAULT_THRESHOLDS,
+  applyPermil,
+  createEvidence,
+  createPolicyMemory,
+  decide,
+  describeTransition,
+  evidenceStats,
+  noteSignals,
+  noteTransition,
+  recordFeedback,
+  resetForTransition,
+  summarize,
+} from '../modes/index.js';
 
-export type PolicyKind = 'manual' | 'auto';
-type OnTransition = (from: Mode, to: Mode, reason: string) => void;
+type OnTransition = (from: Mode, to: Mode, cause: string, line: string) => void;
+
+/** The parts of the thresholds a model's config may set. */
+export interface PolicyTiming {
+  promote_dwell_ms: number;
+  demote_dwell_ms: number;
+  emergency_cooldown_ms: number;
+}
+
+/** How long training may fail to publish while data waits before recommendations count as stale. */
+export const STALE_AFTER_MS = 30_000;
 
 export class ModePolicy {
   mode: Mode = 'emergency';
-  policy: PolicyKind = 'manual';
-  lastTransitionMs = Date.now();
+  policy: Policy = 'manual';
   readonly transitions = new Map<string, number>();
+  private evidence: Evidence = createEvidence();
+  private memory: PolicyMemory;
+  private diverged = false;
 
-  constructor(private readonly onTransition: OnTransition) {}
+  constructor(
+    private readonly onTransition: OnTransition,
+    private readonly timing: () => PolicyTiming,
+    /** Whether the model is expected to publish fresh weights and has not for STALE_AFTER_MS. */
+    private readonly stale: (now: number) => boolean,
+    now = Date.now(),
+  ) {
+    this.memory = createPolicyMemory(now);
+  }
 
   get applyPermil(): number {
     return applyPermil(this.mode);
   }
 
-  private moveTo(to: Mode, reason: string, now: number): void {
+  private thresholds() {
+    const t = this.timing();
+    return { ...DEFAULT_THRESHOLDS, promoteDwellMs: t.promote_dwell_ms, demoteDwellMs: t.demote_dwell_ms, emergencyCooldownMs: t.emergency_cooldown_ms };
+  }
+
+  private moveTo(to: Mode, cause: Decision['cause'] | 'operator', line: string, now: number): void {
     if (to === this.mode) return;
     const from = this.mode;
     this.mode = to;
-    this.lastTransitionMs = now;
+    resetForTransition(this.evidence, to);
+    this.memory = noteTransition(this.memory, to, cause, now, this.thresholds());
     const key = `${from}->${to}`;
     this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
-    this.onTransition(from, to, reason);
+    this.onTransition(from, to, cause, line);
+  }
+
+  /** Ask the policy; signals are one-off facts seen since the last decision. */
+  private evaluate(now: number, signals: Partial<Signals> = {}): void {
+    const full: Signals = { critical: false, diverged: this.diverged, recommendationsStale: this.stale(now), ...signals };
+    this.diverged = false;
+    const d = decide({ mode: this.mode, policy: this.policy, summary: summarize(this.evidence), signals: full, nowMs: now, ...this.memory }, this.thresholds());
+    this.memory = noteSignals(this.memory, full, now);
+    if (d) this.moveTo(d.mode, d.cause, describeTransition(this.mode, d.mode, d), now);
   }
 
   pin(mode: Mode, now: number): void {
     this.policy = 'manual';
-    this.moveTo(mode, 'reason=pinned_by_write', now);
+    this.moveTo(mode, 'operator', `mode ${this.mode} -> ${mode} cause=operator reason="pinned by a write to mode"`, now);
   }
 
-  setAuto(_now: number): void {
+  setAuto(now: number): void {
     this.policy = 'auto';
+    this.evaluate(now);
   }
 
-  noteFeedback(_source: string, _efficiency: number, _now: number): void {}
-  noteDivergence(_now: number): void {}
-  noteRecommendation(_now: number): void {}
-  tick(_now: number): void {}
+  /** Put back a persisted mode without counting it as a transition. */
+  restore(mode: Mode, policy: Policy, now: number): void {
+    this.mode = mode;
+    this.policy = policy;
+    this.memory = createPolicyMemory(now);
+  }
+
+  noteFeedback(source: 'ml' | 'default' | 'critical', efficiency: number, now: number): void {
+    if (source === 'critical') return this.evaluate(now, { critical: true });
+    recordFeedback(this.evidence, source as FeedbackKind, efficiency);
+    this.evaluate(now);
+  }
+
+  noteDivergence(now: number): void {
+    this.diverged = true;
+    this.evaluate(now);
+  }
+
+  /** Time passes: cool-downs end and staleness is noticed even when no feedback arrives. */
+  tick(now: number): void {
+    this.evaluate(now);
+  }
 
   /** Extra `key value` lines for the stats file. */
   statsLines(): [string, string | number][] {
-    return [];
+    const lines: [string, string | number][] = evidenceStats(summarize(this.evidence), this.thresholds());
+    for (const [key, count] of this.transitions) lines.push([`transitions_${key.replace('->', '_to_')}`, count]);
+    return lines;
   }
 }

@@ -9,8 +9,11 @@ import { EventLog } from './eventlog.js';
 import { Learner } from './learner.js';
 import { SampleRing } from './ring.js';
 import type { TrainingWorker } from './trainer.js';
-import { ModePolicy } from './mode-policy.js';
-import { type Mode, isMode } from '../modes/modes.js';
+import { ModePolicy, STALE_AFTER_MS } from './mode-policy.js';
+import { type Mode, CORRECTION_REPEAT, isMode } from '../modes/index.js';
+import type { ModelStore, Meta } from './store.js';
+import type { Snapshot } from './network.js';
+import { readImport } from './import.js';
 
 /** Queries one recommendation write may carry. */
 export const MAX_QUERIES_PER_WRITE = 4096;
@@ -35,7 +38,6 @@ export class Session {
     writes_rejected: 0,
     inferences: 0,
     inferences_in_emergency: 0,
-    recommendations_served: 0,
     feedback_ml: 0,
     feedback_default: 0,
     feedback_critical: 0,
@@ -43,19 +45,29 @@ export class Session {
     kernel_fallbacks: 0,
     samples_corrected: 0,
     config_commits: 0,
+    samples_restored: 0,
   };
+  /** The weights as of the last `save`: what the model/ directory exports, as one consistent pair. */
+  exported: Snapshot | undefined;
 
   constructor(
     readonly name: string,
     private readonly bus: Bus,
     worker: TrainingWorker,
-    readonly createdAt = Date.now(),
+    /** Present with --state-dir: where config, mode, weights and the dataset log persist. */
+    readonly store?: ModelStore,
+    /** Where `load` looks for a LayersModel written elsewhere. */
+    private readonly importDir?: string,
   ) {
     this.ring = new SampleRing(this.config.buffer_capacity, this.config.inputs + this.config.outputs);
     this.learner = new Learner(
       name,
       worker,
-      (r) => this.bus.emit('training_round', { model: name, ...r }),
+      (r) => {
+        this.bus.emit('training_round', { model: name, ...r });
+        const net = this.learner.network;
+        if (net) this.store?.weightsChanged(name, net.snapshot);
+      },
       (loss) => {
         this.record('training_diverged', `loss=${loss} rolled back to generation ${this.learner.generation} (rollbacks=${this.learner.rollbacks})`);
         this.bus.emit('training_diverged', { model: name, loss, rollbacks: this.learner.rollbacks });
@@ -63,10 +75,15 @@ export class Session {
       },
     );
     this.learner.maybeTrainAgain = () => this.pumpTraining();
-    this.modes = new ModePolicy((from, to, reason) => {
-      this.record('mode', `${from} -> ${to} ${reason}`);
-      this.bus.emit('mode_changed', { model: name, from, to, reason });
-    });
+    this.modes = new ModePolicy(
+      (from, to, cause, line) => {
+        this.record('mode', line.replace(/^mode /, ''));
+        this.bus.emit('mode_changed', { model: name, from, to, reason: cause });
+        this.persistMeta();
+      },
+      () => this.config,
+      (now) => (this.state === 'started' || this.state === 'running') && this.learner.staleSince(now) > STALE_AFTER_MS,
+    );
     this.record('created', `state=created mode=${this.modes.mode}`);
   }
 
@@ -94,22 +111,34 @@ export class Session {
 
   // ---- control verbs -------------------------------------------------------------------------
 
-  /** Run one verb; throws EINVAL/EBUSY (see docs/protocol.md) and leaves everything as it was. */
-  runVerb(verb: Verb): void {
+  /**
+   * Run one verb; throws EINVAL (see docs/protocol.md) and leaves everything as it was. Only `save`
+   * and `load` touch the disk; they return a promise and the write is answered when it settles.
+   */
+  runVerb(verb: Verb): void | Promise<void> {
     const before = this.state;
-    try {
-      this.applyVerb(verb);
+    const succeeded = () => {
       this.lastVerb = { verb, result: 'ok' };
       this.record('verb', `${verb} ok state ${before} -> ${this.state}`);
       this.bus.emit('verb', { model: this.name, verb, ok: true, state: this.state, detail: '' });
-    } catch (err) {
+      this.persistMeta();
+    };
+    const failed = (err: unknown): never => {
       const code = err instanceof MlError ? err.code : 'EIO';
       const message = err instanceof Error ? err.message : String(err);
       this.lastVerb = { verb, result: `${code} ${message}` };
       this.record('verb', `${verb} failed ${code}: ${message}`);
       this.bus.emit('verb', { model: this.name, verb, ok: false, state: this.state, detail: message });
       throw err;
+    };
+    let pending: void | Promise<void>;
+    try {
+      pending = this.applyVerb(verb);
+    } catch (err) {
+      return failed(err);
     }
+    if (pending instanceof Promise) return pending.then(succeeded, failed);
+    succeeded();
   }
 
   private requireState(verb: string, allowed: ModelState[]): void {
@@ -117,7 +146,7 @@ export class Session {
     if (!allowed.includes(this.state)) fail('EINVAL', `${verb}: not allowed in state ${this.state} (allowed: ${allowed.join(', ')})`);
   }
 
-  private applyVerb(verb: Verb): void {
+  private applyVerb(verb: Verb): void | Promise<void> {
     switch (verb) {
       case 'init':
         this.requireState(verb, ['created', 'initialized', 'stopped']);
@@ -155,13 +184,85 @@ export class Session {
         this.requireState(verb, ['created', 'initialized', 'started', 'running', 'stopped']);
         this.dropBuffered('reset');
         return;
+      case 'save':
+        return this.save();
+      case 'load':
+        this.requireState(verb, ['created', 'initialized', 'started', 'running', 'stopped']);
+        return this.load();
     }
+  }
+
+  /** Freeze the current weights for export (model/), and with --state-dir write everything to disk now. */
+  private async save(): Promise<void> {
+    const net = this.learner.network ?? fail('ENODATA', `save: model is ${this.state}, it has no network yet (write init to control)`);
+    this.exported = net.snapshot;
+    if (!this.store) return;
+    this.store.weightsChanged(this.name, net.snapshot);
+    await Promise.all([this.store.saveWeights(this.name), this.store.saveMeta(this.meta())]);
+    await this.store.settle();
+    if (this.store.lastError) fail('EIO', `save: ${this.store.lastError}`);
+  }
+
+  /** Replace the weights with a LayersModel from the import directory, if its shapes fit the config. */
+  private async load(): Promise<void> {
+    if (!this.importDir) fail('EINVAL', 'load: the server runs without --state-dir, so there is no import directory');
+    const loaded = await this.validated('load', () => readImport(this.importDir as string, this.config));
+    this.learner.rebuild(this.config, loaded.weights, loaded.normalisation);
+    if (this.state === 'created') this.state = 'initialized';
+    this.record('loaded', `from ${this.importDir} generation ${this.learner.generation}${loaded.normalisation ? '' : ' (no mlproxy normalisation metadata: identity)'}`);
+    this.pumpTraining();
   }
 
   private dropBuffered(why: string): void {
     const n = this.ring.size;
     this.ring.clear();
+    this.compactLog();
     this.record('buffer_cleared', `by=${why} samples=${n}`);
+  }
+
+  // ---- persistence ---------------------------------------------------------------------------
+
+  meta(): Meta {
+    return { format: 1, config: this.config, mode: this.modes.mode, policy: this.modes.policy, state: this.state };
+  }
+
+  /** Queue meta.json; repeated calls while one write is queued coalesce. */
+  persistMeta(): void {
+    void this.store?.saveMeta(this.meta());
+  }
+
+  /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */
+  private compactLog(): void {
+    const store = this.store;
+    if (!store) return;
+    const width = this.ring.width;
+    const rows = new Float32Array(this.ring.size * width);
+    for (let i = 0; i < this.ring.size; i++) rows.set(this.ring.row(i), i * width);
+    void store.log.rewrite(rows, width).catch((err: Error) => this.record('store_error', `dataset log rewrite: ${err.message}`));
+  }
+
+  /** Bring back what the store holds: config, mode, state, weights and the buffered samples. */
+  async restore(): Promise<void> {
+    const store = this.store as ModelStore;
+    const meta = await store.readMeta();
+    if (meta) {
+      this.config = { ...DEFAULT_CONFIG, ...meta.config };
+      this.ring = new SampleRing(this.config.buffer_capacity, this.config.inputs + this.config.outputs);
+      store.log.durability = this.config.durability;
+      if (isMode(meta.mode)) this.modes.restore(meta.mode as Mode, meta.policy === 'auto' ? 'auto' : 'manual', Date.now());
+    }
+    const { rows, width } = store.recovered;
+    if (rows.length && width === this.ring.width) {
+      this.ring.pushRows(rows);
+      this.counters.samples_restored = rows.length / width;
+    }
+    const saved = meta && meta.state !== 'created' ? await store.readWeights(this.config).catch(() => undefined) : undefined;
+    if (meta && meta.state !== 'created' && meta.state !== 'shutting_down') {
+      this.learner.rebuild(this.config, saved?.weights, saved?.normalisation);
+      this.state = meta.state as ModelState;
+    }
+    this.record('restored', `state=${this.state} mode=${this.modes.mode} samples=${this.counters.samples_restored} weights=${saved ? 'saved' : 'fresh'} cut_log_bytes=${store.recovered.cutBytes}`);
+    this.pumpTraining();
   }
 
   // ---- configuration -------------------------------------------------------------------------
@@ -190,9 +291,11 @@ export class Session {
       this.ring = new SampleRing(next.buffer_capacity, next.inputs + next.outputs);
       this.lastQuery = undefined;
       this.latestRecommendation = undefined;
+      this.compactLog();
     } else if (next.buffer_capacity !== before.buffer_capacity) {
       this.counters.samples_dropped += this.ring.resize(next.buffer_capacity);
     }
+    if (this.store) this.store.log.durability = next.durability;
     if (changed.some((k) => SHAPE_KEYS.includes(k)) && this.state !== 'created') this.learner.rebuild(next);
     this.record('config_committed', changed.length ? changed.map((k) => `${k}=${String(next[k])}`).join(' ') : 'no change');
     this.bus.emit('config_committed', { model: this.name, changed });
@@ -205,19 +308,30 @@ export class Session {
     return new DatasetDecoder(this.config.inputs, this.config.outputs, this.config.scale);
   }
 
-  /** Store decoded samples (a whole batch from one closed file) in the training buffer. */
-  ingest(rows: Float32Array, bytes: number): void {
+  /**
+   * Store decoded samples (a whole batch from one closed file) in the training buffer, and in the
+   * dataset log with --state-dir. With durability=strict the promise settles once they are on disk.
+   */
+  ingest(rows: Float32Array, bytes: number): void | Promise<void> {
     if (this.state === 'shutting_down') fail('ENOENT', 'dataset: model was removed');
     const width = this.config.inputs + this.config.outputs;
     if (rows.length % width !== 0) fail('EINVAL', 'dataset: batch decoded for another config; write again');
     const accepted = rows.length / width;
     if (accepted === 0) return;
+    if (this.config.overflow === 'reject' && this.ring.size + accepted > this.ring.capacity) {
+      this.rejectDataset(new MlError('ENOSPC', `dataset: buffer full (overflow=reject): ${this.ring.capacity - this.ring.size} free, batch of ${accepted}; reset or discard_dataset`), accepted - 1);
+    }
     const dropped = this.ring.pushRows(rows);
     this.counters.samples_total += accepted;
     this.counters.samples_dropped += dropped;
     this.learner.noteNewData();
     this.bus.emit('samples_ingested', { model: this.name, accepted, dropped, bytes, buffered: this.ring.size });
     this.pumpTraining();
+    const store = this.store;
+    if (!store) return;
+    // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds.
+    if (store.log.bytes > Math.max(4 << 20, 3 * this.ring.bytes)) this.compactLog();
+    return store.log.append(rows, width).catch((err: Error) => fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`));
   }
 
   /** Count a rejected dataset batch and say why. */
@@ -229,7 +343,9 @@ export class Session {
 
   pumpTraining(): void {
     if (this.state !== 'started' && this.state !== 'running') return;
-    this.learner.maybeTrain(this.ring, this.config.batch_size, this.config.learning_rate);
+    // The test-only diverge fault trains with a NaN step size, which poisons the weights for real.
+    const learningRate = this.fault === 'diverge' ? NaN : this.config.learning_rate;
+    this.learner.maybeTrain(this.ring, this.config.batch_size, learningRate);
   }
 
   // ---- recommendations and feedback ----------------------------------------------------------
@@ -245,13 +361,12 @@ export class Session {
     this.counters.inferences += rows;
     if (this.modes.mode === 'emergency') this.counters.inferences_in_emergency += rows;
     this.lastQuery = queries.slice((rows - 1) * this.config.inputs);
-    this.modes.noteRecommendation(Date.now());
     this.bus.emit('inference', { model: this.name, count: rows, seconds: (performance.now() - began) / 1000 });
     return out;
   }
 
   /** Apply a write to `feedback`: evidence for the mode policy, and corrected outputs as training samples. */
-  feedback(text: string): void {
+  feedback(text: string): void | Promise<void> {
     if (this.state === 'shutting_down') fail('ENOENT', 'feedback: model was removed');
     const lines = this.validated('feedback', () => {
       const parsed = parseFeedback(text, this.config.outputs, this.config.scale);
@@ -264,14 +379,15 @@ export class Session {
       this.counters[`feedback_${line.source}`]++;
       if (line.source === 'fallback') this.counters.kernel_fallbacks += line.efficiency;
       else this.modes.noteFeedback(line.source, line.efficiency, now);
-      if (line.corrected) corrected.push(Float32Array.from([...(this.lastQuery as Float32Array), ...line.corrected]));
+      // A correction is stored CORRECTION_REPEAT times: the weight docs/modes.md argues for.
+      if (line.corrected) for (let i = 0; i < CORRECTION_REPEAT; i++) corrected.push(Float32Array.from([...(this.lastQuery as Float32Array), ...line.corrected]));
       this.bus.emit('feedback', { model: this.name, source: line.source, efficiency: line.efficiency, corrected: !!line.corrected });
     }
     if (corrected.length) {
       const rows = new Float32Array(corrected.length * (this.config.inputs + this.config.outputs));
       corrected.forEach((row, i) => rows.set(row, i * row.length));
-      this.counters.samples_corrected += corrected.length;
-      this.ingest(rows, Buffer.byteLength(text));
+      this.counters.samples_corrected += corrected.length / CORRECTION_REPEAT;
+      return this.ingest(rows, Buffer.byteLength(text));
     }
   }
 
@@ -282,13 +398,16 @@ export class Session {
     if (word === MODE_POLICY_AUTO) this.modes.setAuto(Date.now());
     else if (isMode(word)) this.modes.pin(word as Mode, Date.now());
     else this.reject('mode', new MlError('EINVAL', `mode: "${word.slice(0, 32)}" is not one of emergency learning collaboration recommendation auto`));
+    this.persistMeta();
   }
 
   // ---- teardown ------------------------------------------------------------------------------
 
-  destroy(): void {
+  /** rmdir: stop everything; with --state-dir the model's files are removed too. */
+  destroy(): Promise<void> {
     this.state = 'shutting_down';
     this.learner.drop();
     this.record('destroyed', 'state=shutting_down');
+    return this.store ? this.store.destroy() : Promise.resolve();
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../engine/registry.js';
 import { HandleTable, copyOut, type Handle } from './handles.js';
 import { MODELS_DIR, parsePath } from './paths.js';
-import { type FileKind, modelFile, modelFileNames, rootFile, ROOT_FILES } from './table.js';
+import { type FileKind, isModelSubdir, modelDirEntries, modelFile, rootFile, ROOT_FILES } from './table.js';
 
 export interface OpsOptions {
   registry: Registry;
@@ -27,26 +27,39 @@ export function createOps(opts: OpsOptions) {
   const handles = new HandleTable();
   const started = new Date();
 
-  /** Run one op: success answers with `result()`'s values, any throw with one errno. */
-  function run(op: string, cb: Callback, result: () => unknown[]): void {
+  /**
+   * Run one op: success answers with `result()`'s values, any throw (or rejection) with one errno.
+   * Handlers answer from memory; the few that wait for the disk (a strict dataset close, save, load)
+   * return a promise and are answered when it settles.
+   */
+  function run(op: string, cb: Callback, result: () => unknown[] | Promise<unknown[]>): void {
     const began = performance.now();
-    let args: unknown[];
-    try {
-      args = result();
-    } catch (err) {
+    const failed = (err: unknown) => {
       const errno = toErrno(err, (bug) => log('error', `internal error in ${op}`, { error: String((bug as Error)?.stack ?? bug) }));
       if (err instanceof MlError && err.code !== 'ENOENT') log('info', `${op}: ${err.message}`, { errno: err.code });
       bus.emit('fs_op', { op, errno: -errno, seconds: (performance.now() - began) / 1000 });
       cb(errno);
-      return;
+    };
+    const succeeded = (args: unknown[]) => {
+      bus.emit('fs_op', { op, errno: 0, seconds: (performance.now() - began) / 1000 });
+      cb(0, ...args);
+    };
+    let args: unknown[] | Promise<unknown[]>;
+    try {
+      args = result();
+    } catch (err) {
+      return failed(err);
     }
-    bus.emit('fs_op', { op, errno: 0, seconds: (performance.now() - began) / 1000 });
-    cb(0, ...args);
+    if (args instanceof Promise) args.then(succeeded, failed);
+    else succeeded(args);
   }
 
   /** For read and write, whose callback takes a byte count or a negative errno. */
-  function runBytes(op: string, cb: (n: number) => void, result: () => number): void {
-    run(op, (code, n) => cb(code < 0 ? code : (n as number)), () => [result()]);
+  function runBytes(op: string, cb: (n: number) => void, result: () => number | Promise<number>): void {
+    run(op, (code, n) => cb(code < 0 ? code : (n as number)), () => {
+      const n = result();
+      return n instanceof Promise ? n.then((v) => [v]) : [n];
+    });
   }
 
   function stat(mode: number): Stat {
@@ -69,9 +82,11 @@ export function createOps(opts: OpsOptions) {
       const rootKind = rootFile(node.file) ?? fail('ENOENT', `no file ${node.file}`);
       return { kind: undefined, rootKind, file: node.file };
     }
-    if (node.kind === 'model_file') {
+    if (node.kind === 'model_file' || node.kind === 'model_subdir_file') {
       sessionOf(node.model);
-      return { kind: kindOf(node.model, node.file), model: node.model, file: node.file };
+      const file = node.kind === 'model_file' ? node.file : `${node.dir}/${node.file}`;
+      if (node.kind === 'model_file' && isModelSubdir(file)) fail('EISDIR', `${path} is a directory`);
+      return { kind: kindOf(node.model, file), model: node.model, file };
     }
     if (node.kind === 'root' || node.kind === 'models' || node.kind === 'model') fail('EISDIR', `${path} is a directory`);
     return fail('ENOENT', `no such path ${path}`);
@@ -93,6 +108,13 @@ export function createOps(opts: OpsOptions) {
     return typeof out === 'string' ? Buffer.from(out) : out;
   }
 
+  /** close() and fsync() both end what the handle's writes collected. */
+  function finishWrites(fd: number): unknown[] | Promise<unknown[]> {
+    const h = handleOf(fd);
+    const done = h.session ? kindOf(h.session.name, h.file).flush?.({ registry, session: h.session, handle: h }) : undefined;
+    return done instanceof Promise ? done.then(() => []) : [];
+  }
+
   return {
     init(cb: Callback) {
       cb(0);
@@ -109,6 +131,10 @@ export function createOps(opts: OpsOptions) {
             sessionOf(node.model);
             return [stat(DIR | 0o555)];
           default: {
+            if (node.kind === 'model_file' && isModelSubdir(node.file)) {
+              sessionOf(node.model);
+              return [stat(DIR | 0o555)];
+            }
             const f = resolveFile(path);
             return [stat(FILE | (f.rootKind ? f.rootKind.mode : (f.kind as FileKind).mode))];
           }
@@ -120,9 +146,9 @@ export function createOps(opts: OpsOptions) {
         const node = parsePath(path);
         if (node.kind === 'root') return [[...Object.keys(ROOT_FILES), MODELS_DIR]];
         if (node.kind === 'models') return [registry.names()];
-        if (node.kind === 'model') {
+        if (node.kind === 'model' || (node.kind === 'model_file' && isModelSubdir(node.file))) {
           sessionOf(node.model);
-          return [modelFileNames(opts.testFiles)];
+          return [modelDirEntries(node.kind === 'model' ? '' : node.file, opts.testFiles) ?? []];
         }
         resolveFile(path);
         return fail('ENOTDIR', `${path} is not a directory`);
@@ -167,23 +193,15 @@ export function createOps(opts: OpsOptions) {
         const kind = kindOf(h.session.name, h.file);
         if (!kind.write) fail('EACCES', `${path} is read-only`);
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.
-        kind.write({ registry, session: h.session, handle: h }, buf.subarray(0, len));
-        return len;
+        const done = kind.write({ registry, session: h.session, handle: h }, buf.subarray(0, len));
+        return done instanceof Promise ? done.then(() => len) : len;
       });
     },
     flush(path: string, fd: number, cb: Callback) {
-      run('flush', cb, () => {
-        const h = handleOf(fd);
-        if (h.session) kindOf(h.session.name, h.file).flush?.({ registry, session: h.session, handle: h });
-        return [];
-      });
+      run('flush', cb, () => finishWrites(fd));
     },
     fsync(path: string, _datasync: boolean, fd: number, cb: Callback) {
-      run('fsync', cb, () => {
-        const h = handleOf(fd);
-        if (h.session) kindOf(h.session.name, h.file).flush?.({ registry, session: h.session, handle: h });
-        return [];
-      });
+      run('fsync', cb, () => finishWrites(fd));
     },
     release(path: string, fd: number, cb: Callback) {
       run('release', cb, () => {
@@ -209,16 +227,14 @@ export function createOps(opts: OpsOptions) {
       run('mkdir', cb, () => {
         const node = parsePath(path);
         if (node.kind !== 'model') fail('EPERM', `mkdir is only allowed in /${MODELS_DIR}`);
-        registry.create(node.model);
-        return [];
+        return registry.create(node.model).then(() => []);
       });
     },
     rmdir(path: string, cb: Callback) {
       run('rmdir', cb, () => {
         const node = parsePath(path);
         if (node.kind !== 'model') fail('EPERM', `rmdir is only allowed in /${MODELS_DIR}`);
-        registry.destroy(node.model);
-        return [];
+        return registry.destroy(node.model).then(() => []);
       });
     },
     create(path: string, _mode: number, cb: Callback) {

@@ -49,6 +49,7 @@ export function renderDataset(s: Session): string {
 export function applyFault(s: Session, answer: string): string {
   switch (s.fault) {
     case 'none':
+    case 'diverge':
       return answer;
     case 'garbage':
       return answer.replace(/[^\n]+/g, 'zz?!#');

@@ -10,6 +10,7 @@ import { MODES } from '../modes/modes.js';
 import type { Handle } from './handles.js';
 import { renderStats, renderDataset, applyFault } from './render.js';
 import { MAX_QUERIES_PER_WRITE } from '../engine/session.js';
+import { toModelJson, toWeightsBin } from '../engine/modelfile.js';
 
 export interface FileContext {
   registry: Registry;
@@ -21,11 +22,12 @@ export interface FileKind {
   /** Permission bits; with default_permissions the kernel enforces them for everyone but root. */
   mode: number;
   read?: (ctx: FileContext) => string | Buffer;
-  write?: (ctx: FileContext, data: Buffer) => void;
+  /** Apply one write; a promise means the write is answered when it settles. */
+  write?: (ctx: FileContext, data: Buffer) => void | Promise<void>;
   /** Append-only files: what was added since the handle's content was rendered. */
   grow?: (ctx: FileContext) => string;
   /** The writer closed (or fsync'd) the file: finish what its writes collected. */
-  flush?: (ctx: FileContext) => void;
+  flush?: (ctx: FileContext) => void | Promise<void>;
   /** Files that exist only when a server option asks for them. */
   testOnly?: boolean;
 }
@@ -149,16 +151,40 @@ export const MODEL_FILES = {
   },
 } satisfies Record<string, FileKind>;
 
-export type ModelFileName = keyof typeof MODEL_FILES;
+/** The weights frozen by the last `save`, or ENODATA: a pair read from here always belongs together. */
+function exported(session: Session) {
+  return session.exported ?? fail('ENODATA', 'model/: nothing saved yet; write save to control first');
+}
 
+/** Subdirectories of a model and their files, keyed by `dir/file`. */
+export const MODEL_SUBDIR_FILES = {
+  'model/model.json': { mode: 0o444, read: ({ session }) => toModelJson(session.name, exported(session), 'weights.bin') },
+  'model/weights.bin': { mode: 0o444, read: ({ session }) => toWeightsBin(exported(session)) },
+} satisfies Record<string, FileKind>;
+
+export type ModelFileName = keyof typeof MODEL_FILES | keyof typeof MODEL_SUBDIR_FILES;
+const ALL_MODEL_FILES: Record<string, FileKind> = { ...MODEL_FILES, ...MODEL_SUBDIR_FILES };
+
+/** A model's file by its path below the model directory (`stats`, `model/model.json`). */
 export function modelFile(name: string, testFiles: boolean): FileKind | undefined {
-  if (!Object.hasOwn(MODEL_FILES, name)) return undefined;
-  const kind: FileKind = MODEL_FILES[name as ModelFileName];
+  if (!Object.hasOwn(ALL_MODEL_FILES, name)) return undefined;
+  const kind = ALL_MODEL_FILES[name];
   return kind.testOnly && !testFiles ? undefined : kind;
 }
 
-export function modelFileNames(testFiles: boolean): string[] {
-  return Object.keys(MODEL_FILES).filter((n) => modelFile(n, testFiles));
+/** What a directory below a model lists: files for `''` (the model itself) or a subdirectory's name. */
+export function modelDirEntries(dir: string, testFiles: boolean): string[] | undefined {
+  const prefix = dir ? `${dir}/` : '';
+  const names = new Set<string>();
+  for (const key of Object.keys(ALL_MODEL_FILES)) {
+    if (!key.startsWith(prefix) || !modelFile(key, testFiles)) continue;
+    names.add(key.slice(prefix.length).split('/')[0]);
+  }
+  return names.size ? [...names] : undefined;
+}
+
+export function isModelSubdir(name: string): boolean {
+  return Object.keys(MODEL_SUBDIR_FILES).some((k) => k.startsWith(`${name}/`));
 }
 
 export function rootFile(name: string): RootFileKind | undefined {

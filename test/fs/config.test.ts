@@ -9,7 +9,8 @@ t.test('config staging and commit', async (t) => {
   const dir = `${s.mnt}/models/m`;
   const cat = async (f: string) => (await s.sh(`cat models/m/${f}`)).stdout;
 
-  t.equal(await cat('config'), 'inputs=1\noutputs=1\nhidden=32,32\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=10000\nscale=1\n', 'defaults');
+  t.equal(await cat('config'), 'inputs=1\noutputs=1\nhidden=32,32\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=10000\nscale=1\n' +
+    'durability=strict\noverflow=drop_oldest\npromote_dwell_ms=300000\ndemote_dwell_ms=60000\nemergency_cooldown_ms=300000\n', 'defaults');
   t.equal(await cat('config_staged'), '', 'nothing staged');
 
   t.equal((await s.sh('printf "inputs=3\\n# a comment\\n\\nhidden=8\\n" > models/m/config')).code, 0);

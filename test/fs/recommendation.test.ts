@@ -67,6 +67,6 @@ t.test('recommendation and feedback', async (t) => {
   t.equal(await io('write', `${dir}/feedback`, 'ml 500 1500 -2500\n'), 'ok', 'corrected outputs');
   st = await stats();
   t.equal(st.samples_corrected, '1');
-  t.equal(Number(st.samples_total), before + 1, 'a correction becomes a training sample');
+  t.equal(Number(st.samples_total), before + 2, 'a correction becomes a training sample, stored twice (its weight)');
   t.match((await s.sh('tail -n 1 models/m/dataset')).stdout, /^1000 2000 1500 -2500\n$/, 'paired with the last query');
 });

@@ -1,0 +1,163 @@
+// Owns a model's on-disk dataset log: length-prefixed, checksummed records of sample rows, appended
+// with group commit (strict) or on a 100 ms timer (batch), read back with a torn tail detected and cut.
+import { open, rename, type FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+
+/** Record: u32 magic, u32 payload bytes, u32 crc32(payload); payload: u32 width, f32 values. */
+const RECORD_MAGIC = 0x474c4c4d; // the bytes "MLLG"
+const HEADER_BYTES = 12;
+/** Batch durability's loss window: samples acknowledged but not yet on disk are at most this old. */
+export const BATCH_FLUSH_MS = 100;
+
+export type Durability = 'strict' | 'batch';
+
+export interface Recovered {
+  /** Rows of the newest width found, oldest first (rows of an older width cannot train this model). */
+  rows: Float32Array;
+  width: number;
+  records: number;
+  /** Bytes cut from the end because the last record was torn or corrupt. */
+  cutBytes: number;
+}
+
+export function encodeRecord(rows: Float32Array, width: number): Buffer {
+  const payload = Buffer.alloc(4 + rows.byteLength);
+  payload.writeUInt32LE(width, 0);
+  Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).copy(payload, 4);
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt32LE(RECORD_MAGIC, 0);
+  header.writeUInt32LE(payload.length, 4);
+  header.writeUInt32LE(crc32(payload), 8);
+  return Buffer.concat([header, payload]);
+}
+
+/** Decode every whole, intact record; stop at the first that is not (a torn tail). */
+export function decodeRecords(data: Buffer): { batches: { width: number; rows: Float32Array }[]; validBytes: number } {
+  const batches: { width: number; rows: Float32Array }[] = [];
+  let at = 0;
+  while (at + HEADER_BYTES <= data.length) {
+    if (data.readUInt32LE(at) !== RECORD_MAGIC) break;
+    const length = data.readUInt32LE(at + 4);
+    if (length < 4 || (length - 4) % 4 !== 0 || at + HEADER_BYTES + length > data.length) break;
+    const payload = data.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length);
+    if (crc32(payload) !== data.readUInt32LE(at + 8)) break;
+    const width = payload.readUInt32LE(0);
+    const values = (length - 4) / 4;
+    if (width === 0 || values % width !== 0) break;
+    const rows = new Float32Array(values);
+    Buffer.from(rows.buffer).set(payload.subarray(4));
+    batches.push({ width, rows });
+    at += HEADER_BYTES + length;
+  }
+  return { batches, validBytes: at };
+}
+
+export class DataLog {
+  private pending: Buffer[] = [];
+  private waiters: (() => void)[] = [];
+  private failures: ((err: Error) => void)[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  bytes = 0;
+
+  private constructor(
+    private readonly path: string,
+    private fh: FileHandle,
+    public durability: Durability,
+  ) {}
+
+  /** Open (creating) the log, recover what it holds and cut a torn tail off the file. */
+  static async open(path: string, durability: Durability): Promise<{ log: DataLog; recovered: Recovered }> {
+    const fh = await open(path, 'a+');
+    const data = await fh.readFile();
+    const { batches, validBytes } = decodeRecords(data);
+    if (validBytes < data.length) {
+      await fh.truncate(validBytes);
+      await fh.datasync();
+    }
+    const width = batches.length ? batches[batches.length - 1].width : 0;
+    const same = batches.filter((b) => b.width === width);
+    const rows = new Float32Array(same.reduce((n, b) => n + b.rows.length, 0));
+    let at = 0;
+    for (const b of same) {
+      rows.set(b.rows, at);
+      at += b.rows.length;
+    }
+    const log = new DataLog(path, fh, durability);
+    log.bytes = validBytes;
+    return { log, recovered: { rows, width, records: batches.length, cutBytes: data.length - validBytes } };
+  }
+
+  /**
+   * Queue a batch. Strict: resolves once it is on disk; every batch waiting while one fdatasync runs
+   * shares the next one (group commit). Batch: resolves at once; a timer writes within BATCH_FLUSH_MS.
+   */
+  append(rows: Float32Array, width: number): Promise<void> {
+    const record = encodeRecord(rows, width);
+    this.pending.push(record);
+    this.bytes += record.length;
+    if (this.durability === 'batch') {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        void this.flush().catch(() => {});
+      }, BATCH_FLUSH_MS);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push(resolve);
+      this.failures.push(reject);
+      if (!this.flushing) void this.flush().catch(() => {});
+    });
+  }
+
+  /** Write and fdatasync everything queued, then settle whoever waited for it. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.pending.length ? this.flush() : undefined));
+    if (!this.pending.length) return Promise.resolve();
+    const batch = Buffer.concat(this.pending);
+    const waiters = this.waiters;
+    const failures = this.failures;
+    this.pending = [];
+    this.waiters = [];
+    this.failures = [];
+    this.flushing = (async () => {
+      try {
+        await this.fh.write(batch);
+        await this.fh.datasync();
+        waiters.forEach((w) => w());
+      } catch (err) {
+        failures.forEach((f) => f(err as Error));
+        throw err;
+      } finally {
+        this.flushing = undefined;
+        if (this.pending.length && this.durability === 'strict') void this.flush().catch(() => {});
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** Replace the whole log with these rows (compaction, or a width change): temp file, fsync, rename. */
+  async rewrite(rows: Float32Array, width: number): Promise<void> {
+    await this.flush();
+    const temp = `${this.path}.tmp`;
+    const out = await open(temp, 'w');
+    const record = rows.length ? encodeRecord(rows, width) : Buffer.alloc(0);
+    try {
+      await out.write(record);
+      await out.datasync();
+    } finally {
+      await out.close();
+    }
+    await rename(temp, this.path);
+    await this.fh.close();
+    this.fh = await open(this.path, 'a+');
+    this.bytes = record.length;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush().catch(() => {});
+    await this.fh.close();
+  }
+}

@@ -1,0 +1,153 @@
+// Owns one model's directory under --state-dir: meta.json (config, mode, state), the weights as a
+// TensorFlow.js LayersModel, and the dataset log. Every file but the log is replaced atomically.
+import { mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DataLog, type Durability, type Recovered } from './datalog.js';
+import { fromModelJson, toModelJson, toWeightsBin, type Normalisation } from './modelfile.js';
+import type { Snapshot } from './network.js';
+import type { NetworkShape } from './learner.js';
+import type { ModelConfig } from './config.js';
+
+export interface Meta {
+  format: 1;
+  config: ModelConfig;
+  mode: string;
+  policy: string;
+  state: string;
+}
+
+/** Weights are saved at most this often while training publishes new ones. */
+export const WEIGHTS_SAVE_INTERVAL_MS = 2000;
+
+async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
+  const temp = `${path}.tmp`;
+  const fh = await open(temp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(temp, path);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Runs async jobs one after another, coalescing repeated requests for the same job. */
+class Serial {
+  private tail: Promise<void> = Promise.resolve();
+  private queued = new Set<string>();
+  run(key: string, job: () => Promise<void>, onError: (err: Error) => void): Promise<void> {
+    if (this.queued.has(key)) return this.tail;
+    this.queued.add(key);
+    this.tail = this.tail.then(() => {
+      this.queued.delete(key);
+      return job().catch(onError);
+    });
+    return this.tail;
+  }
+  idle(): Promise<void> {
+    return this.tail;
+  }
+}
+
+export class ModelStore {
+  private readonly serial = new Serial();
+  private weightsTimer: NodeJS.Timeout | undefined;
+  private latestSnapshot: Snapshot | undefined;
+  lastError = '';
+
+  private constructor(
+    readonly dir: string,
+    readonly log: DataLog,
+    readonly recovered: Recovered,
+  ) {}
+
+  static async open(dir: string, durability: Durability): Promise<ModelStore> {
+    await mkdir(join(dir, 'model'), { recursive: true });
+    const { log, recovered } = await DataLog.open(join(dir, 'dataset.log'), durability);
+    return new ModelStore(dir, log, recovered);
+  }
+
+  private onError = (err: Error) => {
+    this.lastError = err.message;
+  };
+
+  saveMeta(meta: Meta): Promise<void> {
+    return this.serial.run('meta', () => writeAtomic(join(this.dir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n'), this.onError);
+  }
+
+  async readMeta(): Promise<Meta | undefined> {
+    const text = await readFile(join(this.dir, 'meta.json'), 'utf8').catch(() => undefined);
+    return text ? (JSON.parse(text) as Meta) : undefined;
+  }
+
+  /** Remember the newest weights and save them within WEIGHTS_SAVE_INTERVAL_MS. */
+  weightsChanged(name: string, snapshot: Snapshot): void {
+    this.latestSnapshot = snapshot;
+    this.weightsTimer ??= setTimeout(() => {
+      this.weightsTimer = undefined;
+      void this.saveWeights(name);
+    }, WEIGHTS_SAVE_INTERVAL_MS);
+  }
+
+  /**
+   * Save the newest weights now. The weights file is named after the generation and model.json is
+   * renamed into place last, so a crash leaves either the old pair or the new pair, never a mix.
+   */
+  saveWeights(name: string): Promise<void> {
+    clearTimeout(this.weightsTimer);
+    this.weightsTimer = undefined;
+    return this.serial.run(
+      'weights',
+      async () => {
+        const snapshot = this.latestSnapshot;
+        if (!snapshot) return;
+        const modelDir = join(this.dir, 'model');
+        const weightsName = `weights-${snapshot.generation}.bin`;
+        await writeAtomic(join(modelDir, weightsName), toWeightsBin(snapshot));
+        await writeAtomic(join(modelDir, 'model.json'), toModelJson(name, snapshot, weightsName));
+        await syncDir(modelDir);
+        for (const f of await readdir(modelDir)) {
+          if (/^weights-\d+\.bin$/.test(f) && f !== weightsName) await unlink(join(modelDir, f)).catch(() => {});
+        }
+      },
+      this.onError,
+    );
+  }
+
+  async readWeights(shape: NetworkShape): Promise<{ weights: Float32Array[]; normalisation: Normalisation | undefined } | undefined> {
+    const modelDir = join(this.dir, 'model');
+    const text = await readFile(join(modelDir, 'model.json'), 'utf8').catch(() => undefined);
+    if (!text) return undefined;
+    return fromModelJson(text, shape, (p) => readFile(join(modelDir, p)));
+  }
+
+  /** Everything queued is on disk. */
+  async settle(): Promise<void> {
+    await this.serial.idle();
+    await this.log.flush().catch(this.onError);
+  }
+
+  async close(name: string): Promise<void> {
+    if (this.weightsTimer) await this.saveWeights(name);
+    await this.settle();
+    await this.log.close();
+  }
+
+  /** rmdir: the model's files go with it. */
+  async destroy(): Promise<void> {
+    clearTimeout(this.weightsTimer);
+    this.weightsTimer = undefined;
+    await this.serial.idle();
+    await this.log.close().catch(() => {});
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
