@@ -54,9 +54,10 @@ export function decodeRecords(data: Buffer): { batches: { width: number; rows: F
 
 export class DataLog {
   private pending: Buffer[] = [];
-  private waiters: (() => void)[] = [];
-  private failures: ((err: Error) => void)[] = [];
-  private flushing: Promise<void> | undefined;
+  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** Every disk operation runs on this one chain, in order: a rewrite never races a write. */
+  private chain: Promise<void> = Promise.resolve();
+  private flushQueued = false;
   private timer: NodeJS.Timeout | undefined;
   bytes = 0;
 
@@ -89,7 +90,7 @@ export class DataLog {
   }
 
   /**
-   * Queue a batch. Strict: resolves once it is on disk; every batch waiting while one fdatasync runs
+   * Queue a batch. Strict: resolves once it is on disk; every batch queued while one fdatasync runs
    * shares the next one (group commit). Batch: resolves at once; a timer writes within BATCH_FLUSH_MS.
    */
   append(rows: Float32Array, width: number): Promise<void> {
@@ -103,61 +104,77 @@ export class DataLog {
       }, BATCH_FLUSH_MS);
       return Promise.resolve();
     }
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push(resolve);
-      this.failures.push(reject);
-      if (!this.flushing) void this.flush().catch(() => {});
-    });
+    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    void this.flush().catch(() => {});
+    return durable;
   }
 
-  /** Write and fdatasync everything queued, then settle whoever waited for it. */
-  flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.pending.length ? this.flush() : undefined));
-    if (!this.pending.length) return Promise.resolve();
-    const batch = Buffer.concat(this.pending);
-    const waiters = this.waiters;
-    const failures = this.failures;
+  /** Take what is queued, to be written (or superseded by a rewrite) by the caller. */
+  private take() {
+    const taken = { data: Buffer.concat(this.pending), waiters: this.waiters };
     this.pending = [];
     this.waiters = [];
-    this.failures = [];
-    this.flushing = (async () => {
-      try {
-        await this.fh.write(batch);
-        await this.fh.datasync();
-        waiters.forEach((w) => w());
-      } catch (err) {
-        failures.forEach((f) => f(err as Error));
-        throw err;
-      } finally {
-        this.flushing = undefined;
-        if (this.pending.length && this.durability === 'strict') void this.flush().catch(() => {});
-      }
-    })();
-    return this.flushing;
+    return taken;
   }
 
-  /** Replace the whole log with these rows (compaction, or a width change): temp file, fsync, rename. */
-  async rewrite(rows: Float32Array, width: number): Promise<void> {
-    await this.flush();
-    const temp = `${this.path}.tmp`;
-    const out = await open(temp, 'w');
-    const record = rows.length ? encodeRecord(rows, width) : Buffer.alloc(0);
-    try {
-      await out.write(record);
-      await out.datasync();
-    } finally {
-      await out.close();
+  /** Write and fdatasync everything queued by the time the chain reaches it. */
+  flush(): Promise<void> {
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      // A failed step must not stop the ones after it: each waiter was told of its own failure.
+      this.chain = this.chain.catch(() => {}).then(async () => {
+        this.flushQueued = false;
+        if (!this.pending.length) return;
+        const { data, waiters } = this.take();
+        try {
+          await this.fh.write(data);
+          await this.fh.datasync();
+        } catch (err) {
+          waiters.forEach((w) => w.reject(err as Error));
+          return;
+        }
+        waiters.forEach((w) => w.resolve());
+      });
     }
-    await rename(temp, this.path);
-    await this.fh.close();
-    this.fh = await open(this.path, 'a+');
+    return this.chain;
+  }
+
+  /**
+   * Replace the whole log with `rows`, the buffer's contents now (compaction, a reset, a width
+   * change). Batches queued but not yet written are part of `rows`, so the rewrite takes them over.
+   * Temp file, fdatasync, rename: a crash leaves the old log or the new one.
+   */
+  rewrite(rows: Float32Array, width: number): Promise<void> {
+    const { waiters } = this.take();
+    const record = rows.length ? encodeRecord(rows, width) : Buffer.alloc(0);
     this.bytes = record.length;
+    this.chain = this.chain.catch(() => {}).then(async () => {
+      const temp = `${this.path}.tmp`;
+      try {
+        const out = await open(temp, 'w');
+        try {
+          await out.write(record);
+          await out.datasync();
+        } finally {
+          await out.close();
+        }
+        await rename(temp, this.path);
+        await this.fh.close();
+        this.fh = await open(this.path, 'a+');
+      } catch (err) {
+        waiters.forEach((w) => w.reject(err as Error));
+        throw err;
+      }
+      waiters.forEach((w) => w.resolve());
+    });
+    return this.chain;
   }
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush().catch(() => {});
+    await this.chain.catch(() => {});
     await this.fh.close();
   }
 }

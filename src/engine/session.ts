@@ -198,7 +198,7 @@ export class Session {
     this.exported = net.snapshot;
     if (!this.store) return;
     this.store.weightsChanged(this.name, net.snapshot);
-    await Promise.all([this.store.saveWeights(this.name), this.store.saveMeta(this.meta())]);
+    await Promise.all([this.store.saveWeights(this.name), this.store.saveMeta(() => this.meta())]);
     await this.store.settle();
     if (this.store.lastError) fail('EIO', `save: ${this.store.lastError}`);
   }
@@ -206,7 +206,7 @@ export class Session {
   /** Replace the weights with a LayersModel from the import directory, if its shapes fit the config. */
   private async load(): Promise<void> {
     if (!this.importDir) fail('EINVAL', 'load: the server runs without --state-dir, so there is no import directory');
-    const loaded = await this.validated('load', () => readImport(this.importDir as string, this.config));
+    const loaded = await readImport(this.importDir, this.config).catch((err: unknown) => this.reject('load', err));
     this.learner.rebuild(this.config, loaded.weights, loaded.normalisation);
     if (this.state === 'created') this.state = 'initialized';
     this.record('loaded', `from ${this.importDir} generation ${this.learner.generation}${loaded.normalisation ? '' : ' (no mlproxy normalisation metadata: identity)'}`);
@@ -228,7 +228,7 @@ export class Session {
 
   /** Queue meta.json; repeated calls while one write is queued coalesce. */
   persistMeta(): void {
-    void this.store?.saveMeta(this.meta());
+    void this.store?.saveMeta(() => this.meta());
   }
 
   /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */
@@ -329,9 +329,11 @@ export class Session {
     this.pumpTraining();
     const store = this.store;
     if (!store) return;
-    // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds.
+    const durable = store.log.append(rows, width);
+    // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds,
+    // which includes this batch (the rewrite takes over its acknowledgement).
     if (store.log.bytes > Math.max(4 << 20, 3 * this.ring.bytes)) this.compactLog();
-    return store.log.append(rows, width).catch((err: Error) => fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`));
+    return durable.catch((err: Error) => fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`));
   }
 
   /** Count a rejected dataset batch and say why. */

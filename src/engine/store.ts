@@ -80,8 +80,9 @@ export class ModelStore {
     this.lastError = err.message;
   };
 
-  saveMeta(meta: Meta): Promise<void> {
-    return this.serial.run('meta', () => writeAtomic(join(this.dir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n'), this.onError);
+  /** Queue a write of meta.json; `meta` is read when the write runs, so coalesced requests save the newest. */
+  saveMeta(meta: () => Meta): Promise<void> {
+    return this.serial.run('meta', () => writeAtomic(join(this.dir, 'meta.json'), JSON.stringify(meta(), null, 1) + '\n'), this.onError);
   }
 
   async readMeta(): Promise<Meta | undefined> {

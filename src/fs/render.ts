@@ -32,6 +32,7 @@ export function renderStats(s: Session): string {
     ['kernel_fallbacks', c.kernel_fallbacks],
     ['config_commits', c.config_commits],
     ['buffer_bytes', s.ring.bytes],
+    ['samples_restored', c.samples_restored],
   ];
   for (const [key, value] of s.modes.statsLines()) lines.push([key, value]);
   return lines.map(([k, v]) => `${k} ${v}\n`).join('');

@@ -105,7 +105,8 @@ export const MODEL_FILES = {
       } catch (err) {
         session.rejectDataset(err, decoder.samples);
       }
-      session.ingest(decoder.rows(), bytes);
+      // With --state-dir and durability=strict this settles once the batch is on disk: close() waits for it.
+      return session.ingest(decoder.rows(), bytes);
     },
   },
   recommendation: {

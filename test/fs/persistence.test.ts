@@ -1,0 +1,185 @@
+// --state-dir: models survive clean restarts and kill -9 with nothing acknowledged lost; a torn log
+// tail is cut; divergence rolls back; LayersModels import (refused when shapes differ) and export.
+import t from 'tap';
+import { mkdtemp, mkdir, readFile, rm, stat, writeFile, appendFile, chmod } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, io, parseStats, waitFor, ROOT } from '../helpers/server.js';
+
+async function stateDir(t: Tap.Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-state-'));
+  await chmod(dir, 0o755);
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+type Tap = typeof t;
+declare namespace Tap { type Test = typeof t; }
+
+const samples = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => `${(from + i) % 97} ${(from + i) % 13} ${2 * ((from + i) % 97) - ((from + i) % 13)}`).join('\n') + '\n';
+
+t.test('a clean restart brings every model back', async (t) => {
+  const state = await stateDir(t);
+  let s = await startServer({ args: ['--state-dir', state] });
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/a models/b && cd models/a && printf 'inputs=2\\noutputs=1\\nhidden=8\\nscale=10\\n' > config &&
+    echo commit > control && echo init > control && echo start > control && echo collaboration > mode`);
+  await writeFile(join(s.dir, 'a.txt'), samples(500));
+  await s.sh(`cat ${join(s.dir, 'a.txt')} > models/a/dataset`);
+  await waitFor(async () => parseStats((await s.sh('cat models/a/stats')).stdout).training === '0', 30000, 'training');
+  await s.sh('echo stop > models/a/control');
+  const answer = await io('txn', `${s.mnt}/models/a/recommendation`, '30 5\n');
+  const before = parseStats((await s.sh('cat models/a/stats')).stdout);
+  const config = (await s.sh('cat models/a/config')).stdout;
+  t.equal(await s.stop(), 0);
+
+  s = await startServer({ args: ['--state-dir', state] });
+  t.equal((await s.sh('ls models')).stdout, 'a\nb\n', 'both models are back');
+  t.equal((await s.sh('cat models/a/config')).stdout, config, 'config');
+  t.equal((await s.sh('cat models/a/mode models/a/state models/b/state')).stdout, 'collaboration\nstopped\ncreated\n', 'mode and state');
+  const after = parseStats((await s.sh('cat models/a/stats')).stdout);
+  t.equal(after.samples_buffered, before.samples_buffered, 'buffered samples');
+  t.equal(after.samples_restored, '500');
+  t.equal(await io('txn', `${s.mnt}/models/a/recommendation`, '30 5\n'), answer, 'the same weights give the same answer');
+  t.match((await s.sh('cat models/a/events')).stdout, /restored state=stopped mode=collaboration samples=500 weights=saved/);
+  await s.sh('rmdir models/b');
+  await t.rejects(stat(join(state, 'models', 'b')), 'rmdir removes the model from disk');
+});
+
+t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => {
+  const state = await stateDir(t);
+  let s = await startServer({ args: ['--state-dir', state] });
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/k && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=1000000\\n' > models/k/config && echo commit > models/k/control`);
+  // A writer in its own process acknowledges each batch in a file only after close() returned 0.
+  const acks = join(s.dir, 'acks');
+  const writer = spawn(process.execPath, ['-e', `
+    const fs = require('fs');
+    for (let i = 0; ; i++) {
+      const rows = Array.from({ length: 50 }, (_, j) => (i * 50 + j) + ' 1 2').join('\\n') + '\\n';
+      try { const fd = fs.openSync('${s.mnt}/models/k/dataset', 'w'); fs.writeSync(fd, rows); fs.closeSync(fd); }
+      catch (e) { process.exit(0); }
+      fs.appendFileSync('${acks}', '50\\n');
+    }`]);
+  await waitFor(async () => (await readFile(acks, 'utf8').catch(() => '')).split('\n').length > 40, 30000, 'acknowledged batches');
+  s.proc.kill('SIGKILL');
+  await new Promise((r) => writer.once('exit', r));
+  const acked = (await readFile(acks, 'utf8')).trim().split('\n').length * 50;
+  s = await startServer({ args: ['--state-dir', state], dir: s.dir, mnt: s.mnt });
+  const buffered = Number(parseStats((await s.sh('cat models/k/stats')).stdout).samples_buffered);
+  t.ok(buffered >= acked, `${buffered} samples back, ${acked} were acknowledged`);
+  t.ok(buffered <= acked + 50, 'at most the one unacknowledged batch in flight came back too');
+  t.equal(buffered % 50, 0, 'no batch came back in part');
+});
+
+t.test('a torn log tail is cut, never misread', async (t) => {
+  const state = await stateDir(t);
+  let s = await startServer({ args: ['--state-dir', state] });
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/t && printf 'inputs=2\\noutputs=1\\n' > models/t/config && echo commit > models/t/control`);
+  await io('write', `${s.mnt}/models/t/dataset`, samples(100));
+  await io('write', `${s.mnt}/models/t/dataset`, samples(100, 100));
+  await s.stop();
+  const log = join(state, 'models', 't', 'dataset.log');
+  const good = (await stat(log)).size;
+  // Half a record: a valid header promising more payload than follows, as a crash mid-write leaves it.
+  const header = Buffer.alloc(12);
+  header.writeUInt32LE(0x474c4c4d, 0);
+  header.writeUInt32LE(4 + 12 * 100, 4);
+  await appendFile(log, Buffer.concat([header, Buffer.alloc(40, 7)]));
+  s = await startServer({ args: ['--state-dir', state] });
+  t.equal(parseStats((await s.sh('cat models/t/stats')).stdout).samples_buffered, '200', 'the whole records came back');
+  t.match((await s.sh('cat models/t/events')).stdout, /cut_log_bytes=52/);
+  t.equal((await stat(log)).size, good, 'the torn tail was cut off the file');
+  t.match((await s.sh('head -n 1 models/t/dataset')).stdout, /^0 0 0\n$/);
+});
+
+t.test('divergence is rolled back and counted', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/d && cd models/d && printf 'inputs=2\\noutputs=1\\nhidden=8\\n' > config && echo commit > control &&
+    echo init > control && echo start > control && echo learning > mode`);
+  await writeFile(join(s.dir, 'd.txt'), samples(300));
+  await s.sh(`cat ${join(s.dir, 'd.txt')} > models/d/dataset`);
+  await waitFor(async () => parseStats((await s.sh('cat models/d/stats')).stdout).training === '0', 30000, 'training');
+  const good = await io('txn', `${s.mnt}/models/d/recommendation`, '30 5\n');
+  const generation = parseStats((await s.sh('cat models/d/stats')).stdout).generation;
+  await s.sh('echo diverge > models/d/fault');
+  await io('write', `${s.mnt}/models/d/dataset`, samples(50));
+  const st = await waitFor(async () => {
+    const x = parseStats((await s.sh('cat models/d/stats')).stdout);
+    return Number(x.rollbacks) > 0 ? x : undefined;
+  }, 20000, 'a rollback');
+  t.equal(st.generation, generation, 'the diverged weights were never published');
+  t.equal(await io('txn', `${s.mnt}/models/d/recommendation`, '30 5\n'), good, 'answers still come from the last good weights');
+  const events = (await s.sh('cat models/d/events')).stdout;
+  t.match(events, /training_diverged loss=NaN rolled back/);
+  t.match(events, /mode learning -> emergency cause=diverged/, 'a diverging model goes to emergency, even when pinned');
+  t.equal((await s.sh('cat models/d/mode')).stdout, 'emergency\n');
+});
+
+t.test('LayersModel import and export', async (t) => {
+  const tf = await import('@tensorflow/tfjs');
+  const state = await stateDir(t);
+  const s = await startServer({ args: ['--state-dir', state] });
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/i && printf 'inputs=3\\noutputs=2\\nhidden=6,5\\n' > models/i/config && echo commit > models/i/control`);
+  const ctl = `${s.mnt}/models/i/control`;
+  t.equal(await io('write', ctl, 'load'), 'err ENOENT', 'nothing to import yet');
+
+  async function saveTfModel(hidden: number[], dir: string) {
+    const m = tf.sequential();
+    hidden.forEach((units, i) => m.add(tf.layers.dense({ units, activation: 'relu', ...(i === 0 ? { inputShape: [3] } : {}) })));
+    m.add(tf.layers.dense({ units: 2 }));
+    await mkdir(dir, { recursive: true });
+    await m.save(tf.io.withSaveHandler(async (artifacts) => {
+      const weightsManifest = [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs ?? [] }];
+      await writeFile(join(dir, 'model.json'), JSON.stringify({ modelTopology: artifacts.modelTopology, format: artifacts.format, generatedBy: artifacts.generatedBy, weightsManifest }));
+      await writeFile(join(dir, 'group1-shard1of1.bin'), Buffer.from(artifacts.weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    return m;
+  }
+
+  const importDir = join(state, 'import', 'i');
+  await saveTfModel([7, 5], importDir);
+  t.equal(await io('write', ctl, 'load'), 'err EINVAL', 'a model whose layers differ from the config is refused');
+  t.match((await s.sh('cat models/i/events')).stdout, /rejected file=load load: layers 7,5,2 do not match config hidden=6,5 outputs=2/);
+  t.equal((await s.sh('cat models/i/state')).stdout, 'created\n', 'and nothing changed');
+
+  const m = await saveTfModel([6, 5], importDir);
+  t.equal(await io('write', ctl, 'load'), 'ok');
+  t.equal((await s.sh('cat models/i/state')).stdout, 'initialized\n');
+  const q = [0.5, -1, 2];
+  const expected = (m.predict(tf.tensor2d([q])) as import('@tensorflow/tfjs').Tensor).dataSync();
+  const got = (await io('txn', `${s.mnt}/models/i/recommendation`, q.join(' '))).slice(3).split(' ').map(Number);
+  t.ok(Math.abs(got[0] - expected[0]) < 1e-4 && Math.abs(got[1] - expected[1]) < 1e-4, `imported weights answer like tfjs (${got} vs ${[...expected]})`);
+
+  t.equal(await io('read', `${s.mnt}/models/i/model/model.json`), 'err ENODATA', 'nothing exported before save');
+  t.equal(await io('write', ctl, 'save'), 'ok');
+  t.equal((await s.sh('ls models/i/model')).stdout, 'model.json\nweights.bin\n');
+  const out = join(s.dir, 'export');
+  await mkdir(out);
+  await s.sh(`cp models/i/model/model.json models/i/model/weights.bin ${out}/`);
+  const json = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+  const bin = await readFile(join(out, 'weights.bin'));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length) }));
+  const again = (loaded.predict(tf.tensor2d([q])) as import('@tensorflow/tfjs').Tensor).dataSync();
+  t.ok(Math.abs(again[0] - expected[0]) < 1e-5, 'the export loads in tfjs and gives the same answer');
+  t.ok(await stat(join(state, 'models', 'i', 'model', 'model.json')), 'save wrote the weights to the state dir too');
+  void ROOT;
+});
+
+t.test('overflow=reject refuses what does not fit', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/o && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=100\\noverflow=reject\\nbatch_size=10\\n' > models/o/config && echo commit > models/o/control`);
+  t.equal(await io('write', `${s.mnt}/models/o/dataset`, samples(80)), 'ok');
+  t.equal(await io('write', `${s.mnt}/models/o/dataset`, samples(30)), 'err ENOSPC', 'a batch that does not fit');
+  t.equal(await io('write', `${s.mnt}/models/o/dataset`, samples(20)), 'ok', 'one that fits');
+  const st = parseStats((await s.sh('cat models/o/stats')).stdout);
+  t.equal(st.samples_buffered, '100');
+  t.equal(st.samples_dropped, '0');
+  t.match((await s.sh('cat models/o/events')).stdout, /buffer full \(overflow=reject\): 20 free, batch of 30/);
+});
