@@ -69,6 +69,13 @@ export class SampleRing {
     return this.data.subarray(slot * this.width, (slot + 1) * this.width);
   }
 
+  /** Every row, oldest first, in one row-major copy. */
+  toArray(): Float32Array {
+    const rows = new Float32Array(this.count * this.width);
+    for (let i = 0; i < this.count; i++) rows.set(this.row(i), i * this.width);
+    return rows;
+  }
+
   clear(): void {
     this.head = 0;
     this.count = 0;

@@ -11,9 +11,9 @@ import { SampleRing } from './ring.js';
 import type { TrainingWorker } from './trainer.js';
 import { ModePolicy, STALE_AFTER_MS } from './mode-policy.js';
 import { type Mode, CORRECTION_REPEAT, isMode } from '../modes/index.js';
-import type { ModelStore, Meta } from './store.js';
+import type { ModelStore } from './store.js';
 import type { Snapshot } from './network.js';
-import { readImport } from './import.js';
+import { compactLog, loadIntoSession, restoreSession, saveSession, sessionMeta } from './persistence.js';
 
 /** Queries one recommendation write may carry. */
 export const MAX_QUERIES_PER_WRITE = 4096;
@@ -57,7 +57,7 @@ export class Session {
     /** Present with --state-dir: where config, mode, weights and the dataset log persist. */
     readonly store?: ModelStore,
     /** Where `load` looks for a LayersModel written elsewhere. */
-    private readonly importDir?: string,
+    readonly importDir?: string,
   ) {
     this.ring = new SampleRing(this.config.buffer_capacity, this.config.inputs + this.config.outputs);
     this.learner = new Learner(
@@ -185,84 +185,28 @@ export class Session {
         this.dropBuffered('reset');
         return;
       case 'save':
-        return this.save();
+        return saveSession(this);
       case 'load':
         this.requireState(verb, ['created', 'initialized', 'started', 'running', 'stopped']);
-        return this.load();
+        return loadIntoSession(this);
     }
   }
 
-  /** Freeze the current weights for export (model/), and with --state-dir write everything to disk now. */
-  private async save(): Promise<void> {
-    const net = this.learner.network ?? fail('ENODATA', `save: model is ${this.state}, it has no network yet (write init to control)`);
-    this.exported = net.snapshot;
-    if (!this.store) return;
-    this.store.weightsChanged(this.name, net.snapshot);
-    await Promise.all([this.store.saveWeights(this.name), this.store.saveMeta(() => this.meta())]);
-    await this.store.settle();
-    if (this.store.lastError) fail('EIO', `save: ${this.store.lastError}`);
+  /** Queue meta.json; repeated calls while one write is queued coalesce. */
+  persistMeta(): void {
+    void this.store?.saveMeta(() => sessionMeta(this));
   }
 
-  /** Replace the weights with a LayersModel from the import directory, if its shapes fit the config. */
-  private async load(): Promise<void> {
-    if (!this.importDir) fail('EINVAL', 'load: the server runs without --state-dir, so there is no import directory');
-    const loaded = await readImport(this.importDir, this.config).catch((err: unknown) => this.reject('load', err));
-    this.learner.rebuild(this.config, loaded.weights, loaded.normalisation);
-    if (this.state === 'created') this.state = 'initialized';
-    this.record('loaded', `from ${this.importDir} generation ${this.learner.generation}${loaded.normalisation ? '' : ' (no mlproxy normalisation metadata: identity)'}`);
-    this.pumpTraining();
+  /** Bring back what the store holds (with --state-dir, at server start). */
+  restore(): Promise<void> {
+    return restoreSession(this);
   }
 
   private dropBuffered(why: string): void {
     const n = this.ring.size;
     this.ring.clear();
-    this.compactLog();
+    compactLog(this);
     this.record('buffer_cleared', `by=${why} samples=${n}`);
-  }
-
-  // ---- persistence ---------------------------------------------------------------------------
-
-  meta(): Meta {
-    return { format: 1, config: this.config, mode: this.modes.mode, policy: this.modes.policy, state: this.state };
-  }
-
-  /** Queue meta.json; repeated calls while one write is queued coalesce. */
-  persistMeta(): void {
-    void this.store?.saveMeta(() => this.meta());
-  }
-
-  /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */
-  private compactLog(): void {
-    const store = this.store;
-    if (!store) return;
-    const width = this.ring.width;
-    const rows = new Float32Array(this.ring.size * width);
-    for (let i = 0; i < this.ring.size; i++) rows.set(this.ring.row(i), i * width);
-    void store.log.rewrite(rows, width).catch((err: Error) => this.record('store_error', `dataset log rewrite: ${err.message}`));
-  }
-
-  /** Bring back what the store holds: config, mode, state, weights and the buffered samples. */
-  async restore(): Promise<void> {
-    const store = this.store as ModelStore;
-    const meta = await store.readMeta();
-    if (meta) {
-      this.config = { ...DEFAULT_CONFIG, ...meta.config };
-      this.ring = new SampleRing(this.config.buffer_capacity, this.config.inputs + this.config.outputs);
-      store.log.durability = this.config.durability;
-      if (isMode(meta.mode)) this.modes.restore(meta.mode as Mode, meta.policy === 'auto' ? 'auto' : 'manual', Date.now());
-    }
-    const { rows, width } = store.recovered;
-    if (rows.length && width === this.ring.width) {
-      this.ring.pushRows(rows);
-      this.counters.samples_restored = rows.length / width;
-    }
-    const saved = meta && meta.state !== 'created' ? await store.readWeights(this.config).catch(() => undefined) : undefined;
-    if (meta && meta.state !== 'created' && meta.state !== 'shutting_down') {
-      this.learner.rebuild(this.config, saved?.weights, saved?.normalisation);
-      this.state = meta.state as ModelState;
-    }
-    this.record('restored', `state=${this.state} mode=${this.modes.mode} samples=${this.counters.samples_restored} weights=${saved ? 'saved' : 'fresh'} cut_log_bytes=${store.recovered.cutBytes}`);
-    this.pumpTraining();
   }
 
   // ---- configuration -------------------------------------------------------------------------
@@ -291,7 +235,7 @@ export class Session {
       this.ring = new SampleRing(next.buffer_capacity, next.inputs + next.outputs);
       this.lastQuery = undefined;
       this.latestRecommendation = undefined;
-      this.compactLog();
+      compactLog(this);
     } else if (next.buffer_capacity !== before.buffer_capacity) {
       this.counters.samples_dropped += this.ring.resize(next.buffer_capacity);
     }
@@ -332,7 +276,7 @@ export class Session {
     const durable = store.log.append(rows, width);
     // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds,
     // which includes this batch (the rewrite takes over its acknowledgement).
-    if (store.log.bytes > Math.max(4 << 20, 3 * this.ring.bytes)) this.compactLog();
+    if (store.log.bytes > Math.max(4 << 20, 3 * this.ring.bytes)) compactLog(this);
     return durable.catch((err: Error) => fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`));
   }
 

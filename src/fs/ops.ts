@@ -72,7 +72,7 @@ export function createOps(opts: OpsOptions) {
     return registry.get(model) ?? fail('ENOENT', `no model ${model}`);
   }
 
-  function kindOf(model: string, file: string): FileKind {
+  function kindOf(file: string): FileKind {
     return modelFile(file, opts.testFiles) ?? fail('ENOENT', `no file ${file}`);
   }
 
@@ -86,7 +86,7 @@ export function createOps(opts: OpsOptions) {
       sessionOf(node.model);
       const file = node.kind === 'model_file' ? node.file : `${node.dir}/${node.file}`;
       if (node.kind === 'model_file' && isModelSubdir(file)) fail('EISDIR', `${path} is a directory`);
-      return { kind: kindOf(node.model, file), model: node.model, file };
+      return { kind: kindOf(file), model: node.model, file };
     }
     if (node.kind === 'root' || node.kind === 'models' || node.kind === 'model') fail('EISDIR', `${path} is a directory`);
     return fail('ENOENT', `no such path ${path}`);
@@ -102,7 +102,7 @@ export function createOps(opts: OpsOptions) {
       const rootKind = rootFile(h.file) as (typeof ROOT_FILES)[keyof typeof ROOT_FILES];
       return Buffer.from(rootKind.read({ registry, version: opts.version }));
     }
-    const kind = kindOf(h.session.name, h.file);
+    const kind = kindOf(h.file);
     if (!kind.read) fail('EACCES', `${h.file} is write-only`);
     const out = kind.read({ registry, session: h.session, handle: h });
     return typeof out === 'string' ? Buffer.from(out) : out;
@@ -111,7 +111,7 @@ export function createOps(opts: OpsOptions) {
   /** close() and fsync() both end what the handle's writes collected. */
   function finishWrites(fd: number): unknown[] | Promise<unknown[]> {
     const h = handleOf(fd);
-    const done = h.session ? kindOf(h.session.name, h.file).flush?.({ registry, session: h.session, handle: h }) : undefined;
+    const done = h.session ? kindOf(h.file).flush?.({ registry, session: h.session, handle: h }) : undefined;
     return done instanceof Promise ? done.then(() => []) : [];
   }
 
@@ -179,7 +179,7 @@ export function createOps(opts: OpsOptions) {
         }
         if (offset === 0 || !h.snapshot) h.snapshot = content(h);
         else if (offset >= h.snapshot.length && h.session) {
-          const more = kindOf(h.session.name, h.file).grow?.({ registry, session: h.session, handle: h });
+          const more = kindOf(h.file).grow?.({ registry, session: h.session, handle: h });
           if (more) h.snapshot = Buffer.concat([h.snapshot, Buffer.from(more)]);
         }
         return copyOut(h.snapshot, buf, len, offset);
@@ -190,7 +190,7 @@ export function createOps(opts: OpsOptions) {
         const h = handleOf(fd);
         if (!h.session) fail('EACCES', `${path} is read-only`);
         if (h.session.state === 'shutting_down') fail('ENOENT', `model ${h.session.name} was removed`);
-        const kind = kindOf(h.session.name, h.file);
+        const kind = kindOf(h.file);
         if (!kind.write) fail('EACCES', `${path} is read-only`);
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.
         const done = kind.write({ registry, session: h.session, handle: h }, buf.subarray(0, len));

@@ -40,10 +40,7 @@ export function renderStats(s: Session): string {
 
 /** The training buffer as dataset text, oldest first, in the units it was written in. */
 export function renderDataset(s: Session): string {
-  const width = s.ring.width;
-  const rows = new Float32Array(s.ring.size * width);
-  for (let i = 0; i < s.ring.size; i++) rows.set(s.ring.row(i), i * width);
-  return formatRows(rows, width, s.config.scale);
+  return formatRows(s.ring.toArray(), s.ring.width, s.config.scale);
 }
 
 /** Test-only: corrupt recommendations the way a broken model server would. */

@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mlproxy_kmod: a synthetic kernel subsystem that hosts an ML model proxy
+ * (ml_lib.c) and uses mlproxy, a user-space FUSE server, as its model.
+ *
+ * The subsystem (mlp_synth.h) runs OPS_PER_TICK operations every TICK_MS
+ * from a timer.  Each operation picks a setting for a drifting workload
+ * feature: the default algorithm's lagging guess, or, on apply_permil of
+ * every 1000 operations, the setting interpolated from the last accepted
+ * recommendation table.  It never waits for user space: the table is an
+ * RCU pointer and apply_permil an atomic.
+ *
+ * One kthread does all mlproxy I/O, every period_ms: connect (create, init
+ * and start the model, EEXIST = reuse), read the mode in force, publish the
+ * (feature -> best setting in hindsight) samples, ask for a recommendation
+ * table, validate and clamp it, and send efficiency feedback.  The ml_lib
+ * watchdog bounds every request by timeout_ms.
+ *
+ * Parameters appear in /sys/module/mlproxy_kmod/parameters/: the first five
+ * are set at load time, the rest are read-only status.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/completion.h>
+#include <linux/err.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+
+#include "ml_lib.h"
+#include "mlp_synth.h"
+
+/*
+ * mount_path: where the mlproxy FUSE server is mounted.  The module uses
+ * <mount_path>/version and <mount_path>/models/<model_name>/.
+ */
+static char *mount_path = "/mnt/mlproxy";
+module_param(mount_path, charp, 0444);
+MODULE_PARM_DESC(mount_path, "mlproxy mount point (default /mnt/mlproxy)");
+
+/*
+ * model_name: the model directory under models/, [a-z0-9][a-z0-9_-]{0,63}.
+ * Created if missing, reused if it exists.
+ */
+static char *model_name = "synth";
+module_param(model_name, charp, 0444);
+MODULE_PARM_DESC(model_name, "model directory name under models/ (default synth)");
+
+/*
+ * period_ms: milliseconds between two I/O rounds of the kthread (publish
+ * samples, fetch a recommendation, send feedback).  20..60000, default 500.
+ */
+static unsigned int period_ms = 500;
+module_param(period_ms, uint, 0444);
+MODULE_PARM_DESC(period_ms, "I/O round period in ms (20..60000, default 500)");
+
+/*
+ * timeout_ms: longest a single mlproxy transaction may take.  Past it the
+ * watchdog switches to emergency and kills the request.  50..60000, default
+ * 2000.
+ */
+static unsigned int timeout_ms = 2000;
+module_param(timeout_ms, uint, 0444);
+MODULE_PARM_DESC(timeout_ms, "mlproxy request timeout in ms (50..60000, default 2000)");
+
+/*
+ * abort_after_ms: a request the server has taken but never answers cannot
+ * be killed; this many ms after timeout_ms the watchdog aborts the FUSE
+ * connection (as fusectl's abort file does).  0 = never (then only rmmod
+ * aborts it).  Default 30000.
+ */
+static unsigned int abort_after_ms = 30000;
+module_param(abort_after_ms, uint, 0444);
+MODULE_PARM_DESC(abort_after_ms, "abort the FUSE connection when a killed request is still stuck this many ms later (0 = only on unload, default 30000)");
+
+#define MLP_TICK_MS		10	/* workload timer period */
+#define MLP_OPS_PER_TICK	4	/* operations per tick: 400/s */
+#define MLP_SAMPLE_EVERY	16	/* one training sample per 16 ops */
+#define MLP_SAMPLE_RING		ML_LIB_MAX_SAMPLES
+#define MLP_SCALE		1000	/* fixed point: 1000 = 1.0 */
+#define MLP_SLACK		500	/* clamp up to this far outside 0..1000 */
+
+/* A recommendation table: best setting at features 0, 100, ..., 1000. */
+struct mlp_table {
+	struct rcu_head rcu;
+	s32 setting[SYNTH_TABLE_POINTS];
+};
+
+struct mlp_subsys {
+	struct ml_lib_model model;
+	struct task_struct *thread;
+	struct completion thread_done;
+	wait_queue_head_t wq;
+	bool unloading;
+
+	/* fast path: timer context, protected by lock */
+	struct timer_list op_timer;
+	bool op_timer_armed;
+	struct mlp_table __rcu *table;
+	struct mutex table_lock;	/* writers of table */
+	spinlock_t lock;
+	struct synth_rng rng;
+	struct synth_default def;
+	struct synth_gate gate;
+	u64 op_count;
+	u64 ml_ops, ml_eff_sum, def_ops, def_eff_sum, shadow_ops, shadow_eff_sum;
+	s32 samples[MLP_SAMPLE_RING][2];
+	unsigned int nr_samples;
+
+	/* status */
+	atomic64_t ops_total;
+	atomic64_t recommendations_applied;	/* operations that used ML */
+	atomic64_t samples_dropped;
+	atomic_t eff_ml_permil;			/* smoothed, -1 = none yet */
+	atomic_t eff_default_permil;
+	atomic_t eff_permil;			/* what was achieved */
+	atomic_t feature;
+
+	struct ml_lib_hint hint;		/* I/O thread only */
+	struct ml_lib_feedback fb;
+};
+
+static struct mlp_subsys mlp;
+
+static const struct ml_lib_model_options mlp_options = {
+	.inputs = 1,
+	.outputs = 1,
+	.scale = MLP_SCALE,
+	.extra_config = "hidden=16,16\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=4096\n",
+};
+
+/* ------------------------------------------------------------------ */
+/* read-only status parameters                                         */
+
+static int mlp_param_ro_set(const char *val, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+
+static int mlp_get_counter(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%lld\n",
+			 (long long)atomic64_read(kp->arg));
+}
+
+static int mlp_get_int(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg));
+}
+
+static int mlp_get_mode(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 ml_lib_mode_name(atomic_read(kp->arg)));
+}
+
+static int mlp_get_state(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 ml_lib_state_name(atomic_read(kp->arg)));
+}
+
+static const struct kernel_param_ops mlp_counter_ops = {
+	.set = mlp_param_ro_set, .get = mlp_get_counter,
+};
+
+static const struct kernel_param_ops mlp_int_ops = {
+	.set = mlp_param_ro_set, .get = mlp_get_int,
+};
+
+static const struct kernel_param_ops mlp_mode_ops = {
+	.set = mlp_param_ro_set, .get = mlp_get_mode,
+};
+
+static const struct kernel_param_ops mlp_state_ops = {
+	.set = mlp_param_ro_set, .get = mlp_get_state,
+};
+
+#define MLP_STATUS(name, ops, var, desc)			\
+	module_param_cb(name, &ops, &(var), 0444);		\
+	MODULE_PARM_DESC(name, desc)
+
+MLP_STATUS(mode, mlp_mode_ops, mlp.model.mode,
+	   "mode in force: emergency|learning|collaboration|recommendation (read-only)");
+MLP_STATUS(published_mode, mlp_mode_ops, mlp.model.published_mode,
+	   "mode mlproxy last published (read-only)");
+MLP_STATUS(apply_permil, mlp_int_ops, mlp.model.apply_permil,
+	   "operations per 1000 that apply the recommendation now (read-only)");
+MLP_STATUS(model_state, mlp_state_ops, mlp.model.state,
+	   "proxy state, as the ml_lib state names (read-only)");
+MLP_STATUS(connected, mlp_int_ops, mlp.model.connected,
+	   "1 while the model on the mount is usable (read-only)");
+MLP_STATUS(last_error, mlp_int_ops, mlp.model.last_error,
+	   "last negative errno of an mlproxy request, 0 after success (read-only)");
+MLP_STATUS(samples_sent, mlp_counter_ops, mlp.model.cnt.samples_sent,
+	   "training samples committed to mlproxy (read-only)");
+MLP_STATUS(samples_dropped, mlp_counter_ops, mlp.samples_dropped,
+	   "samples lost because the ring was full (read-only)");
+MLP_STATUS(datasets_sent, mlp_counter_ops, mlp.model.cnt.datasets_sent,
+	   "dataset batches committed (read-only)");
+MLP_STATUS(recommendations_accepted, mlp_counter_ops,
+	   mlp.model.cnt.recommendations_accepted,
+	   "recommendation tables that passed validation (read-only)");
+MLP_STATUS(recommendations_rejected, mlp_counter_ops,
+	   mlp.model.cnt.recommendations_rejected,
+	   "recommendation tables rejected as malformed or out of range (read-only)");
+MLP_STATUS(recommendations_applied, mlp_counter_ops,
+	   mlp.recommendations_applied,
+	   "operations that applied a recommendation (read-only)");
+MLP_STATUS(values_clamped, mlp_counter_ops, mlp.model.cnt.values_clamped,
+	   "recommended values clamped into range (read-only)");
+MLP_STATUS(feedback_sent, mlp_counter_ops, mlp.model.cnt.feedback_sent,
+	   "feedback writes (read-only)");
+MLP_STATUS(fallbacks, mlp_counter_ops, mlp.model.cnt.fallbacks,
+	   "switches to emergency because mlproxy failed (read-only)");
+MLP_STATUS(timeouts, mlp_counter_ops, mlp.model.cnt.timeouts,
+	   "requests killed by the watchdog after timeout_ms (read-only)");
+MLP_STATUS(io_errors, mlp_counter_ops, mlp.model.cnt.io_errors,
+	   "writes mlproxy refused (EINVAL and the like) (read-only)");
+MLP_STATUS(models_created, mlp_counter_ops, mlp.model.cnt.models_created,
+	   "times the model directory was created (read-only)");
+MLP_STATUS(reconnects, mlp_counter_ops, mlp.model.cnt.reconnects,
+	   "times the proxy (re)connected to mlproxy (read-only)");
+MLP_STATUS(connection_aborts, mlp_counter_ops,
+	   mlp.model.cnt.connection_aborts,
+	   "FUSE connections aborted because a request never returned (read-only)");
+MLP_STATUS(ops_total, mlp_counter_ops, mlp.ops_total,
+	   "subsystem operations run (read-only)");
+MLP_STATUS(efficiency_ml_permil, mlp_int_ops, mlp.eff_ml_permil,
+	   "smoothed efficiency of operations that applied ML, -1 if none (read-only)");
+MLP_STATUS(efficiency_default_permil, mlp_int_ops, mlp.eff_default_permil,
+	   "smoothed efficiency of the default algorithm alone, -1 if none (read-only)");
+MLP_STATUS(efficiency_permil, mlp_int_ops, mlp.eff_permil,
+	   "smoothed efficiency the subsystem achieved, -1 if none (read-only)");
+MLP_STATUS(feature, mlp_int_ops, mlp.feature,
+	   "current workload feature, 0..1000 (read-only)");
+
+/* the recommendation table in use: settings at features 0, 100, ..., 1000 */
+static int mlp_get_table(char *buf, const struct kernel_param *kp)
+{
+	struct mlp_table *t;
+	int i, len = 0;
+
+	rcu_read_lock();
+	t = rcu_dereference(mlp.table);
+	if (!t)
+		len = scnprintf(buf, PAGE_SIZE, "none\n");
+	for (i = 0; t && i < SYNTH_TABLE_POINTS; i++)
+		len += scnprintf(buf + len, PAGE_SIZE - len, "%d%c",
+				 t->setting[i],
+				 i == SYNTH_TABLE_POINTS - 1 ? '\n' : ' ');
+	rcu_read_unlock();
+	return len;
+}
+
+static const struct kernel_param_ops mlp_table_ops = {
+	.set = mlp_param_ro_set, .get = mlp_get_table,
+};
+
+module_param_cb(recommendation, &mlp_table_ops, NULL, 0444);
+MODULE_PARM_DESC(recommendation,
+		 "recommended settings in use for features 0,100,..,1000, or none (read-only)");
+
+/* ------------------------------------------------------------------ */
+/* the subsystem's own path: never waits, never talks to user space    */
+
+static void mlp_subsys_op(struct mlp_subsys *s, u64 now_ms)
+{
+	struct mlp_table *t;
+	s32 f, best, def_setting, setting;
+	u32 eff, def_eff;
+	bool use_ml = false;
+
+	spin_lock(&s->lock);
+	f = synth_feature(now_ms, &s->rng);
+	def_setting = synth_default_setting(&s->def);
+	setting = def_setting;
+	rcu_read_lock();
+	t = rcu_dereference(s->table);
+	if (t && synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
+		setting = synth_table_lookup(t->setting, f);
+		use_ml = true;
+	}
+	rcu_read_unlock();
+
+	eff = synth_efficiency_permil(setting, f);
+	def_eff = synth_efficiency_permil(def_setting, f);
+	if (use_ml) {
+		s->ml_ops++;
+		s->ml_eff_sum += eff;
+		atomic64_inc(&s->recommendations_applied);
+	} else {
+		s->def_ops++;
+		s->def_eff_sum += eff;
+	}
+	s->shadow_ops++;
+	s->shadow_eff_sum += def_eff;
+
+	/* hindsight: now that the operation ran, its best setting is known */
+	best = synth_best_setting(f);
+	synth_default_learn(&s->def, best);
+	if (++s->op_count % MLP_SAMPLE_EVERY == 0) {
+		if (s->nr_samples < MLP_SAMPLE_RING) {
+			s->samples[s->nr_samples][0] = f;
+			s->samples[s->nr_samples][1] = best;
+			s->nr_samples++;
+		} else {
+			atomic64_inc(&s->samples_dropped);
+		}
+	}
+	spin_unlock(&s->lock);
+	atomic_set(&s->feature, f);
+	atomic64_inc(&s->ops_total);
+}
+
+static void mlp_op_timer_fn(struct timer_list *t)
+{
+	struct mlp_subsys *s = from_timer(s, t, op_timer);
+	u64 now_ms = ktime_to_ms(ktime_get());
+	int i;
+
+	for (i = 0; i < MLP_OPS_PER_TICK; i++)
+		mlp_subsys_op(s, now_ms);
+	if (READ_ONCE(s->op_timer_armed))
+		mod_timer(&s->op_timer, jiffies + msecs_to_jiffies(MLP_TICK_MS));
+}
+
+/* ------------------------------------------------------------------ */
+/* ml_lib hooks                                                        */
+
+static int mlp_extract_dataset(struct ml_lib_model *model,
+			       struct ml_lib_dataset *ds)
+{
+	struct mlp_subsys *s = model->parent;
+	unsigned int i;
+
+	spin_lock_bh(&s->lock);
+	for (i = 0; i < s->nr_samples; i++) {
+		ds->values[i][0] = s->samples[i][0];
+		ds->values[i][1] = s->samples[i][1];
+	}
+	ds->nr_samples = s->nr_samples;
+	s->nr_samples = 0;
+	spin_unlock_bh(&s->lock);
+	return 0;
+}
+
+static void mlp_set_table(struct mlp_subsys *s, struct mlp_table *t)
+{
+	struct mlp_table *old;
+
+	mutex_lock(&s->table_lock);
+	old = rcu_replace_pointer(s->table, t, lockdep_is_held(&s->table_lock));
+	mutex_unlock(&s->table_lock);
+	if (old)
+		kfree_rcu(old, rcu);
+}
+
+static void mlp_apply_recommendation(struct ml_lib_model *model,
+				     const struct ml_lib_hint *hint)
+{
+	struct mlp_subsys *s = model->parent;
+	struct mlp_table *t = NULL;
+	unsigned int i;
+
+	if (hint && hint->nr_queries == SYNTH_TABLE_POINTS) {
+		t = kmalloc(sizeof(*t), GFP_KERNEL);
+		if (t) {
+			for (i = 0; i < SYNTH_TABLE_POINTS; i++)
+				t->setting[i] = hint->answers[i][0];
+		}
+	}
+	/* NULL (rejected or no memory): operations fall back to the default */
+	mlp_set_table(s, t);
+}
+
+/* Smooth a per-period value: 3/4 old + 1/4 new; -1 means no value yet. */
+static void mlp_smooth(atomic_t *v, u32 sample)
+{
+	int old = atomic_read(v);
+
+	atomic_set(v, old < 0 ? (int)sample : (3 * old + (int)sample) / 4);
+}
+
+static void mlp_estimate_efficiency(struct ml_lib_model *model,
+				    struct ml_lib_feedback *fb)
+{
+	struct mlp_subsys *s = model->parent;
+	u64 ml_ops, ml_sum, def_ops, def_sum, sh_ops, sh_sum;
+
+	spin_lock_bh(&s->lock);
+	ml_ops = s->ml_ops;
+	ml_sum = s->ml_eff_sum;
+	def_ops = s->def_ops;
+	def_sum = s->def_eff_sum;
+	sh_ops = s->shadow_ops;
+	sh_sum = s->shadow_eff_sum;
+	s->ml_ops = 0;
+	s->ml_eff_sum = 0;
+	s->def_ops = 0;
+	s->def_eff_sum = 0;
+	s->shadow_ops = 0;
+	s->shadow_eff_sum = 0;
+	spin_unlock_bh(&s->lock);
+
+	if (ml_ops) {
+		fb->have_ml = true;
+		fb->ml_permil = (u32)div64_u64(ml_sum, ml_ops);
+		mlp_smooth(&s->eff_ml_permil, fb->ml_permil);
+	}
+	if (sh_ops) {
+		/*
+		 * The default algorithm's efficiency on the same operations:
+		 * the synthetic subsystem can score the setting it would have
+		 * used even where ML was applied instead.
+		 */
+		fb->have_default = true;
+		fb->default_permil = (u32)div64_u64(sh_sum, sh_ops);
+		mlp_smooth(&s->eff_default_permil, fb->default_permil);
+	}
+	if (ml_ops + def_ops)
+		mlp_smooth(&s->eff_permil,
+			   (u32)div64_u64(ml_sum + def_sum, ml_ops + def_ops));
+}
+
+static void mlp_mode_changed(struct ml_lib_model *model,
+			     enum ml_lib_system_mode mode)
+{
+	pr_info("model %s: mode in force is now %s\n", model->model_name,
+		ml_lib_mode_name(mode));
+}
+
+static const struct ml_lib_model_ops mlp_ops = {
+	.extract_dataset = mlp_extract_dataset,
+	.apply_recommendation = mlp_apply_recommendation,
+	.estimate_efficiency = mlp_estimate_efficiency,
+	.mode_changed = mlp_mode_changed,
+};
+
+/* ------------------------------------------------------------------ */
+/* the I/O kthread                                                     */
+
+/* One I/O round.  Returns early when mlproxy is unreachable. */
+static void mlp_round(struct mlp_subsys *s)
+{
+	struct ml_lib_model *m = &s->model;
+	struct ml_lib_hint *hint = &s->hint;
+	unsigned int i;
+	int err;
+
+	if (!atomic_read(&m->connected)) {
+		err = ml_model_connect(m, &mlp_options);
+		if (correct_system_state(m, err))
+			return;
+		if (err)
+			return;
+	}
+
+	err = estimate_system_state(m);
+	if (err < 0 && correct_system_state(m, err))
+		return;
+
+	err = ml_model_get_dataset(m);
+	if (!err)
+		err = ml_model_publish_data(m);
+	if (correct_system_state(m, err))
+		return;
+	ml_model_discard_dataset(m);
+
+	memset(hint, 0, sizeof(*hint));
+	hint->nr_queries = SYNTH_TABLE_POINTS;
+	for (i = 0; i < SYNTH_TABLE_POINTS; i++)
+		hint->queries[i][0] = (s32)(i * SYNTH_TABLE_STEP);
+	hint->min = SYNTH_SETTING_MIN;
+	hint->max = SYNTH_SETTING_MAX;
+	hint->slack = MLP_SLACK;
+	err = ml_model_preprocess_recommendation(m, hint);
+	if (!err) {
+		apply_ml_model_recommendation(m, hint);
+	} else if (err == -EINVAL || err == -ERANGE) {
+		/* never apply junk; and drop the older table too */
+		apply_ml_model_recommendation(m, NULL);
+		atomic_set(&m->last_error, err);
+	} else if (err != -ENODATA && correct_system_state(m, err)) {
+		return;
+	}
+
+	estimate_ml_model_efficiency(m, &s->fb);
+	err = ml_model_error_backpropagation(m, &s->fb);
+	correct_system_state(m, err);
+}
+
+static bool mlp_should_stop(struct mlp_subsys *s)
+{
+	return READ_ONCE(s->unloading) || kthread_should_stop();
+}
+
+static int mlp_thread_fn(void *data)
+{
+	struct mlp_subsys *s = data;
+
+	/* the watchdog's SIGKILL ends a FUSE request wait */
+	allow_signal(SIGKILL);
+	while (!mlp_should_stop(s)) {
+		if (signal_pending(current))
+			flush_signals(current);
+		mlp_round(s);
+		if (signal_pending(current))
+			flush_signals(current);
+		wait_event_interruptible_timeout(s->wq, mlp_should_stop(s),
+						 msecs_to_jiffies(period_ms));
+	}
+	if (atomic_read(&s->model.connected))
+		ml_model_stop(&s->model);
+	complete(&s->thread_done);
+
+	/* wait for kthread_stop() */
+	for (;;) {
+		flush_signals(current);
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* load / unload                                                       */
+
+static bool mlp_valid_model_name(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (!len || len > 64)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			continue;
+		if (i && (c == '_' || c == '-'))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static void mlp_stop_ops(struct mlp_subsys *s)
+{
+	WRITE_ONCE(s->op_timer_armed, false);
+	del_timer_sync(&s->op_timer);
+	mlp_set_table(s, NULL);
+	rcu_barrier();	/* kfree_rcu of the last table */
+}
+
+static int __init mlp_init(void)
+{
+	struct mlp_subsys *s = &mlp;
+	struct task_struct *task;
+	int err;
+
+	if (!mlp_valid_model_name(model_name)) {
+		pr_err("model_name \"%s\" must match [a-z0-9][a-z0-9_-]{0,63}\n",
+		       model_name);
+		return -EINVAL;
+	}
+	if (!mount_path || mount_path[0] != '/' ||
+	    strlen(mount_path) > PATH_MAX / 2) {
+		pr_err("mount_path must be an absolute path\n");
+		return -EINVAL;
+	}
+	if (period_ms < 20 || period_ms > 60000 || timeout_ms < 50 ||
+	    timeout_ms > 60000 || abort_after_ms > 600000) {
+		pr_err("period_ms 20..60000, timeout_ms 50..60000, abort_after_ms 0..600000\n");
+		return -EINVAL;
+	}
+
+	spin_lock_init(&s->lock);
+	mutex_init(&s->table_lock);
+	init_completion(&s->thread_done);
+	init_waitqueue_head(&s->wq);
+	s->rng.state = 0x6d6c7078;	/* "mlpx" */
+	atomic_set(&s->eff_ml_permil, -1);
+	atomic_set(&s->eff_default_permil, -1);
+	atomic_set(&s->eff_permil, -1);
+
+	err = ml_model_create(&s->model, KBUILD_MODNAME, model_name, mount_path,
+			      timeout_ms, abort_after_ms, &mlp_ops, s);
+	if (err)
+		return err;
+
+	timer_setup(&s->op_timer, mlp_op_timer_fn, 0);
+	WRITE_ONCE(s->op_timer_armed, true);
+	mod_timer(&s->op_timer, jiffies + msecs_to_jiffies(MLP_TICK_MS));
+
+	task = kthread_create(mlp_thread_fn, s, "mlproxy_kmod");
+	if (IS_ERR(task)) {
+		err = PTR_ERR(task);
+		mlp_stop_ops(s);
+		ml_model_destroy(&s->model);
+		return err;
+	}
+	get_task_struct(task);
+	s->thread = task;
+	ml_model_io_task(&s->model, task);
+	wake_up_process(task);
+
+	pr_info("loaded: model %s on %s, period %u ms, timeout %u ms, mode %s\n",
+		model_name, mount_path, period_ms, timeout_ms,
+		ml_lib_mode_name(atomic_read(&s->model.mode)));
+	return 0;
+}
+
+static void __exit mlp_exit(void)
+{
+	struct mlp_subsys *s = &mlp;
+	bool aborted = false;
+
+	WRITE_ONCE(s->unloading, true);
+	wake_up(&s->wq);
+	/*
+	 * The watchdog keeps killing a request that outlives timeout_ms.  One
+	 * the server took and never answers cannot be killed: abort the FUSE
+	 * connection rather than block rmmod forever.
+	 */
+	while (!wait_for_completion_timeout(&s->thread_done,
+					    msecs_to_jiffies(timeout_ms))) {
+		if (!aborted && ml_model_io_stuck(&s->model)) {
+			pr_warn("unload: mlproxy request stuck, aborting the connection\n");
+			aborted = !ml_model_abort_connection(&s->model);
+		}
+	}
+	kthread_stop(s->thread);
+	ml_model_io_task(&s->model, NULL);
+	put_task_struct(s->thread);
+
+	mlp_stop_ops(s);
+	ml_model_destroy(&s->model);
+	pr_info("unloaded: %lld samples sent, %lld recommendations accepted, %lld rejected, %lld fallbacks\n",
+		(long long)atomic64_read(&s->model.cnt.samples_sent),
+		(long long)atomic64_read(&s->model.cnt.recommendations_accepted),
+		(long long)atomic64_read(&s->model.cnt.recommendations_rejected),
+		(long long)atomic64_read(&s->model.cnt.fallbacks));
+}
+
+module_init(mlp_init);
+module_exit(mlp_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Synthetic subsystem with an ML model proxy served by mlproxy over FUSE");
+MODULE_AUTHOR("mlproxy developers");

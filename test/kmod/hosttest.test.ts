@@ -1,0 +1,24 @@
+// kmod host unit tests: the pure C parts of mlproxy_kmod (sample encoding, recommendation parsing and
+// clamping, the synthetic subsystem) built as a host program by `make -C kmod hosttest`; no qemu needed.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const kmod = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../kmod');
+
+t.test('make -C kmod hosttest passes', (t) => {
+  const r = spawnSync('make', ['-s', '-C', kmod, 'hosttest'], { encoding: 'utf8', timeout: 120_000 });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  t.equal(r.error, undefined, 'make and cc are runnable');
+  t.equal(r.status, 0, 'host unit tests exit 0');
+  const lines = out.split('\n');
+  const passed = lines.filter((l) => /^ok \d+ /.test(l)).length;
+  const failed = lines.filter((l) => /^not ok \d+ /.test(l));
+  const plan = /^1\.\.(\d+)$/m.exec(out);
+  t.ok(plan, 'the program printed a plan');
+  t.equal(passed, Number(plan?.[1] ?? -1), 'every planned case passed');
+  t.same(failed, [], 'no failing case');
+  if (r.status !== 0) t.comment(out);
+  t.end();
+});
