@@ -24,6 +24,7 @@ serve options:
 
 Environment:
   MLPROXY_TF_BACKEND      TensorFlow.js backend for training: wasm (default) or cpu
+  MLPROXY_METRICS_MODEL_CAP  models that get a metrics label of their own (0..256, default 64)
   MLPROXY_TEST_FAULTS=1   test only: add a per-model "fault" file that corrupts recommendations
 `;
 
@@ -81,6 +82,15 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // Someone unmounted us (umount, fusermount -u): nothing is served any more, so say so and exit
+  // non-zero, which lets systemd's Restart=on-failure bring the mount back.
+  server.lost.then((why) => {
+    process.stderr.write(`mlproxy: ${why}; exiting\n`);
+    server.stop().then(
+      () => process.exit(1),
+      () => process.exit(1),
+    );
+  });
 }
 
 function usageError(message: string): void {

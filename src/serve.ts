@@ -3,7 +3,7 @@ import { createBus, listenAll } from './events.js';
 import { createLogger, type Level } from './log.js';
 import { Registry } from './engine/registry.js';
 import { createOps } from './fs/ops.js';
-import { mount, prepareMountpoint } from './fs/mount.js';
+import { mount, mountedAt, prepareMountpoint } from './fs/mount.js';
 import { startMetrics } from './metrics/server.js';
 import { VERSION } from './version.js';
 
@@ -20,7 +20,17 @@ export interface ServeOptions {
 /** Events that are too frequent for the server log. */
 const QUIET_EVENTS = new Set(['fs_op', 'inference', 'training_round', 'samples_ingested', 'feedback']);
 
-export async function serve(opts: ServeOptions): Promise<{ stop: () => Promise<void>; metricsAddress?: string }> {
+/** How often the server checks that its mount is still in place. */
+const MOUNT_CHECK_MS = 2000;
+
+export interface RunningServer {
+  stop: () => Promise<void>;
+  metricsAddress?: string;
+  /** Settles if the mount disappears while serving (unmounted from outside). */
+  lost: Promise<string>;
+}
+
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const { log, close: closeLog } = createLogger(opts.logFile, opts.logLevel);
   const bus = createBus();
   listenAll(bus, (name, event) => {
@@ -43,9 +53,23 @@ export async function serve(opts: ServeOptions): Promise<{ stop: () => Promise<v
   }
   log('info', 'serving', { mountpoint: opts.mountpoint, version: VERSION, metrics: metrics?.address ?? 'off', stateDir: opts.stateDir ?? 'none', pid: process.pid });
   let stopping: Promise<void> | undefined;
+  let watch: NodeJS.Timeout | undefined;
+  const lost = new Promise<string>((resolve) => {
+    watch = setInterval(() => {
+      void mountedAt(opts.mountpoint).then((m) => {
+        if (m || stopping) return;
+        clearInterval(watch);
+        log('error', 'mount lost', { mountpoint: opts.mountpoint });
+        resolve(`${opts.mountpoint} was unmounted from outside`);
+      });
+    }, MOUNT_CHECK_MS);
+    watch.unref();
+  });
   return {
     metricsAddress: metrics?.address,
+    lost,
     stop() {
+      clearInterval(watch);
       stopping ??= (async () => {
         await mounted.unmount().catch((err: Error) => log('error', 'unmount failed', { error: err.message }));
         await metrics?.close();

@@ -1,10 +1,11 @@
-// Owns the /metrics HTTP endpoint.
+// Owns the /metrics HTTP endpoint: where it listens, and answering scrapes from this server's own registry.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Bus } from '../events.js';
 import type { Registry } from '../engine/registry.js';
 import type { Logger } from '../log.js';
 import { createMetrics } from './register.js';
+import { parseModelCap } from './labels.js';
 
 /** Parse `host:port` (IPv6 as `[::1]:9464`); port 0 picks a free one. */
 export function parseListen(text: string): { host: string; port: number } {
@@ -13,11 +14,12 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 
+/** Serve /metrics on `listenOn`; MLPROXY_METRICS_MODEL_CAP sets how many models get their own label. */
 export async function startMetrics(listenOn: string, bus: Bus, models: Registry, log: Logger) {
   const { host, port } = parseListen(listenOn);
-  const registry = createMetrics(bus, models);
+  const registry = createMetrics(bus, models, { modelCap: parseModelCap(process.env.MLPROXY_METRICS_MODEL_CAP), log });
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('mlproxy serves /metrics only\n');
       return;
     }

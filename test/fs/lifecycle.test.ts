@@ -90,6 +90,13 @@ t.test('a dead mount is cleared, a live one refused, signals unmount', async (t)
   t.equal((await second.sh('cat avail_modes')).code, 0, 'a new server clears it and serves');
   t.match(await second.log(), /clearing dead fuse(\.mlproxy)? mount/);
 
+  const outside = await startServer();
+  await sh(`fusermount -u ${outside.mnt}`, '/');
+  const lostCode = await new Promise((r) => outside.proc.once('exit', r));
+  t.equal(lostCode, 1, 'a server whose mount is taken away exits 1 (so systemd restarts it)');
+  t.match(await outside.log(), /"message":"mount lost"/);
+  await outside.stop();
+
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const s = await startServer();
     s.proc.kill(signal);
