@@ -1,6 +1,7 @@
 // Owns a model's on-disk dataset log: length-prefixed, checksummed records of sample rows, appended
 // with group commit (strict) or on a 100 ms timer (batch), read back with a torn tail detected and cut.
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { writeAtomic } from './atomic-file.js';
 import { crc32 } from 'node:zlib';
 
 /** Record: u32 magic, u32 payload bytes, u32 crc32(payload); payload: u32 width, f32 values. */
@@ -142,23 +143,15 @@ export class DataLog {
   /**
    * Replace the whole log with `rows`, the buffer's contents now (compaction, a reset, a width
    * change). Batches queued but not yet written are part of `rows`, so the rewrite takes them over.
-   * Temp file, fdatasync, rename: a crash leaves the old log or the new one.
+   * Replaced atomically: a crash leaves the old log or the new one.
    */
   rewrite(rows: Float32Array, width: number): Promise<void> {
     const { waiters } = this.take();
     const record = rows.length ? encodeRecord(rows, width) : Buffer.alloc(0);
     this.bytes = record.length;
     this.chain = this.chain.catch(() => {}).then(async () => {
-      const temp = `${this.path}.tmp`;
       try {
-        const out = await open(temp, 'w');
-        try {
-          await out.write(record);
-          await out.datasync();
-        } finally {
-          await out.close();
-        }
-        await rename(temp, this.path);
+        await writeAtomic(this.path, record);
         await this.fh.close();
         this.fh = await open(this.path, 'a+');
       } catch (err) {

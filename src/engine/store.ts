@@ -1,6 +1,7 @@
 // Owns one model's directory under --state-dir: meta.json (config, mode, state), the weights as a
 // TensorFlow.js LayersModel, and the dataset log. Every file but the log is replaced atomically.
-import { mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { writeAtomic } from './atomic-file.js';
 import { join } from 'node:path';
 import { DataLog, type Durability, type Recovered } from './datalog.js';
 import { fromModelJson, toModelJson, toWeightsBin, type Normalisation } from './modelfile.js';
@@ -18,18 +19,6 @@ export interface Meta {
 
 /** Weights are saved at most this often while training publishes new ones. */
 export const WEIGHTS_SAVE_INTERVAL_MS = 2000;
-
-async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
-  const temp = `${path}.tmp`;
-  const fh = await open(temp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(temp, path);
-}
 
 async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
