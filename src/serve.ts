@@ -34,7 +34,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const { log, close: closeLog } = createLogger(opts.logFile, opts.logLevel);
   const bus = createBus();
   listenAll(bus, (name, event) => {
-    if (!QUIET_EVENTS.has(name)) log('info', name, event as Record<string, unknown>);
+    // Feedback is frequent, but a kernel falling back on its own is worth a line every time.
+    const fallback = name === 'feedback' && (event as { source: string }).source === 'fallback';
+    if (!QUIET_EVENTS.has(name) || fallback) log(fallback ? 'warn' : 'info', fallback ? 'kernel_fallback' : name, event as Record<string, unknown>);
   });
   const registry = new Registry(bus, opts.stateDir);
   let metrics: Awaited<ReturnType<typeof startMetrics>> | undefined;

@@ -323,7 +323,10 @@ export class Session {
     const corrected: Float32Array[] = [];
     for (const line of lines) {
       this.counters[`feedback_${line.source}`]++;
-      if (line.source === 'fallback') this.counters.kernel_fallbacks += line.efficiency;
+      if (line.source === 'fallback') {
+        this.counters.kernel_fallbacks += line.efficiency;
+        this.record('kernel_fallback', `count=${line.efficiency} total=${this.counters.kernel_fallbacks}`);
+      }
       else this.modes.noteFeedback(line.source, line.efficiency, now);
       // A correction is stored CORRECTION_REPEAT times: the weight docs/modes.md argues for.
       if (line.corrected) for (let i = 0; i < CORRECTION_REPEAT; i++) corrected.push(Float32Array.from([...(this.lastQuery as Float32Array), ...line.corrected]));

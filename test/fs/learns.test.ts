@@ -43,3 +43,23 @@ t.test('a model learns a linear function', async (t) => {
   t.ok(mean < 0.15, `mean absolute error ${mean.toFixed(4)} over ${queries.length} points (y spans ±21)`);
   t.ok(Number(st.loss) < 0.01, `training loss ${st.loss} (normalised MSE)`);
 });
+
+t.test('training pauses while stopped and resumes on start', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/p && cd models/p && printf 'inputs=2\\noutputs=1\\nhidden=8\\n' > config && echo commit > control &&
+    echo init > control && echo start > control`);
+  let data = '';
+  for (let i = 0; i < 500; i++) data += `${i % 7} ${i % 11} ${i % 5}\n`;
+  await writeFile(join(s.dir, 'p.txt'), data);
+  await s.sh(`cat ${join(s.dir, 'p.txt')} > models/p/dataset`);
+  await waitFor(async () => Number(parseStats((await s.sh('cat models/p/stats')).stdout).train_steps) > 0, 20000, 'training to begin');
+  await s.sh('echo stop > models/p/control');
+  await waitFor(async () => parseStats((await s.sh('cat models/p/stats')).stdout).training === '0', 20000, 'the round in flight to end');
+  const stopped = parseStats((await s.sh('cat models/p/stats')).stdout).train_steps;
+  await new Promise((r) => setTimeout(r, 1000));
+  t.equal(parseStats((await s.sh('cat models/p/stats')).stdout).train_steps, stopped, 'no training while stopped');
+  await s.sh('echo start > models/p/control');
+  await waitFor(async () => Number(parseStats((await s.sh('cat models/p/stats')).stdout).train_steps) > Number(stopped), 20000, 'training to resume');
+  t.pass('training resumes on start');
+});

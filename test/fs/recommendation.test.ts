@@ -63,6 +63,8 @@ t.test('recommendation and feedback', async (t) => {
   t.equal(st.feedback_critical, '1');
   t.equal(st.feedback_fallback, '2');
   t.equal(st.kernel_fallbacks, '5');
+  t.match((await s.sh('cat models/m/events')).stdout, /kernel_fallback count=2 total=5/);
+  t.match(await s.log(), /"level":"warn","message":"kernel_fallback","model":"m","source":"fallback","efficiency":3/);
   const before = Number(st.samples_total);
   t.equal(await io('write', `${dir}/feedback`, 'ml 500 1500 -2500\n'), 'ok', 'corrected outputs');
   st = await stats();
