@@ -1,6 +1,8 @@
 // Owns the command line: argument parsing, help, and turning signals into a clean unmount.
 import { parseArgs } from 'node:util';
 import { serve } from './serve.js';
+import { replayCommand } from './tools/replay.js';
+import { exportCommand } from './tools/export.js';
 import { VERSION } from './version.js';
 import type { Level } from './log.js';
 
@@ -9,6 +11,11 @@ Serves model sessions as a FUSE file tree; see docs/protocol.md.
 
 Usage:
   mlproxy serve [options]     mount and serve in the foreground until SIGINT/SIGTERM
+  mlproxy replay --model NAME FILE...
+                              feed stored datasets into a model through the mount, with progress
+  mlproxy export NAME --format csv|jsonl [--output FILE]
+                              write a model's training buffer out in real units
+  mlproxy COMMAND --help      the options of replay and export
   mlproxy --help              this text
   mlproxy --version           print the version
 
@@ -30,7 +37,15 @@ Environment:
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 
+/** Commands with their own options and help; they return their exit code. */
+const TOOLS: Record<string, (argv: string[]) => Promise<number>> = { replay: replayCommand, export: exportCommand };
+
 export async function main(argv: string[]): Promise<void> {
+  const tool = TOOLS[argv[0] ?? ''];
+  if (tool) {
+    process.exitCode = await tool(argv.slice(1));
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs({
