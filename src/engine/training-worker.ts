@@ -1,9 +1,13 @@
 // Owns TensorFlow.js: runs in a worker thread, holds every model's tfjs network, trains on batches the
 // FUSE thread sends and returns weights. Nothing here runs on the thread that answers FUSE requests.
 import { parentPort } from 'node:worker_threads';
+import { setPriority } from 'node:os';
 import type { NetworkSpec, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
+
+/** The training thread's nice value: the lowest priority, see below. */
+const TRAINING_NICE = 19;
 
 async function loadTf(): Promise<Tf> {
   // tfjs greets Node users on the console about tfjs-node, which cannot be installed here; keep the log clean.
@@ -28,6 +32,14 @@ interface Held {
   optimizer: import('@tensorflow/tfjs').AdamOptimizer;
   learningRate: number;
   lastGood: Float32Array[];
+}
+
+// Training yields the CPU to the thread that answers FUSE requests: on Linux a nice value set from a
+// thread applies to that thread alone, so every kernel request preempts training instead of queueing.
+try {
+  setPriority(TRAINING_NICE);
+} catch {
+  // Not permitted (an unprivileged user may not renice below its current value): train at normal priority.
 }
 
 const tfReady = loadTf();
