@@ -45,6 +45,24 @@ class RowBuilder {
   get count(): number {
     return this.length / this.width;
   }
+  /** Drop all but the newest `rows` rows; returns how many went. */
+  keepNewest(rows: number): number {
+    const excess = this.count - rows;
+    if (excess <= 0) return 0;
+    this.data.copyWithin(0, excess * this.width, this.length);
+    this.length = rows * this.width;
+    return excess;
+  }
+}
+
+/**
+ * How much of one batch the decoder may hold: a buffer keeps only its newest `rows` samples anyway,
+ * so with `drop` older ones go as the batch streams in (one file never held open grows the server
+ * without bound); with `reject` a batch past `rows` fails at once with ENOSPC.
+ */
+export interface BatchLimit {
+  rows: number;
+  excess: 'drop' | 'reject';
 }
 
 /**
@@ -57,16 +75,29 @@ export class DatasetDecoder {
   private line = 0;
   private readonly rowsOut: RowBuilder;
 
+  /** Samples decoded but dropped already, because the batch exceeded its limit. */
+  dropped = 0;
+
   constructor(
     private readonly inputs: number,
     private readonly outputs: number,
     private readonly scale: number,
+    private readonly limit: BatchLimit = { rows: Infinity, excess: 'drop' },
   ) {
     this.rowsOut = new RowBuilder(inputs + outputs);
   }
 
+  /** Samples decoded so far, kept or dropped. */
   get samples(): number {
-    return this.rowsOut.count;
+    return this.rowsOut.count + this.dropped;
+  }
+
+  private enforceLimit(): void {
+    const { rows, excess } = this.limit;
+    if (this.rowsOut.count <= rows) return;
+    if (excess === 'reject') fail('ENOSPC', `dataset: buffer full (overflow=reject): batch exceeds the ${rows} free samples`);
+    // Trim only once twice the limit has built up, so trimming costs O(1) per sample over time.
+    if (this.rowsOut.count >= 2 * rows) this.dropped += this.rowsOut.keepNewest(rows);
   }
 
   rows(): Float32Array {
@@ -82,6 +113,7 @@ export class DatasetDecoder {
     }
     if (this.format === 'text') this.decodeText(false);
     else this.decodeBinary();
+    this.enforceLimit();
   }
 
   /** The stream ended (close or fsync): a trailing line without newline counts, a partial record does not. */
@@ -92,6 +124,8 @@ export class DatasetDecoder {
     } else if (this.format === 'binary' && this.pending.length) {
       fail('EINVAL', `dataset: binary stream ends inside a record (${this.pending.length} bytes left over)`);
     }
+    this.enforceLimit();
+    this.dropped += this.rowsOut.keepNewest(this.limit.rows);
   }
 
   private decodeText(final: boolean): void {

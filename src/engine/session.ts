@@ -249,14 +249,16 @@ export class Session {
   // ---- data ----------------------------------------------------------------------------------
 
   newDatasetDecoder(): DatasetDecoder {
-    return new DatasetDecoder(this.config.inputs, this.config.outputs, this.config.scale);
+    const reject = this.config.overflow === 'reject';
+    const limit = { rows: reject ? this.ring.capacity - this.ring.size : this.ring.capacity, excess: reject ? ('reject' as const) : ('drop' as const) };
+    return new DatasetDecoder(this.config.inputs, this.config.outputs, this.config.scale, limit);
   }
 
   /**
    * Store decoded samples (a whole batch from one closed file) in the training buffer, and in the
    * dataset log with --state-dir. With durability=strict the promise settles once they are on disk.
    */
-  ingest(rows: Float32Array, bytes: number): void | Promise<void> {
+  ingest(rows: Float32Array, bytes: number, droppedInBatch = 0): void | Promise<void> {
     if (this.state === 'shutting_down') fail('ENOENT', 'dataset: model was removed');
     const width = this.config.inputs + this.config.outputs;
     if (rows.length % width !== 0) fail('EINVAL', 'dataset: batch decoded for another config; write again');
@@ -265,11 +267,11 @@ export class Session {
     if (this.config.overflow === 'reject' && this.ring.size + accepted > this.ring.capacity) {
       this.rejectDataset(new MlError('ENOSPC', `dataset: buffer full (overflow=reject): ${this.ring.capacity - this.ring.size} free, batch of ${accepted}; reset or discard_dataset`), accepted - 1);
     }
-    const dropped = this.ring.pushRows(rows);
-    this.counters.samples_total += accepted;
+    const dropped = this.ring.pushRows(rows) + droppedInBatch;
+    this.counters.samples_total += accepted + droppedInBatch;
     this.counters.samples_dropped += dropped;
     this.learner.noteNewData();
-    this.bus.emit('samples_ingested', { model: this.name, accepted, dropped, bytes, buffered: this.ring.size });
+    this.bus.emit('samples_ingested', { model: this.name, accepted: accepted + droppedInBatch, dropped, bytes, buffered: this.ring.size });
     this.pumpTraining();
     const store = this.store;
     if (!store) return;

@@ -1,6 +1,6 @@
 // Owns the table of file kinds: every file of the tree with its mode bits and what read, write and close do.
 // readdir and getattr are derived from this table; a kind without `write` is read-only, without `read` write-only.
-import { fail } from '../errors.js';
+import { MlError, fail } from '../errors.js';
 import type { Registry } from '../engine/registry.js';
 import type { Session } from '../engine/session.js';
 import { formatConfig } from '../engine/config.js';
@@ -81,7 +81,8 @@ export const MODEL_FILES = {
     mode: 0o644,
     read: ({ session }) => renderDataset(session),
     write: ({ session, handle }, data) => {
-      if (handle.poisoned) fail('EINVAL', `dataset: this open file already had a bad write (${handle.poisoned.message}); close it and write again`);
+      const spoiled = handle.poisoned;
+      if (spoiled) fail(spoiled instanceof MlError ? spoiled.code : 'EINVAL', `dataset: this open file already had a bad write (${spoiled.message}); close it and write again`);
       handle.decoder ??= session.newDatasetDecoder();
       handle.streamBytes += data.length;
       try {
@@ -98,7 +99,8 @@ export const MODEL_FILES = {
       handle.decoder = undefined;
       handle.streamBytes = 0;
       handle.poisoned = undefined;
-      if (poisoned) fail('EINVAL', `dataset: batch discarded: ${poisoned.message}`);
+      // The close reports the same errno as the write that spoiled the batch.
+      if (poisoned) fail(poisoned instanceof MlError ? poisoned.code : 'EINVAL', `dataset: batch discarded: ${poisoned.message}`);
       if (!decoder) return;
       try {
         decoder.finish();
@@ -106,7 +108,7 @@ export const MODEL_FILES = {
         session.rejectDataset(err, decoder.samples);
       }
       // With --state-dir and durability=strict this settles once the batch is on disk: close() waits for it.
-      return session.ingest(decoder.rows(), bytes);
+      return session.ingest(decoder.rows(), bytes, decoder.dropped);
     },
   },
   recommendation: {

@@ -92,4 +92,13 @@ t.test('dataset', async (t) => {
   t.equal(st.samples_buffered, '100');
   t.equal(st.samples_dropped, String(7 + lines.length - 100 + 10));
   t.match((await s.sh('tail -n 1 models/m/dataset')).stdout, /^10 0 0\n$/, 'the newest sample is last');
+
+  // One batch far larger than the buffer keeps only what the buffer can hold, and counts the rest.
+  const before = await stats();
+  await writeFile(big, Array.from({ length: 5000 }, (_, i) => `${i} 1 1\n`).join(''));
+  t.equal((await s.sh(`cat ${big} > models/m/dataset`)).code, 0);
+  st = await stats();
+  t.equal(Number(st.samples_total), Number(before.samples_total) + 5000, 'every sample of the batch counted');
+  t.equal(Number(st.samples_dropped), Number(before.samples_dropped) + 5000, 'the buffer was full: 100 out, 4900 never stored');
+  t.match((await s.sh('head -n 1 models/m/dataset')).stdout, /^4900 1 1\n$/, 'the newest 100 of the batch are kept');
 });

@@ -181,5 +181,5 @@ t.test('overflow=reject refuses what does not fit', async (t) => {
   const st = parseStats((await s.sh('cat models/o/stats')).stdout);
   t.equal(st.samples_buffered, '100');
   t.equal(st.samples_dropped, '0');
-  t.match((await s.sh('cat models/o/events')).stdout, /buffer full \(overflow=reject\): 20 free, batch of 30/);
+  t.match((await s.sh('cat models/o/events')).stdout, /rejected file=dataset dataset: buffer full \(overflow=reject\): batch exceeds the 20 free samples/);
 });
