@@ -73,6 +73,7 @@ function setWeights(tf: Tf, net: Held['net'], weights: Float32Array[]): void {
 async function train(tf: Tf, held: Held, req: Extract<WorkerRequest, { op: 'train' }>): Promise<WorkerReply> {
   if (req.learningRate !== held.learningRate) {
     // A committed learning_rate takes effect with a fresh optimizer; the weights carry over.
+    held.optimizer.dispose();
     held.optimizer = tf.train.adam(req.learningRate);
     held.net.compile({ optimizer: held.optimizer, loss: 'meanSquaredError' });
     held.learningRate = req.learningRate;
@@ -98,11 +99,20 @@ async function train(tf: Tf, held: Held, req: Extract<WorkerRequest, { op: 'trai
   return { id: req.id, ok: true, loss: total / req.batches, steps: req.batches, weights: held.lastGood, backend: tf.getBackend() };
 }
 
+/** Free a model's network and its optimizer's slots; tfjs frees neither by itself. */
+function release(model: string): void {
+  const held = models.get(model);
+  if (!held) return;
+  held.net.dispose();
+  held.optimizer.dispose();
+  models.delete(model);
+}
+
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
   const tf = await tfReady;
   switch (req.op) {
     case 'build': {
-      models.get(req.model)?.net.dispose();
+      release(req.model);
       const held = build(tf, req.spec, req.weights);
       models.set(req.model, held);
       return { id: req.id, ok: true, weights: held.lastGood, backend: tf.getBackend() };
@@ -122,8 +132,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       return { id: req.id, ok: true, outputs };
     }
     case 'dispose': {
-      models.get(req.model)?.net.dispose();
-      models.delete(req.model);
+      release(req.model);
       return { id: req.id, ok: true };
     }
   }
