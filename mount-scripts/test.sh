@@ -4,4 +4,15 @@
 set -eu
 cd "$(dirname "$0")/.."
 mount-scripts/setup.sh --test
-exec npx tap
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+{ npx tap; echo $? > "$work/code"; } 2>&1 | tee "$work/out"
+code=$(cat "$work/code")
+
+# tap's own summary is "# { total: N, pass: P, fail: F, skip: S }"; say it plainly as well.
+summary=$(grep -E '^# \{ total: ' "$work/out" | tail -n 1)
+count() { echo "$summary" | sed -n "s/.*$1: \([0-9]*\).*/\1/p"; }
+passed=$(count pass); failed=$(count fail); skipped=$(count skip)
+echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+[ "$code" -eq 0 ] && [ -n "$passed" ] && [ "$passed" -gt 0 ]
