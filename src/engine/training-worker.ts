@@ -1,6 +1,6 @@
-// Owns TensorFlow.js: runs in a worker thread, holds every model's tfjs network, trains on batches the
-// FUSE thread sends and returns weights. Nothing here runs on the thread that answers FUSE requests.
-import { parentPort } from 'node:worker_threads';
+// Owns TensorFlow.js: runs as the training process (a child of the server), holds every model's tfjs
+// network, trains on batches the server sends and returns weights. Nothing here runs in the process
+// that answers FUSE requests.
 import { setPriority } from 'node:os';
 import type { NetworkSpec, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
@@ -34,8 +34,8 @@ interface Held {
   lastGood: Float32Array[];
 }
 
-// Training yields the CPU to the thread that answers FUSE requests: on Linux a nice value set from a
-// thread applies to that thread alone, so every kernel request preempts training instead of queueing.
+// Training yields the CPU to the process that answers FUSE requests, so every kernel request preempts
+// training instead of queueing behind it.
 try {
   setPriority(TRAINING_NICE);
 } catch {
@@ -140,7 +140,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
 
 // Requests are handled one at a time, in order, so two rounds for one model never interleave.
 let queue: Promise<void> = Promise.resolve();
-parentPort?.on('message', (req: WorkerRequest) => {
+process.on('message', (req: WorkerRequest) => {
   queue = queue.then(async () => {
     let reply: WorkerReply;
     try {
@@ -148,6 +148,8 @@ parentPort?.on('message', (req: WorkerRequest) => {
     } catch (err) {
       reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
-    parentPort?.postMessage(reply);
+    process.send?.(reply);
   });
 });
+// The server went away (exited, or was killed): nothing is left to train for.
+process.on('disconnect', () => process.exit(0));

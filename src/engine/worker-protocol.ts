@@ -1,4 +1,4 @@
-// Owns the message shapes between the FUSE thread and the training worker.
+// Owns the message shapes between the server and its training process.
 
 export interface NetworkSpec {
   inputs: number;

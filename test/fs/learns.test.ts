@@ -1,9 +1,9 @@
 // End to end through the shell alone: a model learns y = 3·x1 − 2·x2 + 1 from samples written with cat,
 // and answers queries with echo and cat, while training never holds up a FUSE read.
 import t from 'tap';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startServer, waitFor, parseStats } from '../helpers/server.js';
+import { startServer, waitFor, parseStats, io } from '../helpers/server.js';
 
 t.test('a model learns a linear function', async (t) => {
   const s = await startServer();
@@ -62,4 +62,31 @@ t.test('training pauses while stopped and resumes on start', async (t) => {
   await s.sh('echo start > models/p/control');
   await waitFor(async () => Number(parseStats((await s.sh('cat models/p/stats')).stdout).train_steps) > Number(stopped), 20000, 'training to resume');
   t.pass('training resumes on start');
+});
+
+t.test('a crash of the training process does not take the server down', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/c && cd models/c && printf 'inputs=2\\noutputs=1\\nhidden=8\\n' > config && echo commit > control &&
+    echo init > control && echo start > control`);
+  const feed = async (n: number) => {
+    let data = '';
+    for (let i = 0; i < n; i++) data += `${i % 7} ${i % 11} ${i % 5}\n`;
+    await writeFile(join(s.dir, 'c.txt'), data);
+    await s.sh(`cat ${join(s.dir, 'c.txt')} > models/c/dataset`);
+  };
+  await feed(200);
+  const rounds = async () => Number(parseStats((await s.sh('cat models/c/stats')).stdout).train_rounds);
+  await waitFor(async () => (await rounds()) > 0, 20000, 'a first training round');
+  const pid = s.proc.pid as number;
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+  t.equal(children.length, 1, 'the server has one child: the training process');
+  process.kill(Number(children[0]), 'SIGKILL');
+  await waitFor(async () => /training process was killed by SIGKILL/.test(await s.log()), 10000, 'the server to notice');
+  t.equal((await s.sh('cat version')).code, 0, 'the server still answers');
+  t.match((await io('txn', `${s.mnt}/models/c/recommendation`, '1 2')), /^ok [-\d.e]+$/, 'and recommends from the last weights');
+  const before = await rounds();
+  await feed(300);
+  await waitFor(async () => (await rounds()) > before, 20000, 'training to resume in a new training process');
+  t.pass('training resumed');
 });
