@@ -16,7 +16,7 @@ const FIT_SAMPLES = 4096; // per round and backend: 128 batches of 32
 const PREDICT_CALLS = 3000; // per round and backend
 
 run(async () => {
-  const { tf, wasm } = await loadTf();
+  const { tf } = await loadTf();
   const weights = freshWeights(layerSizes(INPUTS, HIDDEN, OUTPUTS));
   const data = syntheticData(8192, INPUTS, OUTPUTS);
   const backends = ['cpu', 'wasm'];
@@ -124,5 +124,4 @@ backend ratio does not matter for latency.`;
     ],
     data: { machine: machine(), simd, summary: s, trainRatio, fitRatio, predictRatio },
   });
-  void wasm;
 });

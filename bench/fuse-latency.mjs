@@ -1,19 +1,20 @@
 // Benchmark 4, FUSE latency: recommendation transactions through a real mount, with the model idle and
 // while it trains in the worker (started, full buffer, fed new samples so training never stops).
 // Every condition runs in short blocks, rotated, so all of them see the same machine state:
-//   idle / training as the server runs it / training with the server's training thread at the other
+//   idle / training as the server runs it / training with the server's trainer (its training process, or
+//   thread in older builds) at the other
 //   priority (an experiment: nice 19 if the server trains at nice 0, nice 0 if it already trains at 19),
 //   each on the machine as it is and with one competing process keeping a CPU busy (other work).
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import {
   syntheticData, datasetText, summarize, ns, fmt, us, pct, table, report, run, progress, machine, startServer, createModel, openTransaction, poll, startHog, sleep,
-  threadTicks, busiestThread, threadNice,
+  threadTicks, findTrainer, trainerNice,
 } from './lib.mjs';
 
 const INPUTS = 16;
 const OUTPUTS = 4;
-const ROUNDS = 4; // each condition gets one block per round
+const ROUNDS = 5; // each condition gets one block per round
 const HELD_PER_BLOCK = 6000;
 const OPEN_PER_BLOCK = 800;
 const GOAL_RATIO = 2;
@@ -82,7 +83,7 @@ run(async () => {
     const acc = Object.fromEntries(CONDITIONS.map((c) => [c.key, { held: [], opened: [], steps: 0, seconds: 0, blockP99: [] }]));
     let trainingSeen = 0;
     let trainingChecks = 0;
-    let trainer; // the server's training thread, found by its CPU use while training
+    let trainer; // where the server trains: { pid, tid, kind }
     let ownNice; // the nice value the server gives it
     let altNice; // the other one, for the experiment
 
@@ -104,17 +105,17 @@ run(async () => {
         feedOnce();
         server.write('start\n', 'models', 'lat', 'control');
         await poll(() => server.stats('lat').train_rounds >= rounds + 2, 30000, 'training to run');
-        if (c.nice) setPriority(trainer, altNice);
+        if (c.nice) setPriority(trainer.tid, altNice);
         const ticks0 = trainer ? undefined : threadTicks(server.pid);
         const s0 = server.stats('lat');
         const t0 = performance.now();
         const r = block(true);
         const s1 = server.stats('lat');
         a.seconds += (performance.now() - t0) / 1000;
-        if (c.nice) setPriority(trainer, ownNice);
+        if (c.nice) setPriority(trainer.tid, ownNice);
         if (!trainer) {
-          trainer = busiestThread(server.pid, ticks0);
-          ownNice = threadNice(server.pid, trainer);
+          trainer = findTrainer(server.pid, ticks0);
+          ownNice = trainerNice(trainer);
           altNice = ownNice >= 10 ? 0 : 19;
         }
         a.steps += s1.train_steps - s0.train_steps;
@@ -133,7 +134,7 @@ run(async () => {
 
     progress('warm-up');
     block(false);
-    await runCondition(CONDITIONS[1]); // also finds the training thread for the nice experiment
+    await runCondition(CONDITIONS[1]); // also finds the trainer for the nice experiment
     for (const k of Object.keys(acc)) Object.assign(acc[k], { held: [], opened: [], steps: 0, seconds: 0, blockP99: [] });
     trainingSeen = trainingChecks = 0;
     for (let r = 0; r < ROUNDS; r++) {
@@ -151,10 +152,11 @@ run(async () => {
       return [label, fmt(form === 'held' ? S[k].n : S[k].m), us(x.p50), us(x.p99), us(x.p999), `${fmt(x.p50 / b.p50)}×`, `${fmt(x.p99 / b.p99)}×`, Number.isNaN(S[k].rate) ? '—' : fmt(S[k].rate)];
     };
     const header = ['condition', 'transactions', 'p50 (µs)', 'p99 (µs)', 'p99.9 (µs)', 'p50 ÷ idle', 'p99 ÷ idle', 'training samples/s'];
+    const who = trainer.kind === 'process' ? 'training process' : 'training thread';
     const rowsFor = (form) => [
       row('idle', 'idle', 'idle', form),
-      row(`training (training thread at nice ${ownNice}, as the server runs it)`, 'training', 'idle', form),
-      row(`training, training thread at nice ${altNice} (experiment)`, 'alt', 'idle', form),
+      row(`training (${who} at nice ${ownNice}, as the server runs it)`, 'training', 'idle', form),
+      row(`training, ${who} at nice ${altNice} (experiment)`, 'alt', 'idle', form),
       row('one competing busy process: idle', 'idleHog', 'idleHog', form),
       row(`one competing busy process: training (nice ${ownNice})`, 'trainingHog', 'idleHog', form),
       row(`one competing busy process: training, nice ${altNice} (experiment)`, 'altHog', 'idleHog', form),
@@ -180,8 +182,8 @@ wall time per transaction as seen by the calling process. "idle": the model is i
 trains. "training": started with a full 10000-sample buffer and fed 32 new samples every 250 ms (the feeding
 write is not timed), so the worker trains throughout (${trainingSeen}/${trainingChecks} stats reads saw \`training 1\`).
 "one competing busy process": a process spinning on one CPU for the whole block, standing in for other work
-on the machine. The server's training thread (found by its CPU time, thread ${trainer}) runs at nice ${ownNice}${fixed ? ' (the worker renices itself)' : ''};
-the experiment rows renice it to ${altNice} from outside for the block${fixed ? ', to show what the low priority buys' : ' — what `os.setPriority(19)` called inside the training worker would do (on Linux it applies to the calling thread only)'}. ${ROUNDS} rounds; in each, every condition runs one block of ${fmt(HELD_PER_BLOCK)} held-open
+on the machine. The server trains in ${trainer.kind === 'process' ? `a child process (pid ${trainer.pid})` : `a worker thread (found by its CPU time, thread ${trainer.tid})`}, which runs at nice ${ownNice}${fixed ? ' (it renices itself)' : ''};
+the experiment rows renice it to ${altNice} from outside for the block${fixed ? ', to show what the low priority buys' : ' — what `os.setPriority(19)` called inside the training worker would do'}. ${ROUNDS} rounds; in each, every condition runs one block of ${fmt(HELD_PER_BLOCK)} held-open
 transactions and ${fmt(OPEN_PER_BLOCK)} open-to-close ones, in rotated order. Ratios are against the idle block of the same
 machine state.
 
@@ -195,7 +197,7 @@ ${table(header, rowsFor('opened'))}
 
 Goal: during training ≤ ${GOAL_RATIO}× idle, held-open file, p50 and p99 — ${met ? '**met**' : '**missed**'} (p50 ${fmt(r50)}×, p99 ${fmt(r99)}×).
 Round by round the p99 ratio ranged ${range(roundsTraining)} at nice ${ownNice} and ${range(roundsAlt)} at nice ${altNice}.
-With one competing busy process, training makes p99 ${fmt(h99)}× idle with the training thread at nice 0 and ${fmt(n99)}× at nice 19,
+With one competing busy process, training makes p99 ${fmt(h99)}× idle with the ${who} at nice 0 and ${fmt(n99)}× at nice 19,
 training then running at ${pct(S[lo].rate / S[hi].rate)} of its nice-0 speed.
 ${
   S.idle.held.p50 > S.training.held.p50
@@ -206,10 +208,10 @@ client, the kernel, fuse-native's thread and the JavaScript thread). A busy mach
 }`;
     const fixFor = () =>
       fixed
-        ? `the training thread already runs at nice ${ownNice}, so the tail is not training holding the CPU (the nice-${altNice} experiment: p99 ${fmt(ratio('alt', 'idle', 'p99'))}× idle); look at the server's event loop during rounds (GC after each round's weights arrive, batch assembly on the FUSE thread) with --cpu-prof, and at where the scheduler places the FUSE threads.`
+        ? `the ${who} already runs at nice ${ownNice} (the nice-${altNice} experiment: p99 ${fmt(ratio('alt', 'idle', 'p99'))}× idle; round by round ${range(roundsTraining)} at nice ${ownNice}), so what remains is the FUSE request's own path: with training on one of the ${machine().nproc} CPUs, the client, the kernel, fuse-native's thread and the JavaScript thread share the other, and a nice-19 task that holds a CPU is not always preempted at once. Worth trying: SCHED_IDLE for the training process (\`chrt --idle 0\`), which yields to any other task; and profiling the server's event loop during rounds (GC after each round's weights arrive, batch assembly) with --cpu-prof.`
         : niceHelps
-          ? `the tail is the FUSE thread waiting for a CPU while the training thread holds one and other work the other. Run the training worker at a low priority: \`os.setPriority(19)\` inside the worker thread (it renices only that thread on Linux) lets every request preempt training. The experiment does this from outside: quiet, p99 ${fmt(ratio('alt', 'idle', 'p99'))}× idle; with one competing busy process, ${fmt(h99)}× → ${fmt(n99)}×, training keeping ${pct(S[lo].rate / S[hi].rate)} of its speed while the other work runs.`
-          : `renicing the training thread did not help in this run (p99 ${fmt(h99)}× → ${fmt(n99)}× with a competing process), so the tail is not training holding the CPU; look at the server's event loop during rounds (GC after each round's weights arrive, batch assembly) with --cpu-prof.`;
+          ? `the tail is the FUSE thread waiting for a CPU while the training thread holds one and other work the other. Run the trainer at a low priority: \`os.setPriority(19)\` inside it lets requests preempt training. The experiment does this from outside: quiet, p99 ${fmt(ratio('alt', 'idle', 'p99'))}× idle; with one competing busy process, ${fmt(h99)}× → ${fmt(n99)}×, training keeping ${pct(S[lo].rate / S[hi].rate)} of its speed while the other work runs.`
+          : `renicing the ${who} did not help in this run (p99 ${fmt(h99)}× → ${fmt(n99)}× with a competing process), so the tail is not training holding the CPU; look at the server's event loop during rounds (GC after each round's weights arrive, batch assembly) with --cpu-prof.`;
     report('fuse-latency', {
       title: 'FUSE latency: recommendation transactions, idle vs training',
       section,
@@ -220,8 +222,8 @@ client, the kernel, fuse-native's thread and the JavaScript thread). A busy mach
       findings: [
         `With one competing busy process on the ${machine().nproc} CPUs, training at nice 0 raises the recommendation p99 to ${fmt(h99)}× idle (${us(S.idleHog.held.p99)} → ${us(S[hi].held.p99)} µs); ${
           niceHelps
-            ? `with the training thread at nice 19 it is ${fmt(n99)}× (${us(S[lo].held.p99)} µs), at the price of training throughput while the other work runs (${fmt(S[lo].rate)} vs ${fmt(S[hi].rate)} samples/s: training gets what the other work leaves, and here that work includes this benchmark's client sending transactions back to back). For a server whose first duty is answering the kernel that is the right trade${fixed ? ', and the worker makes it: it renices itself to 19.' : '; the worker should renice itself.'}`
-            : `at nice 19 it is ${fmt(n99)}×: the training thread's priority does not decide it in this run.`
+            ? `with the ${who} at nice 19 it is ${fmt(n99)}× (${us(S[lo].held.p99)} µs), at the price of training throughput while the other work runs (${fmt(S[lo].rate)} vs ${fmt(S[hi].rate)} samples/s: training gets what the other work leaves, and here that work includes this benchmark's client sending transactions back to back). For a server whose first duty is answering the kernel that is the right trade${fixed ? ', and the worker makes it: it renices itself to 19.' : '; the worker should renice itself.'}`
+            : `at nice 19 it is ${fmt(n99)}×: the ${who}'s priority does not decide it in this run.`
         }`,
       ],
       data: { machine: machine(), stats: S, trainer, ownNice, altNice, roundsTraining, roundsAlt },

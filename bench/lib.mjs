@@ -229,6 +229,36 @@ export function threadNice(pid, tid) {
   return Number(taskStat(pid, tid)[16]);
 }
 
+/** Child processes of `pid` (scanning /proc), with their command lines. */
+export function childProcesses(pid) {
+  const out = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push({ pid: Number(entry), cmdline: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch {}
+  }
+  return out;
+}
+
+/**
+ * Where a server (or a benchmark's own TrainingWorker) trains: mlproxy's training runs in a child process
+ * running training-worker.js; older builds ran it in a worker thread, found as the busiest thread.
+ * Returns { pid, tid, kind } — renice `tid` (a process's main thread when kind is 'process').
+ */
+export function findTrainer(pid, ticksBefore) {
+  const child = childProcesses(pid).find((c) => c.cmdline.includes('training-worker'));
+  if (child) return { pid: child.pid, tid: child.pid, kind: 'process' };
+  const tid = busiestThread(pid, ticksBefore);
+  return { pid, tid, kind: 'thread' };
+}
+
+export function trainerNice(t) {
+  return threadNice(t.pid, t.tid);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Competing load: a process that keeps one CPU busy, standing in for the other work on a real machine.
 // It ends by itself when this process is gone (its parent changes) or after `seconds`, so a benchmark
@@ -304,6 +334,21 @@ export function rssOf(pid) {
   return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024 };
 }
 
+/** RSS of a process and its children (mlproxy trains in a child process): each, and the sum. */
+export function rssTree(pid) {
+  const own = rssOf(pid);
+  let children = 0;
+  let childrenHwm = 0;
+  for (const c of childProcesses(pid)) {
+    try {
+      const r = rssOf(c.pid);
+      children += r.rss;
+      childrenHwm += r.hwm;
+    } catch {}
+  }
+  return { rss: own.rss + children, hwm: own.hwm + childrenHwm, server: own.rss, serverHwm: own.hwm, children, childrenHwm };
+}
+
 /** Start `mlproxy serve` on a fresh temporary mountpoint; resolves once the mount answers. */
 export async function startServer({ env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-bench-'));
@@ -341,7 +386,8 @@ export async function startServer({ env = {} } = {}) {
       if (code === 'timeout') proc.kill('SIGKILL');
       server.kill();
     },
-    rss: () => rssOf(proc.pid),
+    /** RSS of the server and its training process together (and each: server, children). */
+    rss: () => rssTree(proc.pid),
     path: (...parts) => join(mnt, ...parts),
     read: (...parts) => readAll(join(mnt, ...parts)),
     write: (data, ...parts) => writeFileSync(join(mnt, ...parts), data),

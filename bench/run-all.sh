@@ -4,6 +4,8 @@
 #   bench/run-all.sh --print    run the suite, print the markdown instead
 #   BENCH_WAIT_QUIET=600 bench/run-all.sh   first wait up to 600 s for the machine to be quiet
 #                                            (1-minute load average below half the CPUs)
+#   BENCH_RESULTS=DIR bench/run-all.sh       also keep each benchmark's JSON (and printed section) in DIR;
+#                                            node bench/report.mjs DIR rebuilds the markdown from them
 # Needs `npm run build` first, and root for the FUSE benchmarks (they mount a private server each).
 # Whatever way it ends, every server a benchmark started is stopped and its mount removed.
 set -uo pipefail
@@ -77,6 +79,11 @@ for bench in backends inference training fuse-latency memory dataset-write; do
   reap_servers
   sed -n '/^goal /p' "$work/$bench.md" >&2
 done
+
+if [ -n "${BENCH_RESULTS:-}" ]; then
+  mkdir -p "$BENCH_RESULTS"
+  cp "$work"/*.json "$work"/*.md "$BENCH_RESULTS"/ 2>/dev/null || true
+fi
 
 if [ "$print" = 1 ]; then
   node bench/report.mjs "$work"

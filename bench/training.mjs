@@ -7,7 +7,7 @@
 //   sends transactions back to back.
 import {
   loadTf, useBackend, tfModel, setWeights, syntheticData, datasetText, median, fmt, pct, table, report, run, progress, machine,
-  startServer, createModel, openTransaction, sleepSync, poll, load, withHog, threadTicks, busiestThread, threadNice,
+  startServer, createModel, openTransaction, sleepSync, poll, load, withHog, threadTicks, findTrainer, trainerNice,
 } from './lib.mjs';
 import { TrainingWorker } from '../dist/engine/trainer.js';
 import { freshWeights } from '../dist/engine/init-weights.js';
@@ -214,12 +214,13 @@ run(async () => {
         const { xs, ys } = nextRows(BATCH * BATCHES_PER_ROUND);
         await worker.train('bench', xs, ys, BATCH, BATCHES_PER_ROUND, 0.01);
       }
-      const ownWorker = busiestThread(process.pid, ticks);
-      nices.worker = threadNice(process.pid, ownWorker);
+      const ownTrainer = findTrainer(process.pid, ticks);
+      nices.worker = trainerNice(ownTrainer);
+      nices.kind = ownTrainer.kind;
       await serverStart();
       ticks = threadTicks(server.pid);
       windowed('none');
-      nices.server = threadNice(server.pid, busiestThread(server.pid, ticks));
+      nices.server = trainerNice(findTrainer(server.pid, ticks));
       await serverStop();
 
       for (let c = 0; c < CYCLES; c++) {
@@ -301,8 +302,8 @@ with the real-server windows in ${CYCLES} cycles; rates are the median (range) o
 samples), fed 32 new samples every 250 ms so training never idles, and paused with \`stop\` while the in-process
 phases run; the client holds one \`recommendation\` file open (write a line, pread at 0). Ratios are taken
 within each cycle against that cycle's bare trainOnBatch (the stricter baseline; the goal is judged against it)
-and bare model.fit, and the median ratio is shown. The training thread runs at nice ${nices.worker} in this process's
-TrainingWorker and at nice ${nices.server} in the server (bare training runs on this process's main thread, nice 0).
+and bare model.fit, and the median ratio is shown. TrainingWorker trains in a ${nices.kind === 'process' ? 'child process' : 'worker thread'}, at nice
+${nices.worker} for this benchmark's and ${nices.server} for the server's (bare training runs on this process's main thread, nice 0).
 
 ${table(['', 'samples/s', 'served meanwhile', '÷ bare trainOnBatch', '÷ bare model.fit'], rows)}
 
@@ -313,7 +314,7 @@ A client sending transactions back to back leaves ${pct(flatRatio)} of bare: the
 thread, fuse-native's thread, the kernel and the worker then share ${machine().nproc} CPUs.
 The last three rows repeat the serving cases with one competing process spinning on a CPU (other work on the
 machine), against bare training under the same competition: ${pct(hogServingRatio)} and ${pct(hogPacedRatio)}. Training and
-serving are two busy threads; once other work takes a CPU, they share one.`;
+serving are two busy threads of execution; once other work takes a CPU, they share one.`;
     report('training', {
       title: 'Training throughput while serving',
       section,
@@ -323,7 +324,7 @@ serving are two busy threads; once other work takes a CPU, they share one.`;
           goal: `≥ ${pct(GOAL)}`,
           measured: pct(servingRatio),
           met: servingRatio >= GOAL,
-          fix: `with the main thread idle the worker trains at ${pct(ratioOf('workerIdle'))} of bare, so the worker itself costs little; serving flat out, the process needs two CPUs of the ${machine().nproc} for itself, and whatever else runs (load average up to ${Math.max(startLoad, load().loadavg)} during this benchmark) is taken from both threads. Nothing in the worker design fixes a saturated machine; what fixes it is a CPU for each of the two threads (a machine with more cores than mlproxy's two busy threads, or pinning them with taskset/cpusets away from other work). Note the deliberate trade-off the other way: the FUSE latency fix (a low-priority training thread) lowers training throughput further under contention.`,
+          fix: `with the main thread idle the worker trains at ${pct(ratioOf('workerIdle'))} of bare, so the worker itself costs little; serving flat out, serving and training need two CPUs of the ${machine().nproc}, and whatever else runs (load average up to ${Math.max(startLoad, load().loadavg)} during this benchmark) is taken from them. Nothing in the worker design fixes a saturated machine; what fixes it is a CPU for each (more cores than mlproxy's two busy threads of execution, or pinning them with taskset/cpusets away from other work). Note the deliberate trade-off the other way: a low-priority trainer (for FUSE latency) loses more training throughput under contention.`,
         },
         {
           metric: `real server samples/s with ${PACED_RATE} transactions/s, ÷ bare`,
@@ -336,8 +337,8 @@ serving are two busy threads; once other work takes a CPU, they share one.`;
       findings:
         hogServingRatio < GOAL || hogPacedRatio < GOAL
           ? [
-              `With one competing busy process on the ${machine().nproc} CPUs, training while serving drops to ${pct(hogServingRatio)} (in-process, serving flat out) and ${pct(hogPacedRatio)} (real server, ${PACED_RATE} transactions/s) of bare training under the same competition: the worker design holds up on a free CPU, but mlproxy's two busy threads need two CPUs to themselves${
-                nices.server >= 10 ? `, and at nice ${nices.server} the training thread yields to the other work by design (serving first)` : ''
+              `With one competing busy process on the ${machine().nproc} CPUs, training while serving drops to ${pct(hogServingRatio)} (in-process, serving flat out) and ${pct(hogPacedRatio)} (real server, ${PACED_RATE} transactions/s) of bare training under the same competition: the worker design holds up on a free CPU, but serving and training need two CPUs to themselves${
+                nices.server >= 10 ? `, and at nice ${nices.server} the trainer yields to the other work by design (serving first): with serving and the competing process both flat out, training all but stops` : ''
               }.`,
             ]
           : [],
