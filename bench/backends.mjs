@@ -3,8 +3,8 @@
 // Measures training samples/s (trainOnBatch, the worker's loop, and model.fit), batch 32, and the
 // latency of model.predict + dataSync for one sample.
 import { loadTf, useBackend, tfModel, setWeights, syntheticData, summarize, median, ns, fmt, us, table, report, run, progress, machine } from './lib.mjs';
-import { freshWeights } from '../dist/engine/init-weights.js';
-import { layerSizes } from '../dist/engine/network.js';
+import { freshWeights } from '../dist/engine/train/init-weights.js';
+import { layerSizes } from '../dist/engine/infer/network.js';
 
 const INPUTS = 16;
 const HIDDEN = [64, 64];

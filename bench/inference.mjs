@@ -2,8 +2,8 @@
 // runs for a recommendation) against TensorFlow.js model.predict + dataSync with the same weights, on both
 // tfjs backends, in one process. Per-call latency with process.hrtime.bigint after a warm-up.
 import { loadTf, useBackend, tfModel, setWeights, rng, summarize, ns, fmt, us, table, report, run, progress, machine } from './lib.mjs';
-import { freshWeights } from '../dist/engine/init-weights.js';
-import { FastNetwork, layerSizes, layersFromWeights } from '../dist/engine/network.js';
+import { freshWeights } from '../dist/engine/train/init-weights.js';
+import { FastNetwork, layerSizes, layersFromWeights } from '../dist/engine/infer/network.js';
 
 const INPUTS = 16;
 const HIDDEN = [64, 64];

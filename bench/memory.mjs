@@ -370,7 +370,7 @@ be dropped on arrival. **Fix:** the decoder should validate every record but kee
 as dropped; memory per open file would then be bounded by the buffer size, whatever the writer sends.`
 }
 
-**d) What training leaves behind.** The real training code (dist/engine/training-worker.js) runs in a child
+**d) What training leaves behind.** The real training code (dist/engine/train/training-worker.js) runs in a child
 process of this benchmark, driven with its own requests, beside a probe that reads TensorFlow.js's tensor count
 from the same engine (bench/tf-memory-probe.mjs). ${TF_CYCLES} times each, for a 16-64-64-4 network (${fmt(tensors.params)} weights):
 

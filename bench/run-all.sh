@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 print=0
 [ "${1:-}" = "--print" ] && print=1
 
-if [ ! -f dist/engine/network.js ] || [ ! -f dist/cli.js ]; then
+if [ ! -f dist/engine/infer/network.js ] || [ ! -f dist/cli.js ]; then
   echo "bench: dist/ is missing; run npm run build first" >&2
   exit 1
 fi

@@ -9,9 +9,9 @@ import {
   loadTf, useBackend, tfModel, setWeights, syntheticData, datasetText, median, fmt, pct, table, report, run, progress, machine,
   startServer, createModel, openTransaction, sleepSync, poll, load, withHog, threadTicks, findTrainer, trainerNice,
 } from './lib.mjs';
-import { TrainingWorker } from '../dist/engine/trainer.js';
-import { freshWeights } from '../dist/engine/init-weights.js';
-import { FastNetwork, layerSizes, layersFromWeights } from '../dist/engine/network.js';
+import { TrainingWorker } from '../dist/engine/train/trainer.js';
+import { freshWeights } from '../dist/engine/train/init-weights.js';
+import { FastNetwork, layerSizes, layersFromWeights } from '../dist/engine/infer/network.js';
 
 const INPUTS = 16;
 const HIDDEN = [64, 64];

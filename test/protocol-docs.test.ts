@@ -3,7 +3,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { VERBS, STATES, FEEDBACK_SOURCES, FAULTS } from '../src/protocol.js';
 import { MODEL_FILES, ROOT_FILES } from '../src/fs/table.js';
-import { CONFIG_KEYS } from '../src/engine/config.js';
+import { CONFIG_KEYS } from '../src/engine/session/config.js';
 import { MODES } from '../src/modes/modes.js';
 import { startServer, parseStats } from './helpers/server.js';
 

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { fail } from '../errors.js';
 import type { Bus } from '../events.js';
 import { MODEL_NAME_PATTERN } from '../protocol.js';
-import { DEFAULT_CONFIG } from './config.js';
-import { Session } from './session.js';
-import { ModelStore } from './store.js';
-import { TrainingWorker } from './trainer.js';
+import { DEFAULT_CONFIG } from './session/config.js';
+import { Session } from './session/session.js';
+import { ModelStore } from './store/store.js';
+import { TrainingWorker } from './train/trainer.js';
 
 export const MAX_MODELS = 256;
 

@@ -1,7 +1,7 @@
 // Owns per-open state: the content snapshot a read sequence is served from, a dataset stream's decoder,
 // and a recommendation transaction's result.
-import type { Session } from '../engine/session.js';
-import type { DatasetDecoder } from '../engine/codec.js';
+import type { Session } from '../engine/session/session.js';
+import type { DatasetDecoder } from '../engine/data/codec.js';
 
 export interface Handle {
   id: number;

@@ -1,6 +1,6 @@
 // Owns the text of the read-only views: stats lines, the dataset export, and the test-only fault rewrite.
-import type { Session } from '../engine/session.js';
-import { formatRows } from '../engine/codec.js';
+import type { Session } from '../engine/session/session.js';
+import { formatRows } from '../engine/data/codec.js';
 
 export function renderStats(s: Session): string {
   const l = s.learner;

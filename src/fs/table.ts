@@ -2,15 +2,15 @@
 // readdir and getattr are derived from this table; a kind without `write` is read-only, without `read` write-only.
 import { MlError, fail } from '../errors.js';
 import type { Registry } from '../engine/registry.js';
-import type { Session } from '../engine/session.js';
-import { formatConfig } from '../engine/config.js';
-import { formatRows, parseQueries } from '../engine/codec.js';
+import type { Session } from '../engine/session/session.js';
+import { formatConfig } from '../engine/session/config.js';
+import { formatRows, parseQueries } from '../engine/data/codec.js';
 import { ABI_VERSION, FAULTS, VERBS, isKeyword, keywordFromWrite } from '../protocol.js';
 import { MODES } from '../modes/modes.js';
 import type { Handle } from './handles.js';
 import { renderStats, renderDataset, applyFault } from './render.js';
-import { MAX_QUERIES_PER_WRITE } from '../engine/session.js';
-import { toModelJson, toWeightsBin } from '../engine/modelfile.js';
+import { MAX_QUERIES_PER_WRITE } from '../engine/session/session.js';
+import { toModelJson, toWeightsBin } from '../engine/store/modelfile.js';
 
 export interface FileContext {
   registry: Registry;

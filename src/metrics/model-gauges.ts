@@ -1,6 +1,6 @@
 // Owns the per-model values read from the sessions at scrape time: buffer, loss, state and mode gauges, and counters the engine keeps without events.
 import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
-import type { Session } from '../engine/session.js';
+import type { Session } from '../engine/session/session.js';
 import { STATES } from '../protocol.js';
 import { MODES, POLICIES } from '../modes/modes.js';
 import { OTHER, type ModelLabels, type ModelSource } from './labels.js';

@@ -1,7 +1,7 @@
 // Owns the metrics registry of one server: its own prom-client Registry, Node's default metrics, build info, model counts, and the families of the other files.
 import { Counter, Gauge, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import { listen, type Bus, type EventName } from '../events.js';
-import type { Session } from '../engine/session.js';
+import type { Session } from '../engine/session/session.js';
 import type { Logger } from '../log.js';
 import { ABI_VERSION } from '../protocol.js';
 import { VERSION } from '../version.js';

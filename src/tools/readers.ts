@@ -2,8 +2,8 @@
 // lines in the model's units, chunk by chunk, naming the source position of every sample. Formats are
 // looked up by name in FORMATS, so another one plugs in by adding an entry.
 import { StringDecoder } from 'node:string_decoder';
-import { decodeRecords } from '../engine/datalog.js';
-import { parseNumber } from '../engine/codec.js';
+import { decodeRecords } from '../engine/store/datalog.js';
+import { parseNumber } from '../engine/data/codec.js';
 import { MlError } from '../errors.js';
 import { MAX_ABS_VALUE } from '../protocol.js';
 import { ToolError, type Shape } from './mount.js';
@@ -198,7 +198,7 @@ export const jsonlFormat = lineFormat('jsonl', ({ shape }) => (raw, at) => {
     .join(' ');
 });
 
-/** The dataset log's record header (src/engine/datalog.ts): u32 magic, u32 payload bytes, u32 crc32. */
+/** The dataset log's record header (src/engine/store/datalog.ts): u32 magic, u32 payload bytes, u32 crc32. */
 const LOG_HEADER_BYTES = 12;
 /** A record holds at most one whole buffer (256 MiB of samples) plus its width word. */
 const LOG_MAX_PAYLOAD = 256 * 1024 * 1024 + 4;

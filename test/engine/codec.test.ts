@@ -1,8 +1,8 @@
 // Pure wire formats: dataset decoding across chunk boundaries, numbers, queries, feedback and config text.
 import t from 'tap';
-import { DatasetDecoder, parseNumber, parseQueries, parseFeedback, formatRows } from '../../src/engine/codec.js';
-import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/config.js';
-import { SampleRing } from '../../src/engine/ring.js';
+import { DatasetDecoder, parseNumber, parseQueries, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
+import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/session/config.js';
+import { SampleRing } from '../../src/engine/data/ring.js';
 import { MlError } from '../../src/errors.js';
 
 const einval = (fn: () => unknown) => {

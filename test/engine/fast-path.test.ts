@@ -1,9 +1,9 @@
 // The fast inference path gives the same outputs as TensorFlow.js for the same weights, to 1e-5.
 // It imports the compiled engine: the training worker is a separate JavaScript file that runs from dist/.
 import t from 'tap';
-import { TrainingWorker } from '../../dist/engine/trainer.js';
-import { FastNetwork, layerSizes, layersFromWeights } from '../../dist/engine/network.js';
-import { freshWeights } from '../../dist/engine/init-weights.js';
+import { TrainingWorker } from '../../dist/engine/train/trainer.js';
+import { FastNetwork, layerSizes, layersFromWeights } from '../../dist/engine/infer/network.js';
+import { freshWeights } from '../../dist/engine/train/init-weights.js';
 
 t.test('fast path equals tfjs', async (t) => {
   const worker = new TrainingWorker();

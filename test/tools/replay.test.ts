@@ -5,7 +5,7 @@ import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, parseStats, waitFor, type Server } from '../helpers/server.js';
-import { encodeRecord } from '../../src/engine/datalog.js';
+import { encodeRecord } from '../../src/engine/store/datalog.js';
 import { tool } from './fixtures/tool.js';
 
 async function makeModel(s: Server, name: string, config: string): Promise<void> {

@@ -1,19 +1,19 @@
 // Owns one model session: its lifecycle state and verbs, staged and committed config, training buffer,
 // mode, recommendations, feedback and counters. Every method answers from memory; slow work is the learner's.
-import { fail, MlError } from '../errors.js';
-import type { Bus } from '../events.js';
-import { type Fault, type ModelState, type Verb, MODE_POLICY_AUTO } from '../protocol.js';
+import { fail, MlError } from '../../errors.js';
+import type { Bus } from '../../events.js';
+import { type Fault, type ModelState, type Verb, MODE_POLICY_AUTO } from '../../protocol.js';
 import { DEFAULT_CONFIG, type ModelConfig, type StagedConfig, SHAPE_KEYS, changedKeys, parseConfigText, validateConfig } from './config.js';
-import { DatasetDecoder, parseFeedback } from './codec.js';
+import { DatasetDecoder, parseFeedback } from '../data/codec.js';
 import { EventLog } from './eventlog.js';
-import { Learner } from './learner.js';
-import { SampleRing } from './ring.js';
-import type { TrainingWorker } from './trainer.js';
+import { Learner } from '../train/learner.js';
+import { SampleRing } from '../data/ring.js';
+import type { TrainingWorker } from '../train/trainer.js';
 import { ModePolicy, STALE_AFTER_MS } from './mode-policy.js';
-import { type Mode, CORRECTION_REPEAT, isMode } from '../modes/index.js';
-import type { ModelStore } from './store.js';
-import type { Snapshot } from './network.js';
-import { compactLog, loadIntoSession, restoreSession, saveSession, sessionMeta } from './persistence.js';
+import { type Mode, CORRECTION_REPEAT, isMode } from '../../modes/index.js';
+import type { ModelStore } from '../store/store.js';
+import type { Snapshot } from '../infer/network.js';
+import { compactLog, loadIntoSession, restoreSession, saveSession, sessionMeta } from '../store/persistence.js';
 
 /** Queries one recommendation write may carry. */
 export const MAX_QUERIES_PER_WRITE = 4096;

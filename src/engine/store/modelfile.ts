@@ -1,9 +1,9 @@
 // Owns the TensorFlow.js LayersModel format for one model: writing model.json + weights from a
 // snapshot, and reading one written elsewhere back, refusing shapes that do not match the config.
-import { fail } from '../errors.js';
-import type { Snapshot } from './network.js';
-import type { NetworkShape } from './learner.js';
-import { VERSION } from '../version.js';
+import { fail } from '../../errors.js';
+import type { Snapshot } from '../infer/network.js';
+import type { NetworkShape } from '../train/learner.js';
+import { VERSION } from '../../version.js';
 
 export interface Normalisation {
   inMean: Float32Array;

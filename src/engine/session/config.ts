@@ -1,5 +1,5 @@
 // Owns a model's configuration: the keys, their defaults and limits, staging text writes and validating a commit.
-import { fail } from '../errors.js';
+import { fail } from '../../errors.js';
 
 export interface ModelConfig {
   inputs: number;

@@ -1,10 +1,10 @@
 // Owns one model's network: its weights snapshot and generation, building it in the training worker,
 // running training rounds off the FUSE thread and rolling back when a round diverges.
-import { FastNetwork, layerSizes, layersFromWeights } from './network.js';
+import { FastNetwork, layerSizes, layersFromWeights } from '../infer/network.js';
 import { freshWeights } from './init-weights.js';
-import type { SampleRing } from './ring.js';
+import type { SampleRing } from '../data/ring.js';
 import type { TrainingWorker } from './trainer.js';
-import type { Normalisation } from './modelfile.js';
+import type { Normalisation } from '../store/modelfile.js';
 
 export interface NetworkShape {
   inputs: number;

@@ -1,12 +1,12 @@
 // Owns what a model session does with its store: the meta record, save, load (import), restore
 // after a restart, and keeping the dataset log no larger than the buffer it mirrors.
-import { fail } from '../errors.js';
-import type { ModelState } from '../protocol.js';
-import { type Mode, isMode } from '../modes/index.js';
-import { DEFAULT_CONFIG } from './config.js';
+import { fail } from '../../errors.js';
+import type { ModelState } from '../../protocol.js';
+import { type Mode, isMode } from '../../modes/index.js';
+import { DEFAULT_CONFIG } from '../session/config.js';
 import { readImport } from './import.js';
-import { SampleRing } from './ring.js';
-import type { Session } from './session.js';
+import { SampleRing } from '../data/ring.js';
+import type { Session } from '../session/session.js';
 import type { Meta, ModelStore } from './store.js';
 
 /** Freeze the current weights for export (model/), and with --state-dir write everything to disk now. */

@@ -1,9 +1,9 @@
 // Owns reading a LayersModel from a model's import directory (<state-dir>/import/NAME/).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../../errors.js';
 import { fromModelJson } from './modelfile.js';
-import type { ModelConfig } from './config.js';
+import type { ModelConfig } from '../session/config.js';
 
 export async function readImport(dir: string, config: ModelConfig) {
   const text = await readFile(join(dir, 'model.json'), 'utf8').catch(() => fail('ENOENT', `load: no ${join(dir, 'model.json')} (copy a TensorFlow.js LayersModel there)`));

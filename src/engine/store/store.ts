@@ -5,9 +5,9 @@ import { writeAtomic } from './atomic-file.js';
 import { join } from 'node:path';
 import { DataLog, type Durability, type Recovered } from './datalog.js';
 import { fromModelJson, toModelJson, toWeightsBin, type Normalisation } from './modelfile.js';
-import type { Snapshot } from './network.js';
-import type { NetworkShape } from './learner.js';
-import type { ModelConfig } from './config.js';
+import type { Snapshot } from '../infer/network.js';
+import type { NetworkShape } from '../train/learner.js';
+import type { ModelConfig } from '../session/config.js';
 
 export interface Meta {
   format: 1;

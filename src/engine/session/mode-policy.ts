@@ -20,7 +20,7 @@ import {
   recordFeedback,
   resetForTransition,
   summarize,
-} from '../modes/index.js';
+} from '../../modes/index.js';
 
 type OnTransition = (from: Mode, to: Mode, cause: string, line: string) => void;
 

@@ -1,6 +1,6 @@
 // Owns the pure wire formats: dataset streams (text and binary), recommendation inputs and outputs, feedback lines.
-import { fail } from '../errors.js';
-import { BINARY_DATASET, MAX_ABS_VALUE, isKeyword, type FeedbackSource, FEEDBACK_SOURCES } from '../protocol.js';
+import { fail } from '../../errors.js';
+import { BINARY_DATASET, MAX_ABS_VALUE, isKeyword, type FeedbackSource, FEEDBACK_SOURCES } from '../../protocol.js';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
