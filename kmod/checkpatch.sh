@@ -1,16 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Run the kernel's own style checker over every C source and header of
+# Run the kernel's own style checkers over every C source and header of
 # kmod/ (the files git tracks), the way a patch to the kernel would be
-# checked: checkpatch.pl --no-tree --file, errors and warnings both fail.
+# checked: checkpatch.pl --no-tree --file (errors and warnings both fail),
+# then kernel-doc -Werror over the files that carry kernel-doc comments.
 #
 #   kmod/checkpatch.sh [FILE...]
 #
-# checkpatch.pl comes from Debian's linux-source-6.1 package (the kernel
-# tarball in /usr/src): the script and the two data files it reads are
-# extracted once into a cache directory.  CHECKPATCH=/path/checkpatch.pl
-# uses another copy.
+# Both come from Debian's linux-source-6.1 package (the kernel tarball in
+# /usr/src): the scripts and the data files checkpatch reads are extracted
+# once into a cache directory.  CHECKPATCH=/path/to/scripts/checkpatch.pl
+# uses another copy (kernel-doc is taken from the same directory).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mlproxy/checkpatch
@@ -20,7 +21,7 @@ find_checkpatch() {
 		echo "$CHECKPATCH"
 		return
 	fi
-	if [ -f "$CACHE/scripts/checkpatch.pl" ]; then
+	if [ -f "$CACHE/scripts/checkpatch.pl" ] && [ -f "$CACHE/scripts/kernel-doc" ]; then
 		echo "$CACHE/scripts/checkpatch.pl"
 		return
 	fi
@@ -33,7 +34,8 @@ find_checkpatch() {
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	tar -xJf "$tarball" -C "$tmp" "$top/scripts/checkpatch.pl" \
-		"$top/scripts/spelling.txt" "$top/scripts/const_structs.checkpatch"
+		"$top/scripts/spelling.txt" "$top/scripts/const_structs.checkpatch" \
+		"$top/scripts/kernel-doc"
 	mkdir -p "$CACHE"
 	rm -rf "$CACHE/scripts"
 	mv "$tmp/$top/scripts" "$CACHE/scripts"
@@ -49,4 +51,9 @@ else
 fi
 # shellcheck disable=SC2086
 perl "$CP" --no-tree --quiet --terse --show-types --file $files
-echo "checkpatch: clean ($(echo $files | wc -w) files)"
+documented=$(grep -l '^/\*\*$' $files || true)
+if [ -n "$documented" ]; then
+	# shellcheck disable=SC2086
+	perl "$(dirname "$CP")/kernel-doc" -none -Werror $documented
+fi
+echo "checkpatch: clean ($(echo $files | wc -w) files; kernel-doc checked in $(echo $documented | wc -w))"

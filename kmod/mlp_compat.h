@@ -8,12 +8,14 @@
 #define MLP_COMPAT_H
 
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/kernel.h>
 #include <linux/types.h>
 #include <linux/errno.h>
 #include <linux/string.h>
 #include <linux/limits.h>
 #else
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
