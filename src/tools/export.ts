@@ -3,7 +3,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { DEFAULT_MOUNTPOINT, ToolError, errnoOf, openModel, readConfig, readStats, type ModelConfigView, type ModelFiles } from './mount.js';
+import { DEFAULT_MOUNTPOINT, ToolError, openModel, readConfig, readStats, type ModelConfigView, type ModelFiles } from './mount.js';
 import { ProgressReporter, formatDuration } from './progress.js';
 import { INTERRUPTED_EXIT, onInterrupt } from './interrupt.js';
 import { parseCommandLine, runTool, usageError } from './command.js';

@@ -3,7 +3,6 @@
 // model's units; a torn last record is skipped with a warning, as the server does on recovery.
 import { decodeRecords } from '../engine/store/datalog.js';
 import { MAX_ABS_VALUE } from '../protocol.js';
-import type { Shape } from './mount.js';
 import { InputError, describeWidth, where, type SampleChunk, type SampleFormat } from './sample-format.js';
 
 /** The dataset log's record header (src/engine/store/datalog.ts): u32 magic, u32 payload bytes, u32 crc32. */

@@ -7,7 +7,7 @@ import { MlError } from '../errors.js';
 import { MAX_ABS_VALUE } from '../protocol.js';
 import type { Shape } from './mount.js';
 import { logFormat } from './log-reader.js';
-import { InputError, describeWidth, where, type ReadContext, type SampleChunk, type SampleFormat } from './sample-format.js';
+import { InputError, describeWidth, type ReadContext, type SampleChunk, type SampleFormat } from './sample-format.js';
 
 export { InputError, where, type SampleFormat } from './sample-format.js';
 

@@ -1,6 +1,5 @@
 // Owns where `mlproxy export` writes: standard output, or a file replaced atomically (a temporary file
 // next to it, fsynced and renamed over it), both fed text in ~1 MiB pieces.
-import { constants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';

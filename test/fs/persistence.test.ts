@@ -7,14 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, io, parseStats, waitFor, ROOT } from '../helpers/server.js';
 
-async function stateDir(t: Tap.Test): Promise<string> {
+async function stateDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mlproxy-state-'));
   await chmod(dir, 0o755);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
-type Tap = typeof t;
-declare namespace Tap { type Test = typeof t; }
+type Test = typeof t;
 
 const samples = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => `${(from + i) % 97} ${(from + i) % 13} ${2 * ((from + i) % 97) - ((from + i) % 13)}`).join('\n') + '\n';

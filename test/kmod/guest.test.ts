@@ -30,7 +30,7 @@ t.test('guest scenarios pass under qemu', { skip: process.env.MLPROXY_SKIP_GUEST
   };
   const onExit = () => killGroup('SIGKILL');
   process.on('exit', onExit);
-  const onSignal = (sig: NodeJS.Signals) => {
+  const onSignal = (_sig: NodeJS.Signals) => {
     killGroup('SIGTERM');
     process.exit(1);
   };

@@ -19,7 +19,7 @@ async function until(p: Prometheus, expr: string, check: (values: number[]) => b
       what,
     ) as number[];
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last result ${JSON.stringify(last)}\n${p.log()}`);
+    throw new Error(`${(err as Error).message}; last result ${JSON.stringify(last)}\n${p.log()}`, { cause: err });
   }
 }
 const is = (want: number) => (v: number[]) => v.length === 1 && v[0] === want;

@@ -141,7 +141,7 @@ t.test('progress text', async (t) => {
   t.equal(renderLine(view), 'replay m: 450000/~1000000 samples (45%), 52000 samples/s, ETA 11s, loss 0.0123456, train_steps 1920');
   t.equal(renderLine({ label: 'replay m', done: 7, rate: 3.2 }), 'replay m: 7 samples, 3 samples/s');
   const bar = renderBar(view, 100);
-  t.match(bar, /^replay m \[#+-+\]  45% 450k\/~1\.00M 52\.0k\/s ETA 11s loss 0\.0123 steps 1920$/);
+  t.match(bar, /^replay m \[#+-+\] {2}45% 450k\/~1\.00M 52\.0k\/s ETA 11s loss 0\.0123 steps 1920$/);
   t.ok(bar.length <= 99, 'fits the terminal');
   t.ok(renderBar(view, 40).length <= 39, 'a narrow terminal gets a cut line, no bar');
   t.notMatch(renderBar(view, 40), /\[/);

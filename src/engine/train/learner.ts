@@ -106,7 +106,7 @@ export class Learner {
     if (this.building) return this.building;
     const version = this.version;
     const shape = this.shape as NetworkShape;
-    const weights = this.fast!.snapshot.layers.flatMap((l) => [l.kernel, l.bias]);
+    const weights = (this.fast as FastNetwork).snapshot.layers.flatMap((l) => [l.kernel, l.bias]);
     this.building = this.worker.build(this.model, { ...shape, learningRate }, weights).then(
       () => {
         if (version === this.version) this.builtIn = { version, epoch };
