@@ -1,7 +1,7 @@
 // Shared by the benchmarks: timing statistics, the machine description, a real mlproxy server on a
 // temporary FUSE mount (always unmounted, whatever way the benchmark ends), and result output.
 import { spawn, execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -357,6 +357,7 @@ export function rssTree(pid) {
 export async function startMountProcess({ name, command, readyFile, env = {}, cpus, logFile }) {
   const dir = mkdtempSync(join(tmpdir(), `${name}-bench-`));
   const mnt = join(dir, 'mnt');
+  mkdirSync(mnt);
   const argv = command(mnt, dir);
   const pinned = cpus === undefined ? argv : ['taskset', '-c', String(cpus), ...argv];
   const proc = spawn(pinned[0], pinned.slice(1), {
