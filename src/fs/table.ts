@@ -30,6 +30,8 @@ export interface FileKind {
   flush?: (ctx: FileContext) => void | Promise<void>;
   /** Files that exist only when a server option asks for them. */
   testOnly?: boolean;
+  /** Bulk writes (datasets): run after the requests already waiting, see fs/bulk-queue.ts. */
+  bulkWrite?: boolean;
 }
 
 export interface RootContext {
@@ -79,6 +81,7 @@ export const MODEL_FILES = {
   config_staged: { mode: 0o444, read: ({ session }) => formatConfig(session.staged) },
   dataset: {
     mode: 0o644,
+    bulkWrite: true,
     read: ({ session }) => renderDataset(session),
     write: ({ session, handle }, data) => {
       const spoiled = handle.poisoned;
