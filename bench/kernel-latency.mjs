@@ -31,6 +31,9 @@ function quantileBound(counts, q) {
   }
   return 'n/a';
 }
+// A scenario check that failed is said in the section, not hidden (a starved guest fails timing checks).
+const failed = [...new Set(log.split('\n').filter((l) => /^FAIL S7 /.test(l.trim())).map((l) => l.trim().slice('FAIL S7 '.length)))];
+const timeouts = log.split('\n').filter((l) => /request took over \d+ ms, killed it/.test(l)).length;
 const hist = (p) => p.log2_us.split(',').map(Number);
 const used = (counts) => counts.map((c, i) => [i, c]).filter(([, c]) => c > 0);
 
@@ -66,6 +69,14 @@ Histogram of the two windows (transactions per bucket):
 
 ${table(['µs', 'training', 'idle'], histRows)}
 
+${
+  failed.length || timeouts
+    ? `**This run was starved**: ${timeouts} requests passed the module's \`timeout_ms\` and were killed (they count in
+\`timeouts\`, not here: only successful transactions are timed)${failed.length ? `, and these scenario checks failed: ${failed.map((f) => `"${f}"`).join(', ')}` : ''}.
+With the host this busy the guest's server barely runs, so read the numbers as an upper bound, not as the module's cost.
+`
+    : ''
+}
 Since load: ${t.transactions} transactions, min ${t.min_us} µs, mean ${t.avg_us} µs, max ${t.max_us} µs.
 `;
 if (flag === '--print') process.stdout.write(`## ${TITLE}\n\n${section}`);

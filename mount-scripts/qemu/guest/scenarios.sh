@@ -429,7 +429,7 @@ scenario_7() {
 	[ "$(param mode)" = learning ] || mwrite "$MODEL/mode" learning
 	expect "mlproxy trains" wait_until 60 training_on
 	expect "transactions timed while training" klat_window training
-	expect "training paused" wait_until 30 training_off
+	expect "training paused" wait_until 90 training_off
 	expect "transactions timed while idle" klat_window idle
 	echo "KLAT total transactions=$(param txn_count) min_us=$(param txn_min_us) avg_us=$(param txn_avg_us) max_us=$(param txn_max_us) log2_us=$(param txn_log2_us | tr ' ' ',')"
 	expect "the latency params refuse writes" sh -c "! echo 0 2>/dev/null > $P/txn_max_us"
