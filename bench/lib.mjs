@@ -1,7 +1,7 @@
 // Shared by the benchmarks: timing statistics, the machine description, a real mlproxy server on a
 // temporary FUSE mount (always unmounted, whatever way the benchmark ends), and result output.
 import { spawn, execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -349,12 +349,18 @@ export function rssTree(pid) {
   return { rss: own.rss + children, hwm: own.hwm + childrenHwm, server: own.rss, serverHwm: own.hwm, children, childrenHwm };
 }
 
-/** Start `mlproxy serve` on a fresh temporary mountpoint; resolves once the mount answers. */
-export async function startServer({ env = {} } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'mlproxy-bench-'));
+/**
+ * Start a FUSE server process on a fresh temporary mountpoint and resolve once `readyFile` shows in the mount.
+ * `command(mnt, dir)` is its argv, `logFile(dir)` where it logs (shown if it fails to start); `cpus` pins it (and whatever it starts) with taskset, e.g. '0'.
+ * However the benchmark ends, the process is stopped and the mount removed.
+ */
+export async function startMountProcess({ name, command, readyFile, env = {}, cpus, logFile }) {
+  const dir = mkdtempSync(join(tmpdir(), `${name}-bench-`));
   const mnt = join(dir, 'mnt');
-  const logFile = join(dir, 'server.log');
-  const proc = spawn(process.execPath, [BIN, 'serve', '--mountpoint', mnt, '--metrics-listen', 'off', '--log-file', logFile, '--log-level', 'warn'], {
+  mkdirSync(mnt);
+  const argv = command(mnt, dir);
+  const pinned = cpus === undefined ? argv : ['taskset', '-c', String(cpus), ...argv];
+  const proc = spawn(pinned[0], pinned.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -363,6 +369,7 @@ export async function startServer({ env = {} } = {}) {
   let exited = false;
   const exitP = new Promise((resolve) => proc.on('exit', (code) => ((exited = true), resolve(code))));
   const server = {
+    name,
     dir,
     mnt,
     pid: proc.pid,
@@ -386,9 +393,42 @@ export async function startServer({ env = {} } = {}) {
       if (code === 'timeout') proc.kill('SIGKILL');
       server.kill();
     },
-    /** RSS of the server and its training process together (and each: server, children). */
+    /** RSS of the server and its children together (and each: server, children). */
     rss: () => rssTree(proc.pid),
     path: (...parts) => join(mnt, ...parts),
+  };
+  live.add(server);
+  // bench/run-all.sh cleans up after a benchmark that was killed outright: it needs the pid and mountpoint.
+  if (process.env.MLPROXY_BENCH_PIDS) appendFileSync(process.env.MLPROXY_BENCH_PIDS, `${proc.pid} ${mnt}\n`);
+  const deadline = Date.now() + 30000;
+  while (!(mountedAt(mnt) && existsSync(join(mnt, readyFile)))) {
+    if (exited || Date.now() > deadline) {
+      const log = logFile && existsSync(logFile(dir)) ? readFileSync(logFile(dir), 'utf8') : '';
+      server.kill();
+      throw new Error(`${name} did not come up:\n${stderr}\n${log}`);
+    }
+    await sleep(50);
+  }
+  return server;
+}
+
+/**
+ * Start `mlproxy serve` on a fresh temporary mountpoint; resolves once the mount answers.
+ * `args(dir)`: more serve flags (e.g. a --state-dir inside the server's own temporary dir);
+ * `cpus`: pin the server (and its training process) to these CPUs with taskset, e.g. '0'.
+ */
+export async function startServer({ env = {}, args = () => [], cpus } = {}) {
+  const logFile = (dir) => join(dir, 'server.log');
+  const server = await startMountProcess({
+    name: 'mlproxy',
+    env,
+    cpus,
+    readyFile: 'version',
+    logFile,
+    command: (mnt, dir) => [process.execPath, BIN, 'serve', '--mountpoint', mnt, '--metrics-listen', 'off', '--log-file', logFile(dir), '--log-level', 'warn', ...args(dir)],
+  });
+  const { mnt } = server;
+  return Object.assign(server, {
     read: (...parts) => readAll(join(mnt, ...parts)),
     write: (data, ...parts) => writeFileSync(join(mnt, ...parts), data),
     stats(model) {
@@ -399,20 +439,7 @@ export async function startServer({ env = {} } = {}) {
       }
       return out;
     },
-  };
-  live.add(server);
-  // bench/run-all.sh cleans up after a benchmark that was killed outright: it needs the pid and mountpoint.
-  if (process.env.MLPROXY_BENCH_PIDS) appendFileSync(process.env.MLPROXY_BENCH_PIDS, `${proc.pid} ${mnt}\n`);
-  const deadline = Date.now() + 30000;
-  while (!(mountedAt(mnt) && existsSync(join(mnt, 'version')))) {
-    if (exited || Date.now() > deadline) {
-      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-      server.kill();
-      throw new Error(`mlproxy did not come up:\n${stderr}\n${log}`);
-    }
-    await sleep(50);
-  }
-  return server;
+  });
 }
 
 /** Read a whole file, following the protocol: read until a read returns 0 bytes. */

@@ -18,13 +18,16 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitops.h>
 #include <linux/dcache.h>
 #include <linux/err.h>
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/limits.h>
+#include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
@@ -405,11 +408,27 @@ out:
 	return err;
 }
 
+/* One timed transaction into the latency record (I/O thread only). */
+static void ml_note_latency(struct ml_lib_latency *lat, u64 us)
+{
+	unsigned int bucket = min_t(unsigned int, fls64(us),
+				    ML_LIB_LATENCY_BUCKETS - 1);
+
+	if (!atomic64_read(&lat->count) || us < (u64)atomic64_read(&lat->min_us))
+		atomic64_set(&lat->min_us, us);
+	if (us > (u64)atomic64_read(&lat->max_us))
+		atomic64_set(&lat->max_us, us);
+	atomic64_add(us, &lat->sum_us);
+	atomic64_inc(&lat->log2_us[bucket]);
+	atomic64_inc(&lat->count);
+}
+
 /* The recommendation transaction: write the queries, read the answers. */
 static ssize_t ml_transact(struct ml_lib_model *model, const char *leaf,
 			   const char *in, size_t inlen, char *out,
 			   size_t outlen)
 {
+	u64 began = ktime_get_ns();
 	struct file *f;
 	loff_t pos = 0;
 	ssize_t n;
@@ -432,6 +451,9 @@ static ssize_t ml_transact(struct ml_lib_model *model, const char *leaf,
 	filp_close(f, NULL);
 out:
 	ml_io_end(model);
+	if (n >= 0)
+		ml_note_latency(&model->txn_latency,
+				div_u64(ktime_get_ns() - began, NSEC_PER_USEC));
 	return n;
 }
 

@@ -144,6 +144,22 @@ struct ml_lib_counters {
 	atomic64_t connection_aborts;	/* FUSE connection aborted on unload */
 };
 
+/*
+ * Latency of the module's own recommendation transactions (open, write,
+ * read, close of the recommendation file), successful ones, in
+ * microseconds.  Written by the I/O thread only; read by status params.
+ * log2_us[0] counts those under 1 us, log2_us[i] those in
+ * [2^(i-1), 2^i) us, the last one everything from 2^(N-2) us up.
+ */
+#define ML_LIB_LATENCY_BUCKETS 16
+struct ml_lib_latency {
+	atomic64_t count;
+	atomic64_t sum_us;
+	atomic64_t min_us;
+	atomic64_t max_us;
+	atomic64_t log2_us[ML_LIB_LATENCY_BUCKETS];
+};
+
 struct ml_lib_model {
 	atomic_t mode;			/* enum ml_lib_system_mode in force */
 	atomic_t state;			/* ML_LIB_MODEL_* */
@@ -182,6 +198,7 @@ struct ml_lib_model {
 	bool watchdog_armed;
 
 	struct ml_lib_counters cnt;
+	struct ml_lib_latency txn_latency;
 	/* fallbacks already reported to mlproxy in feedback, I/O thread only */
 	s64 fallbacks_reported;
 };

@@ -25,6 +25,7 @@
 #include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
+#include <linux/math64.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -241,6 +242,53 @@ MLP_STATUS(efficiency_permil, mlp_int_ops, mlp.eff_permil,
 	   "smoothed efficiency the subsystem achieved, -1 if none (read-only)");
 MLP_STATUS(feature, mlp_int_ops, mlp.feature,
 	   "current workload feature, 0..1000 (read-only)");
+
+/*
+ * The module's own recommendation transactions, as it times them (open to
+ * close, successful ones): count, min/avg/max in us and a log2 histogram.
+ * Cumulative since load, so a reader can take differences over a window.
+ */
+static int mlp_get_latency_avg(char *buf, const struct kernel_param *kp)
+{
+	const struct ml_lib_latency *lat = kp->arg;
+	u64 count = atomic64_read(&lat->count);
+
+	return scnprintf(buf, PAGE_SIZE, "%llu\n",
+			 count ? div64_u64(atomic64_read(&lat->sum_us), count) : 0);
+}
+
+static int mlp_get_latency_log2(char *buf, const struct kernel_param *kp)
+{
+	const struct ml_lib_latency *lat = kp->arg;
+	int i, len = 0;
+
+	for (i = 0; i < ML_LIB_LATENCY_BUCKETS; i++)
+		len += scnprintf(buf + len, PAGE_SIZE - len, "%lld%c",
+				 (long long)atomic64_read(&lat->log2_us[i]),
+				 i == ML_LIB_LATENCY_BUCKETS - 1 ? '\n' : ' ');
+	return len;
+}
+
+static const struct kernel_param_ops mlp_latency_avg_ops = {
+	.set = mlp_param_ro_set, .get = mlp_get_latency_avg,
+};
+
+static const struct kernel_param_ops mlp_latency_log2_ops = {
+	.set = mlp_param_ro_set, .get = mlp_get_latency_log2,
+};
+
+MLP_STATUS(txn_count, mlp_counter_ops, mlp.model.txn_latency.count,
+	   "recommendation transactions timed (successful ones) (read-only)");
+MLP_STATUS(txn_sum_us, mlp_counter_ops, mlp.model.txn_latency.sum_us,
+	   "their total time in us, for averages over a window (read-only)");
+MLP_STATUS(txn_min_us, mlp_counter_ops, mlp.model.txn_latency.min_us,
+	   "fastest transaction in us, 0 if none (read-only)");
+MLP_STATUS(txn_avg_us, mlp_latency_avg_ops, mlp.model.txn_latency,
+	   "mean transaction time in us, 0 if none (read-only)");
+MLP_STATUS(txn_max_us, mlp_counter_ops, mlp.model.txn_latency.max_us,
+	   "slowest transaction in us (read-only)");
+MLP_STATUS(txn_log2_us, mlp_latency_log2_ops, mlp.model.txn_latency,
+	   "16 counts: under 1 us, then [2^(i-1), 2^i) us for i = 1..14, then 16384 us and up (read-only)");
 
 /* the recommendation table in use: settings at features 0, 100, ..., 1000 */
 static int mlp_get_table(char *buf, const struct kernel_param *kp)

@@ -67,14 +67,21 @@ export interface Mounted {
   unmount(): Promise<void>;
 }
 
+const FUSE_OPTIONS = () => ({
+  defaultPermissions: true,
+  allowOther: process.getuid?.() === 0,
+  fsname: 'mlproxy',
+  subtype: 'mlproxy',
+  // The binding answers ETIMEDOUT after 15 s by default; our handlers answer from memory, so keep it as a backstop.
+});
+
+/** The -o string mount() mounts with, for the benchmarks' C baseline to mount with the same. */
+export function mountOptionString(dir: string): string {
+  return new MlproxyFuse(dir, {}, FUSE_OPTIONS())._fuseOptions();
+}
+
 export async function mount(dir: string, ops: object): Promise<Mounted> {
-  const fuse = new MlproxyFuse(dir, ops, {
-    defaultPermissions: true,
-    allowOther: process.getuid?.() === 0,
-    fsname: 'mlproxy',
-    subtype: 'mlproxy',
-    // The binding answers ETIMEDOUT after 15 s by default; our handlers answer from memory, so keep it as a backstop.
-  });
+  const fuse = new MlproxyFuse(dir, ops, FUSE_OPTIONS());
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
   let unmounted: Promise<void> | undefined;
   return {

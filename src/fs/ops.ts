@@ -5,6 +5,7 @@ import type { Bus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../engine/registry.js';
 import type { Session } from '../engine/session/session.js';
+import { BulkQueue } from './bulk-queue.js';
 import { HandleTable, copyOut, type Handle } from './handles.js';
 import { MODELS_DIR, parsePath } from './paths.js';
 import { type FileKind, isModelSubdir, modelDirEntries, modelFile, rootFile, ROOT_FILES } from './table.js';
@@ -26,6 +27,7 @@ const FILE = 0o100000;
 export function createOps(opts: OpsOptions) {
   const { registry, bus, log } = opts;
   const handles = new HandleTable();
+  const bulk = new BulkQueue();
   const started = new Date();
 
   /**
@@ -207,7 +209,9 @@ export function createOps(opts: OpsOptions) {
         const kind = kindOf(h.file);
         if (!kind.write) fail('EACCES', `${path} is read-only`);
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.
-        const done = kind.write({ registry, session: h.session, handle: h }, buf.subarray(0, len));
+        const apply = () => kind.write?.({ registry, session: h.session as NonNullable<Handle['session']>, handle: h }, buf.subarray(0, len));
+        // Bulk writes wait for the requests already queued (transactions first); `buf` stays ours until we answer.
+        const done = kind.bulkWrite ? bulk.run(apply) : apply();
         return done instanceof Promise ? done.then(() => len) : len;
       });
     },

@@ -29,6 +29,8 @@ export interface FileKind {
   flush?: (ctx: FileContext) => void | Promise<void>;
   /** Files that exist only when a server option asks for them. */
   testOnly?: boolean;
+  /** Bulk writes (datasets): run after the requests already waiting, see fs/bulk-queue.ts. */
+  bulkWrite?: boolean;
 }
 
 export interface RootContext {
@@ -71,6 +73,7 @@ export const MODEL_FILES = {
   config_staged: { mode: 0o444, read: ({ session }) => renderConfig(session, 'staged') },
   dataset: {
     mode: 0o644,
+    bulkWrite: true,
     read: ({ session }) => renderDataset(session),
     // Everything written on one open file is one batch, stored at close (or fsync) or not at all.
     openForWrite: ({ session, handle }) => {

@@ -1,9 +1,10 @@
 // Pure wire formats: dataset decoding across chunk boundaries, numbers, queries, feedback and config text.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DatasetDecoder, parseNumber, parseQueries, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
 import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/session/config.js';
 import { SampleRing } from '../../src/engine/data/ring.js';
 import { MlError } from '../../src/errors.js';
+import { ROW, scanRow } from '../../src/engine/data/text-scan.js';
 
 const einval = (fn: () => unknown) => {
   try {
@@ -72,5 +73,169 @@ t.test('ring keeps the newest rows and exact column statistics', (t) => {
   t.same([...ring.row(0)], [3, 30]);
   for (let i = 0; i < 1000; i++) ring.pushRows(Float32Array.of(i, -i));
   t.same([...ring.columnStats().mean], [998.5, -998.5], 'sums stay exact over many turnovers');
+  t.end();
+});
+
+// ---- The byte-level text parser against the documented rules ---------------------------------------------
+// The reference below is docs/protocol.md read literally: lines split at \n, '#' starts a comment, the line
+// is trimmed, numbers are separated by spaces or tabs, each matches [+-]digits[.digits][e[+-]digits], is
+// finite and within ±1e9 as written (Number() rounding), and is divided by scale into a Float32Array.
+
+const DOC_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function referenceDecode(text: string, width: number, scale: number): number[] | 'EINVAL' {
+  const out: number[] = [];
+  for (const raw of text.split('\n')) {
+    if (raw.length > 65536) return 'EINVAL';
+    const hash = raw.indexOf('#');
+    const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (line === '') continue;
+    const tokens = line.split(/[ \t]+/);
+    if (tokens.length !== width) return 'EINVAL';
+    for (const tok of tokens) {
+      if (!DOC_NUMBER.test(tok)) return 'EINVAL';
+      const v = Number(tok);
+      if (!Number.isFinite(v) || Math.abs(v) > 1e9) return 'EINVAL';
+      out.push(Math.fround(v / scale));
+    }
+  }
+  return out;
+}
+
+/** Feed `text` to a DatasetDecoder cut at the given offsets; the rows, or the errno it failed with. */
+function decodeInChunks(text: string, cuts: number[], width: number, scale: number, inputs = 1): number[] | string {
+  const bytes = Buffer.from(text, 'latin1');
+  const d = new DatasetDecoder(inputs, width - inputs, scale);
+  try {
+    let from = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      if (cut > from) d.feed(bytes.subarray(from, cut));
+      from = Math.max(from, cut);
+    }
+    d.finish();
+  } catch (err) {
+    return err instanceof MlError ? err.code : String(err);
+  }
+  return [...d.rows()];
+}
+
+const sameOutcome = (t: Test, text: string, width: number, scale: number, cuts: number[] = []) => {
+  const want = referenceDecode(text, width, scale);
+  const got = decodeInChunks(text, cuts, width, scale);
+  const same = want === 'EINVAL' ? got === 'EINVAL' : Array.isArray(got) && got.length === want.length && got.every((v, i) => Object.is(v, want[i]));
+  if (!same) t.fail(`${JSON.stringify(text)} cut at ${cuts}: got ${JSON.stringify(got)}, documented ${JSON.stringify(want)}`);
+  return same;
+};
+
+t.test('fast text parser: edge cases decode exactly as documented', (t) => {
+  const cases = [
+    '1 2\n', '1 2', '+1 -2\n', '-0 +0\n', '.5 5.\n', '1.e3 -1E-3\n', '1e+3 1e-0\n', '0e999 -0e-999\n',
+    '1e9 -1e9\n', '1000000000 -1000000000.0\n', '1000000001 1\n', '1e10 1\n', '1.0000000001e9 0\n', '0.000000001e18 1\n',
+    '1e400 1\n', '1e-400 1\n', '123456789012345678 1\n', '0.123456789012345678 1\n', '0.1 0.2\n', '0.3 1.7976931348623157\n',
+    '9007199254740993e-7 1\n', '1 2\r\n', '1 2\r\r\n', '1\r2\n', '1 \r 2\n', '  1 2  \n', '\t1\t2\t\n', '\v1 2\f\n', '1 2\xa0\n', '\xa01 2\n', '1\xa02\n',
+    '1  \t 2\n', '1 2 # comment\n', '1 2#c\n', '#only\n', '   \n', '\n\n1 2\n\n', '1 2 3\n', '1\n', '\n', '',
+    'NaN 1\n', 'Infinity 1\n', '-Infinity 1\n', 'nan 1\n', 'inf 1\n', '0x10 1\n', '1,5 1\n', '1_0 1\n', '- 1\n', '+ 1\n', '. 1\n', 'e3 1\n', '1e 1\n',
+    '1e+ 1\n', '1..2 1\n', '1.2.3 1\n', '++1 1\n', '1- 1\n', '1e3.5 1\n', '٣ 1\n', '1 2\x00\n', '1 2\x85\n', '00000000000000000000001 0001\n',
+    '1 2\n3 4\n5', '1 2\n3 x\n', `${'1'.repeat(10)} 1\n`, `1 ${' '.repeat(70000)}2\n`, `1 2 #${'c'.repeat(70000)}\n`,
+  ];
+  for (const text of cases) for (const scale of [1, 1000, 3]) sameOutcome(t, text, 2, scale);
+  t.end();
+});
+
+t.test('fast text parser: a number split across two writes, and every other cut', (t) => {
+  const text = '12.5e-1 -3.25\n  4 5 # c\n\r\n6e2\t-7.000001\n8 9';
+  for (let a = 0; a <= text.length; a++) for (let b = a; b <= text.length; b += 3) sameOutcome(t, text, 2, 1000, [a, b]);
+  t.same(decodeInChunks('1.2', [], 2, 1), 'EINVAL', 'a lone number for a width-2 config is a wrong count');
+  t.same(decodeInChunks('1.2 3\n4', [2], 2, 1), 'EINVAL', 'a partial line at the end with a wrong count fails at the close');
+  t.same(decodeInChunks(`1 2\n${'3'.repeat(65537)}`, [10, 40000], 2, 1), 'EINVAL', 'a line growing past 64 KiB across writes');
+  t.end();
+});
+
+t.test('fast text parser: random lines agree with the documented rules', (t) => {
+  const rand = (() => {
+    let s = 12345;
+    return () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+  })();
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+  const digits = (n: number) => Array.from({ length: n }, () => String(Math.floor(rand() * 10))).join('');
+  const number = () => {
+    let s = pick(['', '', '-', '+']);
+    const form = rand();
+    if (form < 0.4) s += `${digits(1 + Math.floor(rand() * 4))}.${digits(Math.floor(rand() * 8))}`;
+    else if (form < 0.6) s += digits(1 + Math.floor(rand() * 12));
+    else if (form < 0.7) s += `.${digits(1 + Math.floor(rand() * 18))}`;
+    else if (form < 0.85) s += `${digits(1 + Math.floor(rand() * 3))}${pick(['e', 'E'])}${pick(['', '-', '+'])}${digits(1 + Math.floor(rand() * 2))}`;
+    else s += pick(['NaN', '1e', '.', '-', '0x1', '1.2.3', '9'.repeat(17), '1e-30', '4e8', '12e8', '1' + '0'.repeat(9)]);
+    return s;
+  };
+  const sep = () => pick([' ', ' ', ' ', '\t', '  ', ' \t ']);
+  let agreed = 0;
+  const rounds = 3000;
+  for (let i = 0; i < rounds; i++) {
+    const lines: string[] = [];
+    for (let l = 0; l < 1 + Math.floor(rand() * 4); l++) {
+      const n = rand() < 0.9 ? 3 : pick([2, 4]);
+      let line = pick(['', '', ' ', '\t']) + Array.from({ length: n }, number).join(sep()) + pick(['', '', ' ', '\r', ' # note']);
+      if (rand() < 0.05) line = pick(['', '# c', '   ']);
+      lines.push(line);
+    }
+    const text = lines.join('\n') + pick(['\n', '']);
+    const cuts = [Math.floor(rand() * text.length), Math.floor(rand() * text.length)].sort((a, b) => a - b);
+    if (sameOutcome(t, text, 3, pick([1, 1000]), cuts)) agreed++;
+  }
+  t.equal(agreed, rounds, 'every random stream decodes as the documented rules say');
+  t.end();
+});
+
+t.test('binary datasets read in place agree with readInt32LE at any alignment and cut', (t) => {
+  const values = [1500, -2500, 1_000_000_000, -1_000_000_000, 0, 7];
+  const buf = Buffer.alloc(16 + values.length * 4);
+  buf.writeUInt32LE(0x53444c4d, 0);
+  buf.writeUInt16LE(1, 4);
+  buf.writeUInt16LE(16, 6);
+  buf.writeUInt16LE(2, 8);
+  buf.writeUInt16LE(1, 10);
+  values.forEach((v, i) => buf.writeInt32LE(v, 16 + i * 4));
+  const want = values.map((v) => Math.fround(v / 1000));
+  for (let shift = 0; shift < 4; shift++) {
+    const shifted = Buffer.alloc(buf.length + shift);
+    buf.copy(shifted, shift);
+    const bytes = shifted.subarray(shift); // byteOffset 0..3: the aligned view and the unaligned reads
+    for (let cut = 0; cut <= bytes.length; cut += 5) {
+      const d = new DatasetDecoder(2, 1, 1000);
+      d.feed(bytes.subarray(0, cut));
+      d.feed(bytes.subarray(cut));
+      d.finish();
+      t.same([...d.rows()], want, `shift ${shift}, cut ${cut}`);
+    }
+  }
+  const bad = Buffer.from(buf);
+  bad.writeInt32LE(1_000_000_001, 20);
+  t.ok(einval(() => new DatasetDecoder(2, 1, 1000).feed(bad)), 'a value beyond ±1e9');
+  t.ok(einval(() => {
+    const d = new DatasetDecoder(2, 1, 1000);
+    d.feed(buf.subarray(0, buf.length - 2));
+    d.finish();
+  }), 'a batch that ends inside a record');
+  t.end();
+});
+
+t.test('fast scan rounds every number it accepts exactly as Number() does (in doubles, before float32)', (t) => {
+  const out = new Float64Array(1);
+  let s = 99;
+  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+  let checked = 0;
+  let mismatched = 0;
+  for (let i = 0; i < 20000; i++) {
+    const digits = Array.from({ length: 1 + Math.floor(rand() * 18) }, () => Math.floor(rand() * 10)).join('');
+    const dot = Math.floor(rand() * (digits.length + 1));
+    const tok = `${digits.slice(0, dot)}.${digits.slice(dot)}${rand() < 0.3 ? `e${Math.floor(rand() * 50) - 25}` : ''}`;
+    const bytes = Buffer.from(tok, 'latin1');
+    if (scanRow(bytes, 0, bytes.length, 1, 1, out, 0) !== ROW.written) continue; // left to the reference parser
+    checked++;
+    if (!Object.is(out[0], Number(tok))) mismatched++;
+  }
+  t.ok(checked > 5000, `the fast scan took ${checked} of the numbers`);
+  t.equal(mismatched, 0, 'none rounded differently from Number()');
   t.end();
 });

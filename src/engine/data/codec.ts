@@ -1,6 +1,7 @@
 // Owns the pure wire formats: dataset streams (text and binary), recommendation inputs and outputs, feedback lines.
 import { fail } from '../../errors.js';
 import { BINARY_DATASET, MAX_ABS_VALUE, isKeyword, type FeedbackSource, FEEDBACK_SOURCES } from '../../protocol.js';
+import { ROW, scanRow } from './text-scan.js';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -24,23 +25,25 @@ class RowBuilder {
   private data = new Float32Array(1024);
   length = 0;
   constructor(readonly width: number) {}
-  reserve(rows: number): number {
+  /** Make room for `rows` more rows without moving `length`; returns the backing array to write into. */
+  ensure(rows: number): Float32Array {
     const need = this.length + rows * this.width;
     if (need > this.data.length) {
       const next = new Float32Array(Math.max(need, this.data.length * 2));
       next.set(this.data.subarray(0, this.length));
       this.data = next;
     }
-    const at = this.length;
-    this.length = need;
-    return at;
-  }
-  /** The backing array; valid until the next reserve. */
-  get buffer(): Float32Array {
     return this.data;
   }
+  get capacity(): number {
+    return this.data.length;
+  }
+  get array(): Float32Array {
+    return this.data;
+  }
+  /** The rows so far, without a copy: valid until the builder changes again. */
   rows(): Float32Array {
-    return this.data.slice(0, this.length);
+    return this.data.subarray(0, this.length);
   }
   get count(): number {
     return this.length / this.width;
@@ -65,15 +68,25 @@ export interface BatchLimit {
   excess: 'drop' | 'reject';
 }
 
+const NO_BYTES = Buffer.alloc(0);
+const MAX_LINE_BYTES = 65536;
+/** The host stores an Int32Array little endian, so MLDS values can be read through a typed view. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /**
  * Decodes one open file's dataset stream, chunk by chunk, into whole samples.
  * Text or binary is decided by the first bytes; a line or record may straddle chunks.
+ * Samples are read straight from each chunk into the rows; only a line or record cut by the end of
+ * a chunk is copied, to be completed by the next one.
  */
 export class DatasetDecoder {
   private format: 'unknown' | 'text' | 'binary' = 'unknown';
-  private pending = Buffer.alloc(0);
+  /** Bytes of an incomplete line, record or header from earlier chunks (always a copy). */
+  private pending: Buffer = NO_BYTES;
   private line = 0;
+  private headerSeen = false;
   private readonly rowsOut: RowBuilder;
+  private readonly width: number;
 
   /** Samples decoded but dropped already, because the batch exceeded its limit. */
   dropped = 0;
@@ -84,7 +97,8 @@ export class DatasetDecoder {
     private readonly scale: number,
     private readonly limit: BatchLimit = { rows: Infinity, excess: 'drop' },
   ) {
-    this.rowsOut = new RowBuilder(inputs + outputs);
+    this.width = inputs + outputs;
+    this.rowsOut = new RowBuilder(this.width);
   }
 
   /** Samples decoded so far, kept or dropped. */
@@ -100,27 +114,36 @@ export class DatasetDecoder {
     if (this.rowsOut.count >= 2 * rows) this.dropped += this.rowsOut.keepNewest(rows);
   }
 
+  /** The decoded samples (after finish: the batch). A view, valid until the next feed. */
   rows(): Float32Array {
     return this.rowsOut.rows();
   }
 
-  /** Decode a chunk; throws EINVAL on the first malformed sample. */
+  /** Decode a chunk; throws EINVAL on the first malformed sample. The chunk is not kept. */
   feed(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk);
+    if (chunk.length === 0) return; // says nothing, not even which format
     if (this.format === 'unknown') {
-      if (this.pending.length < 4 && this.pending[0] === 0x4d) return; // could still become the binary magic
-      this.format = this.pending.length >= 4 && this.pending.readUInt32LE(0) === BINARY_DATASET.magic ? 'binary' : 'text';
+      const head = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+      if (head.length < 4 && head[0] === 0x4d) {
+        this.pending = Buffer.from(head); // could still become the binary magic
+        return;
+      }
+      this.format = head.length >= 4 && head.readUInt32LE(0) === BINARY_DATASET.magic ? 'binary' : 'text';
+      this.pending = NO_BYTES;
+      chunk = head;
     }
-    if (this.format === 'text') this.decodeText(false);
-    else this.decodeBinary();
+    if (this.format === 'text') this.decodeText(chunk, false);
+    else this.decodeBinary(chunk);
     this.enforceLimit();
   }
 
   /** The stream ended (close or fsync): a trailing line without newline counts, a partial record does not. */
   finish(): void {
     if (this.format === 'text' || (this.format === 'unknown' && this.pending.length)) {
+      const rest = this.pending;
       this.format = 'text';
-      this.decodeText(true);
+      this.pending = NO_BYTES;
+      this.decodeText(rest, true);
     } else if (this.format === 'binary' && this.pending.length) {
       fail('EINVAL', `dataset: binary stream ends inside a record (${this.pending.length} bytes left over)`);
     }
@@ -128,56 +151,127 @@ export class DatasetDecoder {
     this.dropped += this.rowsOut.keepNewest(this.limit.rows);
   }
 
-  private decodeText(final: boolean): void {
-    const text = this.pending.toString('latin1');
-    const lines = text.split('\n');
-    const rest = final ? '' : (lines.pop() as string);
-    const width = this.inputs + this.outputs;
-    for (const raw of lines) {
-      this.line++;
-      const hash = raw.indexOf('#');
-      const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
-      if (line === '') continue;
-      const at = this.rowsOut.reserve(1);
-      parseRow(line, width, this.scale, this.rowsOut.buffer, at, `dataset line ${this.line}`);
+  private decodeText(chunk: Buffer, final: boolean): void {
+    let from = 0;
+    if (this.pending.length) {
+      // The line cut by the previous chunk: complete it (the only copy text decoding makes).
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) {
+        this.pending = Buffer.concat([this.pending, chunk]);
+        this.checkPendingLength();
+        if (!final) return;
+        this.textLine(this.pending, 0, this.pending.length);
+        this.pending = NO_BYTES;
+        return;
+      }
+      const line = Buffer.concat([this.pending, chunk.subarray(0, nl)]);
+      this.pending = NO_BYTES;
+      this.textLine(line, 0, line.length);
+      from = nl + 1;
     }
-    this.pending = Buffer.from(rest, 'latin1');
-    if (this.pending.length > 65536) fail('EINVAL', `dataset line ${this.line + 1}: longer than 65536 bytes`);
+    const last = chunk.lastIndexOf(0x0a);
+    if (last >= from) {
+      // Room for every line the complete part can hold: the shortest sample line takes 2 × width bytes.
+      this.rowsOut.ensure(Math.ceil((last + 1 - from) / (2 * this.width)) + 1);
+      while (from <= last) {
+        const nl = chunk.indexOf(0x0a, from);
+        this.textLine(chunk, from, nl);
+        from = nl + 1;
+      }
+    }
+    if (from < chunk.length) {
+      if (final) this.textLine(chunk, from, chunk.length);
+      else {
+        this.pending = Buffer.from(chunk.subarray(from));
+        this.checkPendingLength();
+      }
+    }
   }
 
-  private headerSeen = false;
+  private checkPendingLength(): void {
+    if (this.pending.length > MAX_LINE_BYTES) fail('EINVAL', `dataset line ${this.line + 1}: longer than ${MAX_LINE_BYTES} bytes`);
+  }
 
-  private decodeBinary(): void {
+  /** One line, `buf[start, end)` without its newline: the fast scan, or the reference parser when it is unsure. */
+  private textLine(buf: Buffer, start: number, end: number): void {
+    this.line++;
+    if (end - start > MAX_LINE_BYTES) fail('EINVAL', `dataset line ${this.line}: longer than ${MAX_LINE_BYTES} bytes`);
+    const rows = this.rowsOut;
+    const at = rows.length;
+    const out = at + this.width <= rows.capacity ? rows.array : rows.ensure(1);
+    const found = scanRow(buf, start, end, this.width, this.scale, out, at);
+    if (found === ROW.blank) return;
+    if (found === ROW.unsure) {
+      // Throws the documented error for a bad line; parses the rare number the fast scan does not round.
+      const raw = buf.toString('latin1', start, end);
+      const hash = raw.indexOf('#');
+      const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+      if (line === '') return;
+      parseRow(line, this.width, this.scale, out, at, `dataset line ${this.line}`);
+    }
+    rows.length = at + this.width;
+  }
+
+  private decodeBinary(chunk: Buffer): void {
+    let data = chunk;
     if (!this.headerSeen) {
-      if (this.pending.length < BINARY_DATASET.headerBytes) return;
-      const h = this.pending;
-      const version = h.readUInt16LE(4);
-      const headerBytes = h.readUInt16LE(6);
-      const inputs = h.readUInt16LE(8);
-      const outputs = h.readUInt16LE(10);
-      const reserved = h.readUInt32LE(12);
-      if (version !== BINARY_DATASET.version) fail('EINVAL', `dataset: binary version ${version}, this server speaks ${BINARY_DATASET.version}`);
-      if (headerBytes !== BINARY_DATASET.headerBytes) fail('EINVAL', `dataset: binary header_bytes ${headerBytes}, expected ${BINARY_DATASET.headerBytes}`);
-      if (inputs !== this.inputs || outputs !== this.outputs) {
-        fail('EINVAL', `dataset: binary header says ${inputs} inputs + ${outputs} outputs, config has ${this.inputs} + ${this.outputs}`);
+      if (this.pending.length) data = Buffer.concat([this.pending, chunk]);
+      if (data.length < BINARY_DATASET.headerBytes) {
+        this.pending = Buffer.from(data);
+        return;
       }
-      if (reserved !== 0) fail('EINVAL', 'dataset: binary header reserved field is not 0');
-      this.pending = this.pending.subarray(BINARY_DATASET.headerBytes);
+      this.checkHeader(data);
       this.headerSeen = true;
-    }
-    const width = this.inputs + this.outputs;
-    const recordBytes = width * 4;
-    const records = Math.floor(this.pending.length / recordBytes);
-    if (records > 0) {
-      const at = this.rowsOut.reserve(records);
-      const out = this.rowsOut.buffer;
-      for (let i = 0; i < records * width; i++) {
-        const raw = this.pending.readInt32LE(i * 4);
-        if (Math.abs(raw) > MAX_ABS_VALUE) fail('EINVAL', `dataset: binary record ${this.samples - records + Math.floor(i / width) + 1} value ${raw} is beyond ±${MAX_ABS_VALUE}`);
-        out[at + i] = raw / this.scale;
+      this.pending = NO_BYTES;
+      data = data.subarray(BINARY_DATASET.headerBytes);
+    } else if (this.pending.length) {
+      // Complete the record cut by the previous chunk (the only copy binary decoding makes).
+      const need = this.width * 4 - this.pending.length;
+      if (data.length < need) {
+        this.pending = Buffer.concat([this.pending, data]);
+        return;
       }
-      this.pending = Buffer.from(this.pending.subarray(records * recordBytes));
+      const record = Buffer.concat([this.pending, data.subarray(0, need)]);
+      this.pending = NO_BYTES;
+      this.binaryRecords(record, 1);
+      data = data.subarray(need);
     }
+    const records = Math.floor(data.length / (this.width * 4));
+    if (records > 0) this.binaryRecords(data, records);
+    const used = records * this.width * 4;
+    if (used < data.length) this.pending = Buffer.from(data.subarray(used));
+  }
+
+  private checkHeader(h: Buffer): void {
+    const version = h.readUInt16LE(4);
+    const headerBytes = h.readUInt16LE(6);
+    const inputs = h.readUInt16LE(8);
+    const outputs = h.readUInt16LE(10);
+    const reserved = h.readUInt32LE(12);
+    if (version !== BINARY_DATASET.version) fail('EINVAL', `dataset: binary version ${version}, this server speaks ${BINARY_DATASET.version}`);
+    if (headerBytes !== BINARY_DATASET.headerBytes) fail('EINVAL', `dataset: binary header_bytes ${headerBytes}, expected ${BINARY_DATASET.headerBytes}`);
+    if (inputs !== this.inputs || outputs !== this.outputs) {
+      fail('EINVAL', `dataset: binary header says ${inputs} inputs + ${outputs} outputs, config has ${this.inputs} + ${this.outputs}`);
+    }
+    if (reserved !== 0) fail('EINVAL', 'dataset: binary header reserved field is not 0');
+  }
+
+  /** `records` whole records from the start of `data`, read in place into the rows. */
+  private binaryRecords(data: Buffer, records: number): void {
+    const values = records * this.width;
+    const out = this.rowsOut.ensure(records);
+    const at = this.rowsOut.length;
+    const before = this.samples;
+    // A typed view reads the binding's buffer without copying it, when it is 4-byte aligned.
+    const view = LITTLE_ENDIAN && data.byteOffset % 4 === 0 ? new Int32Array(data.buffer, data.byteOffset, values) : undefined;
+    for (let i = 0; i < values; i++) {
+      const raw = view ? view[i] : data.readInt32LE(i * 4);
+      if (raw > MAX_ABS_VALUE || raw < -MAX_ABS_VALUE) {
+        fail('EINVAL', `dataset: binary record ${before + Math.floor(i / this.width) + 1} value ${raw} is beyond ±${MAX_ABS_VALUE}`);
+      }
+      out[at + i] = raw / this.scale;
+    }
+    this.rowsOut.length = at + values;
   }
 }
 

@@ -36,9 +36,15 @@ export class SampleRing {
         this.count--;
         dropped++;
       }
-      const slot = (this.head + this.count) % this.cap;
-      this.data.set(rows.subarray(r * this.width, (r + 1) * this.width), slot * this.width);
-      this.account(slot, 1);
+      // Copy and count in one pass, without a subarray per row (this runs for every sample ingested).
+      const base = ((this.head + this.count) % this.cap) * this.width;
+      const from = r * this.width;
+      for (let c = 0; c < this.width; c++) {
+        const v = rows[from + c];
+        this.data[base + c] = v;
+        this.sums[c] += v;
+        this.squares[c] += v * v;
+      }
       this.count++;
     }
     this.churn += n;

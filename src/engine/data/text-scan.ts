@@ -1,0 +1,100 @@
+// Owns the fast path for text rows: decimal numbers read straight from bytes into a Float32Array, no strings.
+// It only ever says "done" for a line the reference parser (codec.ts parseRow) would accept, with the very
+// same values; for anything else (a bad line, or a number it cannot round exactly) it says "not sure" and
+// the caller asks the reference parser, which either throws the documented error or parses the rare case.
+import { MAX_ABS_VALUE } from '../../protocol.js';
+
+/** Powers of ten that are exact doubles (10^22 is the last one). */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+/** Below this every integer is an exact double, and so was every step that built it digit by digit. */
+const MAX_EXACT_MANTISSA = Number.MAX_SAFE_INTEGER;
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const HASH = 0x23;
+const DOT = 0x2e;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+
+/** Bytes String.prototype.trim removes from a latin1 line: tab, LF, VT, FF, CR, space, NBSP. */
+function trimmable(c: number): boolean {
+  return c === SPACE || (c >= TAB && c <= 0x0d) || c === 0xa0;
+}
+
+/** What scanRow found on one line. */
+export const ROW = { written: 1, blank: 0, unsure: -1 } as const;
+
+/**
+ * Scan one line, `buf[start, end)` without its newline, as `count` numbers divided by `scale` into
+ * `out[at, at + count)`. Returns ROW.written, ROW.blank (nothing but spaces or a comment) or ROW.unsure.
+ *
+ * Why it rounds exactly as Number(): a mantissa below 2^53 is an exact double, so is 10^k for k ≤ 22,
+ * and one IEEE multiply or divide of two exact doubles is correctly rounded (Clinger's fast path).
+ * Longer mantissas and larger exponents are left to the reference parser.
+ */
+export function scanRow(buf: Uint8Array, start: number, end: number, count: number, scale: number, out: Float32Array | Float64Array, at: number): number {
+  let p = start;
+  while (p < end && trimmable(buf[p])) p++;
+  if (p === end || buf[p] === HASH) return ROW.blank;
+  let n = 0;
+  for (;;) {
+    // One number: [+-]digits[.digits][(e|E)[+-]digits], at least one mantissa digit.
+    let c = buf[p];
+    let negative = false;
+    if (c === PLUS || c === MINUS) {
+      negative = c === MINUS;
+      p++;
+    }
+    // Digits accumulate exactly while the mantissa stays a safe integer (leading zeros cost nothing).
+    let mantissa = 0;
+    let exponent = 0;
+    const intStart = p;
+    while (p < end && (c = buf[p] - ZERO) >= 0 && c <= 9) {
+      mantissa = mantissa * 10 + c;
+      p++;
+    }
+    let seen = p - intStart; // mantissa digits of any kind
+    if (p < end && buf[p] === DOT) {
+      const fracStart = ++p;
+      while (p < end && (c = buf[p] - ZERO) >= 0 && c <= 9) {
+        mantissa = mantissa * 10 + c;
+        p++;
+      }
+      exponent = fracStart - p;
+      seen += p - fracStart;
+    }
+    if (seen === 0 || mantissa > MAX_EXACT_MANTISSA) return ROW.unsure;
+    if (p < end && (buf[p] | 0x20) === 0x65) {
+      p++;
+      let expNegative = false;
+      if (p < end && (buf[p] === PLUS || buf[p] === MINUS)) expNegative = buf[p++] === MINUS;
+      let e = 0;
+      let expDigits = 0;
+      while (p < end && (c = buf[p] - ZERO) >= 0 && c <= 9) {
+        if (e < 100000) e = e * 10 + c;
+        expDigits++;
+        p++;
+      }
+      if (expDigits === 0) return ROW.unsure;
+      exponent += expNegative ? -e : e;
+    }
+    let value: number;
+    if (mantissa === 0) value = 0;
+    else if (exponent >= 0 && exponent <= 22) value = mantissa * POW10[exponent];
+    else if (exponent < 0 && exponent >= -22) value = mantissa / POW10[-exponent];
+    else return ROW.unsure;
+    if (value > MAX_ABS_VALUE || n === count) return ROW.unsure;
+    out[at + n++] = (negative ? -value : value) / scale;
+
+    // Between numbers only spaces and tabs; other trimmable bytes only at the end of the line.
+    const numberEnd = p;
+    let onlyBlanks = true;
+    while (p < end && trimmable((c = buf[p]))) {
+      if (c !== SPACE && c !== TAB) onlyBlanks = false;
+      p++;
+    }
+    if (p === end || buf[p] === HASH) return n === count ? ROW.written : ROW.unsure;
+    if (p === numberEnd || !onlyBlanks) return ROW.unsure; // a number ran into something that is not one
+  }
+}

@@ -1,0 +1,59 @@
+// The benchmarks against the floor (bench/ceilings.mjs) run end to end at tiny sizes, so they never rot:
+// baselines built, all servers mounted and driven, JSON and the report written, every mount and process gone.
+// No timing assertions: the numbers only have to exist.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from '../helpers/server.js';
+
+const execFileP = promisify(execFile);
+
+const mountsUnder = async (dir: string) => (await readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.split(' ')[1]?.startsWith(dir));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves nothing behind', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-smoke-'));
+  const pids = join(dir, 'servers');
+  const results = join(dir, 'results');
+  t.teardown(async () => {
+    // Whatever happened, nothing of ours stays mounted (a lazy unmount is the last resort).
+    for (const line of await mountsUnder(dir)) await execFileP('fusermount', ['-uz', line.split(' ')[1]]).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  });
+  await execFileP('mkdir', ['-p', join(dir, 'tmp'), results]);
+  const env = { ...process.env, TMPDIR: join(dir, 'tmp'), MLPROXY_BENCH_PIDS: pids };
+  await execFileP('touch', [pids]);
+  const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/ceilings.mjs'), '--quick', '--out', join(results, 'ceilings.json')], { env, cwd: ROOT, timeout: 150_000 });
+  t.match(stdout, /## Against the floor/, 'the section is printed');
+
+  const out = JSON.parse(await readFile(join(results, 'ceilings.json'), 'utf8'));
+  for (const placement of ['same', 'split']) {
+    for (const measure of ['perWrite', 'text', 'binary', 'txn', 'cat', 'flood']) {
+      const byServer = out.data.results[placement][measure];
+      const servers = measure === 'flood' ? ['mlproxy', 'fuseNative', 'c', 'strict'] : ['mlproxy', 'fuseNative', 'c'];
+      t.same(Object.keys(byServer).sort(), servers.sort(), `${placement} ${measure}: every server measured`);
+      for (const s of servers) t.ok(Object.values(byServer[s][0]).every((v) => Number.isFinite(v)), `${placement} ${measure} ${s}: finite numbers`);
+    }
+  }
+  t.equal(out.data.results.same.flood.mlproxy[0].failedWrites, 0, 'mlproxy took every flood batch (none refused)');
+  t.ok(out.data.scale.length >= 2 && out.data.scale.every((s: { rss: number }) => s.rss > 0), 'model counts measured with RSS');
+  t.ok(out.goals.length >= 9, 'every goal is judged');
+
+  const { stdout: doc } = await execFileP(process.execPath, [join(ROOT, 'bench/report.mjs'), results], { cwd: ROOT });
+  t.match(doc, /## Against the floor/, 'bench/report.mjs renders the section');
+
+  t.same(await mountsUnder(dir), [], 'no mount left');
+  const started = (await readFile(pids, 'utf8')).trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[0]));
+  t.equal(started.length, 4, 'four servers were started (mlproxy twice, two baselines)');
+  t.same(started.filter(alive), [], 'every server process is gone');
+});
