@@ -1,6 +1,8 @@
 // Owns the text of the read-only views: stats lines, the dataset export, and the test-only fault rewrite.
 import type { Session } from '../engine/session/session.js';
 import { formatRows } from '../engine/data/codec.js';
+import { qnetCacheOf } from '../engine/infer/qnet-cache.js';
+import { fail } from '../errors.js';
 
 export function renderStats(s: Session): string {
   const l = s.learner;
@@ -48,10 +50,23 @@ export function applyFault(s: Session, answer: string): string {
   switch (s.fault) {
     case 'none':
     case 'diverge':
+    case 'qnet_corrupt':
+    case 'qnet_withdrawn':
       return answer;
     case 'garbage':
       return answer.replace(/[^\n]+/g, 'zz?!#');
     case 'out_of_range':
       return answer.replace(/[^\s]+/g, '999999999999');
   }
+}
+
+/** The integer network export (cached per weights generation), with the test-only qnet faults applied. */
+export function renderQnet(s: Session): Buffer {
+  if (s.fault === 'qnet_withdrawn') fail('ENODATA', 'qnet: withdrawn (test fault qnet_withdrawn)');
+  const bytes = qnetCacheOf(s).bytes(s.learner.network?.snapshot, s.config.scale);
+  if (s.fault !== 'qnet_corrupt') return bytes;
+  // A copy with one byte in the middle of the body flipped after the checksum was computed; the cache stays good.
+  const spoiled = Buffer.from(bytes);
+  spoiled[spoiled.length >> 1] ^= 0x40;
+  return spoiled;
 }

@@ -8,7 +8,7 @@ import { formatRows, parseQueries } from '../engine/data/codec.js';
 import { ABI_VERSION, FAULTS, VERBS, isKeyword, keywordFromWrite } from '../protocol.js';
 import { MODES } from '../modes/modes.js';
 import type { Handle } from './handles.js';
-import { renderStats, renderDataset, applyFault } from './render.js';
+import { renderStats, renderDataset, applyFault, renderQnet } from './render.js';
 import { MAX_QUERIES_PER_WRITE } from '../engine/session/session.js';
 import { toModelJson, toWeightsBin } from '../engine/store/modelfile.js';
 
@@ -131,6 +131,7 @@ export const MODEL_FILES = {
   },
   feedback: { mode: 0o200, write: ({ session }, data) => session.feedback(text(data)) },
   stats: { mode: 0o444, read: ({ session }) => renderStats(session) },
+  qnet: { mode: 0o444, read: ({ session }) => renderQnet(session) },
   events: {
     mode: 0o444,
     read: ({ session, handle }) => {
