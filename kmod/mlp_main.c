@@ -694,8 +694,12 @@ static void mlp_round(struct mlp_subsys *s)
 		return;
 	}
 
-	/* rejected files are counted and dropped inside; only transport errors matter here */
-	err = ml_model_fetch_qnet(m);
+	/*
+	 * Only a subsystem that uses the network fetches it: the table path
+	 * costs no extra transaction.  Rejected files are counted and
+	 * dropped inside; only transport errors matter here.
+	 */
+	err = use_qnet ? ml_model_fetch_qnet(m) : 0;
 	if (err && correct_system_state(m, err == -EINVAL || err == -E2BIG ||
 					err == -EBADMSG ? 0 : err))
 		return;

@@ -450,17 +450,17 @@ scenario_7() {
 	expect "withdrawn: status ENODATA" is_param qnet_status -61
 	expect "withdrawn: operations run the default (applied frozen)" applied_frozen 2
 	mwrite "$MODEL/fault" none
-	expect "restored: network in use again" wait_until 10 qnet_in_use
+	expect "restored: network in use again" wait_until 20 qnet_in_use
 	a0=$(param recommendations_applied)
 	expect "restored: applied again" wait_until 5 param_gt recommendations_applied "$a0"
 
 	r0=$(param qnet_rejected)
 	mwrite "$MODEL/fault" qnet_corrupt
-	expect "corrupt: rejected and counted" wait_until 10 param_gt qnet_rejected "$r0"
+	expect "corrupt: rejected and counted" wait_until 20 param_gt qnet_rejected "$r0"
 	expect "corrupt: network dropped" qnet_dropped
 	expect "corrupt: checksum named (status $(param qnet_status))" is_param qnet_status -74
 	mwrite "$MODEL/fault" none
-	expect "cleared: network in use again" wait_until 10 qnet_in_use
+	expect "cleared: network in use again" wait_until 20 qnet_in_use
 	expect "kernel clean" no_kernel_trouble
 	show_params
 
