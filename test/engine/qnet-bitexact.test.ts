@@ -5,6 +5,7 @@
 // both must reject the same broken files.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,11 @@ import { quantise } from '../../src/engine/infer/quantise.js';
 import type { Snapshot } from '../../src/engine/infer/network.js';
 
 const kmod = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../kmod');
-const cli = path.join(kmod, 'hosttest/qnet_cli');
+// Built into a private directory, so a parallel `make -C kmod hosttest` (test/kmod/hosttest.test.ts) never
+// overwrites the binary this test is running.
+const bindir = mkdtempSync(path.join(tmpdir(), 'qnet-cli-'));
+const cli = path.join(bindir, 'qnet_cli');
+t.teardown(() => rmSync(bindir, { recursive: true, force: true }));
 
 // Deterministic, so a failure reproduces.
 let seed = 0x5eed1234;
@@ -90,7 +95,9 @@ interface Case {
 
 
 t.test('TypeScript and C evaluators agree bit for bit', async (t) => {
-  const build = spawnSync('make', ['-s', '-C', kmod, 'hosttest/qnet_cli'], { encoding: 'utf8', timeout: 120_000 });
+  const flags = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-Wconversion', '-Wno-sign-conversion', `-I${kmod}`];
+  const sources = [path.join(kmod, 'hosttest/qnet_cli.c'), path.join(kmod, 'mlp_qnet.c')];
+  const build = spawnSync('cc', [...flags, '-o', cli, ...sources], { encoding: 'utf8', timeout: 120_000 });
   t.equal(build.status, 0, `qnet_cli builds: ${build.stderr}`);
   const dir = await mkdtemp(path.join(tmpdir(), 'qnet-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
