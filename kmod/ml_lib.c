@@ -664,6 +664,12 @@ int ml_model_connect(struct ml_lib_model *model,
 		return err;
 	atomic_set(&model->state, ML_LIB_MODEL_RUNNING);
 	if (!atomic_xchg(&model->connected, 1)) {
+		/*
+		 * A new server numbers its generations afresh: a network from
+		 * before the disconnect could carry a matching number, so it
+		 * goes, and the next fetch takes the server's own.
+		 */
+		ml_model_drop_qnet(model);
 		atomic64_inc(&model->cnt.reconnects);
 		pr_info("model %s: connected to mlproxy at %s\n",
 			model->model_name, model->mount_path);
