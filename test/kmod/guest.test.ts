@@ -52,6 +52,10 @@ t.test('guest scenarios pass under qemu', { skip: process.env.MLPROXY_SKIP_GUEST
   t.equal(code, 0, 'run-all.sh exits 0');
   t.same(fails, [], 'no FAIL lines');
   for (const s of SCENARIOS) t.ok(lines.some((l) => l.startsWith(`PASS S${s} `)), `scenario ${s} printed PASS`);
+  // Scenario 7's self-benchmark of in-kernel inference (bench/qnet-kernel.mjs reads the same lines).
+  for (const net of ['2-16-16-1', '2-32-32-1']) {
+    t.match(lines.find((l) => l.startsWith(`QNET-BENCH ${net} `)) ?? '', /median_ns [1-9]\d* p99_ns \d+ .* txn_median_ns [1-9]/, `in-kernel bench of ${net} reported`);
+  }
   t.ok(lines.some((l) => l.startsWith('run-all: PASS:')), 'harness verdict is PASS');
   if (code !== 0 || fails.length) t.comment(lines.filter((l) => !l.startsWith('dmesg: ')).slice(-150).join('\n'));
 });
