@@ -24,7 +24,8 @@ int main(int argc, char **argv)
 	int err;
 	u32 i;
 
-	if (argc != 2 || !(f = fopen(argv[1], "rb"))) {
+	f = argc == 2 ? fopen(argv[1], "rb") : NULL;
+	if (!f) {
 		fprintf(stderr, "usage: qnet_cli NET.qnet < rows\n");
 		return 2;
 	}
