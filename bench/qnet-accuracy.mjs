@@ -109,7 +109,14 @@ networks inside the limits whose activations do not saturate; measured worst ove
   report('qnet-accuracy', {
     title: 'Integer network export: accuracy against the float network',
     section,
-    goals: [{ metric: 'qnet worst error over 10,000 inputs, every width', goal: `≤ ${BOUND_UNITS} units`, measured: `${fmt(worst)} units`, met: worst <= BOUND_UNITS }],
+    goals: [
+      {
+        metric: 'qnet worst error over 10,000 inputs, every width',
+        goal: `≤ ${BOUND_UNITS} units`,
+        measured: `${fmt(worst)} units`,
+        met: worst <= BOUND_UNITS,
+      },
+    ],
     data: { machine: machine(), rows },
   });
 });

@@ -93,7 +93,6 @@ interface Case {
   rows: number[][];
 }
 
-
 t.test('TypeScript and C evaluators agree bit for bit', async (t) => {
   const flags = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-Wconversion', '-Wno-sign-conversion', `-I${kmod}`];
   const sources = [path.join(kmod, 'hosttest/qnet_cli.c'), path.join(kmod, 'mlp_qnet.c')];
@@ -103,7 +102,15 @@ t.test('TypeScript and C evaluators agree bit for bit', async (t) => {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
 
   const cases: Case[] = [];
-  const shapes: number[][] = [[1, 1], [2, 1, 1], [2, 16, 16, 1], [2, 32, 32, 1], [3, 64, 5], [16, 64, 64, 64, 16], [4, 7, 9, 3]];
+  const shapes: number[][] = [
+    [1, 1],
+    [2, 1, 1],
+    [2, 16, 16, 1],
+    [2, 32, 32, 1],
+    [3, 64, 5],
+    [16, 64, 64, 64, 16],
+    [4, 7, 9, 3],
+  ];
   for (let w = 2; w <= QNET_LIMITS.width; w += 9) shapes.push([2, w, w, 1]);
   for (const sizes of shapes) {
     const snap = randomSnapshot(sizes);

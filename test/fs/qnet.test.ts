@@ -23,7 +23,11 @@ t.test('qnet file', async (t) => {
   t.equal(bytes.readUInt32LE(0), QNET.magic, 'starts with the magic');
   const net = decodeQnet(bytes);
   t.equal(net.generation, await generation(), 'header generation is the weights generation in stats');
-  t.same(net.layers.map((l) => l.outSize), [16, 16, 1], 'layer sizes of the config');
+  t.same(
+    net.layers.map((l) => l.outSize),
+    [16, 16, 1],
+    'layer sizes of the config',
+  );
   t.same(await qnet(), bytes, 'same generation: the same bytes');
 
   // The integer network answers like the float one (recommendation), to within rounding.
@@ -49,5 +53,9 @@ t.test('qnet file', async (t) => {
   await s.sh('printf "hidden=65\\n" > models/m/config && echo commit > models/m/control');
   t.equal(await io('read', `${dir}/qnet`), 'err EFBIG', 'a hidden layer of 65 is beyond the limits');
   await s.sh('printf "hidden=32,32\\n" > models/m/config && echo commit > models/m/control');
-  t.same(decodeQnet(await qnet()).layers.map((l) => l.outSize), [32, 32, 1], 'the default width is within them');
+  t.same(
+    decodeQnet(await qnet()).layers.map((l) => l.outSize),
+    [32, 32, 1],
+    'the default width is within them',
+  );
 });

@@ -33,7 +33,11 @@ function selfCheck(bytes: Buffer, snapshot: Snapshot, scale: number): void {
   const float = new FastNetwork(snapshot);
   const out = new Float32Array(float.outputs);
   for (const row of probes(snapshot, scale)) {
-    float.predict(Float32Array.from(row, (v) => v / scale), 1, out);
+    float.predict(
+      Float32Array.from(row, (v) => v / scale),
+      1,
+      out,
+    );
     const got = evalQnet(net, row);
     for (let j = 0; j < out.length; j++) {
       const tolerance = SELF_CHECK_STD_SHARE * snapshot.outStd[j] * scale + 1;
