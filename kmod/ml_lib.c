@@ -664,12 +664,6 @@ int ml_model_connect(struct ml_lib_model *model,
 		return err;
 	atomic_set(&model->state, ML_LIB_MODEL_RUNNING);
 	if (!atomic_xchg(&model->connected, 1)) {
-		/*
-		 * A new server numbers its generations afresh: a network from
-		 * before the disconnect could carry a matching number, so it
-		 * goes, and the next fetch takes the server's own.
-		 */
-		ml_model_drop_qnet(model);
 		atomic64_inc(&model->cnt.reconnects);
 		pr_info("model %s: connected to mlproxy at %s\n",
 			model->model_name, model->mount_path);
@@ -1068,8 +1062,14 @@ int ml_model_fetch_qnet(struct ml_lib_model *model)
 		return (int)n;
 	if (qnet_peek_generation(model->qnet_buf, n, &generation))
 		return ml_qnet_reject(model, -EINVAL);
+	/*
+	 * Same generation from the same FUSE connection: nothing new.  A new
+	 * server (a new connection) numbers its generations afresh, so a
+	 * matching number from it proves nothing and the file is fetched.
+	 */
 	if (rcu_access_pointer(model->qnet) &&
-	    (s64)generation == atomic64_read(&model->qnet_generation))
+	    (s64)generation == atomic64_read(&model->qnet_generation) &&
+	    model->qnet_dev == (u32)atomic_read(&model->conn_dev))
 		return 0;
 
 	n = ml_read_bytes(model, "qnet", model->qnet_buf, QNET_MAX_BYTES, true);
@@ -1099,6 +1099,7 @@ int ml_model_fetch_qnet(struct ml_lib_model *model)
 	}
 	atomic64_inc(&model->cnt.qnet_accepted);
 	atomic_set(&model->qnet_status, 0);
+	model->qnet_dev = (u32)atomic_read(&model->conn_dev);
 	ml_publish_qnet(model, q);
 	return 0;
 }

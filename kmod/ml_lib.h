@@ -194,6 +194,7 @@ struct ml_lib_model {
 	/* the integer network: written by the I/O thread, read under RCU */
 	struct ml_lib_qnet __rcu *qnet;
 	u8 *qnet_buf;			/* QNET_MAX_BYTES, I/O thread only */
+	u32 qnet_dev;			/* conn_dev it came from, I/O thread only */
 	atomic64_t qnet_generation;	/* generation in use, -1 when none */
 	atomic_t qnet_status;		/* 0, or -errno of the last fetch that failed */
 

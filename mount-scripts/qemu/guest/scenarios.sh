@@ -434,7 +434,7 @@ scenario_7() {
 	expect "connected" wait_until 15 is_param connected 1
 	mwrite "$MODEL/fault" none
 	mwrite "$MODEL/mode" recommendation
-	expect "recommendation mode in force" wait_until 5 is_param mode recommendation
+	expect "recommendation mode in force" wait_until 15 is_param mode recommendation
 	expect "network fetched, validated and in use" wait_until 20 qnet_in_use
 	expect "network applied to operations" wait_until 10 param_gt recommendations_applied 0
 	if wait_until 150 qnet_beats_table; then
