@@ -36,12 +36,32 @@
 #include "ml_lib.h"
 #include "mlp_wire.h"
 
-#define ML_IO_BUF_BYTES		4096
+#define ML_IO_BUF_BYTES		8192
 #define ML_NAME_DEFAULT_SUBSYS	"unknown_subsystem"
 #define ML_NAME_DEFAULT_MODEL	"unknown_model"
 
+/*
+ * The library's limits must fit the wire's: a sample's values fit a line,
+ * the mode and state words cover the enums, the server takes every query
+ * of a hint in one write, and a hint's queries (first half of io_buf) and
+ * answers (second half) fit however wide their values are.
+ */
+static_assert(ML_LIB_MAX_VALUES <= MLP_WIRE_MAX_VALUES);
+static_assert(ML_LIB_MODE_MAX == MLP_WIRE_NR_MODES);
+static_assert(ML_LIB_MODEL_STATE_MAX == MLP_WIRE_NR_STATES);
+static_assert(ML_LIB_MAX_QUERIES <= MLP_WIRE_MAX_QUERIES);
+static_assert(ML_LIB_MAX_QUERIES * ML_LIB_MAX_VALUES * MLP_WIRE_VALUE_CHARS <=
+	      ML_IO_BUF_BYTES / 2);
+
 static struct work_struct *ml_abort_work_of(struct ml_lib_model *model);
 
+/**
+ * ml_lib_mode_name() - the word mlproxy uses for a mode
+ * @mode: an enum ml_lib_system_mode value
+ *
+ * Context: any.
+ * Return: "unknown", "emergency", ... as in mlproxy's mode file, or "invalid".
+ */
 const char *ml_lib_mode_name(int mode)
 {
 	if (mode < 0 || mode >= (int)mlp_wire_nr_mode_words)
@@ -49,6 +69,14 @@ const char *ml_lib_mode_name(int mode)
 	return mlp_wire_mode_words[mode];
 }
 
+/**
+ * ml_lib_state_name() - the word mlproxy uses for a model state
+ * @state: an ML_LIB_MODEL_* value
+ *
+ * Context: any.
+ * Return: "created", "started", ... as in mlproxy's state file, "destroyed"
+ * for ML_LIB_MODEL_STATE_MAX, or "invalid".
+ */
 const char *ml_lib_state_name(int state)
 {
 	if (state == ML_LIB_MODEL_STATE_MAX)
@@ -92,12 +120,17 @@ static bool ml_err_is_transport(int err)
 	}
 }
 
-/*
- * Operation 18: correct the mode after a failure.  Transport failures drop
- * the proxy to emergency until ml_model_connect() and
- * estimate_system_state() succeed again; other errors (the server rejected
- * one write) are only counted.  Safe in any context.  Returns 1 when the
- * proxy is now disconnected, 0 otherwise.
+/**
+ * correct_system_state() - upstream operation 18: correct the mode after a failure
+ * @model: the proxy
+ * @err: the negative errno an I/O operation returned
+ *
+ * Transport failures drop the proxy to emergency until ml_model_connect()
+ * and estimate_system_state() succeed again; other errors (the server
+ * rejected one write) are only counted.
+ *
+ * Context: any; does not sleep.
+ * Return: 1 when the proxy is now disconnected, 0 otherwise.
  */
 int correct_system_state(struct ml_lib_model *model, int err)
 {
@@ -182,7 +215,16 @@ static void ml_io_end(struct ml_lib_model *model)
 		flush_signals(current);
 }
 
-/* Name the task that does all mlproxy I/O (NULL when it is gone). */
+/**
+ * ml_model_io_task() - name the task that does all of the proxy's mlproxy I/O
+ * @model: the proxy
+ * @task: the subsystem's I/O kthread, or NULL once it is gone
+ *
+ * The watchdog sends SIGKILL to this task when a request outlives
+ * timeout_ms, so it must have called allow_signal(SIGKILL).
+ *
+ * Context: any; does not sleep.
+ */
 void ml_model_io_task(struct ml_lib_model *model, struct task_struct *task)
 {
 	spin_lock_bh(&model->io_lock);
@@ -190,7 +232,13 @@ void ml_model_io_task(struct ml_lib_model *model, struct task_struct *task)
 	spin_unlock_bh(&model->io_lock);
 }
 
-/* Is a request in flight that SIGKILL did not end? */
+/**
+ * ml_model_io_stuck() - is a request in flight that SIGKILL did not end?
+ * @model: the proxy
+ *
+ * Context: any; does not sleep.
+ * Return: true when the watchdog killed the request and it has not returned.
+ */
 bool ml_model_io_stuck(struct ml_lib_model *model)
 {
 	bool stuck;
@@ -201,10 +249,16 @@ bool ml_model_io_stuck(struct ml_lib_model *model)
 	return stuck;
 }
 
-/*
- * Last resort for a request the server took and never answers: abort the
- * FUSE connection of the mount, via a private mount of fusectl.  Every
- * waiter on that mount gets ENOTCONN; the server must be remounted.
+/**
+ * ml_model_abort_connection() - abort the FUSE connection of the mount
+ * @model: the proxy
+ *
+ * The last resort for a request the server took and never answers: via a
+ * private mount of fusectl, every waiter on the mount gets ENOTCONN, and
+ * the server must be remounted.
+ *
+ * Context: process context; may sleep.
+ * Return: 0 or a negative errno.
  */
 int ml_model_abort_connection(struct ml_lib_model *model)
 {
@@ -425,10 +479,24 @@ static int ml_read_word(struct ml_lib_model *model, const char *leaf,
 /* ------------------------------------------------------------------ */
 /* lifecycle                                                           */
 
-/*
- * Operation 1: set up the proxy object.  No I/O: loading the module must
- * not wait for user space, so the model directory is created by the I/O
- * thread (ml_model_connect).  Mode starts as emergency.
+/**
+ * ml_model_create() - upstream operation 1: set up the proxy object
+ * @model: the proxy, zeroed by the caller
+ * @subsystem_name: the subsystem's name, or NULL for "unknown_subsystem"
+ * @model_name: the model directory's name under models/, or NULL for "unknown_model"
+ * @mount_path: where mlproxy is mounted
+ * @timeout_ms: the longest any one request to mlproxy may take
+ * @abort_after_ms: how long after the timeout a stuck request aborts the
+ *	FUSE connection; 0 never aborts
+ * @ops: the subsystem's hooks
+ * @parent: the subsystem's private data
+ *
+ * No I/O: loading a module must not wait for user space, so the model
+ * directory is created later by the I/O thread (ml_model_connect()).  The
+ * mode starts as emergency.
+ *
+ * Context: process context; may sleep (allocates).
+ * Return: 0, -EINVAL for a bad argument, or -ENOMEM.
  */
 int ml_model_create(struct ml_lib_model *model, const char *subsystem_name,
 		    const char *model_name, const char *mount_path,
@@ -526,7 +594,14 @@ static int ml_keep_options(struct ml_lib_model *model,
 	return 0;
 }
 
-/* Operation 2 (I/O): send the config, commit it, then the init verb. */
+/**
+ * ml_model_init() - upstream operation 2: send the config, commit it, init
+ * @model: the proxy
+ * @options: inputs, outputs, scale and further config lines
+ *
+ * Context: the I/O thread only; bounded by timeout_ms per request.
+ * Return: 0 or a negative errno (the server's, or -EINTR on timeout).
+ */
 int ml_model_init(struct ml_lib_model *model,
 		  const struct ml_lib_model_options *options)
 {
@@ -539,7 +614,16 @@ int ml_model_init(struct ml_lib_model *model,
 	return err;
 }
 
-/* Operation 3 (I/O): new options for a live model; state is unchanged. */
+/**
+ * ml_model_re_init() - upstream operation 3: new options for a live model
+ * @model: the proxy
+ * @options: the new options
+ *
+ * The state is unchanged.
+ *
+ * Context: the I/O thread only; bounded by timeout_ms per request.
+ * Return: 0 or a negative errno.
+ */
 int ml_model_re_init(struct ml_lib_model *model,
 		     const struct ml_lib_model_options *options)
 {
@@ -548,7 +632,13 @@ int ml_model_re_init(struct ml_lib_model *model,
 	return err ? err : ml_control(model, "reinit");
 }
 
-/* Operation 4 (I/O). */
+/**
+ * ml_model_start() - upstream operation 4: start the model (training runs)
+ * @model: the proxy
+ *
+ * Context: the I/O thread only; bounded by timeout_ms.
+ * Return: 0 or a negative errno.
+ */
 int ml_model_start(struct ml_lib_model *model)
 {
 	int err = ml_control(model, "start");
@@ -558,7 +648,13 @@ int ml_model_start(struct ml_lib_model *model)
 	return err;
 }
 
-/* Operation 5 (I/O). */
+/**
+ * ml_model_stop() - upstream operation 5: stop the model (training pauses)
+ * @model: the proxy
+ *
+ * Context: the I/O thread only; bounded by timeout_ms.
+ * Return: 0 or a negative errno.
+ */
 int ml_model_stop(struct ml_lib_model *model)
 {
 	int err = ml_control(model, "stop");
@@ -568,10 +664,14 @@ int ml_model_stop(struct ml_lib_model *model)
 	return err;
 }
 
-/*
- * Operation 6: tear the proxy down.  The I/O thread must be gone.  The
- * model directory on the mount is left in place (with its training) for the
- * next load to reuse; `rmdir` it to discard it.
+/**
+ * ml_model_destroy() - upstream operation 6: tear the proxy down
+ * @model: the proxy; its I/O thread must be gone
+ *
+ * The model directory on the mount is left in place (with its training)
+ * for the next load to reuse; rmdir it to discard it.
+ *
+ * Context: process context; may sleep (waits for an RCU grace period).
  */
 void ml_model_destroy(struct ml_lib_model *model)
 {
@@ -598,10 +698,16 @@ void ml_model_destroy(struct ml_lib_model *model)
 	atomic_set(&model->state, ML_LIB_MODEL_STATE_MAX);
 }
 
-/*
- * Make sure the model exists on the mount and is started (I/O): check the
- * mount is mlproxy abi 1, mkdir the model (EEXIST: reuse it), then init
- * and start it as its state requires.
+/**
+ * ml_model_connect() - make sure the model exists on the mount and is started
+ * @model: the proxy
+ * @options: the options to init a new model with
+ *
+ * Checks that the mount is mlproxy abi 1, makes the model directory
+ * (EEXIST: reuse it), then inits and starts it as its state requires.
+ *
+ * Context: the I/O thread only; bounded by timeout_ms per request.
+ * Return: 0 or a negative errno.
  */
 int ml_model_connect(struct ml_lib_model *model,
 		     const struct ml_lib_model_options *options)
@@ -674,16 +780,27 @@ int ml_model_connect(struct ml_lib_model *model,
 /* ------------------------------------------------------------------ */
 /* state, data, recommendations, feedback                              */
 
-/* Operation 7: the proxy's own state (the subsystem keeps its own). */
+/**
+ * get_system_state() - upstream operation 7: the proxy's own state
+ * @model: the proxy
+ *
+ * Context: any.
+ * Return: an ML_LIB_MODEL_* value (the subsystem keeps its own state).
+ */
 int get_system_state(struct ml_lib_model *model)
 {
 	return atomic_read(&model->state);
 }
 
-/*
- * Operation 13 (I/O): read the mode and apply_permil mlproxy publishes and
- * put them in force, unless the proxy is disconnected (then emergency).
- * Returns the mode in force.
+/**
+ * estimate_system_state() - upstream operation 13: put mlproxy's mode in force
+ * @model: the proxy
+ *
+ * Reads the mode and apply_permil mlproxy publishes and puts them in
+ * force, unless the proxy is disconnected (then emergency).
+ *
+ * Context: the I/O thread only; bounded by timeout_ms per request.
+ * Return: the mode in force (enum ml_lib_system_mode).
  */
 int estimate_system_state(struct ml_lib_model *model)
 {
@@ -712,9 +829,15 @@ int estimate_system_state(struct ml_lib_model *model)
 	return mode;
 }
 
-/*
- * Operation 8: prepare a dataset.  Idempotent while the current one is
- * clean (not yet published); otherwise the subsystem extracts a new one.
+/**
+ * ml_model_get_dataset() - upstream operation 8: prepare a dataset
+ * @model: the proxy
+ *
+ * Idempotent while the current dataset is clean (not yet published);
+ * otherwise the subsystem's extract_dataset hook fills a new one.
+ *
+ * Context: the I/O thread (the dataset belongs to it); no mlproxy I/O.
+ * Return: 0 or the hook's negative errno.
  */
 int ml_model_get_dataset(struct ml_lib_model *model)
 {
@@ -741,7 +864,15 @@ int ml_model_get_dataset(struct ml_lib_model *model)
 	return 0;
 }
 
-/* Operation 9: the dataset was consumed; the next prepare makes a new one. */
+/**
+ * ml_model_discard_dataset() - upstream operation 9: mark the dataset consumed
+ * @model: the proxy
+ *
+ * The next ml_model_get_dataset() extracts a new one.
+ *
+ * Context: the I/O thread.
+ * Return: 0.
+ */
 int ml_model_discard_dataset(struct ml_lib_model *model)
 {
 	if (!model || !model->dataset)
@@ -750,9 +881,15 @@ int ml_model_discard_dataset(struct ml_lib_model *model)
 	return 0;
 }
 
-/*
- * Operation 11 (I/O): publish the prepared dataset as one binary stream on
- * one fd: header, then records.  The close commits the batch.
+/**
+ * ml_model_publish_data() - upstream operation 11: send the prepared dataset
+ * @model: the proxy
+ *
+ * One binary (MLDS) stream on one open file: header, then records; the
+ * close commits the batch, all or nothing.
+ *
+ * Context: the I/O thread only; bounded by timeout_ms.
+ * Return: 0 or a negative errno.
  */
 int ml_model_publish_data(struct ml_lib_model *model)
 {
@@ -807,12 +944,20 @@ int ml_model_publish_data(struct ml_lib_model *model)
 	return 0;
 }
 
-/*
- * Operation 12 (I/O): ask for a recommendation for every query line and
- * validate the answers: exactly one line of `outputs` integers per query,
+/**
+ * ml_model_preprocess_recommendation() - upstream operation 12: ask and validate
+ * @model: the proxy
+ * @hint: the queries in, the validated answers out
+ *
+ * Asks for a recommendation for every query line in one transaction and
+ * validates the answers: exactly one line of outputs integers per query,
  * each within [min - slack, max + slack], clamped to [min, max].  Any
- * malformed or out-of-range answer rejects the whole hint (-EINVAL or
- * -ERANGE) and is counted; nothing of it may be applied.
+ * malformed or out-of-range answer rejects the whole hint and is counted;
+ * nothing of it may be applied.
+ *
+ * Context: the I/O thread only; bounded by timeout_ms.
+ * Return: 0, -EINVAL (malformed), -ERANGE (out of range) or another
+ * negative errno.
  */
 int ml_model_preprocess_recommendation(struct ml_lib_model *model,
 				       struct ml_lib_hint *hint)
@@ -880,7 +1025,15 @@ reject:
 	return r;
 }
 
-/* Operation 14: hand a validated hint to the subsystem (NULL drops it). */
+/**
+ * apply_ml_model_recommendation() - upstream operation 14: hand a hint over
+ * @model: the proxy
+ * @hint: a hint ml_model_preprocess_recommendation() validated, or NULL to
+ *	drop the one in use
+ *
+ * Context: as the subsystem's apply_recommendation hook allows.
+ * Return: 0, or -EOPNOTSUPP without the hook.
+ */
 int apply_ml_model_recommendation(struct ml_lib_model *model,
 				  const struct ml_lib_hint *hint)
 {
@@ -890,7 +1043,14 @@ int apply_ml_model_recommendation(struct ml_lib_model *model,
 	return 0;
 }
 
-/* Operation 16: the subsystem scores ML against its default. */
+/**
+ * estimate_ml_model_efficiency() - upstream operation 16: score ML against the default
+ * @model: the proxy
+ * @fb: filled by the subsystem's estimate_efficiency hook
+ *
+ * Context: as the subsystem's hook allows.
+ * Return: 0, or -EOPNOTSUPP without the hook.
+ */
 int estimate_ml_model_efficiency(struct ml_lib_model *model,
 				 struct ml_lib_feedback *fb)
 {
@@ -901,7 +1061,17 @@ int estimate_ml_model_efficiency(struct ml_lib_model *model,
 	return 0;
 }
 
-/* Operation 17 (I/O): send the efficiency feedback lines. */
+/**
+ * ml_model_error_backpropagation() - upstream operation 17: send the feedback
+ * @model: the proxy
+ * @fb: the efficiencies to report
+ *
+ * Writes "ml" and "default" efficiency lines and the count of fallbacks
+ * since the last report ("fallback N") to the model's feedback file.
+ *
+ * Context: the I/O thread only; bounded by timeout_ms.
+ * Return: 0 or a negative errno.
+ */
 int ml_model_error_backpropagation(struct ml_lib_model *model,
 				   const struct ml_lib_feedback *fb)
 {

@@ -8,11 +8,14 @@
 #define MLP_COMPAT_H
 
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
+#include <linux/kernel.h>
 #include <linux/types.h>
 #include <linux/errno.h>
 #include <linux/string.h>
 #include <linux/limits.h>
 #else
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +28,7 @@ typedef uint64_t u64;
 typedef int16_t s16;
 typedef int32_t s32;
 typedef int64_t s64;
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
 #endif /* MLP_COMPAT_H */

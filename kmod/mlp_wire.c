@@ -15,16 +15,16 @@
 const char *const mlp_wire_mode_words[] = {
 	"unknown", "emergency", "learning", "collaboration", "recommendation",
 };
-const unsigned int mlp_wire_nr_mode_words =
-	sizeof(mlp_wire_mode_words) / sizeof(mlp_wire_mode_words[0]);
+const unsigned int mlp_wire_nr_mode_words = ARRAY_SIZE(mlp_wire_mode_words);
+static_assert(ARRAY_SIZE(mlp_wire_mode_words) == MLP_WIRE_NR_MODES);
 
 /* Must match the ML_LIB_MODEL_* state values (ml_lib.h). */
 const char *const mlp_wire_state_words[] = {
 	"unknown", "created", "initialized", "started", "running", "stopped",
 	"shutting_down",
 };
-const unsigned int mlp_wire_nr_state_words =
-	sizeof(mlp_wire_state_words) / sizeof(mlp_wire_state_words[0]);
+const unsigned int mlp_wire_nr_state_words = ARRAY_SIZE(mlp_wire_state_words);
+static_assert(ARRAY_SIZE(mlp_wire_state_words) == MLP_WIRE_NR_STATES);
 
 static void put_le16(u8 *p, u16 v)
 {

@@ -17,6 +17,16 @@
 /* Most values one text line may carry (inputs or outputs of one sample). */
 #define MLP_WIRE_MAX_VALUES	16
 
+/* Bytes one formatted s32 may take with its separator: "-2147483648 ". */
+#define MLP_WIRE_VALUE_CHARS	12
+
+/* Query lines mlproxy accepts in one recommendation write (docs/protocol.md). */
+#define MLP_WIRE_MAX_QUERIES	4096
+
+/* Words in the mode and state files: one per enum value below the _MAX. */
+#define MLP_WIRE_NR_MODES	5
+#define MLP_WIRE_NR_STATES	7
+
 /*
  * Largest magnitude a parsed integer may have before it is rejected as
  * junk outright (18 digits keeps the arithmetic inside s64).

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages="libfuse2 fuse"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages prometheus linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static cpio kmod gcc make"
+  packages="$packages prometheus linux-image-amd64 linux-headers-amd64 linux-source-6.1 qemu-system-x86 busybox-static cpio kmod gcc make"
 fi
 
 missing=""

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { serve } from './serve.js';
 import { replayCommand } from './tools/replay.js';
 import { exportCommand } from './tools/export.js';
+import { usageError as reportUsageError } from './tools/command.js';
 import { VERSION } from './version.js';
 import type { Level } from './log.js';
 
@@ -109,6 +110,5 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 function usageError(message: string): void {
-  process.stderr.write(`mlproxy: ${message}\nTry "mlproxy --help".\n`);
-  process.exitCode = 2;
+  process.exitCode = reportUsageError('mlproxy', message);
 }

@@ -1,22 +1,18 @@
 // Owns the error type the engine throws and the single mapping from it to a FUSE errno.
 
-/** The errno names the protocol uses; docs/protocol.md documents which file returns which. */
+/** The errno names the protocol uses, and only those: docs/protocol.md documents which file returns which. */
 export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   EIO: 5,
   EBADF: 9,
-  EAGAIN: 11,
   EACCES: 13,
-  EBUSY: 16,
   EEXIST: 17,
   ENOTDIR: 20,
   EISDIR: 21,
   EINVAL: 22,
   EFBIG: 27,
   ENOSPC: 28,
-  ENOSYS: 38,
-  ENOTEMPTY: 39,
   ENODATA: 61,
 } as const;
 export type ErrnoName = keyof typeof ERRNO;

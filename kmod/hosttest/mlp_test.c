@@ -75,12 +75,13 @@ static void test_format(void)
 static void test_parse(void)
 {
 	s64 v[4];
-	const char *multi = "3000\n-15\n  7  \n";
+	/* a tab ends the last line: trailing blanks are part of the test */
+	const char *multi = "3000\n-15\n  7\t\n";
 	const char *pos = multi, *end = multi + strlen(multi);
 
 	ok(parse_all("3000\n", v, 1) == 0 && v[0] == 3000, "parse one value");
 	ok(parse_all("3000", v, 1) == 0 && v[0] == 3000, "parse without newline");
-	ok(parse_all(" 1 -2\t3 \n", v, 3) == 0 && v[0] == 1 && v[1] == -2 &&
+	ok(parse_all(" 1 -2\t3\t\n", v, 3) == 0 && v[0] == 1 && v[1] == -2 &&
 	   v[2] == 3, "parse blanks and negatives");
 	ok(mlp_wire_parse_line(&pos, end, v, 1) == 0 && v[0] == 3000 &&
 	   mlp_wire_parse_line(&pos, end, v, 1) == 0 && v[0] == -15 &&

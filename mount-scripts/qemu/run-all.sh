@@ -11,8 +11,8 @@
 # the server (npm run build) when dist/ is missing or stale, pack the
 # initramfs, boot it under TCG and check the console.
 #
-# Environment: KVER (kernel version, default the newest
-# /usr/src/linux-headers-*-amd64), MLP_QEMU_TIMEOUT (seconds, default 420),
+# Environment: KVER (kernel version, default kmod/kver.sh: the newest with
+# both headers and image installed), MLP_QEMU_TIMEOUT (seconds, default 420),
 # MLP_SMP (guest CPUs, default 2), MLP_KEEP_LOG (path to keep the console log),
 # MLP_TF_BACKEND (MLPROXY_TF_BACKEND of the guest's server, default cpu),
 # MLP_NO_BUILD=1 (use dist/ as it is, even if src/ is newer).
@@ -58,10 +58,8 @@ fi
 
 # --- 2. kernel ------------------------------------------------------------
 if [ -z "${KVER:-}" ]; then
-	KVER=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null |
-		sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
+	KVER=$("$ROOT/kmod/kver.sh") || die "no kernel to build for and boot"
 fi
-[ -n "$KVER" ] || die "no /usr/src/linux-headers-*-amd64"
 VMLINUZ=/boot/vmlinuz-$KVER
 [ -r "$VMLINUZ" ] || die "$VMLINUZ missing (linux-image for $KVER)"
 say "kernel $KVER"

@@ -40,10 +40,10 @@ export class Registry {
     return this.sessions.get(name);
   }
 
-  private async newSession(name: string): Promise<Session> {
-    if (!this.stateDir) return new Session(name, this.bus, this.worker);
+  private async newSession(name: string): Promise<{ session: Session; store?: ModelStore }> {
+    if (!this.stateDir) return { session: new Session(name, this.bus, this.worker) };
     const store = await ModelStore.open(join(this.stateDir, 'models', name), DEFAULT_CONFIG.durability);
-    return new Session(name, this.bus, this.worker, store, join(this.stateDir, 'import', name));
+    return { session: new Session(name, this.bus, this.worker, store, join(this.stateDir, 'import', name)), store };
   }
 
   /** mkdir: answers once the model exists (and, with --state-dir, has its directory on disk). */
@@ -53,7 +53,7 @@ export class Registry {
     if (this.sessions.size + this.busy.size >= MAX_MODELS) fail('ENOSPC', `models: at most ${MAX_MODELS} models`);
     this.busy.add(name);
     try {
-      const session = await this.newSession(name);
+      const { session } = await this.newSession(name);
       session.persistMeta();
       this.sessions.set(name, session);
       this.bus.emit('model_created', { model: name });
@@ -85,8 +85,8 @@ export class Registry {
     const restored: { name: string; detail: string }[] = [];
     for (const name of (await readdir(dir)).sort()) {
       if (!MODEL_NAME_PATTERN.test(name) || this.sessions.size >= MAX_MODELS) continue;
-      const session = await this.newSession(name);
-      await session.restore();
+      const { session, store } = await this.newSession(name);
+      session.restore(await (store as ModelStore).recover(DEFAULT_CONFIG));
       this.sessions.set(name, session);
       this.bus.emit('model_created', { model: name });
       restored.push({ name, detail: `state=${session.state} mode=${session.modes.mode} samples=${session.ring.size}` });

@@ -1,18 +1,18 @@
-// Owns per-open state: the content snapshot a read sequence is served from, a dataset stream's decoder,
+// Owns per-open state: the content snapshot a read sequence is served from, a dataset file's batch,
 // and a recommendation transaction's result.
 import type { Session } from '../engine/session/session.js';
-import type { DatasetDecoder } from '../engine/data/codec.js';
+import type { DatasetBatch } from '../engine/session/batch.js';
 
 export interface Handle {
   id: number;
   file: string;
   session: Session | undefined;
+  /** Opened for writing: only such a handle's close (or fsync) finishes what its writes collected. */
+  writable: boolean;
   /** Content rendered at the last read at offset 0; later offsets continue from it. */
   snapshot?: Buffer;
-  /** dataset: the open stream's decoder, and whether an earlier write on it already failed. */
-  decoder?: DatasetDecoder;
-  streamBytes: number;
-  poisoned?: Error;
+  /** dataset: the batch this open file's writes go to (the session's rules; stored at close). */
+  batch?: DatasetBatch;
   /** recommendation: the answer to this handle's last write. */
   result?: Buffer;
   /** events: how many event lines existed when this handle last rendered. */
@@ -25,8 +25,8 @@ export class HandleTable {
   private next = 1;
   private readonly open = new Map<number, Handle>();
 
-  add(file: string, session: Session | undefined): Handle {
-    const handle: Handle = { id: this.next++, file, session, streamBytes: 0 };
+  add(file: string, session: Session | undefined, writable: boolean): Handle {
+    const handle: Handle = { id: this.next++, file, session, writable };
     this.open.set(handle.id, handle);
     return handle;
   }

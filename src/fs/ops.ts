@@ -4,6 +4,7 @@ import { MlError, fail, toErrno } from '../errors.js';
 import type { Bus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../engine/registry.js';
+import type { Session } from '../engine/session/session.js';
 import { HandleTable, copyOut, type Handle } from './handles.js';
 import { MODELS_DIR, parsePath } from './paths.js';
 import { type FileKind, isModelSubdir, modelDirEntries, modelFile, rootFile, ROOT_FILES } from './table.js';
@@ -96,6 +97,16 @@ export function createOps(opts: OpsOptions) {
     return handles.get(fd) ?? fail('EBADF', `no open file ${fd}`);
   }
 
+  /**
+   * The one lifecycle refusal: a file opened before its model was removed (rmdir) outlives the
+   * directory, and libfuse's path-based API cannot name it any more, so everything on it is ENOENT.
+   */
+  function liveHandle(fd: number): Handle {
+    const h = handleOf(fd);
+    if (h.session && h.session.state === 'shutting_down') fail('ENOENT', `model ${h.session.name} was removed`);
+    return h;
+  }
+
   /** Render a file's content for the handle; a read at offset 0 always renders afresh. */
   function content(h: Handle): Buffer {
     if (!h.session) {
@@ -111,7 +122,9 @@ export function createOps(opts: OpsOptions) {
   /** close() and fsync() both end what the handle's writes collected. */
   function finishWrites(fd: number): unknown[] | Promise<unknown[]> {
     const h = handleOf(fd);
-    const done = h.session ? kindOf(h.file).flush?.({ registry, session: h.session, handle: h }) : undefined;
+    const flush = h.session && h.writable ? kindOf(h.file).flush : undefined;
+    if (!flush) return [];
+    const done = flush({ registry, session: liveHandle(fd).session as Session, handle: h });
     return done instanceof Promise ? done.then(() => []) : [];
   }
 
@@ -165,12 +178,14 @@ export function createOps(opts: OpsOptions) {
         const canWrite = f.rootKind ? false : !!f.kind?.write;
         if ((wantsRead && !canRead) || (wantsWrite && !canWrite)) fail('EACCES', `${path}: opened for ${wantsWrite ? 'writing' : 'reading'}, which it does not support`);
         const session = f.model ? sessionOf(f.model) : undefined;
-        return [handles.add(f.file, session).id];
+        const handle = handles.add(f.file, session, wantsWrite);
+        if (wantsWrite && session) f.kind?.openForWrite?.({ registry, session, handle });
+        return [handle.id];
       });
     },
     read(path: string, fd: number, buf: Buffer, len: number, offset: number, cb: (n: number) => void) {
       runBytes('read', cb, () => {
-        const h = handleOf(fd);
+        const h = liveHandle(fd);
         if (h.result) {
           // A transaction's answer starts wherever the first read after the write is: pread at 0 (the kernel)
           // and a shell reading on from where its write left the offset both see the whole answer.
@@ -187,9 +202,8 @@ export function createOps(opts: OpsOptions) {
     },
     write(path: string, fd: number, buf: Buffer, len: number, _offset: number, cb: (n: number) => void) {
       runBytes('write', cb, () => {
-        const h = handleOf(fd);
+        const h = liveHandle(fd);
         if (!h.session) fail('EACCES', `${path} is read-only`);
-        if (h.session.state === 'shutting_down') fail('ENOENT', `model ${h.session.name} was removed`);
         const kind = kindOf(h.file);
         if (!kind.write) fail('EACCES', `${path} is read-only`);
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.

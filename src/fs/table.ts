@@ -1,16 +1,13 @@
 // Owns the table of file kinds: every file of the tree with its mode bits and what read, write and close do.
 // readdir and getattr are derived from this table; a kind without `write` is read-only, without `read` write-only.
-import { MlError, fail } from '../errors.js';
+import { fail } from '../errors.js';
 import type { Registry } from '../engine/registry.js';
 import type { Session } from '../engine/session/session.js';
-import { formatConfig } from '../engine/session/config.js';
-import { formatRows, parseQueries } from '../engine/data/codec.js';
-import { ABI_VERSION, FAULTS, VERBS, isKeyword, keywordFromWrite } from '../protocol.js';
+import { renderConfig, renderControl, renderDataset, renderStats } from '../engine/session/views.js';
+import { toModelJson, toWeightsBin } from '../engine/store/modelfile.js';
+import { ABI_VERSION } from '../protocol.js';
 import { MODES } from '../modes/modes.js';
 import type { Handle } from './handles.js';
-import { renderStats, renderDataset, applyFault, renderQnet } from './render.js';
-import { MAX_QUERIES_PER_WRITE } from '../engine/session/session.js';
-import { toModelJson, toWeightsBin } from '../engine/store/modelfile.js';
 
 export interface FileContext {
   registry: Registry;
@@ -22,6 +19,8 @@ export interface FileKind {
   /** Permission bits; with default_permissions the kernel enforces them for everyone but root. */
   mode: number;
   read?: (ctx: FileContext) => string | Buffer;
+  /** An open for writing: set up what this handle's writes need. */
+  openForWrite?: (ctx: FileContext) => void;
   /** Apply one write; a promise means the write is answered when it settles. */
   write?: (ctx: FileContext, data: Buffer) => void | Promise<void>;
   /** Append-only files: what was added since the handle's content was rendered. */
@@ -51,87 +50,47 @@ function text(data: Buffer): string {
   return data.toString('utf8');
 }
 
-/** A write that must be exactly one keyword from `list` (one trailing newline allowed). */
-function keyword<T extends string>(ctx: FileContext, file: string, list: readonly T[], data: Buffer): T {
-  const word = keywordFromWrite(text(data));
-  if (!isKeyword(list, word)) ctx.session.reject(file, new Error(`${file}: "${word.slice(0, 32)}" is not one of ${list.join(' ')}`));
-  return word;
-}
-
 export const MODEL_FILES = {
   control: {
     mode: 0o644,
-    read: ({ session }) => (session.lastVerb.verb ? `${session.lastVerb.verb} ${session.lastVerb.result}\n` : 'none\n'),
-    write: (ctx, data) => ctx.session.runVerb(keyword(ctx, 'control', VERBS, data)),
+    read: ({ session }) => renderControl(session),
+    write: ({ session }, data) => session.control(text(data)),
   },
   state: { mode: 0o444, read: ({ session }) => session.state + '\n' },
   mode: {
     mode: 0o644,
     read: ({ session }) => session.modes.mode + '\n',
-    write: ({ session }, data) => session.setMode(keywordFromWrite(text(data))),
+    write: ({ session }, data) => session.setMode(text(data)),
   },
   apply_permil: { mode: 0o444, read: ({ session }) => `${session.modes.applyPermil}\n` },
   config: {
     mode: 0o644,
-    read: ({ session }) => formatConfig(session.config),
+    read: ({ session }) => renderConfig(session, 'committed'),
     write: ({ session }, data) => session.stageConfig(text(data)),
   },
-  config_staged: { mode: 0o444, read: ({ session }) => formatConfig(session.staged) },
+  config_staged: { mode: 0o444, read: ({ session }) => renderConfig(session, 'staged') },
   dataset: {
     mode: 0o644,
     read: ({ session }) => renderDataset(session),
-    write: ({ session, handle }, data) => {
-      const spoiled = handle.poisoned;
-      if (spoiled) fail(spoiled instanceof MlError ? spoiled.code : 'EINVAL', `dataset: this open file already had a bad write (${spoiled.message}); close it and write again`);
-      handle.decoder ??= session.newDatasetDecoder();
-      handle.streamBytes += data.length;
-      try {
-        handle.decoder.feed(data);
-      } catch (err) {
-        handle.poisoned = err as Error;
-        session.rejectDataset(err, handle.decoder.samples);
-      }
+    // Everything written on one open file is one batch, stored at close (or fsync) or not at all.
+    openForWrite: ({ session, handle }) => {
+      handle.batch = session.openBatch();
     },
-    flush: ({ session, handle }) => {
-      const decoder = handle.decoder;
-      const bytes = handle.streamBytes;
-      const poisoned = handle.poisoned;
-      handle.decoder = undefined;
-      handle.streamBytes = 0;
-      handle.poisoned = undefined;
-      // The close reports the same errno as the write that spoiled the batch.
-      if (poisoned) fail(poisoned instanceof MlError ? poisoned.code : 'EINVAL', `dataset: batch discarded: ${poisoned.message}`);
-      if (!decoder) return;
-      try {
-        decoder.finish();
-      } catch (err) {
-        session.rejectDataset(err, decoder.samples);
-      }
-      // With --state-dir and durability=strict this settles once the batch is on disk: close() waits for it.
-      return session.ingest(decoder.rows(), bytes, decoder.dropped);
-    },
+    write: ({ handle }, data) => (handle.batch ?? fail('EBADF', 'dataset: not opened for writing')).feed(data),
+    flush: ({ handle }) => handle.batch?.commit(),
   },
   recommendation: {
     mode: 0o644,
     // Reads after a write on the same handle are served from handle.result by ops.read; this is a read without one.
-    read: ({ session }) => {
-      const answer = session.latestRecommendation ?? fail('ENODATA', 'recommendation: no recommendation yet; write inputs first');
-      return applyFault(session, answer);
-    },
+    read: ({ session }) => session.latestRecommendation(),
     write: ({ session, handle }, data) => {
-      const queries = session.validated('recommendation', () =>
-        parseQueries(text(data), session.config.inputs, session.config.scale, MAX_QUERIES_PER_WRITE),
-      );
-      const outputs = session.recommend(queries);
-      const answer = formatRows(outputs, session.config.outputs, session.config.scale);
-      session.latestRecommendation = answer;
-      handle.result = Buffer.from(applyFault(session, answer));
+      handle.result = Buffer.from(session.transact(text(data)));
       handle.resultBase = undefined;
     },
   },
   feedback: { mode: 0o200, write: ({ session }, data) => session.feedback(text(data)) },
   stats: { mode: 0o444, read: ({ session }) => renderStats(session) },
-  qnet: { mode: 0o444, read: ({ session }) => renderQnet(session) },
+  qnet: { mode: 0o444, read: ({ session }) => session.qnet() },
   events: {
     mode: 0o444,
     read: ({ session, handle }) => {
@@ -145,14 +104,7 @@ export const MODEL_FILES = {
       return more;
     },
   },
-  fault: {
-    mode: 0o200,
-    testOnly: true,
-    write: (ctx, data) => {
-      ctx.session.fault = keyword(ctx, 'fault', FAULTS, data);
-      ctx.session.record('fault', `recommendations now ${ctx.session.fault}`);
-    },
-  },
+  fault: { mode: 0o200, testOnly: true, write: ({ session }, data) => session.setFault(text(data)) },
 } satisfies Record<string, FileKind>;
 
 /** The weights frozen by the last `save`, or ENODATA: a pair read from here always belongs together. */

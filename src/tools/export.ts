@@ -1,14 +1,15 @@
 // Owns `mlproxy export`: a model's training buffer, read from its dataset file, written out in real
 // units as csv or jsonl, to stdout or atomically to a file.
-import { constants } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import { parseArgs } from 'node:util';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { DEFAULT_MOUNTPOINT, ToolError, errnoOf, openModel, readConfig, readStats, type ModelConfigView, type ModelFiles } from './mount.js';
 import { ProgressReporter, formatDuration } from './progress.js';
 import { INTERRUPTED_EXIT, onInterrupt } from './interrupt.js';
+import { parseCommandLine, runTool, usageError } from './command.js';
+import { FileSink, SINK_CHUNK, StdoutSink, type Sink } from './sinks.js';
+
+const COMMAND = 'mlproxy export';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -41,162 +42,29 @@ Example:
   mlproxy export sched --format csv --output /var/tmp/sched-$(hostname).csv
 `;
 
-function usage(message: string): number {
-  process.stderr.write(`mlproxy export: ${message}\nTry "mlproxy export --help".\n`);
-  return 2;
-}
-
 export async function exportCommand(argv: string[]): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        mountpoint: { type: 'string', default: DEFAULT_MOUNTPOINT },
-        format: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        quiet: { type: 'boolean', short: 'q' },
-      },
-    }));
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(EXPORT_HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) return usage(positionals.length ? `one model NAME expected, got ${positionals.length}` : 'no model NAME given');
+  const parsed = parseCommandLine(COMMAND, argv, {
+      mountpoint: { type: 'string', default: DEFAULT_MOUNTPOINT },
+      format: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      quiet: { type: 'boolean', short: 'q' },
+  }, EXPORT_HELP);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) return usageError(COMMAND, positionals.length ? `one model NAME expected, got ${positionals.length}` : 'no model NAME given');
   const format = values.format as string | undefined;
-  if (!format) return usage('--format csv|jsonl is required');
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) return usage(`--format must be one of ${EXPORT_FORMATS.join(' ')}`);
-  if (values.output === '') return usage('--output needs a file name');
-  try {
-    return await exportModel({
+  if (!format) return usageError(COMMAND, '--format csv|jsonl is required');
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) return usageError(COMMAND, `--format must be one of ${EXPORT_FORMATS.join(' ')}`);
+  if (values.output === '') return usageError(COMMAND, '--output needs a file name');
+  return runTool(COMMAND, () =>
+    exportModel({
       model: positionals[0],
       mountpoint: values.mountpoint as string,
       format: format as ExportFormat,
       output: values.output,
       quiet: Boolean(values.quiet),
-    });
-  } catch (err) {
-    if (err instanceof ToolError) {
-      if (err.message) process.stderr.write(`mlproxy export: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`mlproxy export: ${(err as Error)?.stack ?? String(err)}\n`);
-    return 1;
-  }
-}
-
-/** Where the export goes: text in, written in large pieces, made visible by finish(). */
-interface Sink {
-  readonly name: string;
-  write(text: string): Promise<void>;
-  finish(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-const SINK_CHUNK = 1 << 20;
-
-/** Collects text and hands it on in ~1 MiB pieces. */
-abstract class BufferedSink implements Sink {
-  abstract readonly name: string;
-  private parts: string[] = [];
-  private size = 0;
-  protected abstract put(data: string): Promise<void>;
-  async write(text: string): Promise<void> {
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= SINK_CHUNK) await this.flush();
-  }
-  protected async flush(): Promise<void> {
-    if (!this.size) return;
-    const data = this.parts.join('');
-    this.parts = [];
-    this.size = 0;
-    await this.put(data);
-  }
-  abstract finish(): Promise<void>;
-  abstract abort(): Promise<void>;
-}
-
-class StdoutSink extends BufferedSink {
-  readonly name = 'standard output';
-  private readonly ignore = () => {};
-  constructor() {
-    super();
-    process.stdout.on('error', this.ignore); // a closed pipe is reported by the write callback
-  }
-  protected put(data: string): Promise<void> {
-    return new Promise((resolve, reject) =>
-      process.stdout.write(data, (err) => {
-        if (!err) return resolve();
-        // The reader went away (e.g. "| head"): stop quietly, as a program killed by SIGPIPE does.
-        if (errnoOf(err) === 'EPIPE') reject(new ToolError('', 141));
-        else reject(new ToolError(`writing standard output: ${err.message}`));
-      }),
-    );
-  }
-  async finish(): Promise<void> {
-    try {
-      await this.flush();
-    } finally {
-      process.stdout.off('error', this.ignore);
-    }
-  }
-  async abort(): Promise<void> {
-    process.stdout.off('error', this.ignore);
-  }
-}
-
-/** A temporary file next to the target, fsynced and renamed over it on finish, removed on abort. */
-class FileSink extends BufferedSink {
-  private constructor(
-    readonly name: string,
-    private readonly temp: string,
-    private readonly fh: FileHandle,
-  ) {
-    super();
-  }
-  static async create(path: string): Promise<FileSink> {
-    const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      return new FileSink(path, temp, await open(temp, 'wx', 0o666));
-    } catch (err) {
-      const code = errnoOf(err);
-      if (code === 'ENOENT') throw new ToolError(`cannot write ${path}: its directory ${dirname(path)} does not exist`);
-      throw new ToolError(`cannot write ${path}: ${(err as Error).message}`);
-    }
-  }
-  protected async put(data: string): Promise<void> {
-    try {
-      await this.fh.write(data);
-    } catch (err) {
-      throw new ToolError(`writing ${this.temp} (for ${this.name}): ${(err as Error).message}`);
-    }
-  }
-  async finish(): Promise<void> {
-    try {
-      await this.flush();
-      await this.fh.sync();
-      await this.fh.close();
-      await rename(this.temp, this.name);
-    } catch (err) {
-      await this.abort();
-      throw err instanceof ToolError ? err : new ToolError(`writing ${this.name}: ${(err as Error).message}`);
-    }
-    // The rename is durable once the directory is; failing that is no reason to fail the export.
-    const dir = await open(dirname(this.name), 'r').catch(() => undefined);
-    await dir?.sync().catch(() => {});
-    await dir?.close().catch(() => {});
-  }
-  async abort(): Promise<void> {
-    await this.fh.close().catch(() => {});
-    await unlink(this.temp).catch(() => {});
-  }
+    }),
+  );
 }
 
 interface Options {

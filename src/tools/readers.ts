@@ -2,49 +2,17 @@
 // lines in the model's units, chunk by chunk, naming the source position of every sample. Formats are
 // looked up by name in FORMATS, so another one plugs in by adding an entry.
 import { StringDecoder } from 'node:string_decoder';
-import { decodeRecords } from '../engine/store/datalog.js';
 import { parseNumber } from '../engine/data/codec.js';
 import { MlError } from '../errors.js';
 import { MAX_ABS_VALUE } from '../protocol.js';
-import { ToolError, type Shape } from './mount.js';
+import type { Shape } from './mount.js';
+import { logFormat } from './log-reader.js';
+import { InputError, describeWidth, where, type ReadContext, type SampleChunk, type SampleFormat } from './sample-format.js';
+
+export { InputError, where, type SampleFormat } from './sample-format.js';
 
 /** The longest line a text format accepts, as the server does for a dataset line. */
 export const MAX_LINE_BYTES = 65536;
-
-/** A malformed input record; the message starts with its position (FILE:LINE). */
-export class InputError extends ToolError {}
-
-export interface SampleChunk {
-  /** Samples as dataset text lines in the model's units (no newline), checked as the server checks them. */
-  lines: string[];
-  /** Where each sample came from: its line (or record) number in the source. */
-  positions: number[];
-  /** Bytes of the source consumed to produce this chunk. */
-  bytes: number;
-}
-
-export interface ReadContext {
-  /** How messages name the source: the file name, or "stdin". */
-  source: string;
-  shape: Shape;
-  /** A problem that does not stop the replay. */
-  warn: (message: string) => void;
-}
-
-export interface SampleFormat {
-  name: string;
-  /** What a position counts: lines (messages say FILE:LINE) or binary records (FILE:record N). */
-  unit: 'line' | 'record';
-  read(input: AsyncIterable<Buffer | string>, ctx: ReadContext): AsyncIterable<SampleChunk>;
-}
-
-export function where(source: string, unit: 'line' | 'record', position: number): string {
-  return unit === 'line' ? `${source}:${position}` : `${source}:record ${position}`;
-}
-
-function describeWidth(shape: Shape): string {
-  return `${shape.inputs + shape.outputs} numbers (${shape.inputs} input${shape.inputs === 1 ? '' : 's'} + ${shape.outputs} output${shape.outputs === 1 ? '' : 's'})`;
-}
 
 /** The protocol's number syntax (docs/protocol.md, Conventions). */
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -197,128 +165,6 @@ export const jsonlFormat = lineFormat('jsonl', ({ shape }) => (raw, at) => {
     })
     .join(' ');
 });
-
-/** The dataset log's record header (src/engine/store/datalog.ts): u32 magic, u32 payload bytes, u32 crc32. */
-const LOG_HEADER_BYTES = 12;
-/** A record holds at most one whole buffer (256 MiB of samples) plus its width word. */
-const LOG_MAX_PAYLOAD = 256 * 1024 * 1024 + 4;
-
-/** Bytes arriving in chunks, taken off the front in pieces of any size. */
-class ByteQueue {
-  private chunks: Buffer[] = [];
-  length = 0;
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-  }
-  /** The first `n` bytes (n ≤ length), removed when `take` is set. */
-  front(n: number, take: boolean): Buffer {
-    let out: Buffer;
-    if (this.chunks[0].length >= n) out = this.chunks[0].subarray(0, n);
-    else {
-      const parts: Buffer[] = [];
-      let got = 0;
-      for (const c of this.chunks) {
-        if (got >= n) break;
-        parts.push(c.subarray(0, n - got));
-        got += Math.min(c.length, n - got);
-      }
-      out = Buffer.concat(parts, n);
-    }
-    if (take) {
-      let left = n;
-      while (left > 0) {
-        const c = this.chunks[0];
-        if (c.length <= left) {
-          this.chunks.shift();
-          left -= c.length;
-        } else {
-          this.chunks[0] = c.subarray(left);
-          left = 0;
-        }
-      }
-      this.length -= n;
-    }
-    return out;
-  }
-}
-
-/**
- * A real-unit float32 from the log as the shortest dataset text that the server turns back into the
- * very same float32 (it divides by scale and rounds to float32): the integer when the model is fixed
- * point and the value was written as one, else 7 to 9 significant digits.
- */
-function floatToModelUnits(value: number, scale: number, at: string): string {
-  const scaled = value * scale;
-  let text = String(Number(scaled.toPrecision(9)));
-  for (const candidate of [Math.round(scaled), Number(scaled.toPrecision(7)), Number(scaled.toPrecision(8))]) {
-    if (Math.fround(candidate / scale) === value) {
-      text = String(candidate);
-      break;
-    }
-  }
-  if (!Number.isFinite(scaled) || Math.abs(Number(text)) > MAX_ABS_VALUE) throw new InputError(`${at}: ${value} × scale ${scale} is beyond ±${MAX_ABS_VALUE}`);
-  return text;
-}
-
-/**
- * The server's dataset log (`dataset.log` in a model's --state-dir directory): length-prefixed,
- * checksummed records of real-unit float32 rows. A torn or corrupt last record, what a crash leaves,
- * is skipped with a warning, as the server does when it recovers; a bad record with more after it stops.
- */
-export const logFormat: SampleFormat = {
-  name: 'log',
-  unit: 'record',
-  async *read(input, { source, shape, warn }) {
-    const width = shape.inputs + shape.outputs;
-    const queue = new ByteQueue();
-    let offset = 0;
-    let record = 0;
-    let suspect: string | undefined;
-    for await (const raw of input) {
-      const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-      queue.push(chunk);
-      const out: SampleChunk = { lines: [], positions: [], bytes: chunk.length };
-      let failed: unknown;
-      try {
-        for (;;) {
-          if (suspect && queue.length) throw new InputError(`${suspect}, and more follows: the log is corrupt`);
-          if (queue.length < LOG_HEADER_BYTES) break;
-          const payload = queue.front(LOG_HEADER_BYTES, false).readUInt32LE(4);
-          const at = where(source, 'record', record + 1);
-          if (payload > LOG_MAX_PAYLOAD) throw new InputError(`${at} (byte ${offset}): not a record (length ${payload}): the log is corrupt`);
-          if (queue.length < LOG_HEADER_BYTES + payload) break;
-          const bytes = queue.front(LOG_HEADER_BYTES + payload, true);
-          const { batches, validBytes } = decodeRecords(bytes);
-          if (validBytes !== bytes.length || batches.length !== 1) {
-            // Damaged: the end of the log (a torn write) if nothing follows, corruption if something does.
-            suspect = `${at} (byte ${offset}): bad magic, checksum or width`;
-            offset += bytes.length;
-            continue;
-          }
-          const batch = batches[0];
-          if (batch.width !== width) throw new InputError(`${at}: rows of ${batch.width} values, the model takes ${describeWidth(shape)}`);
-          record++;
-          offset += bytes.length;
-          for (let r = 0; r < batch.rows.length; r += width) {
-            const row: string[] = new Array(width);
-            for (let c = 0; c < width; c++) row[c] = floatToModelUnits(batch.rows[r + c], shape.scale, at);
-            out.lines.push(row.join(' '));
-            out.positions.push(record);
-          }
-        }
-      } catch (err) {
-        failed = err;
-      }
-      yield out;
-      if (failed) throw failed;
-    }
-    if (suspect) warn(`${suspect}: the last record is damaged (a torn write?); skipped, as the server does on recovery`);
-    else if (queue.length) {
-      warn(`${where(source, 'record', record + 1)} (byte ${offset}): the file ends inside a record (${queue.length} bytes; a torn write?); skipped, as the server does on recovery`);
-    }
-  },
-};
 
 export const FORMATS: Record<string, SampleFormat> = {
   text: textFormat,

@@ -3,11 +3,13 @@
 import { createReadStream, fstatSync, constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { FORMATS, InputError, formatFor, where, type SampleFormat } from './readers.js';
 import { DEFAULT_MOUNTPOINT, ToolError, errnoOf, lastDatasetRejection, openModel, readConfig, readStats, type ModelFiles } from './mount.js';
 import { ProgressReporter, formatDuration } from './progress.js';
 import { INTERRUPTED_EXIT, onInterrupt } from './interrupt.js';
+import { parseCommandLine, runTool, usageError } from './command.js';
+
+const COMMAND = 'mlproxy replay';
 
 export const DEFAULT_BATCH_SAMPLES = 10000;
 const MAX_BATCH_SAMPLES = 10_000_000;
@@ -69,59 +71,35 @@ interface Options {
   files: string[];
 }
 
-function usage(message: string): number {
-  process.stderr.write(`mlproxy replay: ${message}\nTry "mlproxy replay --help".\n`);
-  return 2;
-}
-
 export async function replayCommand(argv: string[]): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        model: { type: 'string' },
-        mountpoint: { type: 'string', default: DEFAULT_MOUNTPOINT },
-        'batch-samples': { type: 'string', default: String(DEFAULT_BATCH_SAMPLES) },
-        format: { type: 'string', default: 'auto' },
-        quiet: { type: 'boolean', short: 'q' },
-      },
-    }));
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(REPLAY_HELP);
-    return 0;
-  }
-  if (!values.model) return usage('--model NAME is required');
-  if (!positionals.length) return usage('no FILE given (use - for standard input)');
-  if (positionals.filter((f) => f === '-').length > 1) return usage('standard input (-) can be read only once');
+  const parsed = parseCommandLine(COMMAND, argv, {
+      model: { type: 'string' },
+      mountpoint: { type: 'string', default: DEFAULT_MOUNTPOINT },
+      'batch-samples': { type: 'string', default: String(DEFAULT_BATCH_SAMPLES) },
+      format: { type: 'string', default: 'auto' },
+      quiet: { type: 'boolean', short: 'q' },
+  }, REPLAY_HELP);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const model = values.model;
+  if (!model) return usageError(COMMAND, '--model NAME is required');
+  if (!positionals.length) return usageError(COMMAND, 'no FILE given (use - for standard input)');
+  if (positionals.filter((f) => f === '-').length > 1) return usageError(COMMAND, 'standard input (-) can be read only once');
   const batchText = values['batch-samples'] as string;
   const batchSamples = /^[0-9]+$/.test(batchText) ? Number(batchText) : NaN;
-  if (!(batchSamples >= 1 && batchSamples <= MAX_BATCH_SAMPLES)) return usage(`--batch-samples must be a whole number in 1..${MAX_BATCH_SAMPLES}`);
+  if (!(batchSamples >= 1 && batchSamples <= MAX_BATCH_SAMPLES)) return usageError(COMMAND, `--batch-samples must be a whole number in 1..${MAX_BATCH_SAMPLES}`);
   const format = values.format as string;
-  if (format !== 'auto' && !FORMATS[format]) return usage(`--format must be auto or one of ${Object.keys(FORMATS).join(' ')}`);
-  try {
-    return await replay({
-      model: values.model,
+  if (format !== 'auto' && !FORMATS[format]) return usageError(COMMAND, `--format must be auto or one of ${Object.keys(FORMATS).join(' ')}`);
+  return runTool(COMMAND, () =>
+    replay({
+      model,
       mountpoint: values.mountpoint as string,
       batchSamples,
       format,
       quiet: Boolean(values.quiet),
       files: positionals,
-    });
-  } catch (err) {
-    if (err instanceof ToolError) {
-      process.stderr.write(`mlproxy replay: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`mlproxy replay: ${(err as Error)?.stack ?? String(err)}\n`);
-    return 1;
-  }
+    }),
+  );
 }
 
 async function describeInputs(files: string[], format: string): Promise<Input[]> {

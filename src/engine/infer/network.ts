@@ -1,5 +1,8 @@
 // Owns the weight snapshot and the fast inference path: a dense ReLU network evaluated with plain
 // Float32Array loops, so the FUSE thread never calls into TensorFlow.js.
+import type { Normalisation } from './shape.js';
+
+export { layerSizes } from './shape.js';
 
 export interface DenseLayer {
   inSize: number;
@@ -11,13 +14,9 @@ export interface DenseLayer {
 }
 
 /** Everything inference needs, frozen together: the weights and the normalisation they were trained with. */
-export interface Snapshot {
+export interface Snapshot extends Normalisation {
   generation: number;
   layers: DenseLayer[];
-  inMean: Float32Array;
-  inStd: Float32Array;
-  outMean: Float32Array;
-  outStd: Float32Array;
 }
 
 /** Turn the flat weight list TensorFlow.js returns (kernel, bias, kernel, bias …) into layers. */
@@ -32,11 +31,6 @@ export function layersFromWeights(weights: Float32Array[], sizes: number[]): Den
     layers.push({ inSize: sizes[i], outSize: sizes[i + 1], kernel, bias, relu: i + 2 < sizes.length });
   }
   return layers;
-}
-
-/** Layer widths from input to output. */
-export function layerSizes(inputs: number, hidden: number[], outputs: number): number[] {
-  return [inputs, ...hidden, outputs];
 }
 
 /**

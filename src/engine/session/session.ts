@@ -1,43 +1,52 @@
-// Owns one model session: its lifecycle state and verbs, staged and committed config, training buffer,
-// mode, recommendations, feedback and counters. Every method answers from memory; slow work is the learner's.
-import { fail, MlError } from '../../errors.js';
+// Owns one model session and every field of it: lifecycle state and verbs, staged and committed config,
+// training buffer, mode, counters and events. Nothing outside writes its state: the fs layer hands it the
+// bytes written and gets text or errors back; the store gets plain data out (meta) and gives it back in
+// (restore). Every method answers from memory; slow work is the learner's or the store's.
+import { MlError, fail } from '../../errors.js';
 import type { Bus } from '../../events.js';
-import { type Fault, type ModelState, type Verb, MODE_POLICY_AUTO } from '../../protocol.js';
-import { DEFAULT_CONFIG, type ModelConfig, type StagedConfig, SHAPE_KEYS, changedKeys, parseConfigText, validateConfig } from './config.js';
-import { DatasetDecoder, parseFeedback } from '../data/codec.js';
-import { EventLog } from './eventlog.js';
-import { Learner } from '../train/learner.js';
-import { SampleRing } from '../data/ring.js';
-import type { TrainingWorker } from '../train/trainer.js';
-import { ModePolicy, STALE_AFTER_MS } from './mode-policy.js';
-import { type Mode, CORRECTION_REPEAT, isMode } from '../../modes/index.js';
-import type { ModelStore } from '../store/store.js';
+import { type ModelState, type Verb, FAULTS, MODE_POLICY_AUTO, VERBS, isKeyword, keywordFromWrite } from '../../protocol.js';
+import { type Mode, isMode } from '../../modes/index.js';
+import type { SampleRing } from '../data/ring.js';
 import type { Snapshot } from '../infer/network.js';
-import { compactLog, loadIntoSession, restoreSession, saveSession, sessionMeta } from '../store/persistence.js';
+import { readImport } from '../store/import.js';
+import type { Meta, ModelStore, Recovery } from '../store/store.js';
+import { Learner } from '../train/learner.js';
+import type { TrainingWorker } from '../train/trainer.js';
+import type { DatasetBatch } from './batch.js';
+import { DEFAULT_CONFIG, type ModelConfig, type StagedConfig, SHAPE_KEYS, changedKeys, parseConfigText, validateConfig } from './config.js';
+import { EventLog } from './eventlog.js';
+import { Intake } from './intake.js';
+import { ModePolicy, STALE_AFTER_MS } from './mode-policy.js';
+import { Recommender } from './recommender.js';
+import { applyQnetFault } from './faults.js';
+import { qnetCacheOf } from '../infer/qnet-cache.js';
 
-/** Queries one recommendation write may carry. */
-export const MAX_QUERIES_PER_WRITE = 4096;
+/** In which states each verb is allowed (docs/protocol.md, "control"). */
+const ALLOWED: Record<Verb, readonly ModelState[]> = {
+  init: ['created', 'initialized', 'stopped'],
+  reinit: ['initialized', 'started', 'running', 'stopped'],
+  start: ['initialized', 'started', 'running', 'stopped'],
+  stop: ['started', 'running', 'stopped'],
+  prepare_dataset: ['started', 'running'],
+  discard_dataset: ['started', 'running'],
+  commit: ['created', 'initialized', 'started', 'running', 'stopped'],
+  reset: ['created', 'initialized', 'started', 'running', 'stopped'],
+  save: ['created', 'initialized', 'started', 'running', 'stopped'],
+  load: ['created', 'initialized', 'started', 'running', 'stopped'],
+};
 
 export class Session {
-  state: ModelState = 'created';
-  config: ModelConfig = { ...DEFAULT_CONFIG, hidden: [...DEFAULT_CONFIG.hidden] };
-  staged: StagedConfig = {};
-  ring: SampleRing;
+  private _state: ModelState = 'created';
+  private _config: ModelConfig = { ...DEFAULT_CONFIG, hidden: [...DEFAULT_CONFIG.hidden] };
+  private _staged: StagedConfig = {};
+  private _exported: Snapshot | undefined;
+  private _lastVerb = { verb: '', result: 'none' };
   readonly learner: Learner;
   readonly events = new EventLog(1000);
   readonly modes: ModePolicy;
-  fault: Fault = 'none';
-  lastVerb = { verb: '', result: 'none' };
-  latestRecommendation: string | undefined;
-  /** The inputs of the newest query, which feedback's corrected outputs pair with. */
-  lastQuery: Float32Array | undefined;
-  readonly counters = {
-    samples_total: 0,
-    samples_dropped: 0,
-    samples_rejected: 0,
-    writes_rejected: 0,
-    inferences: 0,
-    inferences_in_emergency: 0,
+  private readonly recommender: Recommender;
+  private readonly intake: Intake;
+  private readonly counts = {
     feedback_ml: 0,
     feedback_default: 0,
     feedback_critical: 0,
@@ -45,10 +54,7 @@ export class Session {
     kernel_fallbacks: 0,
     samples_corrected: 0,
     config_commits: 0,
-    samples_restored: 0,
   };
-  /** The weights as of the last `save`: what the model/ directory exports, as one consistent pair. */
-  exported: Snapshot | undefined;
 
   constructor(
     readonly name: string,
@@ -59,33 +65,80 @@ export class Session {
     /** Where `load` looks for a LayersModel written elsewhere. */
     readonly importDir?: string,
   ) {
-    this.ring = new SampleRing(this.config.buffer_capacity, this.config.inputs + this.config.outputs);
-    this.learner = new Learner(
+    this.intake = new Intake({
       name,
-      worker,
-      (r) => {
-        this.bus.emit('training_round', { model: name, ...r });
-        const net = this.learner.network;
-        if (net) this.store?.weightsChanged(name, net.snapshot);
+      bus,
+      store,
+      config: () => this._config,
+      record: (kind, details) => this.record(kind, details),
+      reject: (file, err) => this.reject(file, err),
+      newData: () => {
+        this.learner.noteNewData();
+        this.learner.poke();
       },
-      (loss) => {
+    });
+    this.learner = new Learner(name, worker, {
+      active: () => this._state === 'started' || this._state === 'running',
+      buffer: () => this.intake.buffer,
+      batchSize: () => this._config.batch_size,
+      // The test-only diverge fault trains with a NaN step size, which poisons the weights for real.
+      learningRate: () => (this.recommender.fault === 'diverge' ? NaN : this._config.learning_rate),
+      roundPublished: (r, net) => {
+        this.bus.emit('training_round', { model: name, ...r });
+        this.store?.weightsChanged(name, net.snapshot);
+      },
+      roundDiverged: (loss) => {
         this.record('training_diverged', `loss=${loss} rolled back to generation ${this.learner.generation} (rollbacks=${this.learner.rollbacks})`);
         this.bus.emit('training_diverged', { model: name, loss, rollbacks: this.learner.rollbacks });
         this.modes.noteDivergence(Date.now());
       },
-    );
-    this.learner.maybeTrainAgain = () => this.pumpTraining();
+    });
     this.modes = new ModePolicy(
       (from, to, cause, line) => {
         this.record('mode', line.replace(/^mode /, ''));
         this.bus.emit('mode_changed', { model: name, from, to, reason: cause });
         this.persistMeta();
       },
-      () => this.config,
-      (now) => (this.state === 'started' || this.state === 'running') && this.learner.staleSince(now) > STALE_AFTER_MS,
+      () => this._config,
+      (now) => this.learner.staleSince(now) > STALE_AFTER_MS && (this._state === 'started' || this._state === 'running'),
     );
+    this.recommender = new Recommender({
+      name,
+      bus,
+      config: () => this._config,
+      network: () => this.learner.network,
+      mode: () => this.modes.mode,
+      whyNoNetwork: () => `model is ${this._state}, it has no network yet (write init to control)`,
+    });
     this.record('created', `state=created mode=${this.modes.mode}`);
   }
+
+  // ---- what others may read ------------------------------------------------------------------
+
+  get state(): ModelState {
+    return this._state;
+  }
+  get config(): Readonly<ModelConfig> {
+    return this._config;
+  }
+  get staged(): Readonly<StagedConfig> {
+    return this._staged;
+  }
+  get ring(): Readonly<SampleRing> {
+    return this.intake.buffer;
+  }
+  get lastVerb(): Readonly<{ verb: string; result: string }> {
+    return this._lastVerb;
+  }
+  /** The weights as of the last `save`: what the model/ directory exports, as one consistent pair. */
+  get exported(): Snapshot | undefined {
+    return this._exported;
+  }
+  get counters() {
+    return { ...this.counts, ...this.intake.counts, inferences: this.recommender.inferences, inferences_in_emergency: this.recommender.inferencesInEmergency };
+  }
+
+  // ---- reporting -----------------------------------------------------------------------------
 
   /** Add a line to the events file and the server log. */
   record(kind: string, details: string): void {
@@ -93,7 +146,7 @@ export class Session {
   }
 
   /** Report bad input: an event line, a bus event, and the MlError to throw. */
-  reject(file: string, err: unknown): never {
+  private reject(file: string, err: unknown): never {
     const reason = err instanceof Error ? err.message : String(err);
     this.record('rejected', `file=${file} ${reason}`);
     this.bus.emit('input_rejected', { model: this.name, file, reason });
@@ -101,7 +154,7 @@ export class Session {
   }
 
   /** Run a parser or check; if it throws, report the input as rejected (event, log) and rethrow. */
-  validated<T>(file: string, check: () => T): T {
+  private validated<T>(file: string, check: () => T): T {
     try {
       return check();
     } catch (err) {
@@ -109,30 +162,39 @@ export class Session {
     }
   }
 
+  /** A write that must be exactly one keyword from `list` (one trailing newline allowed). */
+  private keyword<T extends string>(file: string, list: readonly T[], text: string): T {
+    const word = keywordFromWrite(text);
+    if (!isKeyword(list, word)) this.reject(file, new MlError('EINVAL', `${file}: "${word.slice(0, 32)}" is not one of ${list.join(' ')}`));
+    return word;
+  }
+
   // ---- control verbs -------------------------------------------------------------------------
 
   /**
-   * Run one verb; throws EINVAL (see docs/protocol.md) and leaves everything as it was. Only `save`
-   * and `load` touch the disk; they return a promise and the write is answered when it settles.
+   * A write to `control`: one verb, run in full or refused with EINVAL (docs/protocol.md) leaving
+   * everything as it was. `save` and `load` touch the disk and answer when their promise settles.
    */
-  runVerb(verb: Verb): void | Promise<void> {
-    const before = this.state;
+  control(text: string): void | Promise<void> {
+    const verb = this.keyword('control', VERBS, text);
+    const before = this._state;
     const succeeded = () => {
-      this.lastVerb = { verb, result: 'ok' };
-      this.record('verb', `${verb} ok state ${before} -> ${this.state}`);
-      this.bus.emit('verb', { model: this.name, verb, ok: true, state: this.state, detail: '' });
+      this._lastVerb = { verb, result: 'ok' };
+      this.record('verb', `${verb} ok state ${before} -> ${this._state}`);
+      this.bus.emit('verb', { model: this.name, verb, ok: true, state: this._state, detail: '' });
       this.persistMeta();
     };
     const failed = (err: unknown): never => {
       const code = err instanceof MlError ? err.code : 'EIO';
       const message = err instanceof Error ? err.message : String(err);
-      this.lastVerb = { verb, result: `${code} ${message}` };
+      this._lastVerb = { verb, result: `${code} ${message}` };
       this.record('verb', `${verb} failed ${code}: ${message}`);
-      this.bus.emit('verb', { model: this.name, verb, ok: false, state: this.state, detail: message });
+      this.bus.emit('verb', { model: this.name, verb, ok: false, state: this._state, detail: message });
       throw err;
     };
     let pending: void | Promise<void>;
     try {
+      if (!ALLOWED[verb].includes(this._state)) fail('EINVAL', `${verb}: not allowed in state ${this._state} (allowed: ${ALLOWED[verb].join(', ')})`);
       pending = this.applyVerb(verb);
     } catch (err) {
       return failed(err);
@@ -141,222 +203,181 @@ export class Session {
     succeeded();
   }
 
-  private requireState(verb: string, allowed: ModelState[]): void {
-    if (this.state === 'shutting_down') fail('EBUSY', `${verb}: model is shutting down`);
-    if (!allowed.includes(this.state)) fail('EINVAL', `${verb}: not allowed in state ${this.state} (allowed: ${allowed.join(', ')})`);
-  }
-
   private applyVerb(verb: Verb): void | Promise<void> {
     switch (verb) {
       case 'init':
-        this.requireState(verb, ['created', 'initialized', 'stopped']);
-        this.learner.rebuild(this.config);
-        this.state = 'initialized';
+        this.learner.rebuild(this._config);
+        this._state = 'initialized';
         return;
       case 'reinit':
-        this.requireState(verb, ['initialized', 'started', 'running', 'stopped']);
-        this.learner.rebuild(this.config);
-        this.pumpTraining();
+        this.learner.rebuild(this._config);
+        this.learner.poke();
         return;
       case 'start':
-        this.requireState(verb, ['initialized', 'started', 'running', 'stopped']);
-        if (this.state === 'initialized' || this.state === 'stopped') this.state = 'started';
-        this.pumpTraining();
+        if (this._state === 'initialized' || this._state === 'stopped') this._state = 'started';
+        this.learner.poke();
         return;
       case 'stop':
-        this.requireState(verb, ['started', 'running', 'stopped']);
-        this.state = 'stopped';
+        this._state = 'stopped';
         return;
       case 'prepare_dataset':
-        this.requireState(verb, ['started', 'running']);
-        this.state = 'running';
+        this._state = 'running';
         return;
       case 'discard_dataset':
-        this.requireState(verb, ['started', 'running']);
-        this.dropBuffered('discard_dataset');
-        this.state = 'started';
+        this.intake.clear('discard_dataset');
+        this._state = 'started';
         return;
       case 'commit':
-        this.requireState(verb, ['created', 'initialized', 'started', 'running', 'stopped']);
         this.commit();
         return;
       case 'reset':
-        this.requireState(verb, ['created', 'initialized', 'started', 'running', 'stopped']);
-        this.dropBuffered('reset');
+        this.intake.clear('reset');
         return;
       case 'save':
-        return saveSession(this);
+        return this.save();
       case 'load':
-        this.requireState(verb, ['created', 'initialized', 'started', 'running', 'stopped']);
-        return loadIntoSession(this);
+        return this.load();
     }
-  }
-
-  /** Queue meta.json; repeated calls while one write is queued coalesce. */
-  persistMeta(): void {
-    void this.store?.saveMeta(() => sessionMeta(this));
-  }
-
-  /** Bring back what the store holds (with --state-dir, at server start). */
-  restore(): Promise<void> {
-    return restoreSession(this);
-  }
-
-  private dropBuffered(why: string): void {
-    const n = this.ring.size;
-    this.ring.clear();
-    compactLog(this);
-    this.record('buffer_cleared', `by=${why} samples=${n}`);
   }
 
   // ---- configuration -------------------------------------------------------------------------
 
-  /** Stage a write to `config`; nothing is staged if any line is bad. */
+  /** A write to `config`: stage its keys; nothing is staged if any line is bad. */
   stageConfig(text: string): void {
-    if (this.state === 'shutting_down') fail('EBUSY', 'config: model is shutting down');
     const parsed = this.validated('config', () => parseConfigText(text));
-    this.staged = { ...this.staged, ...parsed };
+    this._staged = { ...this._staged, ...parsed };
     this.record('config_staged', Object.keys(parsed).join(','));
   }
 
   /** Apply the staged config as one step: validate the whole result first, then swap it in. */
   private commit(): void {
-    if (Object.keys(this.staged).length === 0) return;
-    const next: ModelConfig = { ...this.config, ...this.staged };
+    if (Object.keys(this._staged).length === 0) return;
+    const next: ModelConfig = { ...this._config, ...this._staged };
     this.validated('config', () => validateConfig(next));
-    const changed = changedKeys(this.config, next);
-    const widthChanged = next.inputs !== this.config.inputs || next.outputs !== this.config.outputs;
-    const before = this.config;
-    this.config = next;
-    this.staged = {};
-    this.counters.config_commits++;
-    if (widthChanged) {
-      this.counters.samples_dropped += this.ring.size;
-      this.ring = new SampleRing(next.buffer_capacity, next.inputs + next.outputs);
-      this.lastQuery = undefined;
-      this.latestRecommendation = undefined;
-      compactLog(this);
-    } else if (next.buffer_capacity !== before.buffer_capacity) {
-      this.counters.samples_dropped += this.ring.resize(next.buffer_capacity);
-    }
-    if (this.store) this.store.log.durability = next.durability;
-    if (changed.some((k) => SHAPE_KEYS.includes(k)) && this.state !== 'created') this.learner.rebuild(next);
+    const before = this._config;
+    const changed = changedKeys(before, next);
+    this._config = next;
+    this._staged = {};
+    this.counts.config_commits++;
+    if (this.intake.reshape(next, before)) this.recommender.forget();
+    if (this.store) this.store.durability = next.durability;
+    if (changed.some((k) => SHAPE_KEYS.includes(k)) && this._state !== 'created') this.learner.rebuild(next);
     this.record('config_committed', changed.length ? changed.map((k) => `${k}=${String(next[k])}`).join(' ') : 'no change');
     this.bus.emit('config_committed', { model: this.name, changed });
-    this.pumpTraining();
+    this.learner.poke();
   }
 
   // ---- data ----------------------------------------------------------------------------------
 
-  newDatasetDecoder(): DatasetDecoder {
-    const reject = this.config.overflow === 'reject';
-    const limit = { rows: reject ? this.ring.capacity - this.ring.size : this.ring.capacity, excess: reject ? ('reject' as const) : ('drop' as const) };
-    return new DatasetDecoder(this.config.inputs, this.config.outputs, this.config.scale, limit);
-  }
-
-  /**
-   * Store decoded samples (a whole batch from one closed file) in the training buffer, and in the
-   * dataset log with --state-dir. With durability=strict the promise settles once they are on disk.
-   */
-  ingest(rows: Float32Array, bytes: number, droppedInBatch = 0): void | Promise<void> {
-    if (this.state === 'shutting_down') fail('ENOENT', 'dataset: model was removed');
-    const width = this.config.inputs + this.config.outputs;
-    if (rows.length % width !== 0) fail('EINVAL', 'dataset: batch decoded for another config; write again');
-    const accepted = rows.length / width;
-    if (accepted === 0) return;
-    if (this.config.overflow === 'reject' && this.ring.size + accepted > this.ring.capacity) {
-      this.rejectDataset(new MlError('ENOSPC', `dataset: buffer full (overflow=reject): ${this.ring.capacity - this.ring.size} free, batch of ${accepted}; reset or discard_dataset`), accepted - 1);
-    }
-    const dropped = this.ring.pushRows(rows) + droppedInBatch;
-    this.counters.samples_total += accepted + droppedInBatch;
-    this.counters.samples_dropped += dropped;
-    this.learner.noteNewData();
-    this.bus.emit('samples_ingested', { model: this.name, accepted: accepted + droppedInBatch, dropped, bytes, buffered: this.ring.size });
-    this.pumpTraining();
-    const store = this.store;
-    if (!store) return;
-    const durable = store.log.append(rows, width);
-    // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds,
-    // which includes this batch (the rewrite takes over its acknowledgement).
-    if (store.log.bytes > Math.max(4 << 20, 3 * this.ring.bytes)) compactLog(this);
-    return durable.catch((err: Error) => fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`));
-  }
-
-  /** Count a rejected dataset batch and say why. */
-  rejectDataset(err: unknown, samplesDecoded: number): never {
-    this.counters.samples_rejected += samplesDecoded + 1;
-    this.counters.writes_rejected++;
-    this.reject('dataset', err);
-  }
-
-  pumpTraining(): void {
-    if (this.state !== 'started' && this.state !== 'running') return;
-    // The test-only diverge fault trains with a NaN step size, which poisons the weights for real.
-    const learningRate = this.fault === 'diverge' ? NaN : this.config.learning_rate;
-    this.learner.maybeTrain(this.ring, this.config.batch_size, learningRate);
+  /** A new batch for one open `dataset` file: it decodes writes as they come and stores them at close. */
+  openBatch(): DatasetBatch {
+    return this.intake.openBatch();
   }
 
   // ---- recommendations and feedback ----------------------------------------------------------
 
-  /** Answer queries (rows of inputs, already divided by scale) from the current weights snapshot. */
-  recommend(queries: Float32Array): Float32Array {
-    const net = this.learner.network;
-    if (!net) fail('ENODATA', `recommendation: model is ${this.state}, it has no network yet (write init to control)`);
-    const rows = queries.length / this.config.inputs;
-    const began = performance.now();
-    const out = new Float32Array(rows * this.config.outputs);
-    net.predict(queries, rows, out);
-    this.counters.inferences += rows;
-    if (this.modes.mode === 'emergency') this.counters.inferences_in_emergency += rows;
-    this.lastQuery = queries.slice((rows - 1) * this.config.inputs);
-    this.bus.emit('inference', { model: this.name, count: rows, seconds: (performance.now() - began) / 1000 });
-    return out;
+  /** A recommendation transaction: the text written in, the answer text to read back. */
+  transact(text: string): string {
+    const queries = this.validated('recommendation', () => this.recommender.parseQueries(text));
+    return this.recommender.answer(queries);
   }
 
-  /** Apply a write to `feedback`: evidence for the mode policy, and corrected outputs as training samples. */
+  /** A read of `recommendation` without a write on the same open file: the newest answer. */
+  latestRecommendation(): string {
+    return this.recommender.latest();
+  }
+
+  /** A read of `qnet`: the network as integers, made once per generation (engine/infer/qnet-cache.ts). */
+  qnet(): Buffer {
+    return applyQnetFault(this.recommender.fault, () => qnetCacheOf(this).bytes(this.learner.network?.snapshot, this._config.scale));
+  }
+
+  /** A write to `feedback`: evidence for the mode policy, and corrected outputs as training samples. */
   feedback(text: string): void | Promise<void> {
-    if (this.state === 'shutting_down') fail('ENOENT', 'feedback: model was removed');
-    const lines = this.validated('feedback', () => {
-      const parsed = parseFeedback(text, this.config.outputs, this.config.scale);
-      if (parsed.some((l) => l.corrected) && !this.lastQuery) fail('EINVAL', 'feedback: corrected outputs need a recommendation query to pair with');
-      return parsed;
-    });
+    const lines = this.validated('feedback', () => this.recommender.parseFeedback(text));
     const now = Date.now();
-    const corrected: Float32Array[] = [];
     for (const line of lines) {
-      this.counters[`feedback_${line.source}`]++;
+      this.counts[`feedback_${line.source}`]++;
       if (line.source === 'fallback') {
-        this.counters.kernel_fallbacks += line.efficiency;
-        this.record('kernel_fallback', `count=${line.efficiency} total=${this.counters.kernel_fallbacks}`);
-      }
-      else this.modes.noteFeedback(line.source, line.efficiency, now);
-      // A correction is stored CORRECTION_REPEAT times: the weight docs/modes.md argues for.
-      if (line.corrected) for (let i = 0; i < CORRECTION_REPEAT; i++) corrected.push(Float32Array.from([...(this.lastQuery as Float32Array), ...line.corrected]));
+        this.counts.kernel_fallbacks += line.efficiency;
+        this.record('kernel_fallback', `count=${line.efficiency} total=${this.counts.kernel_fallbacks}`);
+      } else this.modes.noteFeedback(line.source, line.efficiency, now);
       this.bus.emit('feedback', { model: this.name, source: line.source, efficiency: line.efficiency, corrected: !!line.corrected });
     }
-    if (corrected.length) {
-      const rows = new Float32Array(corrected.length * (this.config.inputs + this.config.outputs));
-      corrected.forEach((row, i) => rows.set(row, i * row.length));
-      this.counters.samples_corrected += corrected.length / CORRECTION_REPEAT;
-      return this.ingest(rows, Buffer.byteLength(text));
-    }
+    const corrections = this.recommender.correctionRows(lines);
+    if (!corrections) return;
+    this.counts.samples_corrected += lines.filter((l) => l.corrected).length;
+    return this.intake.ingest(corrections, Buffer.byteLength(text));
   }
 
-  // ---- mode ----------------------------------------------------------------------------------
+  // ---- mode and faults -----------------------------------------------------------------------
 
-  setMode(word: string): void {
-    if (this.state === 'shutting_down') fail('EBUSY', 'mode: model is shutting down');
+  /** A write to `mode`: pin a mode, or hand it to the automatic policy. */
+  setMode(text: string): void {
+    const word = keywordFromWrite(text);
     if (word === MODE_POLICY_AUTO) this.modes.setAuto(Date.now());
     else if (isMode(word)) this.modes.pin(word as Mode, Date.now());
     else this.reject('mode', new MlError('EINVAL', `mode: "${word.slice(0, 32)}" is not one of emergency learning collaboration recommendation auto`));
     this.persistMeta();
   }
 
+  /** A write to the test-only `fault` file. */
+  setFault(text: string): void {
+    this.recommender.fault = this.keyword('fault', FAULTS, text);
+    this.record('fault', `recommendations now ${this.recommender.fault}`);
+  }
+
+  // ---- persistence: plain data out, plain data in ---------------------------------------------
+
+  /** What meta.json records. */
+  meta(): Meta {
+    return { format: 1, config: this._config, mode: this.modes.mode, policy: this.modes.policy, state: this._state };
+  }
+
+  /** Queue meta.json; repeated calls while one write is queued coalesce. */
+  persistMeta(): void {
+    void this.store?.saveMeta(() => this.meta());
+  }
+
+  /** `save`: freeze the current weights for export (model/), and with --state-dir write everything to disk now. */
+  private async save(): Promise<void> {
+    const net = this.learner.network ?? fail('ENODATA', `save: model is ${this._state}, it has no network yet (write init to control)`);
+    this._exported = net.snapshot;
+    await this.store?.saveNow(this.name, net.snapshot, () => this.meta());
+  }
+
+  /** `load`: replace the weights with a LayersModel from the import directory, if its shapes fit the config. */
+  private async load(): Promise<void> {
+    if (!this.importDir) fail('EINVAL', 'load: the server runs without --state-dir, so there is no import directory');
+    const loaded = await readImport(this.importDir, this._config).catch((err: unknown) => this.reject('load', err));
+    this.learner.rebuild(this._config, loaded.weights, loaded.normalisation);
+    if (this._state === 'created') this._state = 'initialized';
+    this.record('loaded', `from ${this.importDir} generation ${this.learner.generation}${loaded.normalisation ? '' : ' (no mlproxy normalisation metadata: identity)'}`);
+    this.learner.poke();
+  }
+
+  /** Bring back what the store recovered at server start: config, mode, state, weights and buffered samples. */
+  restore(saved: Recovery): void {
+    const { meta } = saved;
+    if (meta) {
+      this._config = { ...DEFAULT_CONFIG, ...meta.config };
+      if (this.store) this.store.durability = this._config.durability;
+      if (isMode(meta.mode)) this.modes.restore(meta.mode as Mode, meta.policy === 'auto' ? 'auto' : 'manual', Date.now());
+    }
+    this.intake.restore(this._config, saved.rows, saved.width);
+    if (meta && meta.state !== 'created' && meta.state !== 'shutting_down') {
+      this.learner.rebuild(this._config, saved.weights?.weights, saved.weights?.normalisation);
+      this._state = meta.state as ModelState;
+    }
+    this.record('restored', `state=${this._state} mode=${this.modes.mode} samples=${this.intake.counts.samples_restored} weights=${saved.weights ? 'saved' : 'fresh'} cut_log_bytes=${saved.cutBytes}`);
+    this.learner.poke();
+  }
+
   // ---- teardown ------------------------------------------------------------------------------
 
   /** rmdir: stop everything; with --state-dir the model's files are removed too. */
   destroy(): Promise<void> {
-    this.state = 'shutting_down';
+    this._state = 'shutting_down';
     this.learner.drop();
     this.record('destroyed', 'state=shutting_down');
     return this.store ? this.store.destroy() : Promise.resolve();

@@ -2,15 +2,8 @@
 // snapshot, and reading one written elsewhere back, refusing shapes that do not match the config.
 import { fail } from '../../errors.js';
 import type { Snapshot } from '../infer/network.js';
-import type { NetworkShape } from '../train/learner.js';
+import type { NetworkShape, Normalisation } from '../infer/shape.js';
 import { VERSION } from '../../version.js';
-
-export interface Normalisation {
-  inMean: Float32Array;
-  inStd: Float32Array;
-  outMean: Float32Array;
-  outStd: Float32Array;
-}
 
 interface WeightSpec {
   name: string;

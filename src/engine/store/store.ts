@@ -1,20 +1,40 @@
 // Owns one model's directory under --state-dir: meta.json (config, mode, state), the weights as a
 // TensorFlow.js LayersModel, and the dataset log. Every file but the log is replaced atomically.
 import { mkdir, open, readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { fail } from '../../errors.js';
 import { writeAtomic } from './atomic-file.js';
 import { join } from 'node:path';
 import { DataLog, type Durability, type Recovered } from './datalog.js';
-import { fromModelJson, toModelJson, toWeightsBin, type Normalisation } from './modelfile.js';
+import { fromModelJson, toModelJson, toWeightsBin } from './modelfile.js';
 import type { Snapshot } from '../infer/network.js';
-import type { NetworkShape } from '../train/learner.js';
+import type { NetworkShape, Normalisation } from '../infer/shape.js';
 import type { ModelConfig } from '../session/config.js';
 
+/** The small record of a model that is not weights or samples: rewritten on every change. */
 export interface Meta {
   format: 1;
   config: ModelConfig;
   mode: string;
   policy: string;
   state: string;
+}
+
+/** Saved weights with the normalisation they were trained with (absent when made elsewhere without it). */
+export interface SavedWeights {
+  weights: Float32Array[];
+  normalisation: Normalisation | undefined;
+}
+
+/** Everything a store holds for a model at server start, as plain data the session restores from. */
+export interface Recovery {
+  meta: Meta | undefined;
+  /** The dataset log's samples, `width` values a row, oldest first. */
+  rows: Float32Array;
+  width: number;
+  /** Bytes of a torn or corrupt log tail that were cut off. */
+  cutBytes: number;
+  /** Weights saved for the meta's config, when the meta says the model had a network. */
+  weights: SavedWeights | undefined;
 }
 
 /** Weights are saved at most this often while training publishes new ones. */
@@ -113,11 +133,51 @@ export class ModelStore {
     );
   }
 
-  async readWeights(shape: NetworkShape): Promise<{ weights: Float32Array[]; normalisation: Normalisation | undefined } | undefined> {
+  async readWeights(shape: NetworkShape): Promise<SavedWeights | undefined> {
     const modelDir = join(this.dir, 'model');
     const text = await readFile(join(modelDir, 'model.json'), 'utf8').catch(() => undefined);
     if (!text) return undefined;
     return fromModelJson(text, shape, (p) => readFile(join(modelDir, p)));
+  }
+
+  /** Read back what a previous server left: meta, the dataset log's samples, and weights that fit the meta's config. */
+  async recover(defaults: ModelConfig): Promise<Recovery> {
+    const meta = await this.readMeta();
+    const config = { ...defaults, ...meta?.config };
+    const hadNetwork = meta !== undefined && meta.state !== 'created' && meta.state !== 'shutting_down';
+    const weights = hadNetwork ? await this.readWeights(config).catch(() => undefined) : undefined;
+    const { rows, width, cutBytes } = this.recovered;
+    return { meta, rows, width, cutBytes, weights };
+  }
+
+  /** Freeze these weights and meta on disk now (the `save` verb); throws EIO if anything failed. */
+  async saveNow(name: string, snapshot: Snapshot, meta: () => Meta): Promise<void> {
+    this.weightsChanged(name, snapshot);
+    await Promise.all([this.saveWeights(name), this.saveMeta(meta)]);
+    await this.settle();
+    if (this.lastError) fail('EIO', `save: ${this.lastError}`);
+  }
+
+  /** Append a batch to the dataset log; settles once it is on disk under durability=strict. */
+  appendSamples(rows: Float32Array, width: number): Promise<void> {
+    return this.log.append(rows, width);
+  }
+
+  /**
+   * Whether the log has grown past a few buffers' worth, so that it should be rewritten as what the
+   * buffer holds (`compact`).
+   */
+  logOutgrew(bufferBytes: number): boolean {
+    return this.log.bytes > Math.max(4 << 20, 3 * bufferBytes);
+  }
+
+  /** Rewrite the dataset log to hold exactly these rows (after a clear, a width change, or growth). */
+  compact(rows: Float32Array, width: number): Promise<void> {
+    return this.log.rewrite(rows, width);
+  }
+
+  set durability(durability: Durability) {
+    this.log.durability = durability;
   }
 
   /** Everything queued is on disk. */

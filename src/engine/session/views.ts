@@ -1,8 +1,8 @@
-// Owns the text of the read-only views: stats lines, the dataset export, and the test-only fault rewrite.
-import type { Session } from '../engine/session/session.js';
-import { formatRows } from '../engine/data/codec.js';
-import { qnetCacheOf } from '../engine/infer/qnet-cache.js';
-import { fail } from '../errors.js';
+// Owns the text of a session's read-only views: the stats lines, the buffer as dataset text, the control
+// file's last-verb line. Pure functions of what the session exposes.
+import type { Session } from './session.js';
+import { formatRows } from '../data/codec.js';
+import { formatConfig } from './config.js';
 
 export function renderStats(s: Session): string {
   const l = s.learner;
@@ -45,28 +45,12 @@ export function renderDataset(s: Session): string {
   return formatRows(s.ring.toArray(), s.ring.width, s.config.scale);
 }
 
-/** Test-only: corrupt recommendations the way a broken model server would. */
-export function applyFault(s: Session, answer: string): string {
-  switch (s.fault) {
-    case 'none':
-    case 'diverge':
-    case 'qnet_corrupt':
-    case 'qnet_withdrawn':
-      return answer;
-    case 'garbage':
-      return answer.replace(/[^\n]+/g, 'zz?!#');
-    case 'out_of_range':
-      return answer.replace(/[^\s]+/g, '999999999999');
-  }
+/** What `control` reads: the last verb and how it ended. */
+export function renderControl(s: Session): string {
+  return s.lastVerb.verb ? `${s.lastVerb.verb} ${s.lastVerb.result}\n` : 'none\n';
 }
 
-/** The integer network export (cached per weights generation), with the test-only qnet faults applied. */
-export function renderQnet(s: Session): Buffer {
-  if (s.fault === 'qnet_withdrawn') fail('ENODATA', 'qnet: withdrawn (test fault qnet_withdrawn)');
-  const bytes = qnetCacheOf(s).bytes(s.learner.network?.snapshot, s.config.scale);
-  if (s.fault !== 'qnet_corrupt') return bytes;
-  // A copy with one byte in the middle of the body flipped after the checksum was computed; the cache stays good.
-  const spoiled = Buffer.from(bytes);
-  spoiled[spoiled.length >> 1] ^= 0x40;
-  return spoiled;
+/** What `config` (committed) and `config_staged` read. */
+export function renderConfig(s: Session, which: 'committed' | 'staged'): string {
+  return formatConfig(which === 'committed' ? s.config : s.staged);
 }

@@ -1,0 +1,31 @@
+// Owns the types every room shares about a network: its layer widths, and the column statistics its
+// inputs and outputs are standardised with (what training computes, inference applies and the store saves).
+
+export interface NetworkShape {
+  inputs: number;
+  hidden: number[];
+  outputs: number;
+}
+
+/** Per-column mean and standard deviation of the inputs and of the outputs, in raw units. */
+export interface Normalisation {
+  inMean: Float32Array;
+  inStd: Float32Array;
+  outMean: Float32Array;
+  outStd: Float32Array;
+}
+
+/** Mean 0, deviation 1: what a network has before it has seen any data. */
+export function identityNormalisation(inputs: number, outputs: number): Normalisation {
+  return {
+    inMean: new Float32Array(inputs),
+    inStd: new Float32Array(inputs).fill(1),
+    outMean: new Float32Array(outputs),
+    outStd: new Float32Array(outputs).fill(1),
+  };
+}
+
+/** Layer widths from input to output. */
+export function layerSizes(inputs: number, hidden: number[], outputs: number): number[] {
+  return [inputs, ...hidden, outputs];
+}

@@ -1,0 +1,62 @@
+// Owns one dataset batch: everything written on one open `dataset` file, decoded while it streams in and
+// stored when the file is closed or fsync'd, all or nothing. A bad write spoils the batch: later writes
+// and the close repeat its errno, so a writer that ignores one failed write still learns at close.
+import { MlError, fail } from '../../errors.js';
+import type { DatasetDecoder } from '../data/codec.js';
+
+/** What a batch needs from its session: a decoder for the config in force, and where to store or refuse. */
+export interface BatchSink {
+  /** A decoder for the config in force now; made at the batch's first write, so a commit before it counts. */
+  newDecoder(): DatasetDecoder;
+  /** Count a refused batch, report why (event line, bus event) and throw its MlError. */
+  refuse(err: unknown, samplesDecoded: number): never;
+  /** Store decoded rows; with durability=strict the promise settles once they are on disk. */
+  store(rows: Float32Array, bytes: number, droppedInBatch: number): void | Promise<void>;
+}
+
+function errnoOf(err: Error) {
+  return err instanceof MlError ? err.code : 'EINVAL';
+}
+
+export class DatasetBatch {
+  private decoder: DatasetDecoder | undefined;
+  private bytes = 0;
+  private spoiled: Error | undefined;
+
+  constructor(private readonly sink: BatchSink) {}
+
+  /** Decode one write; a bad one spoils the batch and throws its errno. */
+  feed(data: Buffer): void {
+    const spoiled = this.spoiled;
+    if (spoiled) fail(errnoOf(spoiled), `dataset: this open file already had a bad write (${spoiled.message}); close it and write again`);
+    const decoder = (this.decoder ??= this.sink.newDecoder());
+    this.bytes += data.length;
+    try {
+      decoder.feed(data);
+    } catch (err) {
+      this.spoiled = err as Error;
+      this.sink.refuse(err, decoder.samples);
+    }
+  }
+
+  /** The writer closed (or fsync'd) the file: store what was decoded, or repeat the spoiling errno. Later writes start a new batch. */
+  commit(): void | Promise<void> {
+    const { decoder, bytes, spoiled } = this;
+    this.abort();
+    if (spoiled) fail(errnoOf(spoiled), `dataset: batch discarded: ${spoiled.message}`);
+    if (!decoder) return;
+    try {
+      decoder.finish();
+    } catch (err) {
+      this.sink.refuse(err, decoder.samples);
+    }
+    return this.sink.store(decoder.rows(), bytes, decoder.dropped);
+  }
+
+  /** Forget everything written so far (the handle went away without a close that stores it). */
+  abort(): void {
+    this.decoder = undefined;
+    this.bytes = 0;
+    this.spoiled = undefined;
+  }
+}

@@ -1,0 +1,123 @@
+// Owns a model's training buffer and what flows into it: dataset batches, feedback corrections and restored
+// samples, the rule that a buffer row is as wide as the config's inputs plus outputs, the sample counters,
+// and keeping the dataset log (with --state-dir) in step with the buffer.
+import { MlError, fail } from '../../errors.js';
+import type { Bus } from '../../events.js';
+import { DatasetDecoder } from '../data/codec.js';
+import { SampleRing } from '../data/ring.js';
+import type { ModelStore } from '../store/store.js';
+import { DatasetBatch } from './batch.js';
+import type { ModelConfig } from './config.js';
+
+/** The one rule tying the buffer to the config: a row is the inputs followed by the outputs. */
+function bufferFor(config: ModelConfig): SampleRing {
+  return new SampleRing(config.buffer_capacity, config.inputs + config.outputs);
+}
+
+/** What the intake needs from its session. */
+export interface IntakeContext {
+  name: string;
+  bus: Bus;
+  store: ModelStore | undefined;
+  config(): ModelConfig;
+  record(kind: string, details: string): void;
+  /** Report bad input (event line, bus event) and throw its MlError. */
+  reject(file: string, err: unknown): never;
+  /** New samples arrived: the learner's budget restarts and a round may begin. */
+  newData(): void;
+}
+
+export class Intake {
+  private ring: SampleRing;
+  readonly counts = { samples_total: 0, samples_dropped: 0, samples_rejected: 0, writes_rejected: 0, samples_restored: 0 };
+
+  constructor(private readonly ctx: IntakeContext) {
+    this.ring = bufferFor(ctx.config());
+  }
+
+  get buffer(): SampleRing {
+    return this.ring;
+  }
+
+  /** A new batch for one open `dataset` file: it decodes writes as they come and stores them at close. */
+  openBatch(): DatasetBatch {
+    return new DatasetBatch({
+      newDecoder: () => {
+        const { inputs, outputs, scale, overflow } = this.ctx.config();
+        const reject = overflow === 'reject';
+        const limit = { rows: reject ? this.ring.capacity - this.ring.size : this.ring.capacity, excess: reject ? ('reject' as const) : ('drop' as const) };
+        return new DatasetDecoder(inputs, outputs, scale, limit);
+      },
+      refuse: (err, decoded) => this.refuse(err, decoded),
+      store: (rows, bytes, dropped) => this.ingest(rows, bytes, dropped),
+    });
+  }
+
+  /** Count a refused dataset batch and say why. */
+  private refuse(err: unknown, samplesDecoded: number): never {
+    this.counts.samples_rejected += samplesDecoded + 1;
+    this.counts.writes_rejected++;
+    this.ctx.reject('dataset', err);
+  }
+
+  /**
+   * Store decoded samples (a whole batch, or feedback corrections) in the buffer, and in the dataset
+   * log with --state-dir. With durability=strict the promise settles once they are on disk.
+   */
+  ingest(rows: Float32Array, bytes: number, droppedInBatch = 0): void | Promise<void> {
+    const width = this.ring.width;
+    if (rows.length % width !== 0) fail('EINVAL', 'dataset: batch decoded for another config; write again');
+    const accepted = rows.length / width;
+    if (accepted === 0) return;
+    if (this.ctx.config().overflow === 'reject' && this.ring.size + accepted > this.ring.capacity) {
+      const free = this.ring.capacity - this.ring.size;
+      this.refuse(new MlError('ENOSPC', `dataset: buffer full (overflow=reject): ${free} free, batch of ${accepted}; reset or discard_dataset`), accepted - 1);
+    }
+    const dropped = this.ring.pushRows(rows) + droppedInBatch;
+    this.counts.samples_total += accepted + droppedInBatch;
+    this.counts.samples_dropped += dropped;
+    this.ctx.bus.emit('samples_ingested', { model: this.ctx.name, accepted: accepted + droppedInBatch, dropped, bytes, buffered: this.ring.size });
+    this.ctx.newData();
+    const store = this.ctx.store;
+    if (!store) return;
+    const durable = store.appendSamples(rows, width);
+    // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds,
+    // which includes this batch (the rewrite takes over its acknowledgement).
+    if (store.logOutgrew(this.ring.bytes)) this.compactLog();
+    return durable.catch((err: Error) => fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`));
+  }
+
+  /** reset and discard_dataset: empty the buffer (and the log). */
+  clear(why: string): void {
+    const n = this.ring.size;
+    this.ring.clear();
+    this.compactLog();
+    this.ctx.record('buffer_cleared', `by=${why} samples=${n}`);
+  }
+
+  /** A committed config: a new row width starts an empty buffer; a new capacity keeps the newest rows. Returns whether the width changed. */
+  reshape(next: ModelConfig, before: ModelConfig): boolean {
+    if (next.inputs !== before.inputs || next.outputs !== before.outputs) {
+      this.counts.samples_dropped += this.ring.size;
+      this.ring = bufferFor(next);
+      this.compactLog();
+      return true;
+    }
+    if (next.buffer_capacity !== before.buffer_capacity) this.counts.samples_dropped += this.ring.resize(next.buffer_capacity);
+    return false;
+  }
+
+  /** At server start: an empty buffer for the restored config, refilled with the log's rows if they fit it. */
+  restore(config: ModelConfig, rows: Float32Array, width: number): void {
+    this.ring = bufferFor(config);
+    if (rows.length && width === this.ring.width) {
+      this.ring.pushRows(rows);
+      this.counts.samples_restored = rows.length / width;
+    }
+  }
+
+  /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */
+  private compactLog(): void {
+    void this.ctx.store?.compact(this.ring.toArray(), this.ring.width).catch((err: Error) => this.ctx.record('store_error', `dataset log rewrite: ${err.message}`));
+  }
+}

@@ -1,0 +1,95 @@
+// Owns a model's recommendation transactions and the feedback that answers them: parse the queries,
+// predict with the weights in force, format the answer (with the test-only fault rewrite), and pair
+// feedback's corrected outputs with the newest query so they can be stored as training samples.
+import { fail } from '../../errors.js';
+import type { Bus } from '../../events.js';
+import type { Fault } from '../../protocol.js';
+import { type Mode, CORRECTION_REPEAT } from '../../modes/index.js';
+import { formatRows, parseFeedback, parseQueries, type FeedbackLine } from '../data/codec.js';
+import type { FastNetwork } from '../infer/network.js';
+import type { ModelConfig } from './config.js';
+import { applyFault } from './faults.js';
+
+/** Queries one recommendation write may carry. */
+export const MAX_QUERIES_PER_WRITE = 4096;
+
+/** What the recommender reads from its session at the moment of a transaction. */
+export interface RecommenderContext {
+  name: string;
+  bus: Bus;
+  config(): ModelConfig;
+  network(): FastNetwork | undefined;
+  mode(): Mode;
+  /** Why there is no network, for the ENODATA message. */
+  whyNoNetwork(): string;
+}
+
+export class Recommender {
+  private latestAnswer: string | undefined;
+  /** The inputs of the newest query, which feedback's corrected outputs pair with. */
+  private lastQuery: Float32Array | undefined;
+  fault: Fault = 'none';
+  inferences = 0;
+  inferencesInEmergency = 0;
+
+  constructor(private readonly ctx: RecommenderContext) {}
+
+  /** The queries of a write to `recommendation`, already divided by scale; throws EINVAL on bad input. */
+  parseQueries(text: string): Float32Array {
+    const config = this.ctx.config();
+    return parseQueries(text, config.inputs, config.scale, MAX_QUERIES_PER_WRITE);
+  }
+
+  /** Answer parsed queries with the weights in force: the answer text the writer reads back. */
+  answer(queries: Float32Array): string {
+    const config = this.ctx.config();
+    const net = this.ctx.network() ?? fail('ENODATA', `recommendation: ${this.ctx.whyNoNetwork()}`);
+    const rows = queries.length / config.inputs;
+    const began = performance.now();
+    const out = new Float32Array(rows * config.outputs);
+    net.predict(queries, rows, out);
+    this.inferences += rows;
+    if (this.ctx.mode() === 'emergency') this.inferencesInEmergency += rows;
+    this.lastQuery = queries.slice((rows - 1) * config.inputs);
+    this.latestAnswer = formatRows(out, config.outputs, config.scale);
+    this.ctx.bus.emit('inference', { model: this.ctx.name, count: rows, seconds: (performance.now() - began) / 1000 });
+    return applyFault(this.fault, this.latestAnswer);
+  }
+
+  /** The newest answer, for a read without a write on the same open file. */
+  latest(): string {
+    const answer = this.latestAnswer ?? fail('ENODATA', 'recommendation: no recommendation yet; write inputs first');
+    return applyFault(this.fault, answer);
+  }
+
+  /** The inputs and outputs changed width: an old query and answer no longer mean anything. */
+  forget(): void {
+    this.latestAnswer = undefined;
+    this.lastQuery = undefined;
+  }
+
+  /** Parse a feedback write; corrections need a query to pair with. Throws before anything is counted. */
+  parseFeedback(text: string): FeedbackLine[] {
+    const config = this.ctx.config();
+    const lines = parseFeedback(text, config.outputs, config.scale);
+    if (lines.some((l) => l.corrected) && !this.lastQuery) fail('EINVAL', 'feedback: corrected outputs need a recommendation query to pair with');
+    return lines;
+  }
+
+  /** Training rows (query inputs + corrected outputs) for the corrections among `lines`, each stored CORRECTION_REPEAT times. */
+  correctionRows(lines: FeedbackLine[]): Float32Array | undefined {
+    const query = this.lastQuery;
+    const corrections = lines.filter((l) => l.corrected);
+    if (!query || corrections.length === 0) return undefined;
+    const width = query.length + this.ctx.config().outputs;
+    const rows = new Float32Array(corrections.length * CORRECTION_REPEAT * width);
+    let at = 0;
+    for (const line of corrections) {
+      for (let i = 0; i < CORRECTION_REPEAT; i++, at += width) {
+        rows.set(query, at);
+        rows.set(line.corrected as Float32Array, at + query.length);
+      }
+    }
+    return rows;
+  }
+}
