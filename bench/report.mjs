@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, table, fmt, ROOT } from './lib.mjs';
 
-export const ORDER = ['backends', 'inference', 'training', 'fuse-latency', 'memory', 'dataset-write', 'ceilings'];
+export const ORDER = ['backends', 'inference', 'training', 'fuse-latency', 'memory', 'dataset-write', 'ceilings', 'qnet-accuracy', 'qnet-kernel'];
 
 const dir = process.argv[2];
 if (!dir) {

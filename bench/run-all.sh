@@ -67,7 +67,7 @@ if [ "${BENCH_WAIT_QUIET:-0}" -gt 0 ]; then
 fi
 
 failed=""
-for bench in backends inference training fuse-latency memory dataset-write ceilings; do
+for bench in backends inference training fuse-latency memory dataset-write ceilings qnet-accuracy qnet-kernel; do
   echo "=== bench/$bench.mjs ($(date +%T), load $(cut -d' ' -f1 /proc/loadavg))" >&2
   node "bench/$bench.mjs" --out "$work/$bench.json" >"$work/$bench.md" &
   child=$!

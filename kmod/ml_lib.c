@@ -32,6 +32,7 @@
 #include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/sched/signal.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
@@ -561,6 +562,7 @@ int ml_model_create(struct ml_lib_model *model, const char *subsystem_name,
 
 	atomic_set(&model->mode, ML_LIB_EMERGENCY_MODE);
 	atomic_set(&model->published_mode, ML_LIB_UNKNOWN_MODE);
+	atomic64_set(&model->qnet_generation, -1);
 	atomic_set(&model->state, ML_LIB_MODEL_CREATED);
 
 	timer_setup(&model->watchdog, ml_watchdog_fn, 0);
@@ -569,10 +571,12 @@ int ml_model_create(struct ml_lib_model *model, const char *subsystem_name,
 	return 0;
 }
 
+static int ml_keep_options(struct ml_lib_model *model,
+			   const struct ml_lib_model_options *options);
+
 static int ml_send_config(struct ml_lib_model *model,
 			  const struct ml_lib_model_options *options)
 {
-	struct ml_lib_model_options *copy, *old;
 	int len, err;
 
 	if (!options || !options->inputs || !options->outputs ||
@@ -590,8 +594,15 @@ static int ml_send_config(struct ml_lib_model *model,
 		err = ml_control(model, "commit");
 	if (err)
 		return err;
+	return ml_keep_options(model, options);
+}
 
-	/* keep the options in force, RCU-swapped as upstream does */
+/* Keep the options in force, RCU-swapped as upstream does. */
+static int ml_keep_options(struct ml_lib_model *model,
+			   const struct ml_lib_model_options *options)
+{
+	struct ml_lib_model_options *copy, *old;
+
 	copy = kmemdup(options, sizeof(*options), GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;
@@ -694,6 +705,8 @@ void ml_model_destroy(struct ml_lib_model *model)
 	del_timer_sync(&model->watchdog);
 	cancel_work_sync(&aw->work);
 	ml_set_mode(model, ML_LIB_UNKNOWN_MODE, 0);
+	ml_model_drop_qnet(model);
+	kvfree(model->qnet_buf);
 
 	options = rcu_dereference_protected(model->options, true);
 	RCU_INIT_POINTER(model->options, NULL);
@@ -754,6 +767,17 @@ int ml_model_connect(struct ml_lib_model *model,
 	case ML_LIB_MODEL_STOPPED:
 	case ML_LIB_MODEL_STARTED:
 	case ML_LIB_MODEL_RUNNING:
+		/*
+		 * A model reused from an earlier load (or made by hand) was
+		 * configured then: assume our options, or publishing and
+		 * recommendations would have no widths to work with.
+		 */
+		if (state != ML_LIB_MODEL_CREATED &&
+		    !rcu_access_pointer(model->options)) {
+			err = ml_keep_options(model, options);
+			if (err)
+				return err;
+		}
 		err = ml_model_start(model);
 		break;
 	default:
@@ -1112,4 +1136,215 @@ int ml_model_error_backpropagation(struct ml_lib_model *model,
 		model->fallbacks_reported += max_t(s64, unreported, 0);
 	}
 	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* in-kernel inference: the exported integer network                   */
+
+/*
+ * Read up to len bytes of a model file from offset 0 (I/O).  Returns the
+ * bytes read, or -EFBIG when the file does not fit in len.
+ */
+static ssize_t ml_read_bytes(struct ml_lib_model *model, const char *leaf,
+			     u8 *buf, size_t len, bool whole)
+{
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n, total = 0;
+	u8 probe;
+
+	ml_io_begin(model);
+	f = filp_open(ml_path(model, leaf, true), O_RDONLY, 0);
+	if (IS_ERR(f)) {
+		total = PTR_ERR(f);
+		goto out;
+	}
+	do {
+		n = kernel_read(f, buf + total, len - total, &pos);
+		if (n > 0)
+			total += n;
+	} while (whole && n > 0 && (size_t)total < len);
+	if (n < 0)
+		total = n;
+	else if (whole && (size_t)total == len &&
+		 kernel_read(f, &probe, 1, &pos) > 0)
+		total = -EFBIG;
+	filp_close(f, NULL);
+out:
+	ml_io_end(model);
+	return total;
+}
+
+static void ml_publish_qnet(struct ml_lib_model *model, struct ml_lib_qnet *q)
+{
+	struct ml_lib_qnet *old;
+
+	/* only the I/O thread (or destroy, after it) publishes */
+	old = rcu_replace_pointer(model->qnet, q, true);
+	atomic64_set(&model->qnet_generation, q ? (s64)q->net.generation : -1);
+	if (old) {
+		synchronize_rcu();
+		kvfree(old);
+	}
+}
+
+/**
+ * ml_model_drop_qnet() - stop using the integer network
+ * @model: the proxy
+ *
+ * Operations fall back to what the subsystem does without a network.  May
+ * sleep (waits for an RCU grace period); I/O thread or teardown only.
+ */
+void ml_model_drop_qnet(struct ml_lib_model *model)
+{
+	ml_publish_qnet(model, NULL);
+}
+
+static int ml_qnet_reject(struct ml_lib_model *model, int err)
+{
+	atomic64_inc(&model->cnt.qnet_rejected);
+	atomic_set(&model->qnet_status, err);
+	pr_warn_ratelimited("model %s: rejected integer network (%s)\n",
+			    model->model_name,
+			    err == -EBADMSG ? "checksum" :
+			    err == -E2BIG || err == -EFBIG ? "beyond the limits" :
+			    "malformed");
+	ml_model_drop_qnet(model);
+	return err;
+}
+
+/**
+ * ml_model_fetch_qnet() - take the model's integer network into use (I/O)
+ * @model: the proxy
+ *
+ * Reads the header of the model file `qnet`; when its generation differs
+ * from the one in use, reads the whole file, validates it completely
+ * (qnet_parse(): magic, version, sizes against the limits, checksum,
+ * arithmetic bounds; widths equal to the model's inputs and outputs) and
+ * only then publishes it with RCU.  A file that fails validation is
+ * counted in qnet_rejected and the network in use is dropped too, so
+ * operations run the default until a good one arrives.  ENODATA or EFBIG
+ * from mlproxy (no network, or one it cannot export) drop it as well.
+ *
+ * Return: 0 (also when there is no network), -EINVAL/-E2BIG/-EBADMSG for
+ * a rejected file, -ENOMEM, or a transport error for correct_system_state().
+ */
+int ml_model_fetch_qnet(struct ml_lib_model *model)
+{
+	struct ml_lib_model_options *options;
+	struct ml_lib_qnet *q;
+	u16 inputs, outputs;
+	u64 generation;
+	ssize_t n;
+	int err;
+
+	if (!model->qnet_buf) {
+		model->qnet_buf = kvmalloc(QNET_MAX_BYTES, GFP_KERNEL);
+		if (!model->qnet_buf)
+			return -ENOMEM;
+	}
+	n = ml_read_bytes(model, "qnet", model->qnet_buf, QNET_HEADER_BYTES,
+			  false);
+	if (n == -ENODATA || n == -EFBIG) {
+		atomic_set(&model->qnet_status, (int)n);
+		ml_model_drop_qnet(model);
+		return 0;
+	}
+	if (n < 0)
+		return (int)n;
+	if (qnet_peek_generation(model->qnet_buf, n, &generation))
+		return ml_qnet_reject(model, -EINVAL);
+	/*
+	 * Same generation from the same FUSE connection: nothing new.  A new
+	 * server (a new connection) numbers its generations afresh, so a
+	 * matching number from it proves nothing and the file is fetched.
+	 */
+	if (rcu_access_pointer(model->qnet) &&
+	    (s64)generation == atomic64_read(&model->qnet_generation) &&
+	    model->qnet_dev == (u32)atomic_read(&model->conn_dev))
+		return 0;
+
+	n = ml_read_bytes(model, "qnet", model->qnet_buf, QNET_MAX_BYTES, true);
+	if (n == -EFBIG)
+		return ml_qnet_reject(model, -E2BIG);
+	if (n == -ENODATA) {
+		atomic_set(&model->qnet_status, (int)n);
+		ml_model_drop_qnet(model);
+		return 0;
+	}
+	if (n < 0)
+		return (int)n;
+	q = kvmalloc(sizeof(*q), GFP_KERNEL);
+	if (!q)
+		return -ENOMEM;
+	err = qnet_parse(&q->net, model->qnet_buf, n);
+	rcu_read_lock();
+	options = rcu_dereference(model->options);
+	inputs = options ? options->inputs : 0;
+	outputs = options ? options->outputs : 0;
+	rcu_read_unlock();
+	if (!err && (q->net.inputs != inputs || q->net.outputs != outputs))
+		err = -EINVAL;
+	if (err) {
+		kvfree(q);
+		return ml_qnet_reject(model, err);
+	}
+	atomic64_inc(&model->cnt.qnet_accepted);
+	atomic_set(&model->qnet_status, 0);
+	model->qnet_dev = (u32)atomic_read(&model->conn_dev);
+	ml_publish_qnet(model, q);
+	return 0;
+}
+
+/**
+ * ml_model_eval() - evaluate the accepted integer network
+ * @model: the proxy
+ * @in: the model's `inputs` values, in its fixed-point units
+ * @out: receives the model's `outputs` values, in the same units
+ *
+ * Safe in any context, including hard and soft interrupts: integers only,
+ * no allocation, no sleeping, at most QNET_MAX_WEIGHTS multiply-adds, and
+ * no access to user space.  Outputs are not clamped; the caller applies its
+ * own range.
+ *
+ * Return: 0, or -ENODATA when no network is accepted.
+ */
+int ml_model_eval(struct ml_lib_model *model, const s32 *in, s32 *out)
+{
+	struct ml_lib_qnet *q;
+
+	rcu_read_lock();
+	q = rcu_dereference(model->qnet);
+	if (q)
+		qnet_eval(&q->net, in, out);
+	rcu_read_unlock();
+	return q ? 0 : -ENODATA;
+}
+
+/**
+ * ml_model_qnet_shape() - describe the network in use, e.g. "2-16-16-1"
+ * @model: the proxy
+ * @buf: where to write it
+ * @len: size of @buf
+ *
+ * Return: the length written (scnprintf), "none" when there is no network.
+ */
+int ml_model_qnet_shape(struct ml_lib_model *model, char *buf, size_t len)
+{
+	struct ml_lib_qnet *q;
+	int n;
+	u32 l;
+
+	rcu_read_lock();
+	q = rcu_dereference(model->qnet);
+	if (!q) {
+		n = scnprintf(buf, len, "none");
+	} else {
+		n = scnprintf(buf, len, "%u", q->net.inputs);
+		for (l = 0; l < q->net.nr_layers; l++)
+			n += scnprintf(buf + n, len - n, "-%u",
+				       q->net.layer[l].out);
+	}
+	rcu_read_unlock();
+	return n;
 }

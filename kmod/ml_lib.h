@@ -22,6 +22,8 @@
 #include <linux/timer.h>
 #include <linux/types.h>
 
+#include "mlp_qnet.h"
+
 struct task_struct;
 
 enum ml_lib_system_mode {
@@ -142,6 +144,14 @@ struct ml_lib_counters {
 	atomic64_t models_created;	/* mkdir under models/ succeeded */
 	atomic64_t reconnects;		/* emergency -> back to mlproxy */
 	atomic64_t connection_aborts;	/* FUSE connection aborted on unload */
+	atomic64_t qnet_accepted;	/* integer networks validated and published */
+	atomic64_t qnet_rejected;	/* integer networks that failed validation */
+};
+
+/* An accepted integer network, published to the fast path with RCU. */
+struct ml_lib_qnet {
+	struct rcu_head rcu;
+	struct qnet net;
 };
 
 /*
@@ -197,6 +207,13 @@ struct ml_lib_model {
 	void *abort_work;		/* struct ml_abort_work */
 	bool watchdog_armed;
 
+	/* the integer network: written by the I/O thread, read under RCU */
+	struct ml_lib_qnet __rcu *qnet;
+	u8 *qnet_buf;			/* QNET_MAX_BYTES, I/O thread only */
+	u32 qnet_dev;			/* conn_dev it came from, I/O thread only */
+	atomic64_t qnet_generation;	/* generation in use, -1 when none */
+	atomic_t qnet_status;		/* 0, or -errno of the last fetch that failed */
+
 	struct ml_lib_counters cnt;
 	struct ml_lib_latency txn_latency;
 	/* fallbacks already reported to mlproxy in feedback, I/O thread only */
@@ -240,6 +257,12 @@ bool ml_model_io_stuck(struct ml_lib_model *model);
 int ml_model_abort_connection(struct ml_lib_model *model);
 const char *ml_lib_mode_name(int mode);
 const char *ml_lib_state_name(int state);
+
+/* in-kernel inference from the model's exported integer network */
+int ml_model_fetch_qnet(struct ml_lib_model *model);		/* I/O */
+void ml_model_drop_qnet(struct ml_lib_model *model);
+int ml_model_eval(struct ml_lib_model *model, const s32 *in, s32 *out);
+int ml_model_qnet_shape(struct ml_lib_model *model, char *buf, size_t len);
 
 static inline u32 ml_model_apply_permil(struct ml_lib_model *model)
 {

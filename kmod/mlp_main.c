@@ -5,16 +5,20 @@
  *
  * The subsystem (mlp_synth.h) runs OPS_PER_TICK operations every TICK_MS
  * from a timer.  Each operation picks a setting for a drifting workload
- * feature: the default algorithm's lagging guess, or, on apply_permil of
- * every 1000 operations, the setting interpolated from the last accepted
- * recommendation table.  It never waits for user space: the table is an
- * RCU pointer and apply_permil an atomic.
+ * feature and its own load: the default algorithm's lagging guess, or, on
+ * apply_permil of every 1000 operations, ML: with use_qnet=0 the setting
+ * interpolated from the last accepted recommendation table (over the
+ * feature, asked at the mean load), with use_qnet=1 the output of the
+ * accepted integer network evaluated on both features in the operation's
+ * own context (ml_model_eval).  It never waits for user space: the table
+ * and the network are RCU pointers and apply_permil an atomic.
  *
  * One kthread does all mlproxy I/O, every period_ms: connect (create, init
  * and start the model, EEXIST = reuse), read the mode in force, publish the
  * (feature -> best setting in hindsight) samples, ask for a recommendation
- * table, validate and clamp it, and send efficiency feedback.  The ml_lib
- * watchdog bounds every request by timeout_ms.
+ * table, validate and clamp it, fetch the integer network `qnet` when its
+ * generation moved, and send efficiency feedback.  The ml_lib watchdog
+ * bounds every request by timeout_ms.
  *
  * Parameters appear in /sys/module/mlproxy_kmod/parameters/: the first five
  * are set at load time, the rest are read-only status.
@@ -33,6 +37,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/wait.h>
 
 #include "ml_lib.h"
@@ -81,12 +86,26 @@ static unsigned int abort_after_ms = 30000;
 module_param(abort_after_ms, uint, 0444);
 MODULE_PARM_DESC(abort_after_ms, "abort the FUSE connection when a killed request is still stuck this many ms later (0 = only on unload, default 30000)");
 
+/*
+ * use_qnet: what operations that apply ML use: 0 = the recommendation
+ * table (one FUSE transaction per round, over the feature alone), 1 = the
+ * accepted integer network, evaluated per operation on both features.
+ * Without an accepted network (or table) they run the default.
+ */
+static bool use_qnet;
+module_param(use_qnet, bool, 0444);
+MODULE_PARM_DESC(use_qnet, "ML operations evaluate the in-kernel integer network (1) or interpolate the recommendation table (0, default)");
+
 #define MLP_TICK_MS		10	/* workload timer period */
 #define MLP_OPS_PER_TICK	4	/* operations per tick: 400/s */
 #define MLP_SAMPLE_EVERY	16	/* one training sample per 16 ops */
 #define MLP_SAMPLE_RING		ML_LIB_MAX_SAMPLES
 #define MLP_SCALE		1000	/* fixed point: 1000 = 1.0 */
 #define MLP_SLACK		500	/* clamp up to this far outside 0..1000 */
+#define MLP_INPUTS		2	/* feature, load */
+#define MLP_TXN_RING		32	/* recommendation transactions timed */
+#define MLP_BENCH_MIN		1000	/* bench_evals accepts 1000..1000000 */
+#define MLP_BENCH_MAX		1000000
 
 /* A recommendation table: best setting at features 0, 100, ..., 1000. */
 struct mlp_table {
@@ -112,7 +131,9 @@ struct mlp_subsys {
 	struct synth_gate gate;
 	u64 op_count;
 	u64 ml_ops, ml_eff_sum, def_ops, def_eff_sum, shadow_ops, shadow_eff_sum;
-	s32 samples[MLP_SAMPLE_RING][2];
+	/* what the table and the network would have scored on every operation */
+	u64 table_ops, table_eff_sum, qnet_ops, qnet_eff_sum;
+	s32 samples[MLP_SAMPLE_RING][MLP_INPUTS + 1];
 	unsigned int nr_samples;
 
 	/* status */
@@ -122,7 +143,14 @@ struct mlp_subsys {
 	atomic_t eff_ml_permil;			/* smoothed, -1 = none yet */
 	atomic_t eff_default_permil;
 	atomic_t eff_permil;			/* what was achieved */
+	atomic_t eff_table_permil;		/* the table, scored on every op */
+	atomic_t eff_qnet_permil;		/* the network, scored on every op */
 	atomic_t feature;
+
+	/* recommendation transactions timed by the I/O thread, for the bench */
+	struct mutex bench_lock;
+	u32 txn_ns[MLP_TXN_RING];
+	unsigned int nr_txn;
 
 	struct ml_lib_hint hint;		/* I/O thread only */
 	struct ml_lib_feedback fb;
@@ -131,7 +159,7 @@ struct mlp_subsys {
 static struct mlp_subsys mlp;
 
 static const struct ml_lib_model_options mlp_options = {
-	.inputs = 1,
+	.inputs = MLP_INPUTS,
 	.outputs = 1,
 	.scale = MLP_SCALE,
 	.extra_config = "hidden=16,16\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=4096\n",
@@ -242,6 +270,18 @@ MLP_STATUS(efficiency_permil, mlp_int_ops, mlp.eff_permil,
 	   "smoothed efficiency the subsystem achieved, -1 if none (read-only)");
 MLP_STATUS(feature, mlp_int_ops, mlp.feature,
 	   "current workload feature, 0..1000 (read-only)");
+MLP_STATUS(efficiency_table_permil, mlp_int_ops, mlp.eff_table_permil,
+	   "smoothed efficiency the recommendation table would reach on every operation, -1 if none (read-only)");
+MLP_STATUS(efficiency_qnet_permil, mlp_int_ops, mlp.eff_qnet_permil,
+	   "smoothed efficiency the integer network would reach on every operation, -1 if none (read-only)");
+MLP_STATUS(qnet_accepted, mlp_counter_ops, mlp.model.cnt.qnet_accepted,
+	   "integer networks validated and taken into use (read-only)");
+MLP_STATUS(qnet_rejected, mlp_counter_ops, mlp.model.cnt.qnet_rejected,
+	   "integer networks rejected by validation (read-only)");
+MLP_STATUS(qnet_status, mlp_int_ops, mlp.model.qnet_status,
+	   "0, or the negative errno of the last qnet fetch that gave no network (read-only)");
+MLP_STATUS(qnet_generation, mlp_counter_ops, mlp.model.qnet_generation,
+	   "generation of the integer network in use, -1 if none (read-only)");
 
 /*
  * The module's own recommendation transactions, as it times them (open to
@@ -317,29 +357,167 @@ MODULE_PARM_DESC(recommendation,
 		 "recommended settings in use for features 0,100,..,1000, or none (read-only)");
 
 /* ------------------------------------------------------------------ */
+/* self-benchmark of in-kernel inference                               */
+
+static char mlp_bench_text[256] = "none\n";	/* under bench_lock */
+
+static int mlp_cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort v[0..n) and return its permil-th percentile (n > 0). */
+static u32 mlp_percentile(u32 *v, unsigned int n, unsigned int permil)
+{
+	sort(v, n, sizeof(*v), mlp_cmp_u32, NULL);
+	return v[(u64)(n - 1) * permil / 1000];
+}
+
+/*
+ * Time n evaluations of the accepted network, one clock pair around each,
+ * in the writer's (process) context; also the clock pair alone, and the
+ * recommendation transactions the I/O thread timed lately.
+ */
+static int mlp_bench_run(struct mlp_subsys *s, unsigned int n)
+{
+	u32 *ns, txn[MLP_TXN_RING], clock_med, med, p99, txn_med = 0;
+	s32 in[MLP_INPUTS], out[1];
+	unsigned int i, ntxn;
+	char shape[64];
+	u64 t0;
+	int err = 0;
+
+	ns = kvmalloc_array(n, sizeof(*ns), GFP_KERNEL);
+	if (!ns)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		t0 = ktime_get_ns();
+		ns[i] = (u32)min_t(u64, ktime_get_ns() - t0, U32_MAX);
+		if (!(i % 4096))
+			cond_resched();
+	}
+	clock_med = mlp_percentile(ns, n, 500);
+	for (i = 0; i < n && !err; i++) {
+		in[0] = (s32)(i * 7919u % (SYNTH_FEATURE_MAX + 1));
+		in[1] = (s32)(i * 104729u % (SYNTH_LOAD_MAX + 1));
+		t0 = ktime_get_ns();
+		err = ml_model_eval(&s->model, in, out);
+		ns[i] = (u32)min_t(u64, ktime_get_ns() - t0, U32_MAX);
+		if (!(i % 4096))
+			cond_resched();
+	}
+	if (err) {
+		kvfree(ns);
+		return err;	/* the network was dropped meanwhile */
+	}
+	med = mlp_percentile(ns, n, 500);
+	p99 = mlp_percentile(ns, n, 990);
+	kvfree(ns);
+	ml_model_qnet_shape(&s->model, shape, sizeof(shape));
+
+	mutex_lock(&s->bench_lock);
+	ntxn = min_t(unsigned int, s->nr_txn, MLP_TXN_RING);
+	memcpy(txn, s->txn_ns, sizeof(txn));
+	if (ntxn)
+		txn_med = mlp_percentile(txn, ntxn, 500);
+	scnprintf(mlp_bench_text, sizeof(mlp_bench_text),
+		  "net %s evals %u median_ns %u p99_ns %u clock_ns %u txn_samples %u txn_median_ns %u\n",
+		  shape, n, med, p99, clock_med, ntxn, txn_med);
+	pr_info("bench: %s", mlp_bench_text);
+	mutex_unlock(&s->bench_lock);
+	return 0;
+}
+
+static int mlp_bench_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err = kstrtouint(val, 0, &n);
+
+	if (err)
+		return err;
+	if (n < MLP_BENCH_MIN || n > MLP_BENCH_MAX)
+		return -EINVAL;
+	if (!rcu_access_pointer(mlp.model.qnet))
+		return -ENODATA;
+	return mlp_bench_run(&mlp, n);
+}
+
+static int mlp_bench_get(char *buf, const struct kernel_param *kp)
+{
+	int n;
+
+	mutex_lock(&mlp.bench_lock);
+	n = scnprintf(buf, PAGE_SIZE, "%s", mlp_bench_text);
+	mutex_unlock(&mlp.bench_lock);
+	return n;
+}
+
+static const struct kernel_param_ops mlp_bench_ops = {
+	.set = mlp_bench_set, .get = mlp_bench_get,
+};
+
+/*
+ * bench_evals: write N (1000..1000000) to time N evaluations of the
+ * accepted integer network (ENODATA without one); read the last result:
+ * network shape, median and p99 ns per call (one clock pair included),
+ * the clock pair alone, and the median ns of the last recommendation
+ * transactions over FUSE.
+ */
+module_param_cb(bench_evals, &mlp_bench_ops, NULL, 0644);
+MODULE_PARM_DESC(bench_evals,
+		 "write N (1000..1000000): time N in-kernel network evaluations; read: the last result");
+
+/* ------------------------------------------------------------------ */
 /* the subsystem's own path: never waits, never talks to user space    */
+
+static s32 mlp_clamp_setting(s32 v)
+{
+	return clamp_t(s32, v, SYNTH_SETTING_MIN, SYNTH_SETTING_MAX);
+}
 
 static void mlp_subsys_op(struct mlp_subsys *s, u64 now_ms)
 {
 	struct mlp_table *t;
-	s32 f, best, def_setting, setting;
+	s32 in[MLP_INPUTS], net_out[1];
+	s32 f, l, best, def_setting, setting, table_setting = 0;
 	u32 eff, def_eff;
-	bool use_ml = false;
+	bool use_ml = false, have_table, have_net, gate;
 
 	spin_lock(&s->lock);
 	f = synth_feature(now_ms, &s->rng);
+	l = synth_load(&s->rng);
+	best = synth_best_setting(f, l);
 	def_setting = synth_default_setting(&s->def);
 	setting = def_setting;
 	rcu_read_lock();
 	t = rcu_dereference(s->table);
-	if (t && synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
-		setting = synth_table_lookup(t->setting, f);
+	have_table = t;
+	if (t)
+		table_setting = synth_table_lookup(t->setting, f);
+	rcu_read_unlock();
+	in[0] = f;
+	in[1] = l;
+	have_net = !ml_model_eval(&s->model, in, net_out);
+	net_out[0] = mlp_clamp_setting(net_out[0]);
+
+	gate = synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model));
+	if (gate && (use_qnet ? have_net : have_table)) {
+		setting = use_qnet ? net_out[0] : table_setting;
 		use_ml = true;
 	}
-	rcu_read_unlock();
+	if (have_table) {
+		s->table_ops++;
+		s->table_eff_sum += synth_efficiency_permil(table_setting, best);
+	}
+	if (have_net) {
+		s->qnet_ops++;
+		s->qnet_eff_sum += synth_efficiency_permil(net_out[0], best);
+	}
 
-	eff = synth_efficiency_permil(setting, f);
-	def_eff = synth_efficiency_permil(def_setting, f);
+	eff = synth_efficiency_permil(setting, best);
+	def_eff = synth_efficiency_permil(def_setting, best);
 	if (use_ml) {
 		s->ml_ops++;
 		s->ml_eff_sum += eff;
@@ -352,12 +530,12 @@ static void mlp_subsys_op(struct mlp_subsys *s, u64 now_ms)
 	s->shadow_eff_sum += def_eff;
 
 	/* hindsight: now that the operation ran, its best setting is known */
-	best = synth_best_setting(f);
 	synth_default_learn(&s->def, best);
 	if (++s->op_count % MLP_SAMPLE_EVERY == 0) {
 		if (s->nr_samples < MLP_SAMPLE_RING) {
 			s->samples[s->nr_samples][0] = f;
-			s->samples[s->nr_samples][1] = best;
+			s->samples[s->nr_samples][1] = l;
+			s->samples[s->nr_samples][2] = best;
 			s->nr_samples++;
 		} else {
 			atomic64_inc(&s->samples_dropped);
@@ -390,10 +568,8 @@ static int mlp_extract_dataset(struct ml_lib_model *model,
 	unsigned int i;
 
 	spin_lock_bh(&s->lock);
-	for (i = 0; i < s->nr_samples; i++) {
-		ds->values[i][0] = s->samples[i][0];
-		ds->values[i][1] = s->samples[i][1];
-	}
+	for (i = 0; i < s->nr_samples; i++)
+		memcpy(ds->values[i], s->samples[i], sizeof(s->samples[i]));
 	ds->nr_samples = s->nr_samples;
 	s->nr_samples = 0;
 	spin_unlock_bh(&s->lock);
@@ -442,6 +618,7 @@ static void mlp_estimate_efficiency(struct ml_lib_model *model,
 {
 	struct mlp_subsys *s = model->parent;
 	u64 ml_ops, ml_sum, def_ops, def_sum, sh_ops, sh_sum;
+	u64 tb_ops, tb_sum, qn_ops, qn_sum;
 
 	spin_lock_bh(&s->lock);
 	ml_ops = s->ml_ops;
@@ -450,6 +627,14 @@ static void mlp_estimate_efficiency(struct ml_lib_model *model,
 	def_sum = s->def_eff_sum;
 	sh_ops = s->shadow_ops;
 	sh_sum = s->shadow_eff_sum;
+	tb_ops = s->table_ops;
+	tb_sum = s->table_eff_sum;
+	qn_ops = s->qnet_ops;
+	qn_sum = s->qnet_eff_sum;
+	s->table_ops = 0;
+	s->table_eff_sum = 0;
+	s->qnet_ops = 0;
+	s->qnet_eff_sum = 0;
 	s->ml_ops = 0;
 	s->ml_eff_sum = 0;
 	s->def_ops = 0;
@@ -473,6 +658,10 @@ static void mlp_estimate_efficiency(struct ml_lib_model *model,
 		fb->default_permil = (u32)div64_u64(sh_sum, sh_ops);
 		mlp_smooth(&s->eff_default_permil, fb->default_permil);
 	}
+	if (tb_ops)
+		mlp_smooth(&s->eff_table_permil, (u32)div64_u64(tb_sum, tb_ops));
+	if (qn_ops)
+		mlp_smooth(&s->eff_qnet_permil, (u32)div64_u64(qn_sum, qn_ops));
 	if (ml_ops + def_ops)
 		mlp_smooth(&s->eff_permil,
 			   (u32)div64_u64(ml_sum + def_sum, ml_ops + def_ops));
@@ -495,12 +684,20 @@ static const struct ml_lib_model_ops mlp_ops = {
 /* ------------------------------------------------------------------ */
 /* the I/O kthread                                                     */
 
+static void mlp_note_txn(struct mlp_subsys *s, u64 ns)
+{
+	mutex_lock(&s->bench_lock);
+	s->txn_ns[s->nr_txn++ % MLP_TXN_RING] = (u32)min_t(u64, ns, U32_MAX);
+	mutex_unlock(&s->bench_lock);
+}
+
 /* One I/O round.  Returns early when mlproxy is unreachable. */
 static void mlp_round(struct mlp_subsys *s)
 {
 	struct ml_lib_model *m = &s->model;
 	struct ml_lib_hint *hint = &s->hint;
 	unsigned int i;
+	u64 t0;
 	int err;
 
 	if (!atomic_read(&m->connected)) {
@@ -524,12 +721,17 @@ static void mlp_round(struct mlp_subsys *s)
 
 	memset(hint, 0, sizeof(*hint));
 	hint->nr_queries = SYNTH_TABLE_POINTS;
-	for (i = 0; i < SYNTH_TABLE_POINTS; i++)
+	for (i = 0; i < SYNTH_TABLE_POINTS; i++) {
 		hint->queries[i][0] = (s32)(i * SYNTH_TABLE_STEP);
+		hint->queries[i][1] = SYNTH_LOAD_MEAN;
+	}
 	hint->min = SYNTH_SETTING_MIN;
 	hint->max = SYNTH_SETTING_MAX;
 	hint->slack = MLP_SLACK;
+	t0 = ktime_get_ns();
 	err = ml_model_preprocess_recommendation(m, hint);
+	if (!err)
+		mlp_note_txn(s, ktime_get_ns() - t0);
 	if (!err) {
 		apply_ml_model_recommendation(m, hint);
 	} else if (err == -EINVAL || err == -ERANGE) {
@@ -539,6 +741,16 @@ static void mlp_round(struct mlp_subsys *s)
 	} else if (err != -ENODATA && correct_system_state(m, err)) {
 		return;
 	}
+
+	/*
+	 * Only a subsystem that uses the network fetches it: the table path
+	 * costs no extra transaction.  Rejected files are counted and
+	 * dropped inside; only transport errors matter here.
+	 */
+	err = use_qnet ? ml_model_fetch_qnet(m) : 0;
+	if (err && correct_system_state(m, err == -EINVAL || err == -E2BIG ||
+					err == -EBADMSG ? 0 : err))
+		return;
 
 	estimate_ml_model_efficiency(m, &s->fb);
 	err = ml_model_error_backpropagation(m, &s->fb);
@@ -634,12 +846,15 @@ static int __init mlp_init(void)
 
 	spin_lock_init(&s->lock);
 	mutex_init(&s->table_lock);
+	mutex_init(&s->bench_lock);
 	init_completion(&s->thread_done);
 	init_waitqueue_head(&s->wq);
 	s->rng.state = 0x6d6c7078;	/* "mlpx" */
 	atomic_set(&s->eff_ml_permil, -1);
 	atomic_set(&s->eff_default_permil, -1);
 	atomic_set(&s->eff_permil, -1);
+	atomic_set(&s->eff_table_permil, -1);
+	atomic_set(&s->eff_qnet_permil, -1);
 
 	err = ml_model_create(&s->model, KBUILD_MODNAME, model_name, mount_path,
 			      timeout_ms, abort_after_ms, &mlp_ops, s);

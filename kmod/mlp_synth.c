@@ -36,16 +36,22 @@ s32 synth_feature(u64 t_ms, struct synth_rng *rng)
 	return f;
 }
 
-/* The best setting for a feature: 200 + 0.6 f, i.e. 200..800. */
-s32 synth_best_setting(s32 feature)
+/* The operation's load: uniform in 0..SYNTH_LOAD_MAX, independent per operation. */
+s32 synth_load(struct synth_rng *rng)
 {
-	return 200 + feature * 3 / 5;
+	return (s32)(synth_rand(rng) % (SYNTH_LOAD_MAX + 1));
+}
+
+/* The best setting: 200 + 0.5 f + 0.1 l, i.e. 200..800. */
+s32 synth_best_setting(s32 feature, s32 load)
+{
+	return 200 + (feature * 5 + load) / 10;
 }
 
 /* 1000 permil at the best setting, minus 2 permil per setting unit off. */
-u32 synth_efficiency_permil(s32 setting, s32 feature)
+u32 synth_efficiency_permil(s32 setting, s32 best)
 {
-	s64 off = (s64)setting - synth_best_setting(feature);
+	s64 off = (s64)setting - best;
 
 	if (off < 0)
 		off = -off;

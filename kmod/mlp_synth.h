@@ -3,11 +3,13 @@
  * mlp_synth: the synthetic subsystem's physics, as pure integer C so the
  * host unit tests can check it.
  *
- * Every operation sees a workload feature f in [0, SYNTH_FEATURE_MAX] that
- * drifts over time (a triangle wave plus per-operation jitter) and picks a
- * setting s in [SYNTH_SETTING_MIN, SYNTH_SETTING_MAX].  Its efficiency is
- * 1000 permil at the best setting for f and falls linearly with the
- * distance from it.  The default algorithm does not know the mapping: it
+ * Every operation sees two features and picks a setting s in
+ * [SYNTH_SETTING_MIN, SYNTH_SETTING_MAX]: a workload feature f in
+ * [0, SYNTH_FEATURE_MAX] that drifts over time (a triangle wave plus
+ * per-operation jitter), and the operation's own load l in [0, SYNTH_LOAD_MAX],
+ * drawn afresh for every operation.  The best setting depends on both, so a
+ * table over f alone cannot represent it.  Efficiency is 1000 permil at the
+ * best setting and falls linearly with the distance from it.  The default algorithm does not know the mapping: it
  * uses a lagging average of the best settings seen in hindsight.  A model
  * that has learned f -> best setting beats it; a constant guess does not.
  */
@@ -24,6 +26,8 @@
 #define SYNTH_EWMA_SHIFT	8	/* default's average spans 2^8 ops */
 #define SYNTH_TABLE_POINTS	11	/* features 0, 100, ..., 1000 */
 #define SYNTH_TABLE_STEP	(SYNTH_FEATURE_MAX / (SYNTH_TABLE_POINTS - 1))
+#define SYNTH_LOAD_MAX		1000	/* load units, scale 1000 = 1.0 */
+#define SYNTH_LOAD_MEAN		(SYNTH_LOAD_MAX / 2)	/* where a table over f is asked */
 
 struct synth_rng {
 	u32 state;
@@ -31,8 +35,9 @@ struct synth_rng {
 
 u32 synth_rand(struct synth_rng *rng);
 s32 synth_feature(u64 t_ms, struct synth_rng *rng);
-s32 synth_best_setting(s32 feature);
-u32 synth_efficiency_permil(s32 setting, s32 feature);
+s32 synth_load(struct synth_rng *rng);
+s32 synth_best_setting(s32 feature, s32 load);
+u32 synth_efficiency_permil(s32 setting, s32 best);
 s32 synth_table_lookup(const s32 *table, s32 feature);
 
 /* The default algorithm: lagging average, fixed point with 8 fraction bits. */

@@ -11,6 +11,7 @@ export const ERRNO = {
   ENOTDIR: 20,
   EISDIR: 21,
   EINVAL: 22,
+  EFBIG: 27,
   ENOSPC: 28,
   ENODATA: 61,
 } as const;

@@ -27,9 +27,10 @@ export type FeedbackSource = (typeof FEEDBACK_SOURCES)[number];
 
 /**
  * Test-only fault switch values (file `fault`, present only with MLPROXY_TEST_FAULTS=1): corrupt
- * recommendations, or make every training round diverge.
+ * recommendations, make every training round diverge, or spoil the integer network export (`qnet_corrupt`
+ * flips a byte after the checksum was computed; `qnet_withdrawn` makes `qnet` answer ENODATA).
  */
-export const FAULTS = ['none', 'garbage', 'out_of_range', 'diverge'] as const;
+export const FAULTS = ['none', 'garbage', 'out_of_range', 'diverge', 'qnet_corrupt', 'qnet_withdrawn'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** Binary dataset stream header (little endian), written once at the start of an open file. */

@@ -11,6 +11,7 @@
 
 #include "mlp_wire.h"
 #include "mlp_synth.h"
+#include "mlp_qnet.h"
 
 static int tests, failures;
 
@@ -159,7 +160,7 @@ static void test_synth(void)
 	s32 table[SYNTH_TABLE_POINTS];
 	u64 t;
 	int i, passes, bad = 0;
-	u64 ml_sum = 0, def_sum = 0, const_sum = 0, n = 0;
+	u64 net_sum = 0, ml_sum = 0, def_sum = 0, const_sum = 0, n = 0;
 
 	ok(synth_feature(0, NULL) == 0, "feature starts at 0");
 	ok(synth_feature(SYNTH_DRIFT_PERIOD_MS / 2, NULL) == SYNTH_FEATURE_MAX,
@@ -171,17 +172,26 @@ static void test_synth(void)
 			bad++;
 	}
 	ok(!bad, "feature with jitter stays in 0..1000");
-	ok(synth_best_setting(0) == 200 && synth_best_setting(1000) == 800,
+	ok(synth_best_setting(0, 0) == 200 && synth_best_setting(1000, 1000) == 800,
 	   "best setting spans 200..800");
-	ok(synth_efficiency_permil(synth_best_setting(300), 300) == 1000,
+	ok(synth_best_setting(300, 0) != synth_best_setting(300, 1000),
+	   "best setting depends on the load too");
+	ok(synth_efficiency_permil(synth_best_setting(300, 700), synth_best_setting(300, 700)) == 1000,
 	   "best setting is 1000 permil");
-	ok(synth_efficiency_permil(synth_best_setting(300) + 100, 300) == 800,
+	ok(synth_efficiency_permil(synth_best_setting(300, 0) + 100, synth_best_setting(300, 0)) == 800,
 	   "100 off is 800 permil");
 	ok(synth_efficiency_permil(-5000, 300) == 0, "far off is 0 permil");
+	for (bad = 0, i = 0; i < 10000; i++) {
+		s32 l = synth_load(&rng);
+
+		if (l < 0 || l > SYNTH_LOAD_MAX)
+			bad++;
+	}
+	ok(!bad, "load stays in 0..1000");
 
 	for (i = 0; i < SYNTH_TABLE_POINTS; i++)
-		table[i] = synth_best_setting(i * SYNTH_TABLE_STEP);
-	ok(synth_table_lookup(table, 450) == synth_best_setting(450),
+		table[i] = synth_best_setting(i * SYNTH_TABLE_STEP, SYNTH_LOAD_MEAN);
+	ok(synth_table_lookup(table, 450) == synth_best_setting(450, SYNTH_LOAD_MEAN),
 	   "table interpolates between points");
 	ok(synth_table_lookup(table, -10) == table[0] &&
 	   synth_table_lookup(table, 5000) == table[SYNTH_TABLE_POINTS - 1],
@@ -194,21 +204,51 @@ static void test_synth(void)
 		passes += synth_gate_pass(&g, 0);
 	ok(passes == 0, "gate at 0 permil never passes");
 
-	/* a learned model beats the lagging default, which beats a constant */
+	/*
+	 * A model of both features beats a table over the feature (asked at
+	 * the mean load), which beats the lagging default, which beats a
+	 * constant.
+	 */
 	rng.state = 7;
 	for (t = 0; t < 4 * SYNTH_DRIFT_PERIOD_MS; t += 2, n++) {
 		s32 f = synth_feature(t, &rng);
+		s32 l = synth_load(&rng);
+		s32 best = synth_best_setting(f, l);
 
-		ml_sum += synth_efficiency_permil(synth_table_lookup(table, f), f);
-		def_sum += synth_efficiency_permil(synth_default_setting(&d), f);
-		const_sum += synth_efficiency_permil(500, f);
-		synth_default_learn(&d, synth_best_setting(f));
+		net_sum += synth_efficiency_permil(best, best);
+		ml_sum += synth_efficiency_permil(synth_table_lookup(table, f), best);
+		def_sum += synth_efficiency_permil(synth_default_setting(&d), best);
+		const_sum += synth_efficiency_permil(500, best);
+		synth_default_learn(&d, best);
 	}
-	printf("# efficiency permil: learned %llu, default %llu, constant %llu\n",
-	       (unsigned long long)(ml_sum / n), (unsigned long long)(def_sum / n),
-	       (unsigned long long)(const_sum / n));
-	ok(ml_sum / n > def_sum / n + 50, "learned table beats the default");
+	printf("# efficiency permil: 2-feature model %llu, table %llu, default %llu, constant %llu\n",
+	       (unsigned long long)(net_sum / n), (unsigned long long)(ml_sum / n),
+	       (unsigned long long)(def_sum / n), (unsigned long long)(const_sum / n));
+	ok(net_sum / n > ml_sum / n + 30, "a model of both features beats the table");
+	ok(ml_sum / n > def_sum / n + 20, "the table beats the default");
 	ok(def_sum / n > const_sum / n + 20, "default beats a constant guess");
+}
+
+/* The bit-exact comparison with TypeScript is test/engine/qnet-bitexact.test.ts. */
+static void test_qnet(void)
+{
+	static struct qnet net;
+	u8 hdr[QNET_HEADER_BYTES + 8] = { 0x4d, 0x4c, 0x51, 0x4e, 1, 0, 32, 0 };
+	u64 gen = 0;
+
+	ok(qnet_crc32((const u8 *)"123456789", 9) == 0xcbf43926u,
+	   "qnet checksum is CRC-32 (IEEE)");
+	ok(qnet_parse(&net, hdr, 8) == -EINVAL, "qnet: short file refused");
+	hdr[8] = sizeof(hdr);
+	hdr[12] = 1;
+	hdr[14] = QNET_ACT_RELU;
+	ok(qnet_parse(&net, hdr, sizeof(hdr)) == -EINVAL, "qnet: zero sizes refused");
+	hdr[8] = 0;
+	hdr[9] = 0x90;	/* 36864 bytes */
+	ok(qnet_parse(&net, hdr, sizeof(hdr)) == -E2BIG, "qnet: over QNET_MAX_BYTES refused");
+	hdr[16] = 42;
+	ok(qnet_peek_generation(hdr, sizeof(hdr), &gen) == 0 && gen == 42,
+	   "qnet: generation read from the header");
 }
 
 int main(void)
@@ -220,6 +260,7 @@ int main(void)
 	test_check();
 	test_words();
 	test_synth();
+	test_qnet();
 	printf("1..%d\n", tests);
 	if (failures)
 		printf("# %d of %d failed\n", failures, tests);

@@ -4,7 +4,7 @@
 # Run the mlproxy_kmod guest scenarios in one qemu boot and fail on any
 # failure, panic, oops, hung-task report or timeout.
 #
-#   mount-scripts/qemu/run-all.sh [SCENARIO...]     (default: 5 1 4 2 3 6)
+#   mount-scripts/qemu/run-all.sh [SCENARIO...]     (default: 5 1 7 4 2 3 6)
 #
 # Steps: install the host packages it needs (skipped when present), build
 # kmod/ with W=1 (any warning fails), run the kmod host unit tests, build
@@ -12,7 +12,7 @@
 # initramfs, boot it under TCG and check the console.
 #
 # Environment: KVER (kernel version, default kmod/kver.sh: the newest with
-# both headers and image installed), MLP_QEMU_TIMEOUT (seconds, default 270),
+# both headers and image installed), MLP_QEMU_TIMEOUT (seconds, default 420),
 # MLP_SMP (guest CPUs, default 2), MLP_KEEP_LOG (path to keep the console log),
 # MLP_TF_BACKEND (MLPROXY_TF_BACKEND of the guest's server, default cpu),
 # MLP_NO_BUILD=1 (use dist/ as it is, even if src/ is newer).
@@ -21,8 +21,8 @@ trap 'echo "run-all: FAIL: command failed at line $LINENO" >&2' ERR
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-SCENARIOS=${*:-5 1 4 2 3 6}
-QEMU_TIMEOUT=${MLP_QEMU_TIMEOUT:-270}
+SCENARIOS=${*:-5 1 7 4 2 3 6}
+QEMU_TIMEOUT=${MLP_QEMU_TIMEOUT:-420}
 SMP=${MLP_SMP:-2}
 
 say() { echo "run-all: $*"; }

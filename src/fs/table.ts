@@ -93,6 +93,7 @@ export const MODEL_FILES = {
   },
   feedback: { mode: 0o200, write: ({ session }, data) => session.feedback(text(data)) },
   stats: { mode: 0o444, read: ({ session }) => renderStats(session) },
+  qnet: { mode: 0o444, read: ({ session }) => session.qnet() },
   events: {
     mode: 0o444,
     read: ({ session, handle }) => {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Guest scenarios for mlproxy_kmod, run in one boot in the order given
-# (default 5,1,4,2,3,6; each scenario sets up what it needs).
+# (default 5,1,7,4,2,3,6; each scenario sets up what it needs).
 #   5  insmod with no mount: loads, stays in emergency, recovers on mount
 #   1  the loop: samples, training, recommendations, feedback; ML beats default
 #   4  garbage and out-of-range recommendations are rejected, never applied
@@ -11,7 +11,11 @@
 #   6  a request the server took and never answers (hang-server.cjs): the
 #      watchdog aborts the connection after abort_after_ms; with
 #      abort_after_ms=0, rmmod aborts it and completes
-#   7  (not in the default list; bench/kernel-latency.sh runs it) the
+#   7  in-kernel integer inference (use_qnet=1): the network is fetched,
+#      validated and beats the table and the default; withdrawn or
+#      corrupted, it is dropped and operations run the default; the
+#      self-benchmark times 2-16-16-1 and 2-32-32-1 beside a transaction
+#   8  (not in the default list; bench/kernel-latency.sh runs it) the
 #      module's own transaction latency with the model training, then idle:
 #      prints "KLAT <phase> key=value ..." lines for docs/performance.md
 # Prints "PASS <scenario> <what>" / "FAIL <scenario> <what>" lines and
@@ -90,7 +94,8 @@ show_params() {
 	for f in mode published_mode apply_permil model_state connected last_error samples_sent \
 		datasets_sent recommendations_accepted recommendations_rejected recommendations_applied \
 		values_clamped feedback_sent fallbacks timeouts io_errors models_created reconnects \
-		connection_aborts ops_total efficiency_ml_permil efficiency_default_permil efficiency_permil; do
+		connection_aborts ops_total efficiency_ml_permil efficiency_default_permil efficiency_permil \
+		efficiency_table_permil efficiency_qnet_permil qnet_accepted qnet_rejected qnet_status qnet_generation; do
 		printf '%s=%s ' "$f" "$(param $f)"
 	done
 	echo
@@ -143,10 +148,12 @@ stop_server() {
 	clear_mount
 }
 
-# load_module [ABORT_AFTER_MS]
+# load_module [ABORT_AFTER_MS [MORE PARAMS...]]
 load_module() {
+	_abort=${1:-$ABORT_MS}
+	[ $# -gt 0 ] && shift
 	insmod $KO mount_path=$MNT model_name=$NAME period_ms=$PERIOD_MS \
-		timeout_ms=$TIMEOUT_MS abort_after_ms=${1:-$ABORT_MS}
+		timeout_ms=$TIMEOUT_MS abort_after_ms=$_abort "$@"
 }
 
 # unload_module SECONDS: rmmod in the background, wait for it to finish
@@ -422,9 +429,92 @@ training_off() {
 	[ "$(stat_of training)" = 0 ]
 }
 
+# scenario 7 helpers
+qnet_beats_table() {
+	q=$(param efficiency_qnet_permil)
+	tb=$(param efficiency_table_permil)
+	def=$(param efficiency_default_permil)
+	[ "$q" -gt "$((tb + 15))" ] && [ "$tb" -gt "$def" ] && ml_beats_default
+} 2>/dev/null
+qnet_in_use() { [ "$(param qnet_generation)" -ge 0 ] 2>/dev/null; }
+qnet_dropped() { is_param qnet_generation -1; }
+# applied_frozen SECONDS: recommendations_applied does not move for that long
+applied_frozen() {
+	a1=$(param recommendations_applied)
+	sleep "$1"
+	[ "$a1" = "$(param recommendations_applied)" ]
+}
+# bench NAME: time 100000 evaluations; print and check the result line
+bench() {
+	if ! echo 100000 >$P/bench_evals; then
+		fail "$1: bench_evals refused"
+		return
+	fi
+	r=$(param bench_evals)
+	echo "QNET-BENCH $1 $r"
+	med=$(echo "$r" | awk '{ for (i = 1; i < NF; i++) if ($i == "median_ns") print $(i + 1) }')
+	txn=$(echo "$r" | awk '{ for (i = 1; i < NF; i++) if ($i == "txn_median_ns") print $(i + 1) }')
+	expect "$1: timed 100000 evaluations, median $med ns, transaction $txn ns" \
+		sh -c "[ '$med' -gt 0 ] && [ '$txn' -gt '$med' ]"
+}
+
 scenario_7() {
 	SC=S7
-	log "== scenario 7: the module's transaction latency, training and idle"
+	log "== scenario 7: in-kernel integer inference"
+	ensure_ready || { fail "setup: server and module"; return; }
+	expect "unload to reload with use_qnet=1" unload_module 15
+	load_module "$ABORT_MS" use_qnet=1 || { fail "insmod use_qnet=1"; return; }
+	expect "connected" wait_until 15 is_param connected 1
+	mwrite "$MODEL/fault" none
+	mwrite "$MODEL/mode" recommendation
+	expect "recommendation mode in force" wait_until 15 is_param mode recommendation
+	expect "network fetched, validated and in use" wait_until 20 qnet_in_use
+	expect "network applied to operations" wait_until 10 param_gt recommendations_applied 0
+	if wait_until 150 qnet_beats_table; then
+		pass "network $(param efficiency_qnet_permil) > table $(param efficiency_table_permil) > default $(param efficiency_default_permil) permil; applied ML $(param efficiency_ml_permil) after ${WAITED_MS} ms"
+	else
+		fail "network $(param efficiency_qnet_permil) did not beat table $(param efficiency_table_permil) and default $(param efficiency_default_permil)"
+	fi
+	show_params
+	bench 2-16-16-1
+
+	mwrite "$MODEL/fault" qnet_withdrawn
+	expect "withdrawn: network dropped" wait_until 5 qnet_dropped
+	expect "withdrawn: status ENODATA" is_param qnet_status -61
+	expect "withdrawn: operations run the default (applied frozen)" applied_frozen 2
+	mwrite "$MODEL/fault" none
+	expect "restored: network in use again" wait_until 20 qnet_in_use
+	a0=$(param recommendations_applied)
+	expect "restored: applied again" wait_until 5 param_gt recommendations_applied "$a0"
+
+	r0=$(param qnet_rejected)
+	mwrite "$MODEL/fault" qnet_corrupt
+	expect "corrupt: rejected and counted" wait_until 20 param_gt qnet_rejected "$r0"
+	expect "corrupt: network dropped" qnet_dropped
+	expect "corrupt: checksum named (status $(param qnet_status))" is_param qnet_status -74
+	mwrite "$MODEL/fault" none
+	expect "cleared: network in use again" wait_until 20 qnet_in_use
+	expect "kernel clean" no_kernel_trouble
+	show_params
+
+	# the 32-wide network: a model made by hand, reused by the module
+	W=$MNT/models/q32
+	mkdir $W
+	printf 'inputs=2\noutputs=1\nscale=1000\nhidden=32,32\n' | timeout 5 sh -c "cat > $W/config"
+	mwrite $W/control commit
+	mwrite $W/control init
+	expect "unload" unload_module 15
+	insmod $KO mount_path=$MNT model_name=q32 period_ms=$PERIOD_MS timeout_ms=$TIMEOUT_MS use_qnet=1 ||
+		{ fail "insmod model_name=q32"; return; }
+	expect "32-wide network in use" wait_until 20 qnet_in_use
+	sleep 3	# some recommendation transactions to time
+	bench 2-32-32-1
+	expect "unload after the bench" unload_module 15
+}
+
+scenario_8() {
+	SC=S8
+	log "== scenario 8: the module's transaction latency, training and idle"
 	ensure_ready || { fail "setup: server and module"; return; }
 	[ "$(param mode)" = learning ] || mwrite "$MODEL/mode" learning
 	expect "mlproxy trains" wait_until 60 training_on
@@ -438,7 +528,7 @@ scenario_7() {
 
 for s in $SCENARIOS; do
 	case $s in
-	1 | 2 | 3 | 4 | 5 | 6 | 7) "scenario_$s" ;;
+	1 | 2 | 3 | 4 | 5 | 6 | 7 | 8) "scenario_$s" ;;
 	*) SC=S$s; fail "unknown scenario" ;;
 	esac
 done

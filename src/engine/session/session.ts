@@ -18,6 +18,8 @@ import { EventLog } from './eventlog.js';
 import { Intake } from './intake.js';
 import { ModePolicy, STALE_AFTER_MS } from './mode-policy.js';
 import { Recommender } from './recommender.js';
+import { applyQnetFault } from './faults.js';
+import { qnetCacheOf } from '../infer/qnet-cache.js';
 
 /** In which states each verb is allowed (docs/protocol.md, "control"). */
 const ALLOWED: Record<Verb, readonly ModelState[]> = {
@@ -283,6 +285,11 @@ export class Session {
   /** A read of `recommendation` without a write on the same open file: the newest answer. */
   latestRecommendation(): string {
     return this.recommender.latest();
+  }
+
+  /** A read of `qnet`: the network as integers, made once per generation (engine/infer/qnet-cache.ts). */
+  qnet(): Buffer {
+    return applyQnetFault(this.recommender.fault, () => qnetCacheOf(this).bytes(this.learner.network?.snapshot, this._config.scale));
   }
 
   /** A write to `feedback`: evidence for the mode policy, and corrected outputs as training samples. */
