@@ -1219,7 +1219,7 @@ static int ml_qnet_reject(struct ml_lib_model *model, int err)
  *
  * Reads the header of the model file `qnet`; when its generation differs
  * from the one in use, reads the whole file, validates it completely
- * (qnet_parse(): magic, version, sizes against the limits, checksum,
+ * (mlp_qnet_parse(): magic, version, sizes against the limits, checksum,
  * arithmetic bounds; widths equal to the model's inputs and outputs) and
  * only then publishes it with RCU.  A file that fails validation is
  * counted in qnet_rejected and the network in use is dropped too, so
@@ -1252,7 +1252,7 @@ int ml_model_fetch_qnet(struct ml_lib_model *model)
 	}
 	if (n < 0)
 		return (int)n;
-	if (qnet_peek_generation(model->qnet_buf, n, &generation))
+	if (mlp_qnet_peek_generation(model->qnet_buf, n, &generation))
 		return ml_qnet_reject(model, -EINVAL);
 	/*
 	 * Same generation from the same FUSE connection: nothing new.  A new
@@ -1277,7 +1277,7 @@ int ml_model_fetch_qnet(struct ml_lib_model *model)
 	q = kvmalloc(sizeof(*q), GFP_KERNEL);
 	if (!q)
 		return -ENOMEM;
-	err = qnet_parse(&q->net, model->qnet_buf, n);
+	err = mlp_qnet_parse(&q->net, model->qnet_buf, n);
 	rcu_read_lock();
 	options = rcu_dereference(model->options);
 	inputs = options ? options->inputs : 0;
@@ -1316,7 +1316,7 @@ int ml_model_eval(struct ml_lib_model *model, const s32 *in, s32 *out)
 	rcu_read_lock();
 	q = rcu_dereference(model->qnet);
 	if (q)
-		qnet_eval(&q->net, in, out);
+		mlp_qnet_eval(&q->net, in, out);
 	rcu_read_unlock();
 	return q ? 0 : -ENODATA;
 }

@@ -151,7 +151,7 @@ struct ml_lib_counters {
 /* An accepted integer network, published to the fast path with RCU. */
 struct ml_lib_qnet {
 	struct rcu_head rcu;
-	struct qnet net;
+	struct mlp_qnet net;
 };
 
 /*

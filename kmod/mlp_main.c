@@ -126,9 +126,9 @@ struct mlp_subsys {
 	struct mlp_table __rcu *table;
 	struct mutex table_lock;	/* writers of table */
 	spinlock_t lock;
-	struct synth_rng rng;
-	struct synth_default def;
-	struct synth_gate gate;
+	struct mlp_synth_rng rng;
+	struct mlp_synth_default def;
+	struct mlp_synth_gate gate;
 	u64 op_count;
 	u64 ml_ops, ml_eff_sum, def_ops, def_eff_sum, shadow_ops, shadow_eff_sum;
 	/* what the table and the network would have scored on every operation */
@@ -486,38 +486,38 @@ static void mlp_subsys_op(struct mlp_subsys *s, u64 now_ms)
 	bool use_ml = false, have_table, have_net, gate;
 
 	spin_lock(&s->lock);
-	f = synth_feature(now_ms, &s->rng);
-	l = synth_load(&s->rng);
-	best = synth_best_setting(f, l);
-	def_setting = synth_default_setting(&s->def);
+	f = mlp_synth_feature(now_ms, &s->rng);
+	l = mlp_synth_load(&s->rng);
+	best = mlp_synth_best_setting(f, l);
+	def_setting = mlp_synth_default_setting(&s->def);
 	setting = def_setting;
 	rcu_read_lock();
 	t = rcu_dereference(s->table);
 	have_table = t;
 	if (t)
-		table_setting = synth_table_lookup(t->setting, f);
+		table_setting = mlp_synth_table_lookup(t->setting, f);
 	rcu_read_unlock();
 	in[0] = f;
 	in[1] = l;
 	have_net = !ml_model_eval(&s->model, in, net_out);
 	net_out[0] = mlp_clamp_setting(net_out[0]);
 
-	gate = synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model));
+	gate = mlp_synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model));
 	if (gate && (use_qnet ? have_net : have_table)) {
 		setting = use_qnet ? net_out[0] : table_setting;
 		use_ml = true;
 	}
 	if (have_table) {
 		s->table_ops++;
-		s->table_eff_sum += synth_efficiency_permil(table_setting, best);
+		s->table_eff_sum += mlp_synth_efficiency_permil(table_setting, best);
 	}
 	if (have_net) {
 		s->qnet_ops++;
-		s->qnet_eff_sum += synth_efficiency_permil(net_out[0], best);
+		s->qnet_eff_sum += mlp_synth_efficiency_permil(net_out[0], best);
 	}
 
-	eff = synth_efficiency_permil(setting, best);
-	def_eff = synth_efficiency_permil(def_setting, best);
+	eff = mlp_synth_efficiency_permil(setting, best);
+	def_eff = mlp_synth_efficiency_permil(def_setting, best);
 	if (use_ml) {
 		s->ml_ops++;
 		s->ml_eff_sum += eff;
@@ -530,7 +530,7 @@ static void mlp_subsys_op(struct mlp_subsys *s, u64 now_ms)
 	s->shadow_eff_sum += def_eff;
 
 	/* hindsight: now that the operation ran, its best setting is known */
-	synth_default_learn(&s->def, best);
+	mlp_synth_default_learn(&s->def, best);
 	if (++s->op_count % MLP_SAMPLE_EVERY == 0) {
 		if (s->nr_samples < MLP_SAMPLE_RING) {
 			s->samples[s->nr_samples][0] = f;

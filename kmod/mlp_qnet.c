@@ -27,7 +27,7 @@ static u64 get_le64(const u8 *p)
 }
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib's crc32), a nibble at a time. */
-u32 qnet_crc32(const u8 *buf, size_t len)
+u32 mlp_qnet_crc32(const u8 *buf, size_t len)
 {
 	static const u32 nibble[16] = {
 		0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
@@ -64,7 +64,7 @@ static size_t qnet_size_for(const u16 *sizes, unsigned int nr_layers)
 }
 
 /* The generation in a header, without validating the rest. */
-int qnet_peek_generation(const u8 *buf, size_t len, u64 *generation)
+int mlp_qnet_peek_generation(const u8 *buf, size_t len, u64 *generation)
 {
 	if (len < QNET_HEADER_BYTES || get_le32(buf) != QNET_MAGIC)
 		return -EINVAL;
@@ -72,7 +72,7 @@ int qnet_peek_generation(const u8 *buf, size_t len, u64 *generation)
 	return 0;
 }
 
-static int qnet_read_affine(struct qnet_affine *a, const u8 *p)
+static int qnet_read_affine(struct mlp_qnet_affine *a, const u8 *p)
 {
 	s64 limit = (s64)1 << QNET_AFFINE_ADD_BITS;
 
@@ -93,7 +93,7 @@ static int qnet_read_affine(struct qnet_affine *a, const u8 *p)
  * -E2BIG (beyond the limits) or -EBADMSG (checksum).  On error *net is
  * garbage and must not be evaluated.
  */
-int qnet_parse(struct qnet *net, const u8 *buf, size_t len)
+int mlp_qnet_parse(struct mlp_qnet *net, const u8 *buf, size_t len)
 {
 	u16 sizes[QNET_MAX_LAYERS + 1];
 	u32 total, nr_layers, l, i, nw, nb = 0, wat = 0;
@@ -126,7 +126,7 @@ int qnet_parse(struct qnet *net, const u8 *buf, size_t len)
 			return -E2BIG;
 	if (qnet_size_for(sizes, nr_layers) != total)
 		return -EINVAL;
-	if (qnet_crc32(buf, total - 4) != get_le32(buf + total - 4))
+	if (mlp_qnet_crc32(buf, total - 4) != get_le32(buf + total - 4))
 		return -EBADMSG;
 
 	net->generation = get_le64(buf + 16);
@@ -138,7 +138,7 @@ int qnet_parse(struct qnet *net, const u8 *buf, size_t len)
 		if (qnet_read_affine(&net->in_affine[i], p))
 			return -EINVAL;
 	for (l = 0; l < nr_layers; l++) {
-		struct qnet_layer *ly = &net->layer[l];
+		struct mlp_qnet_layer *ly = &net->layer[l];
 
 		ly->in = sizes[l];
 		ly->out = sizes[l + 1];
@@ -190,7 +190,7 @@ static s32 qnet_sat32(s64 v)
 	return (s32)v;
 }
 
-static s32 qnet_affine_apply(const struct qnet_affine *a, s32 x)
+static s32 qnet_affine_apply(const struct mlp_qnet_affine *a, s32 x)
 {
 	return qnet_sat32(qnet_rshift_round((s64)x * a->mul + a->add, a->shift));
 }
@@ -201,7 +201,7 @@ static s32 qnet_affine_apply(const struct qnet_affine *a, s32 x)
  * allocation (two QNET_MAX_WIDTH-entry arrays on the stack), no sleeping;
  * at most QNET_MAX_WEIGHTS multiply-adds.
  */
-void qnet_eval(const struct qnet *net, const s32 *in, s32 *out)
+void mlp_qnet_eval(const struct mlp_qnet *net, const s32 *in, s32 *out)
 {
 	s32 buf_a[QNET_MAX_WIDTH], buf_b[QNET_MAX_WIDTH];
 	s32 *cur = buf_a, *next = buf_b, *t;
@@ -210,7 +210,7 @@ void qnet_eval(const struct qnet *net, const s32 *in, s32 *out)
 	for (i = 0; i < net->inputs; i++)
 		cur[i] = qnet_affine_apply(&net->in_affine[i], in[i]);
 	for (l = 0; l < net->nr_layers; l++) {
-		const struct qnet_layer *ly = &net->layer[l];
+		const struct mlp_qnet_layer *ly = &net->layer[l];
 		const s16 *w = net->weight + ly->weight_at;
 		const s32 *b = net->bias + ly->bias_at;
 

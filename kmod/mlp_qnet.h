@@ -33,13 +33,13 @@
 #define QNET_MAX_BIASES		(QNET_MAX_LAYERS * QNET_MAX_WIDTH)
 
 /* y = sat32(rshift_round((s64)x * mul + add, shift)) */
-struct qnet_affine {
+struct mlp_qnet_affine {
 	s64 add;
 	s32 mul;
 	u32 shift;
 };
 
-struct qnet_layer {
+struct mlp_qnet_layer {
 	u16 in, out;
 	u8 weight_shift;
 	bool relu;
@@ -48,20 +48,20 @@ struct qnet_layer {
 };
 
 /* A parsed, validated network: self-contained, no pointers. */
-struct qnet {
+struct mlp_qnet {
 	u64 generation;
 	u32 nr_layers;
 	u16 inputs, outputs;
-	struct qnet_affine in_affine[QNET_MAX_INPUTS];
-	struct qnet_affine out_affine[QNET_MAX_OUTPUTS];
-	struct qnet_layer layer[QNET_MAX_LAYERS];
+	struct mlp_qnet_affine in_affine[QNET_MAX_INPUTS];
+	struct mlp_qnet_affine out_affine[QNET_MAX_OUTPUTS];
+	struct mlp_qnet_layer layer[QNET_MAX_LAYERS];
 	s32 bias[QNET_MAX_BIASES];
 	s16 weight[QNET_MAX_WEIGHTS];
 };
 
-u32 qnet_crc32(const u8 *buf, size_t len);
-int qnet_peek_generation(const u8 *buf, size_t len, u64 *generation);
-int qnet_parse(struct qnet *net, const u8 *buf, size_t len);
-void qnet_eval(const struct qnet *net, const s32 *in, s32 *out);
+u32 mlp_qnet_crc32(const u8 *buf, size_t len);
+int mlp_qnet_peek_generation(const u8 *buf, size_t len, u64 *generation);
+int mlp_qnet_parse(struct mlp_qnet *net, const u8 *buf, size_t len);
+void mlp_qnet_eval(const struct mlp_qnet *net, const s32 *in, s32 *out);
 
 #endif /* MLP_QNET_H */

@@ -5,7 +5,7 @@
 #include "mlp_synth.h"
 
 /* xorshift32: deterministic, cheap, good enough for jitter. */
-u32 synth_rand(struct synth_rng *rng)
+u32 mlp_synth_rand(struct mlp_synth_rng *rng)
 {
 	u32 x = rng->state ? rng->state : 0x2545f491u;
 
@@ -17,7 +17,7 @@ u32 synth_rand(struct synth_rng *rng)
 }
 
 /* Feature at time t_ms: triangle 0..1000..0 over the drift period + jitter. */
-s32 synth_feature(u64 t_ms, struct synth_rng *rng)
+s32 mlp_synth_feature(u64 t_ms, struct mlp_synth_rng *rng)
 {
 	u32 half = SYNTH_DRIFT_PERIOD_MS / 2;
 	u32 phase = (u32)(t_ms % SYNTH_DRIFT_PERIOD_MS);
@@ -28,7 +28,7 @@ s32 synth_feature(u64 t_ms, struct synth_rng *rng)
 	else
 		f = (s32)((u64)(SYNTH_DRIFT_PERIOD_MS - phase) * SYNTH_FEATURE_MAX / half);
 	if (rng)
-		f += (s32)(synth_rand(rng) % (2 * SYNTH_JITTER + 1)) - SYNTH_JITTER;
+		f += (s32)(mlp_synth_rand(rng) % (2 * SYNTH_JITTER + 1)) - SYNTH_JITTER;
 	if (f < 0)
 		f = 0;
 	if (f > SYNTH_FEATURE_MAX)
@@ -37,19 +37,19 @@ s32 synth_feature(u64 t_ms, struct synth_rng *rng)
 }
 
 /* The operation's load: uniform in 0..SYNTH_LOAD_MAX, independent per operation. */
-s32 synth_load(struct synth_rng *rng)
+s32 mlp_synth_load(struct mlp_synth_rng *rng)
 {
-	return (s32)(synth_rand(rng) % (SYNTH_LOAD_MAX + 1));
+	return (s32)(mlp_synth_rand(rng) % (SYNTH_LOAD_MAX + 1));
 }
 
 /* The best setting: 200 + 0.5 f + 0.1 l, i.e. 200..800. */
-s32 synth_best_setting(s32 feature, s32 load)
+s32 mlp_synth_best_setting(s32 feature, s32 load)
 {
 	return 200 + (feature * 5 + load) / 10;
 }
 
 /* 1000 permil at the best setting, minus 2 permil per setting unit off. */
-u32 synth_efficiency_permil(s32 setting, s32 best)
+u32 mlp_synth_efficiency_permil(s32 setting, s32 best)
 {
 	s64 off = (s64)setting - best;
 
@@ -61,7 +61,7 @@ u32 synth_efficiency_permil(s32 setting, s32 best)
 }
 
 /* Linear interpolation in a table of SYNTH_TABLE_POINTS settings. */
-s32 synth_table_lookup(const s32 *table, s32 feature)
+s32 mlp_synth_table_lookup(const s32 *table, s32 feature)
 {
 	s32 i, frac;
 
@@ -74,14 +74,14 @@ s32 synth_table_lookup(const s32 *table, s32 feature)
 	return table[i] + (table[i + 1] - table[i]) * frac / SYNTH_TABLE_STEP;
 }
 
-s32 synth_default_setting(const struct synth_default *d)
+s32 mlp_synth_default_setting(const struct mlp_synth_default *d)
 {
 	if (!d->primed)
 		return (SYNTH_SETTING_MIN + SYNTH_SETTING_MAX) / 2;
 	return (s32)(d->avg_fp >> 8);
 }
 
-void synth_default_learn(struct synth_default *d, s32 best_in_hindsight)
+void mlp_synth_default_learn(struct mlp_synth_default *d, s32 best_in_hindsight)
 {
 	s64 target = (s64)best_in_hindsight * 256;
 
@@ -93,7 +93,7 @@ void synth_default_learn(struct synth_default *d, s32 best_in_hindsight)
 	d->avg_fp += (target - d->avg_fp) / (1 << SYNTH_EWMA_SHIFT);
 }
 
-bool synth_gate_pass(struct synth_gate *g, u32 permil)
+bool mlp_synth_gate_pass(struct mlp_synth_gate *g, u32 permil)
 {
 	if (permil > 1000)
 		permil = 1000;

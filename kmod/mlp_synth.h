@@ -29,31 +29,31 @@
 #define SYNTH_LOAD_MAX		1000	/* load units, scale 1000 = 1.0 */
 #define SYNTH_LOAD_MEAN		(SYNTH_LOAD_MAX / 2)	/* where a table over f is asked */
 
-struct synth_rng {
+struct mlp_synth_rng {
 	u32 state;
 };
 
-u32 synth_rand(struct synth_rng *rng);
-s32 synth_feature(u64 t_ms, struct synth_rng *rng);
-s32 synth_load(struct synth_rng *rng);
-s32 synth_best_setting(s32 feature, s32 load);
-u32 synth_efficiency_permil(s32 setting, s32 best);
-s32 synth_table_lookup(const s32 *table, s32 feature);
+u32 mlp_synth_rand(struct mlp_synth_rng *rng);
+s32 mlp_synth_feature(u64 t_ms, struct mlp_synth_rng *rng);
+s32 mlp_synth_load(struct mlp_synth_rng *rng);
+s32 mlp_synth_best_setting(s32 feature, s32 load);
+u32 mlp_synth_efficiency_permil(s32 setting, s32 best);
+s32 mlp_synth_table_lookup(const s32 *table, s32 feature);
 
 /* The default algorithm: lagging average, fixed point with 8 fraction bits. */
-struct synth_default {
+struct mlp_synth_default {
 	s64 avg_fp;
 	bool primed;
 };
 
-s32 synth_default_setting(const struct synth_default *d);
-void synth_default_learn(struct synth_default *d, s32 best_in_hindsight);
+s32 mlp_synth_default_setting(const struct mlp_synth_default *d);
+void mlp_synth_default_learn(struct mlp_synth_default *d, s32 best_in_hindsight);
 
 /* The kernel's permil gate: exactly permil of every 1000 calls say yes. */
-struct synth_gate {
+struct mlp_synth_gate {
 	u32 acc;
 };
 
-bool synth_gate_pass(struct synth_gate *g, u32 permil);
+bool mlp_synth_gate_pass(struct mlp_synth_gate *g, u32 permil);
 
 #endif /* MLP_SYNTH_H */

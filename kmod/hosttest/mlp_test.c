@@ -154,35 +154,35 @@ static void test_words(void)
 
 static void test_synth(void)
 {
-	struct synth_rng rng = { 1 };
-	struct synth_default d = { 0, false };
-	struct synth_gate g = { 0 };
+	struct mlp_synth_rng rng = { 1 };
+	struct mlp_synth_default d = { 0, false };
+	struct mlp_synth_gate g = { 0 };
 	s32 table[SYNTH_TABLE_POINTS];
 	u64 t;
 	int i, passes, bad = 0;
 	u64 net_sum = 0, ml_sum = 0, def_sum = 0, const_sum = 0, n = 0;
 
-	ok(synth_feature(0, NULL) == 0, "feature starts at 0");
-	ok(synth_feature(SYNTH_DRIFT_PERIOD_MS / 2, NULL) == SYNTH_FEATURE_MAX,
+	ok(mlp_synth_feature(0, NULL) == 0, "feature starts at 0");
+	ok(mlp_synth_feature(SYNTH_DRIFT_PERIOD_MS / 2, NULL) == SYNTH_FEATURE_MAX,
 	   "feature peaks at half period");
 	for (t = 0; t < 3 * SYNTH_DRIFT_PERIOD_MS; t += 7) {
-		s32 f = synth_feature(t, &rng);
+		s32 f = mlp_synth_feature(t, &rng);
 
 		if (f < 0 || f > SYNTH_FEATURE_MAX)
 			bad++;
 	}
 	ok(!bad, "feature with jitter stays in 0..1000");
-	ok(synth_best_setting(0, 0) == 200 && synth_best_setting(1000, 1000) == 800,
+	ok(mlp_synth_best_setting(0, 0) == 200 && mlp_synth_best_setting(1000, 1000) == 800,
 	   "best setting spans 200..800");
-	ok(synth_best_setting(300, 0) != synth_best_setting(300, 1000),
+	ok(mlp_synth_best_setting(300, 0) != mlp_synth_best_setting(300, 1000),
 	   "best setting depends on the load too");
-	ok(synth_efficiency_permil(synth_best_setting(300, 700), synth_best_setting(300, 700)) == 1000,
+	ok(mlp_synth_efficiency_permil(mlp_synth_best_setting(300, 700), mlp_synth_best_setting(300, 700)) == 1000,
 	   "best setting is 1000 permil");
-	ok(synth_efficiency_permil(synth_best_setting(300, 0) + 100, synth_best_setting(300, 0)) == 800,
+	ok(mlp_synth_efficiency_permil(mlp_synth_best_setting(300, 0) + 100, mlp_synth_best_setting(300, 0)) == 800,
 	   "100 off is 800 permil");
-	ok(synth_efficiency_permil(-5000, 300) == 0, "far off is 0 permil");
+	ok(mlp_synth_efficiency_permil(-5000, 300) == 0, "far off is 0 permil");
 	for (bad = 0, i = 0; i < 10000; i++) {
-		s32 l = synth_load(&rng);
+		s32 l = mlp_synth_load(&rng);
 
 		if (l < 0 || l > SYNTH_LOAD_MAX)
 			bad++;
@@ -190,18 +190,18 @@ static void test_synth(void)
 	ok(!bad, "load stays in 0..1000");
 
 	for (i = 0; i < SYNTH_TABLE_POINTS; i++)
-		table[i] = synth_best_setting(i * SYNTH_TABLE_STEP, SYNTH_LOAD_MEAN);
-	ok(synth_table_lookup(table, 450) == synth_best_setting(450, SYNTH_LOAD_MEAN),
+		table[i] = mlp_synth_best_setting(i * SYNTH_TABLE_STEP, SYNTH_LOAD_MEAN);
+	ok(mlp_synth_table_lookup(table, 450) == mlp_synth_best_setting(450, SYNTH_LOAD_MEAN),
 	   "table interpolates between points");
-	ok(synth_table_lookup(table, -10) == table[0] &&
-	   synth_table_lookup(table, 5000) == table[SYNTH_TABLE_POINTS - 1],
+	ok(mlp_synth_table_lookup(table, -10) == table[0] &&
+	   mlp_synth_table_lookup(table, 5000) == table[SYNTH_TABLE_POINTS - 1],
 	   "table lookup clamps the feature");
 
 	for (passes = 0, i = 0; i < 10000; i++)
-		passes += synth_gate_pass(&g, 100);
+		passes += mlp_synth_gate_pass(&g, 100);
 	ok(passes == 1000, "gate at 100 permil passes exactly 1 in 10");
 	for (passes = 0, i = 0; i < 1000; i++)
-		passes += synth_gate_pass(&g, 0);
+		passes += mlp_synth_gate_pass(&g, 0);
 	ok(passes == 0, "gate at 0 permil never passes");
 
 	/*
@@ -211,15 +211,15 @@ static void test_synth(void)
 	 */
 	rng.state = 7;
 	for (t = 0; t < 4 * SYNTH_DRIFT_PERIOD_MS; t += 2, n++) {
-		s32 f = synth_feature(t, &rng);
-		s32 l = synth_load(&rng);
-		s32 best = synth_best_setting(f, l);
+		s32 f = mlp_synth_feature(t, &rng);
+		s32 l = mlp_synth_load(&rng);
+		s32 best = mlp_synth_best_setting(f, l);
 
-		net_sum += synth_efficiency_permil(best, best);
-		ml_sum += synth_efficiency_permil(synth_table_lookup(table, f), best);
-		def_sum += synth_efficiency_permil(synth_default_setting(&d), best);
-		const_sum += synth_efficiency_permil(500, best);
-		synth_default_learn(&d, best);
+		net_sum += mlp_synth_efficiency_permil(best, best);
+		ml_sum += mlp_synth_efficiency_permil(mlp_synth_table_lookup(table, f), best);
+		def_sum += mlp_synth_efficiency_permil(mlp_synth_default_setting(&d), best);
+		const_sum += mlp_synth_efficiency_permil(500, best);
+		mlp_synth_default_learn(&d, best);
 	}
 	printf("# efficiency permil: 2-feature model %llu, table %llu, default %llu, constant %llu\n",
 	       (unsigned long long)(net_sum / n), (unsigned long long)(ml_sum / n),
@@ -232,22 +232,22 @@ static void test_synth(void)
 /* The bit-exact comparison with TypeScript is test/engine/qnet-bitexact.test.ts. */
 static void test_qnet(void)
 {
-	static struct qnet net;
+	static struct mlp_qnet net;
 	u8 hdr[QNET_HEADER_BYTES + 8] = { 0x4d, 0x4c, 0x51, 0x4e, 1, 0, 32, 0 };
 	u64 gen = 0;
 
-	ok(qnet_crc32((const u8 *)"123456789", 9) == 0xcbf43926u,
+	ok(mlp_qnet_crc32((const u8 *)"123456789", 9) == 0xcbf43926u,
 	   "qnet checksum is CRC-32 (IEEE)");
-	ok(qnet_parse(&net, hdr, 8) == -EINVAL, "qnet: short file refused");
+	ok(mlp_qnet_parse(&net, hdr, 8) == -EINVAL, "qnet: short file refused");
 	hdr[8] = sizeof(hdr);
 	hdr[12] = 1;
 	hdr[14] = QNET_ACT_RELU;
-	ok(qnet_parse(&net, hdr, sizeof(hdr)) == -EINVAL, "qnet: zero sizes refused");
+	ok(mlp_qnet_parse(&net, hdr, sizeof(hdr)) == -EINVAL, "qnet: zero sizes refused");
 	hdr[8] = 0;
 	hdr[9] = 0x90;	/* 36864 bytes */
-	ok(qnet_parse(&net, hdr, sizeof(hdr)) == -E2BIG, "qnet: over QNET_MAX_BYTES refused");
+	ok(mlp_qnet_parse(&net, hdr, sizeof(hdr)) == -E2BIG, "qnet: over QNET_MAX_BYTES refused");
 	hdr[16] = 42;
-	ok(qnet_peek_generation(hdr, sizeof(hdr), &gen) == 0 && gen == 42,
+	ok(mlp_qnet_peek_generation(hdr, sizeof(hdr), &gen) == 0 && gen == 42,
 	   "qnet: generation read from the header");
 }
 

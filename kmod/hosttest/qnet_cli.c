@@ -17,7 +17,7 @@
 int main(int argc, char **argv)
 {
 	static u8 buf[QNET_MAX_BYTES + 1];
-	static struct qnet net;
+	static struct mlp_qnet net;
 	s32 in[QNET_MAX_INPUTS], out[QNET_MAX_OUTPUTS];
 	FILE *f;
 	size_t len;
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	}
 	len = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	err = qnet_parse(&net, buf, len);
+	err = mlp_qnet_parse(&net, buf, len);
 	if (err) {
 		printf("reject %d\n", -err);
 		return 0;
@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 				return 0;
 			in[i] = (s32)v;
 		}
-		qnet_eval(&net, in, out);
+		mlp_qnet_eval(&net, in, out);
 		for (i = 0; i < net.outputs; i++)
 			printf("%d%c", out[i], i + 1 == net.outputs ? '\n' : ' ');
 	}

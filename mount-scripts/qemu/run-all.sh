@@ -76,6 +76,7 @@ if grep -q 'warning:' "$WORK/kbuild.log"; then
 fi
 KO=$ROOT/kmod/mlproxy_kmod.ko
 [ -f "$KO" ] || die "no $KO"
+"$ROOT/kmod/check-symbols.sh" "$KO" || die "unprefixed global symbols"
 make -s -C "$ROOT/kmod" hosttest >"$WORK/hosttest.log" 2>&1 || {
 	cat "$WORK/hosttest.log"
 	die "kmod host unit tests failed"

@@ -1,5 +1,5 @@
 // Owns the reference integer evaluator of a quantised network: the arithmetic of docs/kernel-module.md
-// ("Integer network format and arithmetic"), bit for bit the same as qnet_eval() in kmod/mlp_qnet.c.
+// ("Integer network format and arithmetic"), bit for bit the same as mlp_qnet_eval() in kmod/mlp_qnet.c.
 import type { Affine, QuantNet } from './qnet-format.js';
 
 const I32_MAX = 2147483647n;
