@@ -83,12 +83,3 @@ function build(snapshot: Snapshot, scale: number): Buffer | Error {
     throw err;
   }
 }
-
-const perModel = new WeakMap<object, QnetCache>();
-
-/** The cache of one model (keyed by its session object, so it goes when the session goes). */
-export function qnetCacheOf(owner: object): QnetCache {
-  let c = perModel.get(owner);
-  if (!c) perModel.set(owner, (c = new QnetCache()));
-  return c;
-}

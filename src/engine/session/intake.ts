@@ -8,6 +8,7 @@ import { SampleRing } from '../data/ring.js';
 import type { ModelStore } from '../store/store.js';
 import { DatasetBatch } from './batch.js';
 import type { ModelConfig } from './config.js';
+import type { Reporter } from './reporter.js';
 
 /** The one rule tying the buffer to the config: a row is the inputs followed by the outputs. */
 function bufferFor(config: ModelConfig): SampleRing {
@@ -20,9 +21,7 @@ export interface IntakeContext {
   bus: Bus;
   store: ModelStore | undefined;
   config(): ModelConfig;
-  record(kind: string, details: string): void;
-  /** Report bad input (event line, bus event) and throw its MlError. */
-  reject(file: string, err: unknown): never;
+  report: Reporter;
   /** New samples arrived: the learner's budget restarts and a round may begin. */
   newData(): void;
 }
@@ -57,7 +56,7 @@ export class Intake {
   private refuse(err: unknown, samplesDecoded: number): never {
     this.counts.samples_rejected += samplesDecoded + 1;
     this.counts.writes_rejected++;
-    this.ctx.reject('dataset', err);
+    this.ctx.report.reject('dataset', err);
   }
 
   /**
@@ -92,7 +91,7 @@ export class Intake {
     const n = this.ring.size;
     this.ring.clear();
     this.compactLog();
-    this.ctx.record('buffer_cleared', `by=${why} samples=${n}`);
+    this.ctx.report.record('buffer_cleared', `by=${why} samples=${n}`);
   }
 
   /** A committed config: a new row width starts an empty buffer; a new capacity keeps the newest rows. Returns whether the width changed. */
@@ -118,6 +117,6 @@ export class Intake {
 
   /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */
   private compactLog(): void {
-    void this.ctx.store?.compact(this.ring.toArray(), this.ring.width).catch((err: Error) => this.ctx.record('store_error', `dataset log rewrite: ${err.message}`));
+    void this.ctx.store?.compact(this.ring.toArray(), this.ring.width).catch((err: Error) => this.ctx.report.record('store_error', `dataset log rewrite: ${err.message}`));
   }
 }

@@ -9,6 +9,7 @@ import { formatRows, parseFeedback, parseQueries, type FeedbackLine } from '../d
 import type { FastNetwork } from '../infer/network.js';
 import type { ModelConfig } from './config.js';
 import { applyFault } from './faults.js';
+import type { Reporter } from './reporter.js';
 
 /** Queries one recommendation write may carry. */
 export const MAX_QUERIES_PER_WRITE = 4096;
@@ -20,6 +21,9 @@ export interface RecommenderContext {
   config(): ModelConfig;
   network(): FastNetwork | undefined;
   mode(): Mode;
+  report: Reporter;
+  /** Feed an efficiency reported for ML or the default to the mode policy. */
+  evidence(source: 'ml' | 'default' | 'critical', efficiency: number, now: number): void;
   /** Why there is no network, for the ENODATA message. */
   whyNoNetwork(): string;
 }
@@ -29,8 +33,16 @@ export class Recommender {
   /** The inputs of the newest query, which feedback's corrected outputs pair with. */
   private lastQuery: Float32Array | undefined;
   fault: Fault = 'none';
-  inferences = 0;
-  inferencesInEmergency = 0;
+  readonly counts = {
+    inferences: 0,
+    inferences_in_emergency: 0,
+    feedback_ml: 0,
+    feedback_default: 0,
+    feedback_critical: 0,
+    feedback_fallback: 0,
+    kernel_fallbacks: 0,
+    samples_corrected: 0,
+  };
 
   constructor(private readonly ctx: RecommenderContext) {}
 
@@ -48,8 +60,8 @@ export class Recommender {
     const began = performance.now();
     const out = new Float32Array(rows * config.outputs);
     net.predict(queries, rows, out);
-    this.inferences += rows;
-    if (this.ctx.mode() === 'emergency') this.inferencesInEmergency += rows;
+    this.counts.inferences += rows;
+    if (this.ctx.mode() === 'emergency') this.counts.inferences_in_emergency += rows;
     this.lastQuery = queries.slice((rows - 1) * config.inputs);
     this.latestAnswer = formatRows(out, config.outputs, config.scale);
     this.ctx.bus.emit('inference', { model: this.ctx.name, count: rows, seconds: (performance.now() - began) / 1000 });
@@ -76,8 +88,26 @@ export class Recommender {
     return lines;
   }
 
+  /**
+   * Count parsed feedback lines and pass their evidence to the mode policy; returns the training rows
+   * their corrections make, if any.
+   */
+  account(lines: FeedbackLine[], now: number): Float32Array | undefined {
+    for (const line of lines) {
+      this.counts[`feedback_${line.source}`]++;
+      if (line.source === 'fallback') {
+        this.counts.kernel_fallbacks += line.efficiency;
+        this.ctx.report.record('kernel_fallback', `count=${line.efficiency} total=${this.counts.kernel_fallbacks}`);
+      } else this.ctx.evidence(line.source, line.efficiency, now);
+      this.ctx.bus.emit('feedback', { model: this.ctx.name, source: line.source, efficiency: line.efficiency, corrected: !!line.corrected });
+    }
+    const rows = this.correctionRows(lines);
+    if (rows) this.counts.samples_corrected += lines.filter((l) => l.corrected).length;
+    return rows;
+  }
+
   /** Training rows (query inputs + corrected outputs) for the corrections among `lines`, each stored CORRECTION_REPEAT times. */
-  correctionRows(lines: FeedbackLine[]): Float32Array | undefined {
+  private correctionRows(lines: FeedbackLine[]): Float32Array | undefined {
     const query = this.lastQuery;
     const corrections = lines.filter((l) => l.corrected);
     if (!query || corrections.length === 0) return undefined;

@@ -4,7 +4,7 @@
 // (restore). Every method answers from memory; slow work is the learner's or the store's.
 import { MlError, fail } from '../../errors.js';
 import type { Bus } from '../../events.js';
-import { type ModelState, type Verb, FAULTS, MODE_POLICY_AUTO, VERBS, isKeyword, keywordFromWrite } from '../../protocol.js';
+import { type ModelState, type Verb, FAULTS, MODE_POLICY_AUTO, VERBS, keywordFromWrite } from '../../protocol.js';
 import { type Mode, isMode } from '../../modes/index.js';
 import type { SampleRing } from '../data/ring.js';
 import type { Snapshot } from '../infer/network.js';
@@ -14,26 +14,14 @@ import { Learner } from '../train/learner.js';
 import type { TrainingWorker } from '../train/trainer.js';
 import type { DatasetBatch } from './batch.js';
 import { DEFAULT_CONFIG, type ModelConfig, type StagedConfig, SHAPE_KEYS, changedKeys, parseConfigText, validateConfig } from './config.js';
-import { EventLog } from './eventlog.js';
+import type { EventLog } from './eventlog.js';
 import { Intake } from './intake.js';
 import { ModePolicy, STALE_AFTER_MS } from './mode-policy.js';
 import { Recommender } from './recommender.js';
+import { Reporter } from './reporter.js';
+import { requireAllowed, trainsIn } from './verbs.js';
 import { applyQnetFault } from './faults.js';
-import { qnetCacheOf } from '../infer/qnet-cache.js';
-
-/** In which states each verb is allowed (docs/protocol.md, "control"). */
-const ALLOWED: Record<Verb, readonly ModelState[]> = {
-  init: ['created', 'initialized', 'stopped'],
-  reinit: ['initialized', 'started', 'running', 'stopped'],
-  start: ['initialized', 'started', 'running', 'stopped'],
-  stop: ['started', 'running', 'stopped'],
-  prepare_dataset: ['started', 'running'],
-  discard_dataset: ['started', 'running'],
-  commit: ['created', 'initialized', 'started', 'running', 'stopped'],
-  reset: ['created', 'initialized', 'started', 'running', 'stopped'],
-  save: ['created', 'initialized', 'started', 'running', 'stopped'],
-  load: ['created', 'initialized', 'started', 'running', 'stopped'],
-};
+import { QnetCache } from '../infer/qnet-cache.js';
 
 export class Session {
   private _state: ModelState = 'created';
@@ -42,19 +30,13 @@ export class Session {
   private _exported: Snapshot | undefined;
   private _lastVerb = { verb: '', result: 'none' };
   readonly learner: Learner;
-  readonly events = new EventLog(1000);
+  private readonly report: Reporter;
+  /** The `qnet` export, made once per weights generation. */
+  private readonly qnetCache = new QnetCache();
   readonly modes: ModePolicy;
   private readonly recommender: Recommender;
   private readonly intake: Intake;
-  private readonly counts = {
-    feedback_ml: 0,
-    feedback_default: 0,
-    feedback_critical: 0,
-    feedback_fallback: 0,
-    kernel_fallbacks: 0,
-    samples_corrected: 0,
-    config_commits: 0,
-  };
+  private readonly counts = { config_commits: 0 };
 
   constructor(
     readonly name: string,
@@ -65,20 +47,20 @@ export class Session {
     /** Where `load` looks for a LayersModel written elsewhere. */
     readonly importDir?: string,
   ) {
+    this.report = new Reporter(name, bus);
     this.intake = new Intake({
       name,
       bus,
       store,
       config: () => this._config,
-      record: (kind, details) => this.record(kind, details),
-      reject: (file, err) => this.reject(file, err),
+      report: this.report,
       newData: () => {
         this.learner.noteNewData();
         this.learner.poke();
       },
     });
     this.learner = new Learner(name, worker, {
-      active: () => this._state === 'started' || this._state === 'running',
+      active: () => trainsIn(this._state),
       buffer: () => this.intake.buffer,
       batchSize: () => this._config.batch_size,
       // The test-only diverge fault trains with a NaN step size, which poisons the weights for real.
@@ -100,7 +82,7 @@ export class Session {
         this.persistMeta();
       },
       () => this._config,
-      (now) => this.learner.staleSince(now) > STALE_AFTER_MS && (this._state === 'started' || this._state === 'running'),
+      (now) => this.learner.staleSince(now) > STALE_AFTER_MS && trainsIn(this._state),
     );
     this.recommender = new Recommender({
       name,
@@ -108,6 +90,8 @@ export class Session {
       config: () => this._config,
       network: () => this.learner.network,
       mode: () => this.modes.mode,
+      report: this.report,
+      evidence: (source, efficiency, now) => this.modes.noteFeedback(source, efficiency, now),
       whyNoNetwork: () => `model is ${this._state}, it has no network yet (write init to control)`,
     });
     this.record('created', `state=created mode=${this.modes.mode}`);
@@ -135,38 +119,16 @@ export class Session {
     return this._exported;
   }
   get counters() {
-    return { ...this.counts, ...this.intake.counts, inferences: this.recommender.inferences, inferences_in_emergency: this.recommender.inferencesInEmergency };
+    return { ...this.counts, ...this.intake.counts, ...this.recommender.counts };
   }
-
-  // ---- reporting -----------------------------------------------------------------------------
 
   /** Add a line to the events file and the server log. */
   record(kind: string, details: string): void {
-    this.events.add(kind, details);
+    this.report.record(kind, details);
   }
 
-  /** Report bad input: an event line, a bus event, and the MlError to throw. */
-  private reject(file: string, err: unknown): never {
-    const reason = err instanceof Error ? err.message : String(err);
-    this.record('rejected', `file=${file} ${reason}`);
-    this.bus.emit('input_rejected', { model: this.name, file, reason });
-    throw err instanceof MlError ? err : new MlError('EINVAL', reason);
-  }
-
-  /** Run a parser or check; if it throws, report the input as rejected (event, log) and rethrow. */
-  private validated<T>(file: string, check: () => T): T {
-    try {
-      return check();
-    } catch (err) {
-      return this.reject(file, err);
-    }
-  }
-
-  /** A write that must be exactly one keyword from `list` (one trailing newline allowed). */
-  private keyword<T extends string>(file: string, list: readonly T[], text: string): T {
-    const word = keywordFromWrite(text);
-    if (!isKeyword(list, word)) this.reject(file, new MlError('EINVAL', `${file}: "${word.slice(0, 32)}" is not one of ${list.join(' ')}`));
-    return word;
+  get events(): EventLog {
+    return this.report.events;
   }
 
   // ---- control verbs -------------------------------------------------------------------------
@@ -176,7 +138,7 @@ export class Session {
    * everything as it was. `save` and `load` touch the disk and answer when their promise settles.
    */
   control(text: string): void | Promise<void> {
-    const verb = this.keyword('control', VERBS, text);
+    const verb = this.report.keyword('control', VERBS, text);
     const before = this._state;
     const succeeded = () => {
       this._lastVerb = { verb, result: 'ok' };
@@ -194,7 +156,7 @@ export class Session {
     };
     let pending: void | Promise<void>;
     try {
-      if (!ALLOWED[verb].includes(this._state)) fail('EINVAL', `${verb}: not allowed in state ${this._state} (allowed: ${ALLOWED[verb].join(', ')})`);
+      requireAllowed(verb, this._state);
       pending = this.applyVerb(verb);
     } catch (err) {
       return failed(err);
@@ -244,7 +206,7 @@ export class Session {
 
   /** A write to `config`: stage its keys; nothing is staged if any line is bad. */
   stageConfig(text: string): void {
-    const parsed = this.validated('config', () => parseConfigText(text));
+    const parsed = this.report.validated('config', () => parseConfigText(text));
     this._staged = { ...this._staged, ...parsed };
     this.record('config_staged', Object.keys(parsed).join(','));
   }
@@ -253,7 +215,7 @@ export class Session {
   private commit(): void {
     if (Object.keys(this._staged).length === 0) return;
     const next: ModelConfig = { ...this._config, ...this._staged };
-    this.validated('config', () => validateConfig(next));
+    this.report.validated('config', () => validateConfig(next));
     const before = this._config;
     const changed = changedKeys(before, next);
     this._config = next;
@@ -278,7 +240,7 @@ export class Session {
 
   /** A recommendation transaction: the text written in, the answer text to read back. */
   transact(text: string): string {
-    const queries = this.validated('recommendation', () => this.recommender.parseQueries(text));
+    const queries = this.report.validated('recommendation', () => this.recommender.parseQueries(text));
     return this.recommender.answer(queries);
   }
 
@@ -289,25 +251,14 @@ export class Session {
 
   /** A read of `qnet`: the network as integers, made once per generation (engine/infer/qnet-cache.ts). */
   qnet(): Buffer {
-    return applyQnetFault(this.recommender.fault, () => qnetCacheOf(this).bytes(this.learner.network?.snapshot, this._config.scale));
+    return applyQnetFault(this.recommender.fault, () => this.qnetCache.bytes(this.learner.network?.snapshot, this._config.scale));
   }
 
   /** A write to `feedback`: evidence for the mode policy, and corrected outputs as training samples. */
   feedback(text: string): void | Promise<void> {
-    const lines = this.validated('feedback', () => this.recommender.parseFeedback(text));
-    const now = Date.now();
-    for (const line of lines) {
-      this.counts[`feedback_${line.source}`]++;
-      if (line.source === 'fallback') {
-        this.counts.kernel_fallbacks += line.efficiency;
-        this.record('kernel_fallback', `count=${line.efficiency} total=${this.counts.kernel_fallbacks}`);
-      } else this.modes.noteFeedback(line.source, line.efficiency, now);
-      this.bus.emit('feedback', { model: this.name, source: line.source, efficiency: line.efficiency, corrected: !!line.corrected });
-    }
-    const corrections = this.recommender.correctionRows(lines);
-    if (!corrections) return;
-    this.counts.samples_corrected += lines.filter((l) => l.corrected).length;
-    return this.intake.ingest(corrections, Buffer.byteLength(text));
+    const lines = this.report.validated('feedback', () => this.recommender.parseFeedback(text));
+    const corrections = this.recommender.account(lines, Date.now());
+    return corrections && this.intake.ingest(corrections, Buffer.byteLength(text));
   }
 
   // ---- mode and faults -----------------------------------------------------------------------
@@ -317,13 +268,13 @@ export class Session {
     const word = keywordFromWrite(text);
     if (word === MODE_POLICY_AUTO) this.modes.setAuto(Date.now());
     else if (isMode(word)) this.modes.pin(word as Mode, Date.now());
-    else this.reject('mode', new MlError('EINVAL', `mode: "${word.slice(0, 32)}" is not one of emergency learning collaboration recommendation auto`));
+    else this.report.reject('mode', new MlError('EINVAL', `mode: "${word.slice(0, 32)}" is not one of emergency learning collaboration recommendation auto`));
     this.persistMeta();
   }
 
   /** A write to the test-only `fault` file. */
   setFault(text: string): void {
-    this.recommender.fault = this.keyword('fault', FAULTS, text);
+    this.recommender.fault = this.report.keyword('fault', FAULTS, text);
     this.record('fault', `recommendations now ${this.recommender.fault}`);
   }
 
@@ -349,7 +300,7 @@ export class Session {
   /** `load`: replace the weights with a LayersModel from the import directory, if its shapes fit the config. */
   private async load(): Promise<void> {
     if (!this.importDir) fail('EINVAL', 'load: the server runs without --state-dir, so there is no import directory');
-    const loaded = await readImport(this.importDir, this._config).catch((err: unknown) => this.reject('load', err));
+    const loaded = await readImport(this.importDir, this._config).catch((err: unknown) => this.report.reject('load', err));
     this.learner.rebuild(this._config, loaded.weights, loaded.normalisation);
     if (this._state === 'created') this._state = 'initialized';
     this.record('loaded', `from ${this.importDir} generation ${this.learner.generation}${loaded.normalisation ? '' : ' (no mlproxy normalisation metadata: identity)'}`);
