@@ -1,4 +1,4 @@
-// Turns the guest's "KLAT …" lines (mount-scripts/qemu/guest/scenarios.sh, scenario 7) into the kernel's-view
+// Turns the guest's "KLAT …" lines (mount-scripts/qemu/guest/scenarios.sh, the latency scenario) into the kernel's-view
 // section of docs/performance.md. Usage: node bench/kernel-latency.mjs CONSOLE_LOG [--print]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ for (const line of log.split('\n')) {
   phases[m[1]] = Object.fromEntries(m[2].split(' ').map((kv) => kv.split('=')));
 }
 if (!phases.training || !phases.idle || !phases.total) {
-  process.stderr.write('kernel-latency: the log has no KLAT lines for training, idle and total (did scenario 7 run?)\n');
+  process.stderr.write('kernel-latency: the log has no KLAT lines for training, idle and total (did the latency scenario run?)\n');
   process.exit(1);
 }
 
@@ -32,7 +32,9 @@ function quantileBound(counts, q) {
   return 'n/a';
 }
 // A scenario check that failed is said in the section, not hidden (a starved guest fails timing checks).
-const failed = [...new Set(log.split('\n').filter((l) => /^FAIL S7 /.test(l.trim())).map((l) => l.trim().slice('FAIL S7 '.length)))];
+// The scenario's number is whatever printed the latency checks (it moves as scenarios are added).
+const id = /^(?:PASS|FAIL) (S\d+) transactions timed while/m.exec(log)?.[1] ?? 'S?';
+const failed = [...new Set(log.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(`FAIL ${id} `)).map((l) => l.slice(`FAIL ${id} `.length)))];
 const timeouts = log.split('\n').filter((l) => /request took over \d+ ms, killed it/.test(l)).length;
 const hist = (p) => p.log2_us.split(',').map(Number);
 const used = (counts) => counts.map((c, i) => [i, c]).filter(([, c]) => c > 0);
@@ -49,7 +51,7 @@ const histRows = used(hist(phases.training).map((c, i) => c + hist(phases.idle)[
   String(hist(phases.idle)[i]),
 ]);
 const t = phases.total;
-const section = `\`bench/kernel-latency.sh\` (guest scenario 7 under qemu TCG, ${new Date().toISOString().slice(0, 10)})
+const section = `\`bench/kernel-latency.sh\` (guest scenario ${id.slice(1)} under qemu TCG, ${new Date().toISOString().slice(0, 10)})
 
 The module times each of its own recommendation transactions (open the model's \`recommendation\` file,
 write the queries, read the answer, close: \`ml_transact\` in kmod/ml_lib.c) and keeps a count, the sum, min,

@@ -108,4 +108,15 @@ for (const r of results) {
   if (r.failed) continue;
   out += `\n## ${r.title}\n\n\`node bench/${r.name}.mjs\`, ${fmt(r.seconds)} s.\n\n${r.section.trim()}\n`;
 }
+// Sections other tools write into docs/performance.md (the kernel's view from the qemu guest, notes written
+// by hand) are carried over from the current file: this report regenerates only its own.
+const own = new Set(['Machine', 'Goals', ...results.map((r) => r.title).filter(Boolean)]);
+const current = join(ROOT, 'docs/performance.md');
+if (existsSync(current)) {
+  const parts = readFileSync(current, 'utf8').split(/\n(?=## )/).slice(1);
+  for (const part of parts) {
+    const title = part.slice(3, part.indexOf('\n')).trim();
+    if (!own.has(title)) out += `\n${part.trim()}\n`;
+  }
+}
 process.stdout.write(out);
