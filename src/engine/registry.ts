@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { fail } from '../errors.js';
 import type { Bus } from '../events.js';
 import { MODEL_NAME_PATTERN } from '../protocol.js';
+import { LIMITS } from '../limits.js';
 import { DEFAULT_CONFIG } from './session/config.js';
 import { Session } from './session/session.js';
 import { ModelStore } from './store/store.js';
 import { TrainingWorker } from './train/trainer.js';
 
-export const MAX_MODELS = 256;
+export const MAX_MODELS = LIMITS.models.value;
 
 export class Registry {
   private readonly sessions = new Map<string, Session>();

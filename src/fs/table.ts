@@ -9,6 +9,8 @@ import { ABI_VERSION, FAULTS, VERBS, isKeyword, keywordFromWrite } from '../prot
 import { MODES } from '../modes/modes.js';
 import type { Handle } from './handles.js';
 import { renderStats, renderDataset, applyFault } from './render.js';
+import { eventsSize, readEvents } from './events-file.js';
+import { checkBatchSamples } from './guards.js';
 import { MAX_QUERIES_PER_WRITE } from '../engine/session/session.js';
 import { toModelJson, toWeightsBin } from '../engine/store/modelfile.js';
 
@@ -24,8 +26,10 @@ export interface FileKind {
   read?: (ctx: FileContext) => string | Buffer;
   /** Apply one write; a promise means the write is answered when it settles. */
   write?: (ctx: FileContext, data: Buffer) => void | Promise<void>;
-  /** Append-only files: what was added since the handle's content was rendered. */
-  grow?: (ctx: FileContext) => string;
+  /** Files served by offset rather than from a rendered snapshot (append-only streams). */
+  readAt?: (ctx: FileContext, offset: number, len: number) => Buffer;
+  /** st_size, where the file has a truthful one (otherwise 0, like procfs). */
+  size?: (ctx: { session: Session }) => number;
   /** The writer closed (or fsync'd) the file: finish what its writes collected. */
   flush?: (ctx: FileContext) => void | Promise<void>;
   /** Files that exist only when a server option asks for them. */
@@ -87,6 +91,7 @@ export const MODEL_FILES = {
       handle.streamBytes += data.length;
       try {
         handle.decoder.feed(data);
+        checkBatchSamples(handle.decoder);
       } catch (err) {
         handle.poisoned = err as Error;
         session.rejectDataset(err, handle.decoder.samples);
@@ -133,16 +138,8 @@ export const MODEL_FILES = {
   stats: { mode: 0o444, read: ({ session }) => renderStats(session) },
   events: {
     mode: 0o444,
-    read: ({ session, handle }) => {
-      handle.eventsSeen = session.events.total;
-      return session.events.render();
-    },
-    // A reader at the end of what it has read (tail -f) gets the lines recorded since.
-    grow: ({ session, handle }) => {
-      const more = session.events.since(handle.eventsSeen ?? 0);
-      handle.eventsSeen = session.events.total;
-      return more;
-    },
+    size: ({ session }) => eventsSize(session.events),
+    readAt: ({ session, handle }, offset, len) => readEvents(session.events, handle, offset, len),
   },
   fault: {
     mode: 0o200,

@@ -1,6 +1,7 @@
 // Owns one model session: its lifecycle state and verbs, staged and committed config, training buffer,
 // mode, recommendations, feedback and counters. Every method answers from memory; slow work is the learner's.
 import { fail, MlError } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 import type { Bus } from '../../events.js';
 import { type Fault, type ModelState, type Verb, MODE_POLICY_AUTO } from '../../protocol.js';
 import { DEFAULT_CONFIG, type ModelConfig, type StagedConfig, SHAPE_KEYS, changedKeys, parseConfigText, validateConfig } from './config.js';
@@ -16,7 +17,7 @@ import type { Snapshot } from '../infer/network.js';
 import { compactLog, loadIntoSession, restoreSession, saveSession, sessionMeta } from '../store/persistence.js';
 
 /** Queries one recommendation write may carry. */
-export const MAX_QUERIES_PER_WRITE = 4096;
+export const MAX_QUERIES_PER_WRITE = LIMITS.transactionQueries.value;
 
 export class Session {
   state: ModelState = 'created';
@@ -24,7 +25,7 @@ export class Session {
   staged: StagedConfig = {};
   ring: SampleRing;
   readonly learner: Learner;
-  readonly events = new EventLog(1000);
+  readonly events = new EventLog();
   readonly modes: ModePolicy;
   fault: Fault = 'none';
   lastVerb = { verb: '', result: 'none' };
