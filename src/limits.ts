@@ -1,6 +1,6 @@
 // Owns every resource limit of the protocol in one place: what a writer, reader or operator can make the
 // server hold, and the errno each refusal carries. docs/protocol.md ("Limits") documents this table and
-// test/fuzz/limits.test.ts drives each limit to its edge.
+// test/reliability/limits.test.ts drives each limit to its edge.
 import type { ErrnoName } from './errors.js';
 
 export interface Limit {
