@@ -98,11 +98,17 @@ export class Registry {
   /** Server shutdown: keep every model on disk (weights saved, log flushed), release the worker. */
   async close(): Promise<void> {
     clearInterval(this.ticker);
+    const began = performance.now();
     for (const session of this.sessions.values()) {
       session.learner.drop();
+      this.bus.emit('server', { message: `closing ${session.name}` });
       await session.store?.close(session.name);
     }
+    const models = this.sessions.size;
     this.sessions.clear();
+    const savedMs = Math.round(performance.now() - began);
+    this.bus.emit('server', { message: `closed ${models} models in ${savedMs} ms; stopping the training process` });
     await this.worker.close();
+    this.bus.emit('server', { message: `closed ${models} models in ${savedMs} ms, the training process in ${Math.round(performance.now() - began) - savedMs} ms` });
   }
 }

@@ -17,6 +17,24 @@ export function checkBatchSamples(decoder: DatasetDecoder): void {
   if (decoder.samples > value) fail(errno, `dataset: a batch of more than ${value} samples; close the file and write the rest as another batch`);
 }
 
+/** The sample width each open batch was decoded for: a commit that changes it while the file is open voids the batch. */
+const batchWidths = new WeakMap<DatasetDecoder, number>();
+
+export function newBatch(session: Session): DatasetDecoder {
+  const decoder = session.newDatasetDecoder();
+  batchWidths.set(decoder, session.config.inputs + session.config.outputs);
+  return decoder;
+}
+
+/** At close: refuse (and count) a batch decoded for another width rather than reading its values as other samples. */
+export function checkBatchWidth(session: Session, decoder: DatasetDecoder): void {
+  const width = batchWidths.get(decoder);
+  const now = session.config.inputs + session.config.outputs;
+  if (width !== undefined && width !== now && decoder.samples > 0) {
+    session.rejectDataset(new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${now} while this batch was open; write it again`), decoder.samples - 1);
+  }
+}
+
 /** Counts open files per model and in total; open() refuses past either limit. */
 export class OpenFiles {
   private total = 0;

@@ -10,7 +10,7 @@ import { MODES } from '../modes/modes.js';
 import type { Handle } from './handles.js';
 import { renderStats, renderDataset, applyFault } from './render.js';
 import { eventsSize, readEvents } from './events-file.js';
-import { checkBatchSamples } from './guards.js';
+import { checkBatchSamples, checkBatchWidth, newBatch } from './guards.js';
 import { MAX_QUERIES_PER_WRITE } from '../engine/session/session.js';
 import { toModelJson, toWeightsBin } from '../engine/store/modelfile.js';
 
@@ -87,7 +87,7 @@ export const MODEL_FILES = {
     write: ({ session, handle }, data) => {
       const spoiled = handle.poisoned;
       if (spoiled) fail(spoiled instanceof MlError ? spoiled.code : 'EINVAL', `dataset: this open file already had a bad write (${spoiled.message}); close it and write again`);
-      handle.decoder ??= session.newDatasetDecoder();
+      handle.decoder ??= newBatch(session);
       handle.streamBytes += data.length;
       try {
         handle.decoder.feed(data);
@@ -112,6 +112,7 @@ export const MODEL_FILES = {
       } catch (err) {
         session.rejectDataset(err, decoder.samples);
       }
+      checkBatchWidth(session, decoder);
       // With --state-dir and durability=strict this settles once the batch is on disk: close() waits for it.
       return session.ingest(decoder.rows(), bytes, decoder.dropped);
     },
