@@ -2,10 +2,11 @@
 // succeeds, the next one gets the documented errno, changes nothing, and leaves an event line.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, io, parseStats, ROOT } from '../helpers/server.js';
+import { startServer, io, parseStats, waitFor, ROOT } from '../helpers/server.js';
 import { LIMITS } from '../../src/limits.js';
 import { BINARY_DATASET } from '../../src/protocol.js';
 
@@ -99,4 +100,31 @@ t.test('limits at their edges', async (t) => {
     t.ok(lines.every((l) => Buffer.byteLength(l) + 1 <= LIMITS.eventLineBytes.value), 'no line is longer than the limit');
     t.match(lines.at(-1), /rejected file=config config: "x+ \.\.\.$/, 'a long line ends in an ellipsis');
   });
+});
+
+t.test('state-dir disk full: the close fails with EIO, the server answers, and freeing space heals it', async (t) => {
+  const state = await mkdtemp(join(tmpdir(), 'mlproxy-full-'));
+
+  await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', state]);
+  t.teardown(async () => {
+    await execFileP('umount', ['-l', state]).catch(() => {});
+    await rm(state, { recursive: true, force: true });
+  });
+  await chmod(state, 0o755);
+  const s = await startServer({ args: ['--state-dir', state] });
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/d && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=100000\\n' > models/d/config && echo commit > models/d/control`);
+  const batch = Array.from({ length: 4000 }, (_, i) => `${i} ${i % 7} ${i % 3}`).join('\\n') + '\\n';
+  let result = 'ok';
+  let stored = 0;
+  for (let i = 0; i < 100 && result === 'ok'; i++) {
+    result = await io('write', `${s.mnt}/models/d/dataset`, batch);
+    if (result === 'ok') stored++;
+  }
+  t.equal(result, 'err EIO', `after ${stored} batches the disk is full: the close fails with EIO`);
+  t.match(await io('read', `${s.mnt}/version`), /^ok mlproxy /, 'the server answers');
+  t.match((await s.sh('cat models/d/events')).stdout, /not written to disk/, 'the events say why');
+  t.equal(await io('write', `${s.mnt}/models/d/control`, 'reset'), 'ok', 'reset rewrites the log, which frees the space');
+  await waitFor(async () => (await io('write', `${s.mnt}/models/d/dataset`, batch)) === 'ok', 10000, 'a batch to be stored on disk again');
+  t.pass('stored again');
 });

@@ -280,7 +280,10 @@ export class Session {
     // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds,
     // which includes this batch (the rewrite takes over its acknowledgement).
     if (store.log.bytes > Math.max(4 << 20, 3 * this.ring.bytes)) compactLog(this);
-    return durable.catch((err: Error) => fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`));
+    return durable.catch((err: Error) => {
+      this.record('store_error', `dataset log: samples kept in memory but not written to disk: ${err.message}`);
+      return fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`);
+    });
   }
 
   /** Count a rejected dataset batch and say why. */
