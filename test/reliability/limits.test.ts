@@ -2,7 +2,7 @@
 // succeeds, the next one gets the documented errno, changes nothing, and leaves an event line.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -127,4 +127,14 @@ t.test('state-dir disk full: the close fails with EIO, the server answers, and f
   t.equal(await io('write', `${s.mnt}/models/d/control`, 'reset'), 'ok', 'reset rewrites the log, which frees the space');
   await waitFor(async () => (await io('write', `${s.mnt}/models/d/dataset`, batch)) === 'ok', 10000, 'a batch to be stored on disk again');
   t.pass('stored again');
+});
+
+t.test('docs/protocol.md lists every limit with its value and errno', async (t) => {
+  const doc = await readFile(join(ROOT, 'docs/protocol.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Limits'), doc.indexOf('## Errors at a glance'));
+  for (const [name, limit] of Object.entries(LIMITS) as [string, { value: number; errno?: string }][]) {
+    const row = section.split('\n').find((l) => l.includes(`| ${limit.value} |`));
+    t.ok(row, `${name}: a row with ${limit.value}`);
+    if (limit.errno) t.match(row ?? '', limit.errno, `${name}: ${limit.errno}`);
+  }
 });
