@@ -9,7 +9,21 @@
 // after each clean restart from the state dir, every model's state, committed and staged config, mode,
 // buffered samples and counters must equal the prediction. Exit status 0 when everything held.
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmdirSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +39,22 @@ const { VERBS, BINARY_DATASET, isKeyword, keywordFromWrite } = await dist('proto
 const { MODES, CORRECTION_REPEAT } = await dist('modes/index.js');
 
 /** Errnos an operation may legitimately end with; anything else (EIO, ENOTCONN, ETIMEDOUT) is a failure. */
-const DOCUMENTED = new Set(['EINVAL', 'ENOENT', 'EEXIST', 'ENOSPC', 'EACCES', 'EPERM', 'ENODATA', 'EFBIG', 'EBUSY', 'EISDIR', 'EMFILE', 'ENFILE', 'ENOTEMPTY', 'EBADF']);
+const DOCUMENTED = new Set([
+  'EINVAL',
+  'ENOENT',
+  'EEXIST',
+  'ENOSPC',
+  'EACCES',
+  'EPERM',
+  'ENODATA',
+  'EFBIG',
+  'EBUSY',
+  'EISDIR',
+  'EMFILE',
+  'ENFILE',
+  'ENOTEMPTY',
+  'EBADF',
+]);
 const MODELS = ['f0', 'f1', 'f2'];
 const ALLOWED = {
   init: ['created', 'initialized', 'stopped'],
@@ -55,7 +84,9 @@ function startServer(dir, stateDir) {
   const mnt = join(dir, 'mnt');
   const log = join(dir, 'server.log');
   const stderr = openSync(join(dir, 'server.stderr'), 'a');
-  const proc = spawn(process.execPath, [BIN, 'serve', '--mountpoint', mnt, '--state-dir', stateDir, '--metrics-listen', 'off', '--log-file', log], { stdio: ['ignore', stderr, stderr] });
+  const proc = spawn(process.execPath, [BIN, 'serve', '--mountpoint', mnt, '--state-dir', stateDir, '--metrics-listen', 'off', '--log-file', log], {
+    stdio: ['ignore', stderr, stderr],
+  });
   closeSync(stderr);
   const deadline = Date.now() + 30000;
   while (!existsSync(join(mnt, 'version')) || !readFileSync('/proc/mounts', 'utf8').includes(` ${mnt} `)) {
@@ -85,7 +116,20 @@ function freshModel() {
     mode: 'emergency', // undefined once the automatic policy or feedback may have moved it
     rows: [], // Float32Array rows, oldest first
     lastQuery: undefined,
-    counters: { samples_total: 0, samples_dropped: 0, samples_rejected: 0, writes_rejected: 0, inferences: 0, feedback_ml: 0, feedback_default: 0, feedback_critical: 0, feedback_fallback: 0, kernel_fallbacks: 0, samples_corrected: 0, config_commits: 0 },
+    counters: {
+      samples_total: 0,
+      samples_dropped: 0,
+      samples_rejected: 0,
+      writes_rejected: 0,
+      inferences: 0,
+      feedback_ml: 0,
+      feedback_default: 0,
+      feedback_critical: 0,
+      feedback_fallback: 0,
+      kernel_fallbacks: 0,
+      samples_corrected: 0,
+      config_commits: 0,
+    },
   };
 }
 
@@ -127,7 +171,7 @@ function commit(m) {
 /** A verb's expected outcome: true (ok) or the errno, applying its effect. */
 function verb(m, v) {
   if (v === 'commit') return commit(m) || 'EINVAL';
-  if (v === 'reset') return (m.rows = [], true);
+  if (v === 'reset') return ((m.rows = []), true);
   if (v === 'save') return m.state === 'created' ? 'ENODATA' : true;
   if (v === 'load') return 'ENOENT';
   if (!ALLOWED[v].includes(m.state)) return 'EINVAL';
@@ -135,7 +179,7 @@ function verb(m, v) {
   if (v === 'start' && (m.state === 'initialized' || m.state === 'stopped')) m.state = 'started';
   if (v === 'stop') m.state = 'stopped';
   if (v === 'prepare_dataset') m.state = 'running';
-  if (v === 'discard_dataset') (m.rows = [], (m.state = 'started'));
+  if (v === 'discard_dataset') ((m.rows = []), (m.state = 'started'));
   return true;
 }
 
@@ -163,7 +207,9 @@ function generators(random) {
     if (buf.length) buf[int(buf.length)] ^= 1 << int(8);
     return buf;
   };
-  const textRows = (width, n) => Array.from({ length: n }, () => Array.from({ length: width }, number).join(pick([' ', '\t', '  '])) + (chance(0.1) ? ' # c' : '')).join('\n') + (chance(0.8) ? '\n' : '');
+  const textRows = (width, n) =>
+    Array.from({ length: n }, () => Array.from({ length: width }, number).join(pick([' ', '\t', '  '])) + (chance(0.1) ? ' # c' : '')).join('\n') +
+    (chance(0.8) ? '\n' : '');
   function binary(m, n) {
     const width = m.config.inputs + m.config.outputs;
     const b = Buffer.alloc(BINARY_DATASET.headerBytes + n * width * 4);
@@ -190,20 +236,39 @@ function generators(random) {
   const configText = () => {
     const lines = Array.from({ length: 1 + int(3) }, () =>
       pick([
-        () => `inputs=${1 + int(3)}`, () => `outputs=${1 + int(2)}`, () => `hidden=${pick(['4', '8,4', 'none', '3'])}`,
-        () => `batch_size=${pick([8, 16, 32, 9000])}`, () => `buffer_capacity=${pick([50, 200, 1000, 5000, 0])}`,
-        () => `scale=${pick(['1', '10', '1000', '0', '-1'])}`, () => `durability=${pick(['strict', 'batch', 'sometimes'])}`,
-        () => `learning_rate=${pick(['0.01', '0.001', '11', 'x'])}`, () => `overflow=${pick(['drop_oldest', 'refuse'])}`,
-        () => `promote_dwell_ms=${int(1000)}`, () => pick(['# comment', '', 'nokey', '=5', 'colour=blue', 'inputs=1.5', 'inputs=5000']),
+        () => `inputs=${1 + int(3)}`,
+        () => `outputs=${1 + int(2)}`,
+        () => `hidden=${pick(['4', '8,4', 'none', '3'])}`,
+        () => `batch_size=${pick([8, 16, 32, 9000])}`,
+        () => `buffer_capacity=${pick([50, 200, 1000, 5000, 0])}`,
+        () => `scale=${pick(['1', '10', '1000', '0', '-1'])}`,
+        () => `durability=${pick(['strict', 'batch', 'sometimes'])}`,
+        () => `learning_rate=${pick(['0.01', '0.001', '11', 'x'])}`,
+        () => `overflow=${pick(['drop_oldest', 'refuse'])}`,
+        () => `promote_dwell_ms=${int(1000)}`,
+        () => pick(['# comment', '', 'nokey', '=5', 'colour=blue', 'inputs=1.5', 'inputs=5000']),
       ])(),
     );
     return lines.join('\n') + (chance(0.7) ? '\n' : '');
   };
-  const keyword = (list) => pick([() => pick(list), () => pick(list) + '\n', () => pick(list) + '\n\n', () => ' ' + pick(list), () => pick(list).toUpperCase(), () => pick(list).slice(1), () => pick(list) + 'x', () => Buffer.from(Array.from({ length: 1 + int(12) }, () => int(256))).toString('latin1')])();
+  const keyword = (list) =>
+    pick([
+      () => pick(list),
+      () => pick(list) + '\n',
+      () => pick(list) + '\n\n',
+      () => ' ' + pick(list),
+      () => pick(list).toUpperCase(),
+      () => pick(list).slice(1),
+      () => pick(list) + 'x',
+      () => Buffer.from(Array.from({ length: 1 + int(12) }, () => int(256))).toString('latin1'),
+    ])();
   const feedbackText = (m) =>
     Array.from({ length: 1 + int(3) }, () =>
       pick([
-        () => `ml ${number()}`, () => `default ${number()}`, () => 'critical', () => `fallback ${int(100)}`,
+        () => `ml ${number()}`,
+        () => `default ${number()}`,
+        () => 'critical',
+        () => `fallback ${int(100)}`,
         () => `ml ${number()} ${Array.from({ length: m.config.outputs }, number).join(' ')}`,
         () => `default ${number()} ${Array.from({ length: m.config.outputs + 1 }, number).join(' ')}`,
         () => pick(['fallback -1', 'critical 1', 'ml', 'bogus 1', 'ml NaN', 'fallback 1.5']),
@@ -228,9 +293,13 @@ function tryOp(fn) {
   }
 }
 
-
 function statsOf(text) {
-  return Object.fromEntries(text.trim().split('\n').map((l) => l.split(' ')));
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')),
+  );
 }
 
 /**
@@ -243,7 +312,20 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-fuzz-'));
   const stateDir = join(dir, 'state');
   mkdirSync(stateDir);
-  const report = { seed, ops: 0, syscalls: 0, accepted: 0, rejected: 0, byErrno: {}, mismatches: [], restarts: 0, checks: 0, chaos: {}, samplesStored: 0, batches: { stored: 0, refused: 0 } };
+  const report = {
+    seed,
+    ops: 0,
+    syscalls: 0,
+    accepted: 0,
+    rejected: 0,
+    byErrno: {},
+    mismatches: [],
+    restarts: 0,
+    checks: 0,
+    chaos: {},
+    samplesStored: 0,
+    batches: { stored: 0, refused: 0 },
+  };
   const mismatch = (what) => {
     if (report.mismatches.length < 50) report.mismatches.push(what);
   };
@@ -268,14 +350,16 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
     if (got !== want) mismatch(`${what}: expected ${want === true ? 'ok' : want}, got ${got === true ? 'ok' : got}`);
   };
   const writeFile = (model, file, data, where) => {
-    const r = count(tryOp(() => {
-      const fd = openSync(path(model, file), 'w');
-      try {
-        writeSync(fd, Buffer.from(data, 'latin1'), 0, Buffer.byteLength(data, 'latin1'), where);
-      } finally {
-        closeSync(fd);
-      }
-    }));
+    const r = count(
+      tryOp(() => {
+        const fd = openSync(path(model, file), 'w');
+        try {
+          writeSync(fd, Buffer.from(data, 'latin1'), 0, Buffer.byteLength(data, 'latin1'), where);
+        } finally {
+          closeSync(fd);
+        }
+      }),
+    );
     return r;
   };
 
@@ -284,11 +368,14 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
   const kids = Array.from({ length: chaos }, (_, i) =>
     spawn(process.execPath, [fileURLToPath(import.meta.url), '--chaos-child', server.mnt, String(seed * 100 + i)], { stdio: ['ignore', 'pipe', 'inherit'] }),
   );
-  const kidReports = kids.map((k) => new Promise((resolve) => {
-    let out = '';
-    k.stdout.on('data', (d) => (out += d));
-    k.on('close', () => resolve(out ? JSON.parse(out) : {}));
-  }));
+  const kidReports = kids.map(
+    (k) =>
+      new Promise((resolve) => {
+        let out = '';
+        k.stdout.on('data', (d) => (out += d));
+        k.on('close', () => resolve(out ? JSON.parse(out) : {}));
+      }),
+  );
 
   function datasetOpen(name) {
     const r = count(tryOp(() => openSync(path(name, 'dataset'), 'w')));
@@ -373,110 +460,136 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
     [20, () => (open.length < 6 ? datasetOpen(g.pick(MODELS)) : datasetClose(g.int(open.length)))],
     [30, () => (open.length ? datasetWrite(g.pick(open)) : datasetOpen(g.pick(MODELS)))],
     [12, () => open.length && datasetClose(g.int(open.length))],
-    [10, () => {
-      const name = g.pick(MODELS);
-      const m = models[name];
-      const text = g.configText();
-      const r = writeFile(name, 'config', text, g.chance(0.1) ? g.int(1e6) : null);
-      let want = true;
-      try {
-        // A zero-length write never reaches the server: nothing to refuse.
-        if (text !== '') m.staged = { ...m.staged, ...parseConfigText(Buffer.from(text, 'latin1').toString('utf8')) };
-      } catch {
-        want = 'EINVAL';
-      }
-      expect(`config ${JSON.stringify(text)}`, r, want);
-    }],
-    [10, () => {
-      const name = g.pick(MODELS);
-      const word = g.chance(0.5) ? g.pick(['commit', 'commit', 'init', 'start', 'stop', 'reset', 'prepare_dataset', 'discard_dataset', 'reinit', 'save', 'load']) : g.keyword([...VERBS]);
-      if (word === '') return;
-      const r = writeFile(name, 'control', word);
-      const k = keywordFromWrite(Buffer.from(word, 'latin1').toString('utf8'));
-      expect(`control ${JSON.stringify(word)} in ${models[name].state}`, r, isKeyword(VERBS, k) ? verb(models[name], k) : 'EINVAL');
-    }],
-    [5, () => {
-      const name = g.pick(MODELS);
-      const word = g.chance(0.6) ? g.pick([...MODES, 'auto']) : g.keyword([...MODES, 'auto']);
-      if (word === '') return;
-      const r = writeFile(name, 'mode', word);
-      const k = keywordFromWrite(Buffer.from(word, 'latin1').toString('utf8'));
-      const valid = k === 'auto' || MODES.includes(k);
-      expect(`mode ${JSON.stringify(word)}`, r, valid ? true : 'EINVAL');
-      if (valid) models[name].mode = k === 'auto' ? undefined : k;
-    }],
-    [8, () => {
-      const name = g.pick(MODELS);
-      const m = models[name];
-      const text = g.feedbackText(m);
-      const r = writeFile(name, 'feedback', text);
-      let want = true;
-      try {
-        const lines = parseFeedback(text, m.config.outputs, m.config.scale);
-        if (lines.some((l) => l.corrected) && !m.lastQuery) throw new Error('no query');
-        for (const l of lines) {
-          m.counters[`feedback_${l.source}`]++;
-          if (l.source === 'fallback') m.counters.kernel_fallbacks += l.efficiency;
-          else m.mode = undefined; // evidence may move an automatic policy; critical may move any
-          if (l.corrected) {
-            m.counters.samples_corrected++;
-            for (let i = 0; i < CORRECTION_REPEAT; i++) push(m, Float32Array.from([...m.lastQuery, ...l.corrected]));
-          }
-        }
-      } catch {
-        want = 'EINVAL';
-      }
-      expect(`feedback ${JSON.stringify(text)}`, r, want);
-    }],
-    [8, () => {
-      const name = g.pick(MODELS);
-      const m = models[name];
-      const text = g.queries(m);
-      let answer = '';
-      const r = count(tryOp(() => {
-        const fd = openSync(path(name, 'recommendation'), 'r+');
+    [
+      10,
+      () => {
+        const name = g.pick(MODELS);
+        const m = models[name];
+        const text = g.configText();
+        const r = writeFile(name, 'config', text, g.chance(0.1) ? g.int(1e6) : null);
+        let want = true;
         try {
-          writeSync(fd, Buffer.from(text, 'latin1'));
-          const buf = Buffer.alloc(1 << 16);
-          answer = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString();
-        } finally {
-          closeSync(fd);
+          // A zero-length write never reaches the server: nothing to refuse.
+          if (text !== '') m.staged = { ...m.staged, ...parseConfigText(Buffer.from(text, 'latin1').toString('utf8')) };
+        } catch {
+          want = 'EINVAL';
         }
-      }));
-      let want = true;
-      try {
-        const q = parseQueries(Buffer.from(text, 'latin1').toString('utf8'), m.config.inputs, m.config.scale, 4096);
-        if (m.state === 'created') want = 'ENODATA';
-        else {
-          m.counters.inferences += q.length / m.config.inputs;
-          m.lastQuery = q.slice(q.length - m.config.inputs);
-          if (r.ok && answer.split('\n').filter(Boolean).length !== q.length / m.config.inputs) mismatch(`recommendation: ${answer.split('\n').length} answers for ${q.length / m.config.inputs} queries`);
+        expect(`config ${JSON.stringify(text)}`, r, want);
+      },
+    ],
+    [
+      10,
+      () => {
+        const name = g.pick(MODELS);
+        const word = g.chance(0.5)
+          ? g.pick(['commit', 'commit', 'init', 'start', 'stop', 'reset', 'prepare_dataset', 'discard_dataset', 'reinit', 'save', 'load'])
+          : g.keyword([...VERBS]);
+        if (word === '') return;
+        const r = writeFile(name, 'control', word);
+        const k = keywordFromWrite(Buffer.from(word, 'latin1').toString('utf8'));
+        expect(`control ${JSON.stringify(word)} in ${models[name].state}`, r, isKeyword(VERBS, k) ? verb(models[name], k) : 'EINVAL');
+      },
+    ],
+    [
+      5,
+      () => {
+        const name = g.pick(MODELS);
+        const word = g.chance(0.6) ? g.pick([...MODES, 'auto']) : g.keyword([...MODES, 'auto']);
+        if (word === '') return;
+        const r = writeFile(name, 'mode', word);
+        const k = keywordFromWrite(Buffer.from(word, 'latin1').toString('utf8'));
+        const valid = k === 'auto' || MODES.includes(k);
+        expect(`mode ${JSON.stringify(word)}`, r, valid ? true : 'EINVAL');
+        if (valid) models[name].mode = k === 'auto' ? undefined : k;
+      },
+    ],
+    [
+      8,
+      () => {
+        const name = g.pick(MODELS);
+        const m = models[name];
+        const text = g.feedbackText(m);
+        const r = writeFile(name, 'feedback', text);
+        let want = true;
+        try {
+          const lines = parseFeedback(text, m.config.outputs, m.config.scale);
+          if (lines.some((l) => l.corrected) && !m.lastQuery) throw new Error('no query');
+          for (const l of lines) {
+            m.counters[`feedback_${l.source}`]++;
+            if (l.source === 'fallback') m.counters.kernel_fallbacks += l.efficiency;
+            else m.mode = undefined; // evidence may move an automatic policy; critical may move any
+            if (l.corrected) {
+              m.counters.samples_corrected++;
+              for (let i = 0; i < CORRECTION_REPEAT; i++) push(m, Float32Array.from([...m.lastQuery, ...l.corrected]));
+            }
+          }
+        } catch {
+          want = 'EINVAL';
         }
-      } catch {
-        want = 'EINVAL';
-      }
-      expect(`recommendation ${JSON.stringify(text)}`, r, want);
-    }],
-    [3, () => {
-      // Truncation is accepted and changes nothing; writing read-only files is refused at open.
-      const name = g.pick(MODELS);
-      expect('truncate config', count(tryOp(() => truncateSync(path(name, 'config'), g.int(100)))), true);
-      if (open.length) expect('ftruncate dataset', count(tryOp(() => ftruncateSync(g.pick(open).fd, g.int(100)))), true);
-      expect('write stats', count(tryOp(() => openSync(path(name, g.pick(['stats', 'state', 'events'])), 'w'))), 'EACCES');
-    }],
-    [4, () => {
-      // mkdir/rmdir with files open: the open files fail with ENOENT, the name can be made again, fresh.
-      const churn = 'churn';
-      expect('mkdir churn', count(tryOp(() => mkdirSync(path(churn, '')))), true);
-      const fds = ['dataset', 'config', 'control'].filter(() => g.chance(0.7)).map((f) => [f, count(tryOp(() => openSync(path(churn, f), 'w'))).value]);
-      if (g.chance(0.5) && fds.length) count(tryOp(() => writeSync(fds[0][1], '1 2\n')));
-      expect('rmdir churn', count(tryOp(() => rmdirSync(path(churn, '')))), true);
-      for (const [f, fd] of fds) {
-        expect(`write ${f} after rmdir`, count(tryOp(() => writeSync(fd, 'init\n'))), 'ENOENT');
-        count(tryOp(() => closeSync(fd)));
-      }
-      expect('churn is gone', count(tryOp(() => readAll(path(churn, 'state')))), 'ENOENT');
-    }],
+        expect(`feedback ${JSON.stringify(text)}`, r, want);
+      },
+    ],
+    [
+      8,
+      () => {
+        const name = g.pick(MODELS);
+        const m = models[name];
+        const text = g.queries(m);
+        let answer = '';
+        const r = count(
+          tryOp(() => {
+            const fd = openSync(path(name, 'recommendation'), 'r+');
+            try {
+              writeSync(fd, Buffer.from(text, 'latin1'));
+              const buf = Buffer.alloc(1 << 16);
+              answer = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString();
+            } finally {
+              closeSync(fd);
+            }
+          }),
+        );
+        let want = true;
+        try {
+          const q = parseQueries(Buffer.from(text, 'latin1').toString('utf8'), m.config.inputs, m.config.scale, 4096);
+          if (m.state === 'created') want = 'ENODATA';
+          else {
+            m.counters.inferences += q.length / m.config.inputs;
+            m.lastQuery = q.slice(q.length - m.config.inputs);
+            if (r.ok && answer.split('\n').filter(Boolean).length !== q.length / m.config.inputs)
+              mismatch(`recommendation: ${answer.split('\n').length} answers for ${q.length / m.config.inputs} queries`);
+          }
+        } catch {
+          want = 'EINVAL';
+        }
+        expect(`recommendation ${JSON.stringify(text)}`, r, want);
+      },
+    ],
+    [
+      3,
+      () => {
+        // Truncation is accepted and changes nothing; writing read-only files is refused at open.
+        const name = g.pick(MODELS);
+        expect('truncate config', count(tryOp(() => truncateSync(path(name, 'config'), g.int(100)))), true);
+        if (open.length) expect('ftruncate dataset', count(tryOp(() => ftruncateSync(g.pick(open).fd, g.int(100)))), true);
+        expect('write stats', count(tryOp(() => openSync(path(name, g.pick(['stats', 'state', 'events'])), 'w'))), 'EACCES');
+      },
+    ],
+    [
+      4,
+      () => {
+        // mkdir/rmdir with files open: the open files fail with ENOENT, the name can be made again, fresh.
+        const churn = 'churn';
+        expect('mkdir churn', count(tryOp(() => mkdirSync(path(churn, '')))), true);
+        const fds = ['dataset', 'config', 'control'].filter(() => g.chance(0.7)).map((f) => [f, count(tryOp(() => openSync(path(churn, f), 'w'))).value]);
+        if (g.chance(0.5) && fds.length) count(tryOp(() => writeSync(fds[0][1], '1 2\n')));
+        expect('rmdir churn', count(tryOp(() => rmdirSync(path(churn, '')))), true);
+        for (const [f, fd] of fds) {
+          expect(`write ${f} after rmdir`, count(tryOp(() => writeSync(fd, 'init\n'))), 'ENOENT');
+          count(tryOp(() => closeSync(fd)));
+        }
+        expect('churn is gone', count(tryOp(() => readAll(path(churn, 'state')))), 'ENOENT');
+      },
+    ],
   ];
   const totalWeight = actions.reduce((a, [w]) => a + w, 0);
 
@@ -492,14 +605,16 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
         continue;
       }
       if (state.value.trim() !== m.state) mismatch(`${label} ${name}: state ${state.value.trim()}, expected ${m.state}`);
-      if (got('config').value !== formatConfig(m.config)) mismatch(`${label} ${name}: config differs:\n${got('config').value}\nexpected\n${formatConfig(m.config)}`);
+      if (got('config').value !== formatConfig(m.config))
+        mismatch(`${label} ${name}: config differs:\n${got('config').value}\nexpected\n${formatConfig(m.config)}`);
       if (got('config_staged').value !== formatConfig(m.staged)) mismatch(`${label} ${name}: staged config differs`);
       if (m.mode !== undefined && got('mode').value.trim() !== m.mode) mismatch(`${label} ${name}: mode ${got('mode').value.trim()}, expected ${m.mode}`);
       const width = m.config.inputs + m.config.outputs;
       const flat = new Float32Array(m.rows.length * width);
       m.rows.forEach((r, i) => flat.set(r, i * width));
       const dataset = got('dataset').value;
-      if (dataset !== formatRows(flat, width, m.config.scale)) mismatch(`${label} ${name}: buffered samples differ (${dataset.split('\n').length - 1} read, ${m.rows.length} expected)`);
+      if (dataset !== formatRows(flat, width, m.config.scale))
+        mismatch(`${label} ${name}: buffered samples differ (${dataset.split('\n').length - 1} read, ${m.rows.length} expected)`);
       const stats = statsOf(got('stats').value);
       if (Number(stats.samples_buffered) !== m.rows.length) mismatch(`${label} ${name}: samples_buffered ${stats.samples_buffered}, expected ${m.rows.length}`);
       for (const [k, v] of Object.entries(m.counters)) if (Number(stats[k]) !== v) mismatch(`${label} ${name}: ${k} ${stats[k]}, expected ${v}`);
@@ -518,7 +633,10 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
       while (open.length) datasetClose(0);
       await check(`before restart ${report.restarts + 1}`);
       const code = await stopServer(server);
-      if (code !== 0) mismatch(`server exited ${code} on SIGTERM: ${readFileSync(join(dir, 'server.stderr'), 'utf8').split('\n').slice(-4).join('\n') + readFileSync(server.log, 'utf8').split('\n').slice(-4).join('\n')}`);
+      if (code !== 0)
+        mismatch(
+          `server exited ${code} on SIGTERM: ${readFileSync(join(dir, 'server.stderr'), 'utf8').split('\n').slice(-4).join('\n') + readFileSync(server.log, 'utf8').split('\n').slice(-4).join('\n')}`,
+        );
       server = startServer(dir, stateDir);
       report.restarts++;
       for (const name of MODELS) models[name] = afterRestart(models[name]);
@@ -538,7 +656,10 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
     }
   }
   const code = await stopServer(server);
-  if (code !== 0) mismatch(`server exited ${code} on the final SIGTERM: ${readFileSync(join(dir, 'server.stderr'), 'utf8').split('\n').slice(-4).join('\n') + readFileSync(server.log, 'utf8').split('\n').slice(-4).join('\n')}`);
+  if (code !== 0)
+    mismatch(
+      `server exited ${code} on the final SIGTERM: ${readFileSync(join(dir, 'server.stderr'), 'utf8').split('\n').slice(-4).join('\n') + readFileSync(server.log, 'utf8').split('\n').slice(-4).join('\n')}`,
+    );
   // One more start from the state dir: the same state again.
   server = startServer(dir, stateDir);
   report.restarts++;
@@ -571,15 +692,20 @@ function chaosChild(mnt, seed) {
           break;
         case 1: {
           const file = g.pick(['dataset', 'config', 'control', 'mode', 'feedback', 'recommendation', 'stats', 'events', 'nosuch']);
-          const data = file === 'dataset' ? g.payloads[g.pick(Object.keys(g.payloads))](m) : Buffer.from(g.pick([g.configText(), g.keyword([...VERBS, ...MODES]), g.feedbackText(m), g.queries(m)]), 'latin1');
-          note(tryOp(() => {
-            const fd = openSync(join(p, file), g.chance(0.3) ? 'r+' : 'w');
-            try {
-              if (data.length) writeSync(fd, data.subarray(0, 65536));
-            } finally {
-              closeSync(fd);
-            }
-          }));
+          const data =
+            file === 'dataset'
+              ? g.payloads[g.pick(Object.keys(g.payloads))](m)
+              : Buffer.from(g.pick([g.configText(), g.keyword([...VERBS, ...MODES]), g.feedbackText(m), g.queries(m)]), 'latin1');
+          note(
+            tryOp(() => {
+              const fd = openSync(join(p, file), g.chance(0.3) ? 'r+' : 'w');
+              try {
+                if (data.length) writeSync(fd, data.subarray(0, 65536));
+              } finally {
+                closeSync(fd);
+              }
+            }),
+          );
           break;
         }
         default:
@@ -595,8 +721,22 @@ function chaosChild(mnt, seed) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv[2] === '--chaos-child') chaosChild(process.argv[3], Number(process.argv[4]));
   else {
-    const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, ops: { type: 'string', default: '100000' }, restarts: { type: 'string', default: '3' }, chaos: { type: 'string', default: '2' }, json: { type: 'string' } } });
-    const report = await runLiveFuzz({ seed: Number(values.seed), ops: Number(values.ops), restarts: Number(values.restarts), chaos: Number(values.chaos), say: (l) => process.stderr.write(`fuzz-live: ${l}\n`) });
+    const { values } = parseArgs({
+      options: {
+        seed: { type: 'string', default: '1' },
+        ops: { type: 'string', default: '100000' },
+        restarts: { type: 'string', default: '3' },
+        chaos: { type: 'string', default: '2' },
+        json: { type: 'string' },
+      },
+    });
+    const report = await runLiveFuzz({
+      seed: Number(values.seed),
+      ops: Number(values.ops),
+      restarts: Number(values.restarts),
+      chaos: Number(values.chaos),
+      say: (l) => process.stderr.write(`fuzz-live: ${l}\n`),
+    });
     const text = JSON.stringify(report, null, 1);
     if (values.json) writeFileSync(values.json, text + '\n');
     process.stdout.write(text + '\n');

@@ -20,7 +20,11 @@ const WRITERS = 3;
 function start(dir, state) {
   const mnt = join(dir, 'mnt');
   const err = openSync(join(dir, 'server.stderr'), 'a');
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/mlproxy.js'), 'serve', '--mountpoint', mnt, '--state-dir', state, '--metrics-listen', 'off', '--log-file', join(dir, 'server.log')], { stdio: ['ignore', err, err] });
+  const proc = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/mlproxy.js'), 'serve', '--mountpoint', mnt, '--state-dir', state, '--metrics-listen', 'off', '--log-file', join(dir, 'server.log')],
+    { stdio: ['ignore', err, err] },
+  );
   closeSync(err);
   const deadline = Date.now() + 30000;
   while (!existsSync(join(mnt, 'version'))) {
@@ -34,7 +38,7 @@ const exited = (proc) => new Promise((r) => (proc.exitCode !== null || proc.sign
 
 export async function runKillLoop({ kills = 20, seed = 1, say = () => {} } = {}) {
   let s = seed >>> 0 || 1;
-  const random = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+  const random = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-kill-'));
   const state = join(dir, 'state');
   mkdirSync(state);
@@ -55,7 +59,7 @@ export async function runKillLoop({ kills = 20, seed = 1, say = () => {} } = {})
       );
       // Kill once this round's writers have had batches acknowledged, at a random moment after that.
       const before = ackLines().length;
-      for (const until = Date.now() + 30000; ackLines().length <= before + WRITERS && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      for (const until = Date.now() + 30000; ackLines().length <= before + WRITERS && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, random() * 1500));
       server.proc.kill('SIGKILL');
       await exited(server.proc);

@@ -51,7 +51,11 @@ export async function runLoad({ seconds = 60, writers = 16, readers = 16, models
   const state = join(dir, 'state');
   mkdirSync(state);
   const err = openSync(join(dir, 'server.stderr'), 'a');
-  const server = spawn(process.execPath, [join(ROOT, 'bin/mlproxy.js'), 'serve', '--mountpoint', mnt, '--state-dir', state, '--metrics-listen', 'off', '--log-file', join(dir, 'server.log')], { stdio: ['ignore', err, err] });
+  const server = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/mlproxy.js'), 'serve', '--mountpoint', mnt, '--state-dir', state, '--metrics-listen', 'off', '--log-file', join(dir, 'server.log')],
+    { stdio: ['ignore', err, err] },
+  );
   closeSync(err);
   try {
     const deadline = Date.now() + 30000;
@@ -168,8 +172,22 @@ if (process.argv[1] === SELF) {
     const [, , , kind, mnt, names, loops, seconds] = process.argv;
     await client(kind, mnt, names.split(','), Number(loops), Number(seconds));
   } else {
-    const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, writers: { type: 'string', default: '16' }, readers: { type: 'string', default: '16' }, models: { type: 'string', default: '4' }, json: { type: 'string' } } });
-    const report = await runLoad({ seconds: Number(values.seconds), writers: Number(values.writers), readers: Number(values.readers), models: Number(values.models), say: (l) => process.stderr.write(`load: ${l}\n`) });
+    const { values } = parseArgs({
+      options: {
+        seconds: { type: 'string', default: '60' },
+        writers: { type: 'string', default: '16' },
+        readers: { type: 'string', default: '16' },
+        models: { type: 'string', default: '4' },
+        json: { type: 'string' },
+      },
+    });
+    const report = await runLoad({
+      seconds: Number(values.seconds),
+      writers: Number(values.writers),
+      readers: Number(values.readers),
+      models: Number(values.models),
+      say: (l) => process.stderr.write(`load: ${l}\n`),
+    });
     const text = JSON.stringify(report, null, 1);
     if (values.json) writeFileSync(values.json, text + '\n');
     process.stdout.write(text + '\n');

@@ -7,7 +7,7 @@ export function readAll(path) {
   try {
     const chunks = [];
     const buf = Buffer.alloc(65536);
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const n = readSync(fd, buf, 0, buf.length, pos);
       if (n === 0) break;
       chunks.push(Buffer.from(buf.subarray(0, n)));

@@ -31,7 +31,10 @@ export function checkBatchWidth(session: Session, decoder: DatasetDecoder): void
   const width = batchWidths.get(decoder);
   const now = session.config.inputs + session.config.outputs;
   if (width !== undefined && width !== now && decoder.samples > 0) {
-    session.rejectDataset(new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${now} while this batch was open; write it again`), decoder.samples - 1);
+    session.rejectDataset(
+      new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${now} while this batch was open; write it again`),
+      decoder.samples - 1,
+    );
   }
 }
 
@@ -41,10 +44,12 @@ export class OpenFiles {
   private readonly perModel = new Map<string, number>();
 
   acquire(model: string | undefined): void {
-    if (this.total >= LIMITS.openTotal.value) fail(LIMITS.openTotal.errno, `open: ${this.total} files are open on the mount, the limit is ${LIMITS.openTotal.value}`);
+    if (this.total >= LIMITS.openTotal.value)
+      fail(LIMITS.openTotal.errno, `open: ${this.total} files are open on the mount, the limit is ${LIMITS.openTotal.value}`);
     if (model !== undefined) {
       const n = this.perModel.get(model) ?? 0;
-      if (n >= LIMITS.openPerModel.value) fail(LIMITS.openPerModel.errno, `open: ${n} files are open on model ${model}, the limit is ${LIMITS.openPerModel.value}`);
+      if (n >= LIMITS.openPerModel.value)
+        fail(LIMITS.openPerModel.errno, `open: ${n} files are open on model ${model}, the limit is ${LIMITS.openPerModel.value}`);
       this.perModel.set(model, n + 1);
     }
     this.total++;

@@ -8,7 +8,9 @@ import { runLiveFuzz } from '../../bench/fuzz-live.mjs';
 
 t.test('fuzzed operations leave exactly the predicted state, across restarts', async (t) => {
   const report = await runLiveFuzz({ seed: 11, ops: 1500, restarts: 1, chaos: 2 });
-  t.comment(`${report.ops} operations, ${report.syscalls} syscalls (${report.accepted} ok, ${report.rejected} refused), ${report.batches.stored} batches stored, ${report.restarts} restarts, ${report.seconds} s`);
+  t.comment(
+    `${report.ops} operations, ${report.syscalls} syscalls (${report.accepted} ok, ${report.rejected} refused), ${report.batches.stored} batches stored, ${report.restarts} restarts, ${report.seconds} s`,
+  );
   t.same(report.mismatches, [], 'every check held');
   t.equal(report.accepted + report.rejected, report.syscalls, 'every operation was accepted or refused');
   t.ok(report.batches.stored > 30 && report.batches.refused > 30, 'both accepted and refused batches were exercised');

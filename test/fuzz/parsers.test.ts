@@ -67,7 +67,10 @@ t.test('parseNumber: a number within ±1e9 or EINVAL, never anything else', asyn
     }),
     params(1101),
   );
-  fc.assert(fc.property(value, (v) => parseNumber(asText(v), 'fuzz') === Number(asText(v))), params(1102));
+  fc.assert(
+    fc.property(value, (v) => parseNumber(asText(v), 'fuzz') === Number(asText(v))),
+    params(1102),
+  );
   t.pass('held');
 });
 
@@ -80,8 +83,11 @@ t.test('dataset text and binary: any bytes, any chunking: rows or EINVAL, and ch
         return whole instanceof MlError && parts instanceof MlError && whole.code === 'EINVAL' && parts.code === 'EINVAL';
       }
       const width = inputs + outputs;
-      return whole.length % width === 0 && Buffer.compare(Buffer.from(whole.buffer, 0, whole.byteLength), Buffer.from(parts.buffer, 0, parts.byteLength)) === 0 &&
-        whole.every((v) => Number.isFinite(v) && Math.abs(v) <= MAX_ABS_VALUE / scale + 1);
+      return (
+        whole.length % width === 0 &&
+        Buffer.compare(Buffer.from(whole.buffer, 0, whole.byteLength), Buffer.from(parts.buffer, 0, parts.byteLength)) === 0 &&
+        whole.every((v) => Number.isFinite(v) && Math.abs(v) <= MAX_ABS_VALUE / scale + 1)
+      );
     }),
     params(1201),
   );
@@ -91,7 +97,12 @@ t.test('dataset text and binary: any bytes, any chunking: rows or EINVAL, and ch
 t.test('dataset text round-trips: rows written with any separators, comments and blank lines come back exact', async (t) => {
   const sep = fc.constantFrom(' ', '\t', '  ', ' \t ');
   fc.assert(
-    fc.property(shape, fc.array(fc.array(value, { minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 30 }), sep, fc.boolean(), fc.array(fc.nat(), { maxLength: 5 }),
+    fc.property(
+      shape,
+      fc.array(fc.array(value, { minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 30 }),
+      sep,
+      fc.boolean(),
+      fc.array(fc.nat(), { maxLength: 5 }),
       ({ inputs, outputs, scale }, rows, s, trailingNewline, cuts) => {
         const width = inputs + outputs;
         const lines = rows.map((r, i) => (i % 7 === 3 ? '# a comment\n\n' : '') + s + r.slice(0, width).map(asText).join(s) + (i % 5 === 1 ? ' # note' : ''));
@@ -100,7 +111,8 @@ t.test('dataset text round-trips: rows written with any separators, comments and
         if (got instanceof MlError) return false;
         const want = Float32Array.from(rows.flatMap((r) => r.slice(0, width).map((v) => Number(asText(v)) / scale)));
         return got.length === want.length && got.every((v, i) => Object.is(v, want[i]) || v === want[i]);
-      }),
+      },
+    ),
     params(1301),
   );
   t.pass('held');
@@ -121,17 +133,27 @@ function binaryBatch(inputs: number, outputs: number, records: number[][]): Buff
 t.test('dataset binary (MLDS) round-trips, and any one flipped byte gives rows or EINVAL', async (t) => {
   const raw = fc.integer({ min: -1e9, max: 1e9 });
   fc.assert(
-    fc.property(shape, fc.array(fc.array(raw, { minLength: 7, maxLength: 7 }), { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 5 }), ({ inputs, outputs, scale }, records, cuts) => {
-      const bytes = binaryBatch(inputs, outputs, records);
-      const got = decode(inputs, outputs, scale, chunked(bytes, cuts));
-      if (got instanceof MlError) return false;
-      const want = Float32Array.from(records.flatMap((r) => r.slice(0, inputs + outputs).map((v) => v / scale)));
-      return got.length === want.length && got.every((v, i) => v === want[i]);
-    }),
+    fc.property(
+      shape,
+      fc.array(fc.array(raw, { minLength: 7, maxLength: 7 }), { maxLength: 40 }),
+      fc.array(fc.nat(), { maxLength: 5 }),
+      ({ inputs, outputs, scale }, records, cuts) => {
+        const bytes = binaryBatch(inputs, outputs, records);
+        const got = decode(inputs, outputs, scale, chunked(bytes, cuts));
+        if (got instanceof MlError) return false;
+        const want = Float32Array.from(records.flatMap((r) => r.slice(0, inputs + outputs).map((v) => v / scale)));
+        return got.length === want.length && got.every((v, i) => v === want[i]);
+      },
+    ),
     params(1401),
   );
   fc.assert(
-    fc.property(shape, fc.array(fc.array(raw, { minLength: 7, maxLength: 7 }), { minLength: 1, maxLength: 10 }), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.array(fc.nat(), { maxLength: 4 }),
+    fc.property(
+      shape,
+      fc.array(fc.array(raw, { minLength: 7, maxLength: 7 }), { minLength: 1, maxLength: 10 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 255 }),
+      fc.array(fc.nat(), { maxLength: 4 }),
       ({ inputs, outputs, scale }, records, where, flip, cuts) => {
         const bytes = binaryBatch(inputs, outputs, records);
         bytes[where % bytes.length] ^= flip;
@@ -139,7 +161,8 @@ t.test('dataset binary (MLDS) round-trips, and any one flipped byte gives rows o
         const parts = decode(inputs, outputs, scale, chunked(bytes, cuts));
         if (whole instanceof MlError) return parts instanceof MlError && whole.code === 'EINVAL' && parts.code === 'EINVAL';
         return !(parts instanceof MlError) && whole.length === parts.length && whole.length % (inputs + outputs) === 0;
-      }),
+      },
+    ),
     params(1402),
   );
   t.pass('held');
@@ -147,21 +170,36 @@ t.test('dataset binary (MLDS) round-trips, and any one flipped byte gives rows o
 
 t.test('recommendation: any write gives queries or EINVAL; answers round-trip within the documented precision', async (t) => {
   fc.assert(
-    fc.property(shape, fc.oneof(fc.string(), hostileBytes.map((b) => Buffer.from(b).toString())), ({ inputs, scale }, text) => {
-      const r = outcome(() => parseQueries(text, inputs, scale, 4096));
-      return r instanceof MlError ? r.code === 'EINVAL' : r.length > 0 && r.length % inputs === 0 && r.every(Number.isFinite);
-    }),
+    fc.property(
+      shape,
+      fc.oneof(
+        fc.string(),
+        hostileBytes.map((b) => Buffer.from(b).toString()),
+      ),
+      ({ inputs, scale }, text) => {
+        const r = outcome(() => parseQueries(text, inputs, scale, 4096));
+        return r instanceof MlError ? r.code === 'EINVAL' : r.length > 0 && r.length % inputs === 0 && r.every(Number.isFinite);
+      },
+    ),
     params(1501),
   );
   // formatRows is what a reader of `recommendation` (and `dataset`) gets: scale=1 keeps 7 significant
   // digits; a fixed-point model rounds value × scale to an integer. Reading it back is parseQueries.
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 4 }), fc.constantFrom(1, 10, 1000), fc.array(fc.double({ min: -1e5, max: 1e5, noNaN: true }), { minLength: 1, maxLength: 40 }), (width, scale, vals) => {
-      const rows = Float32Array.from(vals.slice(0, Math.floor(vals.length / width) * width));
-      if (rows.length === 0) return true;
-      const back = parseQueries(formatRows(rows, width, scale), width, scale, 4096);
-      return back.length === rows.length && rows.every((v, i) => (scale === 1 ? Math.abs(back[i] - v) <= Math.abs(v) * 1e-6 + 1e-30 : Math.abs(back[i] - v) <= 0.5 / scale + Math.abs(v) * 1e-6));
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 4 }),
+      fc.constantFrom(1, 10, 1000),
+      fc.array(fc.double({ min: -1e5, max: 1e5, noNaN: true }), { minLength: 1, maxLength: 40 }),
+      (width, scale, vals) => {
+        const rows = Float32Array.from(vals.slice(0, Math.floor(vals.length / width) * width));
+        if (rows.length === 0) return true;
+        const back = parseQueries(formatRows(rows, width, scale), width, scale, 4096);
+        return (
+          back.length === rows.length &&
+          rows.every((v, i) => (scale === 1 ? Math.abs(back[i] - v) <= Math.abs(v) * 1e-6 + 1e-30 : Math.abs(back[i] - v) <= 0.5 / scale + Math.abs(v) * 1e-6))
+        );
+      },
+    ),
     params(1502),
   );
   t.pass('held');
@@ -169,21 +207,39 @@ t.test('recommendation: any write gives queries or EINVAL; answers round-trip wi
 
 t.test('feedback: any write gives lines of a documented source or EINVAL; valid lines parse to what was written', async (t) => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 3 }), fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('ml ', 'default ', 'critical', 'fallback ', '1', '2.5', ' ', '\n', '-', 'e9') })), (outputs, text) => {
-      const r = outcome(() => parseFeedback(text, outputs, 1));
-      if (r instanceof MlError) return r.code === 'EINVAL';
-      return r.length > 0 && r.every((l) => isKeyword(FEEDBACK_SOURCES, l.source) && Number.isFinite(l.efficiency) && (!l.corrected || l.corrected.length === outputs));
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('ml ', 'default ', 'critical', 'fallback ', '1', '2.5', ' ', '\n', '-', 'e9') })),
+      (outputs, text) => {
+        const r = outcome(() => parseFeedback(text, outputs, 1));
+        if (r instanceof MlError) return r.code === 'EINVAL';
+        return (
+          r.length > 0 &&
+          r.every((l) => isKeyword(FEEDBACK_SOURCES, l.source) && Number.isFinite(l.efficiency) && (!l.corrected || l.corrected.length === outputs))
+        );
+      },
+    ),
     params(1601),
   );
   const line = fc.oneof(
-    fc.record({ source: fc.constantFrom('ml' as const, 'default' as const), efficiency: value, corrected: fc.option(fc.array(value, { minLength: 2, maxLength: 2 }), { nil: undefined }) }),
+    fc.record({
+      source: fc.constantFrom('ml' as const, 'default' as const),
+      efficiency: value,
+      corrected: fc.option(fc.array(value, { minLength: 2, maxLength: 2 }), { nil: undefined }),
+    }),
     fc.record({ source: fc.constant('critical' as const), efficiency: fc.constant(0) }),
     fc.record({ source: fc.constant('fallback' as const), efficiency: fc.integer({ min: 0, max: 999_999_999 }) }),
   );
   fc.assert(
     fc.property(fc.array(line, { minLength: 1, maxLength: 10 }), (lines) => {
-      const text = lines.map((l) => (l.source === 'critical' ? 'critical' : [l.source, asText(l.efficiency), ...('corrected' in l && l.corrected ? l.corrected.map(asText) : [])].join(' '))).join('\n') + '\n';
+      const text =
+        lines
+          .map((l) =>
+            l.source === 'critical'
+              ? 'critical'
+              : [l.source, asText(l.efficiency), ...('corrected' in l && l.corrected ? l.corrected.map(asText) : [])].join(' '),
+          )
+          .join('\n') + '\n';
       const got = parseFeedback(text, 2, 1);
       return got.length === lines.length && got.every((g, i) => g.source === lines[i].source && g.efficiency === Number(asText(lines[i].efficiency)));
     }),
@@ -212,11 +268,17 @@ t.test('config: any write stages keys or is EINVAL; a written config reads back 
   const keyish = fc.constantFrom(...CONFIG_KEYS, 'inputs ', 'x', '', '#', 'hidden');
   const valueish = fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.constantFrom('none', '1,2,3', '0', '1e3', 'strict', 'reject', ' 5 '));
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.array(fc.tuple(keyish, valueish), { maxLength: 6 }).map((kv) => kv.map(([k, v]) => `${k}=${v}`).join('\n'))), (text) => {
-      const r = outcome(() => parseConfigText(text));
-      if (r instanceof MlError) return r.code === 'EINVAL';
-      return Object.keys(r).length > 0 && Object.keys(r).every((k) => (CONFIG_KEYS as string[]).includes(k));
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.array(fc.tuple(keyish, valueish), { maxLength: 6 }).map((kv) => kv.map(([k, v]) => `${k}=${v}`).join('\n')),
+      ),
+      (text) => {
+        const r = outcome(() => parseConfigText(text));
+        if (r instanceof MlError) return r.code === 'EINVAL';
+        return Object.keys(r).length > 0 && Object.keys(r).every((k) => (CONFIG_KEYS as string[]).includes(k));
+      },
+    ),
     params(1701),
   );
   fc.assert(
@@ -233,11 +295,17 @@ t.test('config: any write stages keys or is EINVAL; a written config reads back 
 
 t.test('keywords (control verbs, mode, fault): exactly the word, with at most one trailing newline', async (t) => {
   fc.assert(
-    fc.property(fc.oneof(fc.constantFrom(...VERBS).chain((v) => fc.constantFrom(v, v + '\n', v + '\n\n', ' ' + v, v.toUpperCase(), v.slice(1), v + 'x')), fc.string()), (text) => {
-      const accepted = isKeyword(VERBS, keywordFromWrite(text));
-      const expected = VERBS.some((v) => text === v || text === v + '\n');
-      return accepted === expected;
-    }),
+    fc.property(
+      fc.oneof(
+        fc.constantFrom(...VERBS).chain((v) => fc.constantFrom(v, v + '\n', v + '\n\n', ' ' + v, v.toUpperCase(), v.slice(1), v + 'x')),
+        fc.string(),
+      ),
+      (text) => {
+        const accepted = isKeyword(VERBS, keywordFromWrite(text));
+        const expected = VERBS.some((v) => text === v || text === v + '\n');
+        return accepted === expected;
+      },
+    ),
     params(1801),
   );
   t.pass('held');
@@ -255,7 +323,11 @@ function snapshotOf(sizes: number[], seedValues: number[]) {
 }
 
 t.test('model files: export then import round-trips the weights; any mangled model.json is EINVAL or ENOENT', async (t) => {
-  const shapes = fc.record({ inputs: fc.integer({ min: 1, max: 4 }), hidden: fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 3 }), outputs: fc.integer({ min: 1, max: 3 }) });
+  const shapes = fc.record({
+    inputs: fc.integer({ min: 1, max: 4 }),
+    hidden: fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 3 }),
+    outputs: fc.integer({ min: 1, max: 3 }),
+  });
   await fc.assert(
     fc.asyncProperty(shapes, fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 20 }), async (shape, vals) => {
       const sizes = [shape.inputs, ...shape.hidden, shape.outputs];
@@ -263,8 +335,10 @@ t.test('model files: export then import round-trips the weights; any mangled mod
       const snapshot = {
         generation: 1,
         layers: layersFromWeights(weights, sizes),
-        inMean: new Float32Array(shape.inputs), inStd: new Float32Array(shape.inputs).fill(1),
-        outMean: new Float32Array(shape.outputs), outStd: new Float32Array(shape.outputs).fill(1),
+        inMean: new Float32Array(shape.inputs),
+        inStd: new Float32Array(shape.inputs).fill(1),
+        outMean: new Float32Array(shape.outputs),
+        outStd: new Float32Array(shape.outputs).fill(1),
       };
       const json = toModelJson('m', snapshot, 'weights.bin');
       const bin = toWeightsBin(snapshot);
@@ -273,10 +347,21 @@ t.test('model files: export then import round-trips the weights; any mangled mod
     }),
     { ...params(1901), numRuns: Math.min(RUNS, 100) },
   );
-  const jsonish = fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ modelTopology: v })),
+  const jsonish = fc.oneof(
+    fc.string(),
+    fc.json(),
+    fc.jsonValue().map((v) => JSON.stringify({ modelTopology: v })),
     fc.jsonValue().map((v) => JSON.stringify({ modelTopology: { config: { layers: [{ class_name: 'Dense', config: { units: 1 } }] } }, weightsManifest: v })),
     fc.jsonValue().map((v) => JSON.stringify({ modelTopology: { config: { layers: v } }, weightsManifest: [] })),
-    fc.jsonValue().map((v) => JSON.stringify({ modelTopology: { config: { layers: [{ class_name: 'Dense', config: { units: 1 } }] } }, weightsManifest: [{ paths: ['w'], weights: v }] })));
+    fc
+      .jsonValue()
+      .map((v) =>
+        JSON.stringify({
+          modelTopology: { config: { layers: [{ class_name: 'Dense', config: { units: 1 } }] } },
+          weightsManifest: [{ paths: ['w'], weights: v }],
+        }),
+      ),
+  );
   await fc.assert(
     fc.asyncProperty(jsonish, fc.uint8Array({ maxLength: 64 }), async (text, bin) => {
       try {
@@ -305,8 +390,18 @@ t.test('regressions found by fuzzing', async (t) => {
   // seed 1902: a null layer crashed the importer with a TypeError (EIO and an "internal error" log).
   t.equal(await imported('{"modelTopology":{"config":{"layers":[null]}},"weightsManifest":[]}'), 'EINVAL', 'a null layer');
   t.equal(await imported('null'), 'EINVAL', 'a JSON null');
-  t.equal(await imported('{"modelTopology":{"config":{"layers":[{"class_name":"Dense","config":{"units":1}}]}},"weightsManifest":[{"paths":"w","weights":[]}]}'), 'EINVAL', 'paths not a list');
-  t.equal(await imported('{"modelTopology":{"config":{"layers":[{"class_name":"Dense","config":{"units":1}}]}},"weightsManifest":[{"paths":[],"weights":[{"name":"k","dtype":"float32","shape":null}]}]}'), 'EINVAL', 'a weight without a shape');
+  t.equal(
+    await imported('{"modelTopology":{"config":{"layers":[{"class_name":"Dense","config":{"units":1}}]}},"weightsManifest":[{"paths":"w","weights":[]}]}'),
+    'EINVAL',
+    'paths not a list',
+  );
+  t.equal(
+    await imported(
+      '{"modelTopology":{"config":{"layers":[{"class_name":"Dense","config":{"units":1}}]}},"weightsManifest":[{"paths":[],"weights":[{"name":"k","dtype":"float32","shape":null}]}]}',
+    ),
+    'EINVAL',
+    'a weight without a shape',
+  );
 });
 
 // Found while fuzzing long lines (the codec belongs to another change, so this stays todo until it is fixed
@@ -316,7 +411,12 @@ t.test('regressions found by fuzzing', async (t) => {
 t.test('a text line over 64 KiB is EINVAL however the writes split it', { todo: 'codec.ts checks only the carried-over part of a line' }, async (t) => {
   const line = ' '.repeat(70000) + '1 2\n';
   for (const cut of [line.length, 66000]) {
-    const got = decode(1, 1, 1, [Buffer.from(line.slice(0, cut)), Buffer.from(line.slice(cut))].filter((b) => b.length));
+    const got = decode(
+      1,
+      1,
+      1,
+      [Buffer.from(line.slice(0, cut)), Buffer.from(line.slice(cut))].filter((b) => b.length),
+    );
     t.ok(got instanceof MlError && got.code === 'EINVAL', `split at ${cut}`);
   }
 });

@@ -97,7 +97,10 @@ t.test('limits at their edges', async (t) => {
     await s.sh(script);
     const lines = (await s.sh('cat models/e/events')).stdout.split('\n').filter(Boolean);
     t.equal(lines.length, LIMITS.eventsRetained.value, 'the newest lines are kept, no more');
-    t.ok(lines.every((l) => Buffer.byteLength(l) + 1 <= LIMITS.eventLineBytes.value), 'no line is longer than the limit');
+    t.ok(
+      lines.every((l) => Buffer.byteLength(l) + 1 <= LIMITS.eventLineBytes.value),
+      'no line is longer than the limit',
+    );
     t.match(lines.at(-1), /rejected file=config config: "x+ \.\.\.$/, 'a long line ends in an ellipsis');
   });
 });

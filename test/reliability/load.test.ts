@@ -8,7 +8,9 @@ import { runLoad } from '../../bench/load.mjs';
 
 t.test('16 writers and 16 transaction readers over 4 models, strict durability', async (t) => {
   const r = await runLoad({ seconds: 10, writers: 16, readers: 16, models: 4 });
-  t.comment(`transactions ${r.transactions}: p50 ${r.transactionP50Us} µs, p99 ${r.transactionP99Us} µs; ${r.samplesPerSecond} samples/s acknowledged; RSS max ${r.rssMaxMiB} MiB`);
+  t.comment(
+    `transactions ${r.transactions}: p50 ${r.transactionP50Us} µs, p99 ${r.transactionP99Us} µs; ${r.samplesPerSecond} samples/s acknowledged; RSS max ${r.rssMaxMiB} MiB`,
+  );
   t.same(r.errors, { writers: {}, readers: {} }, 'no operation failed');
   t.same(r.samplesCounted, r.samplesAcknowledged, 'every acknowledged sample is counted, per model');
   t.ok(r.batchesAcknowledged > 0 && r.transactions > 0, 'both kinds of client made progress');

@@ -25,7 +25,9 @@ async function tempDir(t: Tap.Test): Promise<string> {
   return dir;
 }
 type Tap = typeof t;
-declare namespace Tap { type Test = typeof t; }
+declare namespace Tap {
+  type Test = typeof t;
+}
 
 t.test('tail -f models/NAME/events shows each new line once, also after the ring wraps', async (t) => {
   const s = await startServer();
@@ -53,7 +55,8 @@ t.test('mlproxy-umount says what it did', async (t) => {
   const dir = await tempDir(t);
   const mnt = join(dir, 'mnt');
   const env = { ...process.env, MLPROXY_PID: join(dir, 'pid'), MLPROXY_LOG: join(dir, 'log') };
-  const script = (name: string, ...args: string[]) => execFileP(join(ROOT, 'mount-scripts', name), args, { env }).then((r) => r.stdout.trim().split('\n').at(-1));
+  const script = (name: string, ...args: string[]) =>
+    execFileP(join(ROOT, 'mount-scripts', name), args, { env }).then((r) => r.stdout.trim().split('\n').at(-1));
   t.match(await script('mlproxy-mount', mnt, '--metrics-listen', '127.0.0.1:0'), /up: mlproxy .* pid \d+/);
   const pid = (await readFile(join(dir, 'pid'), 'utf8')).trim();
   t.equal(await script('mlproxy-umount', mnt), `mlproxy-umount: stopped pid ${pid}, unmounted ${mnt}`);
@@ -75,16 +78,24 @@ t.test("the README's transcript runs as written", async (t) => {
   await execFileP(join(ROOT, 'mount-scripts/install-command.sh'), [bin]);
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
   const block = /## Using it\n\n```console\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-  const lines = block.split('\n').filter((l) => l.startsWith('# ')).map((l) => l.slice(2));
+  const lines = block
+    .split('\n')
+    .filter((l) => l.startsWith('# '))
+    .map((l) => l.slice(2));
   t.ok(lines.length >= 6, `${lines.length} commands in the transcript`);
   // Two substitutions only: a temporary mountpoint, and a free metrics port. After a command that starts
   // the server in the background a person waits for it to answer before typing the next one.
   const script = lines
-    .map((l) => l.replaceAll('/mnt/mlproxy', mnt).replace(/^(mlproxy serve .*?)\s*&/, '$1 --metrics-listen 127.0.0.1:0 --log-file $LOGS/server.log & server=$!'))
+    .map((l) =>
+      l.replaceAll('/mnt/mlproxy', mnt).replace(/^(mlproxy serve .*?)\s*&/, '$1 --metrics-listen 127.0.0.1:0 --log-file $LOGS/server.log & server=$!'),
+    )
     .flatMap((l) => (/& server=\$!/.test(l) ? [l, `while ! cat ${mnt}/version >/dev/null 2>&1; do sleep 0.1; done`] : [l]))
     .join('\n');
   const result = await new Promise<{ code: number; out: string }>((resolve) => {
-    const child = spawn('sh', ['-c', `set -e\n${script}\ncd /\nkill $server; wait $server`], { cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, LOGS: dir } });
+    const child = spawn('sh', ['-c', `set -e\n${script}\ncd /\nkill $server; wait $server`], {
+      cwd: dir,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, LOGS: dir },
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

@@ -44,15 +44,21 @@ async function busyServer(t: Tap.Test, state: string) {
       writers.push(entry);
     }
   });
-  await waitFor(async () => {
-    const counts = await Promise.all(writers.map(async (w) => (await readFile(w.acks, 'utf8').catch(() => '')).split('\n').length));
-    return counts.every((n) => n > 20);
-  }, 60000, 'every writer to have batches acknowledged');
+  await waitFor(
+    async () => {
+      const counts = await Promise.all(writers.map(async (w) => (await readFile(w.acks, 'utf8').catch(() => '')).split('\n').length));
+      return counts.every((n) => n > 20);
+    },
+    60000,
+    'every writer to have batches acknowledged',
+  );
   await waitFor(async () => parseStats((await s.sh('cat models/a/stats')).stdout).train_rounds !== '0', 60000, 'training');
   return { s, models, writers };
 }
 type Tap = typeof t;
-declare namespace Tap { type Test = typeof t; }
+declare namespace Tap {
+  type Test = typeof t;
+}
 
 async function stateDir(t: Tap.Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mlproxy-shutdown-'));
@@ -87,7 +93,10 @@ t.test('SIGTERM under heavy ingest and training: clean exit 0, no mount, no half
   t.equal(code, 0, 'exit status 0: the clean stop finished within its bound');
   t.notOk(await mounted(s.mnt), 'nothing is left mounted');
   const outcomes = await Promise.all(writers.map(async (w) => (await exitOf(w.proc), w.out.trim())));
-  t.ok(outcomes.every((o) => /^(open|write|close) E[A-Z]+$/.test(o)), `every writer saw its next operation fail: ${outcomes.join(', ')}`);
+  t.ok(
+    outcomes.every((o) => /^(open|write|close) E[A-Z]+$/.test(o)),
+    `every writer saw its next operation fail: ${outcomes.join(', ')}`,
+  );
   const acks = await Promise.all(writers.map(async (w) => ({ model: w.model, keys: (await readFile(w.acks, 'utf8')).trim().split('\n') })));
   await s.stop();
 
