@@ -108,6 +108,18 @@ async function stopServer(server) {
 // ---------------------------------------------------------------------------------------------
 // The expected state of one model
 
+/** The stats counters the model predicts (the rest depend on timing: training, mode transitions). */
+const CHECKED_COUNTERS = [
+  'samples_total',
+  'samples_dropped',
+  'samples_rejected',
+  'writes_rejected',
+  'inferences',
+  'kernel_fallbacks',
+  'samples_corrected',
+  'config_commits',
+].concat(['ml', 'default', 'critical', 'fallback'].map((source) => `feedback_${source}`));
+
 function freshModel() {
   return {
     state: 'created',
@@ -116,20 +128,7 @@ function freshModel() {
     mode: 'emergency', // undefined once the automatic policy or feedback may have moved it
     rows: [], // Float32Array rows, oldest first
     lastQuery: undefined,
-    counters: {
-      samples_total: 0,
-      samples_dropped: 0,
-      samples_rejected: 0,
-      writes_rejected: 0,
-      inferences: 0,
-      feedback_ml: 0,
-      feedback_default: 0,
-      feedback_critical: 0,
-      feedback_fallback: 0,
-      kernel_fallbacks: 0,
-      samples_corrected: 0,
-      config_commits: 0,
-    },
+    counters: Object.fromEntries(CHECKED_COUNTERS.map((k) => [k, 0])),
   };
 }
 
