@@ -134,10 +134,9 @@ t.test('state-dir disk full: the close fails with EIO, the server answers, and f
 
 t.test('docs/protocol.md lists every limit with its value and errno', async (t) => {
   const doc = await readFile(join(ROOT, 'docs/protocol.md'), 'utf8');
-  const section = doc.slice(doc.indexOf('## Limits'), doc.indexOf('## Errors at a glance'));
+  const rows = doc.slice(doc.indexOf('## Limits'), doc.indexOf('## Errors at a glance')).split('\n');
   for (const [name, limit] of Object.entries(LIMITS) as [string, { value: number; errno?: string }][]) {
-    const row = section.split('\n').find((l) => l.includes(`| ${limit.value} |`));
-    t.ok(row, `${name}: a row with ${limit.value}`);
-    if (limit.errno) t.match(row ?? '', limit.errno, `${name}: ${limit.errno}`);
+    const row = rows.find((l) => l.includes(`| ${limit.value} |`) && (!limit.errno || l.includes(limit.errno)));
+    t.ok(row, `${name}: a row with ${limit.value}${limit.errno ? ` and ${limit.errno}` : ''}`);
   }
 });
