@@ -1,4 +1,4 @@
-// Live fuzzing, the CI variant of bench/fuzz-live.mjs: a few thousand random and mutated operations on a
+// Live fuzzing, the CI variant of bench/fuzz-live.mjs: a thousand random and mutated operations on a
 // real mount with --state-dir, two chaos processes racing it, a clean restart in the middle and one at the
 // end; every model's state, config, mode, buffered samples and counters must equal what the accepted
 // operations predict. The full run (100,000 operations) is `node bench/fuzz-live.mjs`, see docs/reliability.md.
@@ -7,7 +7,7 @@ import t from 'tap';
 import { runLiveFuzz } from '../../bench/fuzz-live.mjs';
 
 t.test('fuzzed operations leave exactly the predicted state, across restarts', async (t) => {
-  const report = await runLiveFuzz({ seed: 11, ops: 1500, restarts: 1, chaos: 2 });
+  const report = await runLiveFuzz({ seed: 11, ops: 1000, restarts: 1, chaos: 2 });
   t.comment(
     `${report.ops} operations, ${report.syscalls} syscalls (${report.accepted} ok, ${report.rejected} refused), ${report.batches.stored} batches stored, ${report.restarts} restarts, ${report.seconds} s`,
   );
