@@ -364,17 +364,33 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
 
   for (const name of MODELS) expect(`mkdir ${name}`, count(tryOp(() => mkdirSync(path(name, '')))), true);
 
-  const kids = Array.from({ length: chaos }, (_, i) =>
-    spawn(process.execPath, [fileURLToPath(import.meta.url), '--chaos-child', server.mnt, String(seed * 100 + i)], { stdio: ['ignore', 'pipe', 'inherit'] }),
-  );
-  const kidReports = kids.map(
-    (k) =>
-      new Promise((resolve) => {
+  // Chaos processes run while the server serves and are stopped (and report) before each restart: a
+  // request cut off by a server stopping on purpose (ENOTCONN, ECONNABORTED) is not what they test.
+  let kids = [];
+  const startChaos = () => {
+    kids = Array.from({ length: chaos }, (_, i) => {
+      const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--chaos-child', server.mnt, String(seed * 100 + report.restarts * 10 + i)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const done = new Promise((resolve) => {
         let out = '';
-        k.stdout.on('data', (d) => (out += d));
-        k.on('close', () => resolve(out ? JSON.parse(out) : {}));
-      }),
-  );
+        proc.stdout.on('data', (d) => (out += d));
+        proc.on('close', () => resolve(out ? JSON.parse(out) : {}));
+      });
+      return { proc, done };
+    });
+  };
+  const stopChaos = async () => {
+    for (const k of kids) k.proc.kill('SIGTERM');
+    for (const c of await Promise.all(kids.map((k) => k.done))) {
+      for (const [code, n] of Object.entries(c.byErrno ?? {})) {
+        report.chaos[code] = (report.chaos[code] ?? 0) + n;
+        if (code !== 'ok' && !DOCUMENTED.has(code)) mismatch(`chaos: undocumented errno ${code} ×${n}`);
+      }
+    }
+    kids = [];
+  };
+  startChaos();
 
   function datasetOpen(name) {
     const r = count(tryOp(() => openSync(path(name, 'dataset'), 'w')));
@@ -631,6 +647,7 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
     if (restartAt.has(i)) {
       while (open.length) datasetClose(0);
       await check(`before restart ${report.restarts + 1}`);
+      await stopChaos();
       const code = await stopServer(server);
       if (code !== 0)
         mismatch(
@@ -640,20 +657,14 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
       report.restarts++;
       for (const name of MODELS) models[name] = afterRestart(models[name]);
       await check(`after restart ${report.restarts}`);
+      startChaos();
     }
   }
   while (open.length) datasetClose(0);
   await check('at the end');
   const answers = tryOp(() => readAll(join(server.mnt, 'version')));
   if (!answers.ok) mismatch(`the server does not answer: ${answers.code}`);
-  for (const k of kids) k.kill('SIGTERM');
-  const chaosReports = await Promise.all(kidReports);
-  for (const c of chaosReports) {
-    for (const [code, n] of Object.entries(c.byErrno ?? {})) {
-      report.chaos[code] = (report.chaos[code] ?? 0) + n;
-      if (code !== 'ok' && !DOCUMENTED.has(code)) mismatch(`chaos: undocumented errno ${code} ×${n}`);
-    }
-  }
+  await stopChaos();
   const code = await stopServer(server);
   if (code !== 0)
     mismatch(
