@@ -3,6 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
+import { readAll } from './read-all.mjs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -443,22 +444,7 @@ export async function startServer({ env = {}, args = () => [], cpus } = {}) {
 }
 
 /** Read a whole file, following the protocol: read until a read returns 0 bytes. */
-export function readAll(path) {
-  const fd = openSync(path, 'r');
-  try {
-    const chunks = [];
-    const buf = Buffer.alloc(65536);
-    for (let pos = 0; ; ) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-      pos += n;
-    }
-    return Buffer.concat(chunks).toString();
-  } finally {
-    closeSync(fd);
-  }
-}
+export { readAll };
 
 /** Create a model through the mount: mkdir, config, commit, optionally init and start. */
 export function createModel(server, name, config, { init = true, start = false } = {}) {

@@ -28,3 +28,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "setup: building"
 npm run build --silent
+mount-scripts/install-command.sh

@@ -1,6 +1,7 @@
 // Owns the command line: argument parsing, help, and turning signals into a clean unmount.
 import { parseArgs } from 'node:util';
 import { serve } from './serve.js';
+import { exitOnSignals } from './shutdown.js';
 import { replayCommand } from './tools/replay.js';
 import { exportCommand } from './tools/export.js';
 import { usageError as reportUsageError } from './tools/command.js';
@@ -89,15 +90,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const shutdown = (signal: string) => {
-    process.stderr.write(`mlproxy: ${signal}: unmounting ${values.mountpoint}\n`);
-    server.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  exitOnSignals(server, values.mountpoint as string, (line) => process.stderr.write(`mlproxy: ${line}\n`));
   // Someone unmounted us (umount, fusermount -u): nothing is served any more, so say so and exit
   // non-zero, which lets systemd's Restart=on-failure bring the mount back.
   server.lost.then((why) => {

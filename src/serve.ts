@@ -73,10 +73,14 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     stop() {
       clearInterval(watch);
       stopping ??= (async () => {
+        // Each phase is logged with its duration, so a stop that nears src/shutdown.ts's bound says where the time went.
+        const began = performance.now();
         await mounted.unmount().catch((err: Error) => log('error', 'unmount failed', { error: err.message }));
+        const unmountMs = Math.round(performance.now() - began);
+        log('info', 'unmounted', { mountpoint: opts.mountpoint, ms: unmountMs });
         await metrics?.close();
         await registry.close();
-        log('info', 'stopped', { mountpoint: opts.mountpoint });
+        log('info', 'stopped', { mountpoint: opts.mountpoint, unmountMs, closeMs: Math.round(performance.now() - began) - unmountMs });
         closeLog();
       })();
       return stopping;

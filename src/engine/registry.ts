@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { fail } from '../errors.js';
 import type { Bus } from '../events.js';
 import { MODEL_NAME_PATTERN } from '../protocol.js';
+import { LIMITS } from '../limits.js';
 import { DEFAULT_CONFIG } from './session/config.js';
 import { Session } from './session/session.js';
 import { ModelStore } from './store/store.js';
 import { TrainingWorker } from './train/trainer.js';
 
-export const MAX_MODELS = 256;
+export const MAX_MODELS = LIMITS.models.value;
 
 export class Registry {
   private readonly sessions = new Map<string, Session>();
@@ -97,11 +98,17 @@ export class Registry {
   /** Server shutdown: keep every model on disk (weights saved, log flushed), release the worker. */
   async close(): Promise<void> {
     clearInterval(this.ticker);
+    const began = performance.now();
     for (const session of this.sessions.values()) {
       session.learner.drop();
+      this.bus.emit('server', { message: `closing ${session.name}` });
       await session.store?.close(session.name);
     }
+    const models = this.sessions.size;
     this.sessions.clear();
+    const savedMs = Math.round(performance.now() - began);
+    this.bus.emit('server', { message: `closed ${models} models in ${savedMs} ms; stopping the training process` });
     await this.worker.close();
+    this.bus.emit('server', { message: `closed ${models} models in ${savedMs} ms, the training process in ${Math.round(performance.now() - began) - savedMs} ms` });
   }
 }

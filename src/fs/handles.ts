@@ -15,8 +15,8 @@ export interface Handle {
   batch?: DatasetBatch;
   /** recommendation: the answer to this handle's last write. */
   result?: Buffer;
-  /** events: how many event lines existed when this handle last rendered. */
-  eventsSeen?: number;
+  /** events: the stream offset this handle's file offset 0 stands for (see events-file.ts). */
+  eventsBase?: number;
   /** recommendation: the file offset of the first read after the last write. */
   resultBase?: number;
 }

@@ -7,6 +7,7 @@ import type { Registry } from '../engine/registry.js';
 import type { Session } from '../engine/session/session.js';
 import { BulkQueue } from './bulk-queue.js';
 import { HandleTable, copyOut, type Handle } from './handles.js';
+import { OpenFiles, checkWriteSize } from './guards.js';
 import { MODELS_DIR, parsePath } from './paths.js';
 import { type FileKind, isModelSubdir, modelDirEntries, modelFile, rootFile, ROOT_FILES } from './table.js';
 
@@ -27,6 +28,7 @@ const FILE = 0o100000;
 export function createOps(opts: OpsOptions) {
   const { registry, bus, log } = opts;
   const handles = new HandleTable();
+  const openFiles = new OpenFiles();
   const bulk = new BulkQueue();
   const started = new Date();
 
@@ -65,10 +67,10 @@ export function createOps(opts: OpsOptions) {
     });
   }
 
-  function stat(mode: number): Stat {
+  function stat(mode: number, size = 0): Stat {
     const now = new Date();
     const isDir = (mode & DIR) !== 0;
-    return { mode, size: isDir ? 4096 : 0, uid: 0, gid: 0, mtime: now, atime: now, ctime: started, nlink: isDir ? 2 : 1 };
+    return { mode, size: isDir ? 4096 : size, uid: 0, gid: 0, mtime: now, atime: now, ctime: started, nlink: isDir ? 2 : 1 };
   }
 
   function sessionOf(model: string) {
@@ -151,7 +153,9 @@ export function createOps(opts: OpsOptions) {
               return [stat(DIR | 0o555)];
             }
             const f = resolveFile(path);
-            return [stat(FILE | (f.rootKind ? f.rootKind.mode : (f.kind as FileKind).mode))];
+            if (f.rootKind) return [stat(FILE | f.rootKind.mode)];
+            const kind = f.kind as FileKind;
+            return [stat(FILE | kind.mode, kind.size?.({ session: sessionOf(f.model as string) }) ?? 0)];
           }
         }
       });
@@ -176,10 +180,11 @@ export function createOps(opts: OpsOptions) {
         const wantsRead = access === fsc.O_RDONLY || access === fsc.O_RDWR;
         const wantsWrite = access === fsc.O_WRONLY || access === fsc.O_RDWR;
         // Root passes the kernel's mode-bit check on every file, so the table's capabilities are enforced here too.
-        const canRead = f.rootKind ? true : !!f.kind?.read;
+        const canRead = f.rootKind ? true : !!(f.kind?.read || f.kind?.readAt);
         const canWrite = f.rootKind ? false : !!f.kind?.write;
         if ((wantsRead && !canRead) || (wantsWrite && !canWrite)) fail('EACCES', `${path}: opened for ${wantsWrite ? 'writing' : 'reading'}, which it does not support`);
         const session = f.model ? sessionOf(f.model) : undefined;
+        openFiles.acquire(f.model);
         const handle = handles.add(f.file, session, wantsWrite);
         if (wantsWrite && session) f.kind?.openForWrite?.({ registry, session, handle });
         return [handle.id];
@@ -194,11 +199,9 @@ export function createOps(opts: OpsOptions) {
           if (h.resultBase === undefined || offset < h.resultBase) h.resultBase = offset;
           return copyOut(h.result, buf, len, offset - h.resultBase);
         }
+        const readAt = h.session && kindOf(h.file).readAt;
+        if (readAt) return readAt({ registry, session: h.session as Session, handle: h }, offset, len).copy(buf);
         if (offset === 0 || !h.snapshot) h.snapshot = content(h);
-        else if (offset >= h.snapshot.length && h.session) {
-          const more = kindOf(h.file).grow?.({ registry, session: h.session, handle: h });
-          if (more) h.snapshot = Buffer.concat([h.snapshot, Buffer.from(more)]);
-        }
         return copyOut(h.snapshot, buf, len, offset);
       });
     },
@@ -208,6 +211,8 @@ export function createOps(opts: OpsOptions) {
         if (!h.session) fail('EACCES', `${path} is read-only`);
         const kind = kindOf(h.file);
         if (!kind.write) fail('EACCES', `${path} is read-only`);
+        // Files whose writes collect until close (dataset) are decoded as they stream; every other write is parsed whole.
+        if (!kind.flush) checkWriteSize(h.session, h.file, len);
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.
         const apply = () => kind.write?.({ registry, session: h.session as NonNullable<Handle['session']>, handle: h }, buf.subarray(0, len));
         // Bulk writes wait for the requests already queued (transactions first); `buf` stays ours until we answer.
@@ -223,6 +228,8 @@ export function createOps(opts: OpsOptions) {
     },
     release(path: string, fd: number, cb: Callback) {
       run('release', cb, () => {
+        const h = handles.get(fd);
+        if (h) openFiles.release(h.session?.name);
         handles.remove(fd);
         return [];
       });

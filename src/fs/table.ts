@@ -8,6 +8,7 @@ import { toModelJson, toWeightsBin } from '../engine/store/modelfile.js';
 import { ABI_VERSION } from '../protocol.js';
 import { MODES } from '../modes/modes.js';
 import type { Handle } from './handles.js';
+import { eventsSize, readEvents } from './events-file.js';
 
 export interface FileContext {
   registry: Registry;
@@ -23,8 +24,10 @@ export interface FileKind {
   openForWrite?: (ctx: FileContext) => void;
   /** Apply one write; a promise means the write is answered when it settles. */
   write?: (ctx: FileContext, data: Buffer) => void | Promise<void>;
-  /** Append-only files: what was added since the handle's content was rendered. */
-  grow?: (ctx: FileContext) => string;
+  /** Files served by offset rather than from a rendered snapshot (append-only streams). */
+  readAt?: (ctx: FileContext, offset: number, len: number) => Buffer;
+  /** st_size, where the file has a truthful one (otherwise 0, like procfs). */
+  size?: (ctx: { session: Session }) => number;
   /** The writer closed (or fsync'd) the file: finish what its writes collected. */
   flush?: (ctx: FileContext) => void | Promise<void>;
   /** Files that exist only when a server option asks for them. */
@@ -96,16 +99,9 @@ export const MODEL_FILES = {
   qnet: { mode: 0o444, read: ({ session }) => session.qnet() },
   events: {
     mode: 0o444,
-    read: ({ session, handle }) => {
-      handle.eventsSeen = session.events.total;
-      return session.events.render();
-    },
-    // A reader at the end of what it has read (tail -f) gets the lines recorded since.
-    grow: ({ session, handle }) => {
-      const more = session.events.since(handle.eventsSeen ?? 0);
-      handle.eventsSeen = session.events.total;
-      return more;
-    },
+    // A stream whose size is every byte ever recorded, so cat and GNU tail -f both work (fs/events-file.ts).
+    size: ({ session }) => eventsSize(session.events),
+    readAt: ({ session, handle }, offset, len) => readEvents(session.events, handle, offset, len),
   },
   fault: { mode: 0o200, testOnly: true, write: ({ session }, data) => session.setFault(text(data)) },
 } satisfies Record<string, FileKind>;

@@ -86,7 +86,8 @@ export class DatasetDecoder {
   private line = 0;
   private headerSeen = false;
   private readonly rowsOut: RowBuilder;
-  private readonly width: number;
+  /** Values in one row: the inputs, then the outputs. */
+  readonly width: number;
 
   /** Samples decoded but dropped already, because the batch exceeded its limit. */
   dropped = 0;

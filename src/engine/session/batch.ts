@@ -2,6 +2,7 @@
 // stored when the file is closed or fsync'd, all or nothing. A bad write spoils the batch: later writes
 // and the close repeat its errno, so a writer that ignores one failed write still learns at close.
 import { MlError, fail } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 import type { DatasetDecoder } from '../data/codec.js';
 
 /** What a batch needs from its session: a decoder for the config in force, and where to store or refuse. */
@@ -10,8 +11,8 @@ export interface BatchSink {
   newDecoder(): DatasetDecoder;
   /** Count a refused batch, report why (event line, bus event) and throw its MlError. */
   refuse(err: unknown, samplesDecoded: number): never;
-  /** Store decoded rows; with durability=strict the promise settles once they are on disk. */
-  store(rows: Float32Array, bytes: number, droppedInBatch: number): void | Promise<void>;
+  /** Store decoded rows (`width` values each, as decoded); with durability=strict the promise settles once they are on disk. */
+  store(rows: Float32Array, bytes: number, droppedInBatch: number, width: number): void | Promise<void>;
 }
 
 function errnoOf(err: Error) {
@@ -20,6 +21,8 @@ function errnoOf(err: Error) {
 
 export class DatasetBatch {
   private decoder: DatasetDecoder | undefined;
+  /** The row width the decoder was made for. */
+  private width = 0;
   private bytes = 0;
   private spoiled: Error | undefined;
 
@@ -30,9 +33,12 @@ export class DatasetBatch {
     const spoiled = this.spoiled;
     if (spoiled) fail(errnoOf(spoiled), `dataset: this open file already had a bad write (${spoiled.message}); close it and write again`);
     const decoder = (this.decoder ??= this.sink.newDecoder());
+    this.width ||= decoder.width;
     this.bytes += data.length;
     try {
       decoder.feed(data);
+      const { value, errno } = LIMITS.batchSamples;
+      if (decoder.samples > value) fail(errno, `dataset: a batch of more than ${value} samples; close the file and write the rest as another batch`);
     } catch (err) {
       this.spoiled = err as Error;
       this.sink.refuse(err, decoder.samples);
@@ -41,7 +47,7 @@ export class DatasetBatch {
 
   /** The writer closed (or fsync'd) the file: store what was decoded, or repeat the spoiling errno. Later writes start a new batch. */
   commit(): void | Promise<void> {
-    const { decoder, bytes, spoiled } = this;
+    const { decoder, bytes, spoiled, width } = this;
     this.abort();
     if (spoiled) fail(errnoOf(spoiled), `dataset: batch discarded: ${spoiled.message}`);
     if (!decoder) return;
@@ -50,12 +56,13 @@ export class DatasetBatch {
     } catch (err) {
       this.sink.refuse(err, decoder.samples);
     }
-    return this.sink.store(decoder.rows(), bytes, decoder.dropped);
+    return this.sink.store(decoder.rows(), bytes, decoder.dropped, width);
   }
 
   /** Forget everything written so far (the handle went away without a close that stores it). */
   abort(): void {
     this.decoder = undefined;
+    this.width = 0;
     this.bytes = 0;
     this.spoiled = undefined;
   }

@@ -1,5 +1,6 @@
 // Owns a model's configuration: the keys, their defaults and limits, staging text writes and validating a commit.
 import { fail } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 
 export interface ModelConfig {
   inputs: number;
@@ -37,7 +38,7 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
 });
 
 /** Bytes one model's training buffer may take: keeps a typo in buffer_capacity from eating the host. */
-export const MAX_BUFFER_BYTES = 256 * 1024 * 1024;
+export const MAX_BUFFER_BYTES = LIMITS.bufferBytes.value;
 
 function integer(key: string, text: string, min: number, max: number): number {
   if (!/^[0-9]+$/.test(text)) fail('EINVAL', `config ${key}: "${text}" is not a whole number`);

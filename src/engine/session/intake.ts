@@ -48,7 +48,13 @@ export class Intake {
         return new DatasetDecoder(inputs, outputs, scale, limit);
       },
       refuse: (err, decoded) => this.refuse(err, decoded),
-      store: (rows, bytes, dropped) => this.ingest(rows, bytes, dropped),
+      store: (rows, bytes, dropped, width) => {
+        // A commit that changed the row width while this file was open: its values would be read as other samples.
+        if (width !== this.ring.width && rows.length > 0) {
+          this.refuse(new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${this.ring.width} while this batch was open; write it again`), rows.length / width - 1);
+        }
+        return this.ingest(rows, bytes, dropped);
+      },
     });
   }
 
@@ -83,7 +89,10 @@ export class Intake {
     // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds,
     // which includes this batch (the rewrite takes over its acknowledgement).
     if (store.logOutgrew(this.ring.bytes)) this.compactLog();
-    return durable.catch((err: Error) => fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`));
+    return durable.catch((err: Error) => {
+      this.ctx.report.record('store_error', `dataset log: samples kept in memory but not written to disk: ${err.message}`);
+      return fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`);
+    });
   }
 
   /** reset and discard_dataset: empty the buffer (and the log). */

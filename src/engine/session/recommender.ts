@@ -3,6 +3,7 @@
 // feedback's corrected outputs with the newest query so they can be stored as training samples.
 import { fail } from '../../errors.js';
 import type { Bus } from '../../events.js';
+import { LIMITS } from '../../limits.js';
 import type { Fault } from '../../protocol.js';
 import { type Mode, CORRECTION_REPEAT } from '../../modes/index.js';
 import { formatRows, parseFeedback, parseQueries, type FeedbackLine } from '../data/codec.js';
@@ -11,8 +12,8 @@ import type { ModelConfig } from './config.js';
 import { applyFault } from './faults.js';
 import type { Reporter } from './reporter.js';
 
-/** Queries one recommendation write may carry. */
-export const MAX_QUERIES_PER_WRITE = 4096;
+/** Queries one recommendation write may carry (src/limits.ts). */
+export const MAX_QUERIES_PER_WRITE = LIMITS.transactionQueries.value;
 
 /** What the recommender reads from its session at the moment of a transaction. */
 export interface RecommenderContext {

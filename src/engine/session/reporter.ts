@@ -6,7 +6,7 @@ import { isKeyword, keywordFromWrite } from '../../protocol.js';
 import { EventLog } from './eventlog.js';
 
 export class Reporter {
-  readonly events = new EventLog(1000);
+  readonly events = new EventLog();
 
   constructor(
     private readonly model: string,

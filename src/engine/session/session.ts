@@ -127,6 +127,11 @@ export class Session {
     this.report.record(kind, details);
   }
 
+  /** Refuse input the fs layer's limits caught (src/fs/guards.ts): an event line, a bus event, the errno. */
+  refuse(file: string, err: unknown): never {
+    return this.report.reject(file, err);
+  }
+
   get events(): EventLog {
     return this.report.events;
   }

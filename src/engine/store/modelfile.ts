@@ -85,8 +85,13 @@ export async function fromModelJson(
   } catch (err) {
     return fail('EINVAL', `load: model.json is not JSON: ${(err as Error).message}`);
   }
-  const cfg = doc.modelTopology?.config;
-  const layers = (Array.isArray(cfg) ? cfg : cfg?.layers) ?? fail('EINVAL', 'load: model.json has no modelTopology layers (a LayersModel is needed)');
+  if (!isObject(doc)) fail('EINVAL', 'load: model.json is not a JSON object');
+  const cfg = isObject(doc.modelTopology) ? doc.modelTopology.config : undefined;
+  const layers = (Array.isArray(cfg) ? cfg : isObject(cfg) ? cfg.layers : undefined) ?? fail('EINVAL', 'load: model.json has no modelTopology layers (a LayersModel is needed)');
+  // model.json comes from elsewhere: check every part's shape before using it, so any file is EINVAL, never a crash.
+  if (!Array.isArray(layers) || !layers.every((l) => isObject(l) && typeof l.class_name === 'string' && isObject(l.config))) {
+    fail('EINVAL', 'load: modelTopology layers must be objects with class_name and config');
+  }
   const dense = layers.filter((l) => l.class_name !== 'InputLayer');
   const expected = [...shape.hidden, shape.outputs];
   const found = dense.map((l) => (l.class_name === 'Dense' ? Number(l.config.units) : `${l.class_name}`));
@@ -99,6 +104,10 @@ export async function fromModelJson(
     if (act !== want) fail('EINVAL', `load: layer ${i + 1} has activation ${String(act)}, mlproxy networks use ${want} there`);
   });
   const manifest = doc.weightsManifest ?? fail('EINVAL', 'load: model.json has no weightsManifest');
+  const wellFormed = Array.isArray(manifest) && manifest.every((g) => isObject(g) && Array.isArray(g.paths) && g.paths.every((p) => typeof p === 'string') &&
+    Array.isArray(g.weights) && g.weights.every((w) => isObject(w) && typeof w.name === 'string' && typeof w.dtype === 'string' &&
+      Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)));
+  if (!wellFormed) fail('EINVAL', 'load: weightsManifest must be a list of {paths: [names], weights: [{name, shape, dtype}]}');
   const weights: Float32Array[] = [];
   for (const group of manifest) {
     const data = Buffer.concat(await Promise.all(group.paths.map((p) => readWeights(p))));
@@ -120,9 +129,14 @@ export async function fromModelJson(
       fail('EINVAL', `load: layer ${i + 1} weights do not fit ${sizes[i]} inputs and ${sizes[i + 1]} units (inputs=${shape.inputs} in config)`);
     }
   }
-  const meta = doc.userDefinedMetadata?.mlproxy;
-  const normalisation = meta && meta.inMean?.length === shape.inputs && meta.outMean?.length === shape.outputs
+  const meta = isObject(doc.userDefinedMetadata) ? doc.userDefinedMetadata.mlproxy : undefined;
+  const numbers = (a: unknown, n: number) => Array.isArray(a) && a.length === n && a.every((v) => typeof v === 'number');
+  const normalisation = isObject(meta) && numbers(meta.inMean, shape.inputs) && numbers(meta.inStd, shape.inputs) && numbers(meta.outMean, shape.outputs) && numbers(meta.outStd, shape.outputs)
     ? { inMean: Float32Array.from(meta.inMean), inStd: Float32Array.from(meta.inStd), outMean: Float32Array.from(meta.outMean), outStd: Float32Array.from(meta.outStd) }
     : undefined;
   return { weights, normalisation };
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

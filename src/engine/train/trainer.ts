@@ -9,6 +9,9 @@ import type { NetworkSpec, WorkerReply, WorkerRequest } from './worker-protocol.
 type Pending = { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
 type Body<R> = R extends unknown ? Omit<R, 'id'> : never;
 
+/** How long close() waits for the training process to exit on SIGTERM before it sends SIGKILL. */
+export const CLOSE_KILL_AFTER_MS = 2000;
+
 export class TrainingWorker {
   private worker: ChildProcess | undefined;
   private nextId = 1;
@@ -116,7 +119,13 @@ export class TrainingWorker {
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       this.busy(worker); // keep this process alive until the child is gone
       worker.kill('SIGTERM');
+      // A training process that has not gone after a moment (seen under heavy load) is killed, so stopping stays bounded.
+      const timer = setTimeout(() => {
+        this.onLost(`did not exit ${CLOSE_KILL_AFTER_MS} ms after SIGTERM; sending SIGKILL`);
+        worker.kill('SIGKILL');
+      }, CLOSE_KILL_AFTER_MS);
       await exited;
+      clearTimeout(timer);
     }
   }
 }
