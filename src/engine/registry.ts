@@ -101,7 +101,6 @@ export class Registry {
     const began = performance.now();
     for (const session of this.sessions.values()) {
       session.learner.drop();
-      this.bus.emit('server', { message: `closing ${session.name}` });
       await session.store?.close(session.name);
     }
     const models = this.sessions.size;
