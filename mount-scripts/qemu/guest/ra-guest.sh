@@ -1,0 +1,240 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The readahead use case in the guest (started by ra-init; host side is
+# mount-scripts/qemu/ra-run.sh).  The data disk /dev/vda (two files of
+# non-zero data, f1 scanned and f2 looked up) is throttled by qemu as the
+# device model.  Jobs (RA_JOB on the kernel command line):
+#   ci     short check on one device model: the default, then mlp_ra_kmod
+#          (operator pins collaboration for a warm-up, hands over to auto):
+#          auto not slower than the default, a promotion on feedback, a
+#          clean unload (readahead as found, no kprobes left)
+#   bench  learning curve from an empty model in auto (CURVE lines), then
+#          RA_REPS repetitions of both workloads under every variant:
+#          default (= 128 KiB), fixed 16/512/2048, emergency (module loaded,
+#          nothing applied) and auto with the warmed-up model (RUN lines)
+# Prints PASS/FAIL lines; every wait is bounded.
+MNT=/mnt/mlproxy
+DATA=/data
+P=/sys/module/mlp_ra_kmod/parameters
+KO=/lib/modules/mlp_ra_kmod.ko
+RAK=/sys/block/vda/queue/read_ahead_kb
+JOB=${RA_JOB:-ci}
+SCALE=${RA_SCALE:-1}
+REPS=${RA_REPS:-1}
+WARMUP_S=${RA_WARMUP_S:-120}
+FAILED=0
+SERVER=
+
+log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
+pass() { echo "PASS RA $*"; }
+fail() {
+	echo "FAIL RA $*"
+	FAILED=1
+}
+mread() { timeout 5 cat "$1" 2>/dev/null; }
+mwrite() { echo "$2" | timeout 5 sh -c "cat > '$1'" 2>/dev/null; }
+param() { cat "$P/$1" 2>/dev/null || echo "?"; }
+
+# the two workloads, fixed work; SCALE multiplies the work (cloud is faster)
+s() { echo $(($1 * SCALE)); }
+plan_scan() { echo "seq:$(s 48),mmap:$(s 60),seq:$(s 48),runs:$(s 30),seq:$(s 48),mix:$(s 16):$(s 40)"; }
+plan_lookup() { echo "mmap:$(s 300),seq:$(s 12),runs:$(s 30),mmap:$(s 300),mix:$(s 8):$(s 40),runs:$(s 30)"; }
+
+start_server() {
+	mkdir -p $MNT /tmp/state
+	(
+		cd /opt/mlproxy || exit 1
+		export MLPROXY_TF_BACKEND=${MLP_TF_BACKEND:-cpu}
+		exec node bin/mlproxy.js serve --mountpoint $MNT --state-dir /tmp/state --metrics-listen off
+	) >>/tmp/server.log 2>&1 &
+	SERVER=$!
+	i=0
+	while [ $i -lt 600 ]; do
+		mread $MNT/version | grep -q '^mlproxy .* abi 1$' && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	tail -n 20 /tmp/server.log
+	return 1
+}
+
+wait_model() {
+	i=0
+	while [ $i -lt 300 ]; do
+		[ -f "$MNT/models/$1/mode" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+load_ra() { # NAME extra params...
+	name=$1
+	shift
+	insmod $KO model_name="$name" "$@" || return 1
+	wait_model "$name"
+}
+
+unload_ra() { rmmod mlp_ra_kmod; }
+
+drop() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# run_work LABEL SEED PLAN: prints "RUN <label> seed=.. <RAW fields>" lines
+run_work() {
+	drop
+	/bin/ra-work $DATA "$2" "$3" | sed "s/^RAW /RUN $1 seed=$2 /"
+}
+
+total_ms() { awk '/^RUN .* total ms=/ { sub(/.*total ms=/, ""); sub(/ .*/, ""); print; exit }'; }
+
+model_events() { mread "$MNT/models/$1/events"; }
+
+curve_sampler() { # NAME: one CURVE line per second while the module is loaded
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	while [ -d $P ]; do
+		echo "CURVE t=$(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime) mode=$(param mode) ra_kb=$(param ra_kb) choice_kb=$(param choice_kb) eff=$(param last_efficiency) ml=$(param intervals_ml) explore=$(param intervals_explore) intervals=$(param intervals)"
+		sleep 1
+	done
+}
+
+clean_unload_checks() { # RA_BEFORE
+	if grep -q '^mlp_ra_kmod ' /proc/modules; then fail "module unloaded"; else pass "module unloaded"; fi
+	ra_after=$(cat $RAK)
+	if [ "$ra_after" = "$1" ]; then pass "read_ahead_kb restored ($ra_after)"; else fail "read_ahead_kb $1 before, $ra_after after"; fi
+	if grep -q -E 'page_cache_(a)?sync_ra|filemap_read|filemap_fault' /sys/kernel/debug/kprobes/list 2>/dev/null; then
+		fail "kprobes left after unload"
+	else
+		pass "no kprobes left"
+	fi
+	dmesg | grep -q 'mlp_ra_kmod: unloaded: .*probes left 0' && pass "dmesg: unloaded, probes left 0" || fail "no clean unload line in dmesg"
+}
+
+job_ci() {
+	seed_warm=7
+	seed=1
+	plan=$(plan_scan)
+	ra0=$(cat $RAK)
+	log "ci: default run"
+	run_work default $seed "$plan" | tee /tmp/def.out
+	t_def=$(total_ms </tmp/def.out)
+	load_ra ci interval_ms=50 promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
+	pass "mlp_ra_kmod loads and creates its model"
+	mwrite $MNT/models/ci/mode collaboration
+	log "ci: warm-up in collaboration (pinned), seed $seed_warm"
+	run_work warmup $seed_warm "$plan" >/dev/null
+	run_work warmup $((seed_warm + 1)) "$plan" >/dev/null
+	mwrite $MNT/models/ci/mode auto
+	log "ci: auto run, mode $(mread $MNT/models/ci/mode), choice $(param choice_kb) KiB"
+	run_work auto $seed "$plan" | tee /tmp/auto.out
+	t_auto=$(total_ms </tmp/auto.out)
+	# give the policy up to 2 more workloads to show a promotion on feedback
+	n=0
+	while [ $n -lt 2 ] && ! model_events ci | grep -q 'cause=promote'; do
+		run_work more $((seed + 10 + n)) "$plan" >/dev/null
+		n=$((n + 1))
+	done
+	echo "RA-CI default_ms=$t_def auto_ms=$t_auto mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) samples=$(param samples_sent) feedback=$(param feedback_sent)"
+	model_events ci | grep ' mode ' | sed 's/^/EVENT /'
+	mread $MNT/models/ci/stats | tr '\n' ' ' | sed 's/^/STATS /'
+	echo
+	if awk -v a="$t_auto" -v d="$t_def" 'BEGIN { exit !(a > 0 && d > 0 && a <= d) }'; then
+		pass "auto not slower than the default (${t_auto} ms vs ${t_def} ms)"
+	else
+		fail "auto slower than the default (${t_auto} ms vs ${t_def} ms)"
+	fi
+	if model_events ci | grep -q 'cause=promote'; then pass "the mode climbed on feedback"; else fail "no promotion on feedback"; fi
+	unload_ra || fail "rmmod"
+	clean_unload_checks "$ra0"
+}
+
+setra() { echo "$1" >$RAK; }
+
+# one variant of one workload: LABEL SEED PLAN
+bench_variant() {
+	v=$1
+	seed=$2
+	plan=$3
+	case $v in
+	def) setra 128 ;;
+	f*) setra "${v#f}" ;;
+	emerg)
+		setra 128
+		load_ra idle || fail "load for emergency"
+		;;
+	auto)
+		setra 128
+		load_ra readahead interval_ms=50 || fail "load for auto"
+		;;
+	esac
+	mode=$(param mode)
+	run_work "$v mode=$mode" "$seed" "$plan"
+	case $v in emerg | auto) unload_ra ;; esac
+	setra 128
+}
+
+job_bench() {
+	ra0=$(cat $RAK)
+	# learning curve from an empty model, in auto, on seeds 1000+
+	log "bench: learning curve from an empty model (${WARMUP_S}s)"
+	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 || { fail "load"; return; }
+	mwrite $MNT/models/readahead/mode auto
+	curve_sampler &
+	t_end=$(($(cut -d. -f1 /proc/uptime) + WARMUP_S))
+	k=0
+	while [ "$(cut -d. -f1 /proc/uptime)" -lt $t_end ]; do
+		run_work "warm-scan mode=$(param mode)" $((1000 + k)) "$(plan_scan)"
+		run_work "warm-lookup mode=$(param mode)" $((2000 + k)) "$(plan_lookup)"
+		k=$((k + 1))
+	done
+	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+	unload_ra
+	sleep 1.5
+	clean_unload_checks "$ra0"
+	dmesg | grep 'mlp_ra_kmod' | sed 's/^/KMSG /'
+
+	r=1
+	while [ $r -le "$REPS" ]; do
+		# rotate the variant order each repetition
+		vs="def f16 f512 f2048 emerg auto"
+		i=1
+		while [ $i -lt $r ]; do
+			vs="$(echo "$vs" | cut -d' ' -f2-) $(echo "$vs" | cut -d' ' -f1)"
+			i=$((i + 1))
+		done
+		for w in scan lookup; do
+			for v in $vs; do
+				bench_variant "$v" $((r * 10)) "$(plan_$w)" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
+			done
+		done
+		r=$((r + 1))
+	done
+	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+}
+
+log "ra-guest: job $JOB, scale $SCALE, reps $REPS"
+mkdir -p $DATA
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+if ! mount -t ext4 -o ro,noatime /dev/vda $DATA; then
+	fail "mount /dev/vda"
+	exit 1
+fi
+echo mq-deadline >/sys/block/vda/queue/scheduler 2>/dev/null
+log "data: $(ls -l $DATA | tr '\n' ' '); MemAvailable $(awk '/MemAvailable/ { print $2 }' /proc/meminfo) kB; read_ahead_kb $(cat $RAK)"
+if ! start_server; then
+	fail "mlproxy starts"
+	exit 1
+fi
+case $JOB in
+ci) job_ci ;;
+bench) job_bench ;;
+*) fail "unknown RA_JOB $JOB" ;;
+esac
+kill "$SERVER" 2>/dev/null
+i=0
+while kill -0 "$SERVER" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+echo "RA-DONE failed=$FAILED"
+exit $FAILED
