@@ -92,7 +92,22 @@ static unsigned int timeout_ms = 2000;
 module_param(timeout_ms, uint, 0444);
 MODULE_PARM_DESC(timeout_ms, "mlproxy request timeout in ms (50..60000, default 2000)");
 
-/* explore_permil: share of model intervals that try a random candidate. */
+/*
+ * block_intervals: the choice (model, default or exploration) holds for a
+ * block of this many intervals, and the first settle_intervals of a block
+ * are not reported as evidence: a window needs a few readaheads to ramp up
+ * and the previous block's readahead is still being consumed, so scoring
+ * every interval against its neighbour would mostly measure the neighbour.
+ */
+static unsigned int block_intervals = 10;
+module_param(block_intervals, uint, 0444);
+MODULE_PARM_DESC(block_intervals, "intervals one choice holds for (1..100, default 10)");
+
+static unsigned int settle_intervals = 2;
+module_param(settle_intervals, uint, 0444);
+MODULE_PARM_DESC(settle_intervals, "first intervals of a block not reported as evidence (0..block_intervals-1, default 2)");
+
+/* explore_permil: share of model blocks that try a random candidate. */
 static unsigned int explore_permil = 200;
 module_param(explore_permil, uint, 0444);
 MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 200)");
@@ -143,6 +158,8 @@ struct ra_subsys {
 	struct synth_rng rng;
 	bool cur_scored_as_ml;		/* the open interval applies the model */
 	bool cur_explore;
+	bool cur_settling;		/* the open interval is not evidence */
+	unsigned int block_pos;		/* intervals into the current block */
 	u32 cur_kb;
 	s32 prev_features[RA_NR_FEATURES];
 	bool have_prev;
@@ -478,7 +495,7 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 		} else {
 			atomic64_inc(&s->samples_dropped);
 		}
-		if (!s->cur_explore) {
+		if (!s->cur_explore && !s->cur_settling) {
 			if (s->fb_count < RA_FB_RING) {
 				struct ra_fb *f = &s->fb[(s->fb_head + s->fb_count++) % RA_FB_RING];
 
@@ -496,31 +513,57 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 	s->have_prev = true;
 }
 
-static void ra_decide_next(struct ra_subsys *s)
+static void ra_count_block_interval(struct ra_subsys *s)
 {
-	u32 def_kb = ra_device_kb();
+	if (s->cur_explore)
+		atomic64_inc(&s->intervals_explore);
+	else if (s->cur_scored_as_ml)
+		atomic64_inc(&s->intervals_ml);
+}
+
+static void ra_start_block(struct ra_subsys *s, u32 def_kb)
+{
 	u32 choice = (u32)atomic_read(&s->choice_kb);
 	int mode = atomic_read(&s->model.mode);
 	bool may_explore = mode == ML_LIB_LEARNING_MODE ||
 			   mode == ML_LIB_COLLABORATION_MODE;
 	u32 kb = def_kb;
 
-	atomic_set(&s->default_kb, (int)def_kb);
 	s->cur_scored_as_ml = false;
 	s->cur_explore = false;
 	if (synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
 		if (may_explore && synth_rand(&s->rng) % 1000 < explore_permil) {
 			kb = ra_candidates_kb[synth_rand(&s->rng) % RA_NR_CANDIDATES];
 			s->cur_explore = true;
-			atomic64_inc(&s->intervals_explore);
 		} else if (choice) {
 			kb = mlp_ra_clamp_kb(choice);
 			s->cur_scored_as_ml = true;
-			atomic64_inc(&s->intervals_ml);
 		}
 	}
 	s->cur_kb = kb;
 	ra_set_window_kb(kb);
+}
+
+static void ra_decide_next(struct ra_subsys *s)
+{
+	u32 def_kb = ra_device_kb();
+
+	atomic_set(&s->default_kb, (int)def_kb);
+	if (s->block_pos + 1 < block_intervals) {
+		/* same block: keep the choice (a default block follows the device) */
+		s->block_pos++;
+		s->cur_settling = s->block_pos < settle_intervals;
+		if (!s->cur_scored_as_ml && !s->cur_explore) {
+			s->cur_kb = def_kb;
+			ra_set_window_kb(def_kb);
+		}
+		ra_count_block_interval(s);
+		return;
+	}
+	s->block_pos = 0;
+	s->cur_settling = settle_intervals > 0;
+	ra_start_block(s, def_kb);
+	ra_count_block_interval(s);
 }
 
 static void ra_timer_fn(struct timer_list *t)
@@ -742,8 +785,9 @@ static int __init ra_init(void)
 
 	if (interval_ms < 20 || interval_ms > 10000 || period_ms < 20 ||
 	    period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
-	    explore_permil > 1000) {
-		pr_err("interval_ms 20..10000, period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000\n");
+	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
+	    settle_intervals >= block_intervals) {
+		pr_err("interval_ms 20..10000, period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {
