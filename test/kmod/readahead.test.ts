@@ -10,7 +10,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const script = path.join(root, 'mount-scripts/qemu/ra-run.sh');
-const LIMIT_MS = 480_000;
+const LIMIT_MS = 600_000;
 
 t.setTimeout(LIMIT_MS + 60_000);
 
