@@ -108,9 +108,9 @@ module_param(settle_intervals, uint, 0444);
 MODULE_PARM_DESC(settle_intervals, "first intervals of a block not reported as evidence (0..block_intervals-1, default 2)");
 
 /* explore_permil: share of model blocks that try a random candidate. */
-static unsigned int explore_permil = 200;
+static unsigned int explore_permil = 300;
 module_param(explore_permil, uint, 0444);
-MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 200)");
+MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 300)");
 
 /* Mode policy timing written into a model this module creates. */
 static unsigned int promote_dwell_ms = 300000;
@@ -795,7 +795,7 @@ static int __init ra_init(void)
 		return -EINVAL;
 	}
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=32,32\nlearning_rate=0.003\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
 				    promote_dwell_ms, cooldown_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;
