@@ -66,8 +66,11 @@ fi
 [ -n "$KVER" ] && [ -r "/boot/vmlinuz-$KVER" ] || die "no kernel image/headers (KVER=$KVER)"
 
 # --- module (W=1, warnings fail) and workload ------------------------------
-make -s -C "$ROOT/kmod" KVER="$KVER" clean >/dev/null 2>&1 || true
-if ! make -C "$ROOT/kmod" KVER="$KVER" W=1 >"$WORK/kbuild.log" 2>&1; then
+# in a private copy: run-all.sh (maybe running at the same time) cleans kmod/
+mkdir -p "$WORK/kmod"
+cp -r "$ROOT/kmod/." "$WORK/kmod/"
+make -s -C "$WORK/kmod" KVER="$KVER" clean >/dev/null 2>&1 || true
+if ! make -C "$WORK/kmod" KVER="$KVER" W=1 >"$WORK/kbuild.log" 2>&1; then
 	cat "$WORK/kbuild.log"
 	die "module build failed"
 fi
@@ -75,7 +78,7 @@ if grep -q 'warning:' "$WORK/kbuild.log"; then
 	grep -B2 -A4 'warning:' "$WORK/kbuild.log"
 	die "module build has warnings at W=1"
 fi
-export RA_KO=$ROOT/kmod/mlp_ra_kmod.ko
+export RA_KO=$WORK/kmod/mlp_ra_kmod.ko
 [ -f "$RA_KO" ] || die "no $RA_KO"
 export RA_WORK=$WORK/ra-work
 gcc -O2 -static -Wall -Wextra -Werror -o "$RA_WORK" "$HERE/guest/ra-work.c" -lpthread || die "ra-work build failed"
@@ -102,7 +105,7 @@ fi
 
 # --- initramfs -----------------------------------------------------------------
 INITRD=$WORK/initrd.cpio.lz4
-MLP_INITRAMFS_EXTRA=$HERE/ra-stage.sh "$HERE/build-initramfs.sh" "$KVER" "$ROOT/kmod/mlproxy_kmod.ko" "$INITRD"
+MLP_INITRAMFS_EXTRA=$HERE/ra-stage.sh "$HERE/build-initramfs.sh" "$KVER" "$WORK/kmod/mlproxy_kmod.ko" "$INITRD"
 say "initramfs $(du -h "$INITRD" | cut -f1); $DEV: $IOPS IOPS, $BPS B/s; RAM $MEM_MIB MiB; job $JOB"
 
 # --- boot ------------------------------------------------------------------------
