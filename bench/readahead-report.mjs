@@ -82,7 +82,8 @@ function phaseTable(cell) {
 
 function curveSvg(dev, curve) {
   const W = 720, H = 300, L = 50, R = 20, T = 20, B = 40;
-  const pts = curve.map((c) => ({ t: Number(c.t), eff: Number(c.eff) / 1000, mode: c.mode, ra: Number(c.ra_kb) })).filter((p) => Number.isFinite(p.t));
+  const t0 = Number(curve[0]?.t ?? 0);
+  const pts = curve.map((c) => ({ t: Number(c.t) - t0, eff: Number(c.eff) / 1000, mode: c.mode, ra: Number(c.ra_kb) })).filter((p) => Number.isFinite(p.t));
   if (!pts.length) return null;
   const tMax = Math.max(...pts.map((p) => p.t), 1);
   const eMax = Math.max(...pts.map((p) => p.eff), 1);
@@ -100,7 +101,7 @@ function curveSvg(dev, curve) {
 ${bands.join('\n')}
 <path d="${line}" fill="none" stroke="#333" stroke-width="1"/>
 <line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#000"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#000"/>
-<text x="${W / 2}" y="${H - 24}" font-size="11" text-anchor="middle">seconds since load (${dev}); background: mode in force</text>
+<text x="${W / 2}" y="${H - 24}" font-size="11" text-anchor="middle">guest seconds from the warm-up's start (${dev}; gaps: module not loaded); background: mode in force</text>
 <text x="12" y="${H / 2}" font-size="11" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">efficiency, log2(KiB/s)</text>
 <text x="${L - 4}" y="${y(eMax) + 4}" font-size="10" text-anchor="end">${eMax.toFixed(1)}</text><text x="${L - 4}" y="${H - B}" font-size="10" text-anchor="end">0</text>
 <text x="${W - R}" y="${H - B + 12}" font-size="10" text-anchor="end">${tMax.toFixed(0)}</text>

@@ -795,7 +795,7 @@ static int __init ra_init(void)
 		return -EINVAL;
 	}
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=16\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=256\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
 				    promote_dwell_ms, cooldown_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;

@@ -9,7 +9,7 @@
 #          (operator pins collaboration for a warm-up, hands over to auto):
 #          auto not slower than the default, a promotion on feedback, a
 #          clean unload (readahead as found, no kprobes left)
-#   bench  learning curve from an empty model in auto (CURVE lines), then
+#   bench  warm-up of a fresh model (collaboration pinned, CURVE lines), then auto;
 #          RA_REPS repetitions of both workloads under every variant:
 #          default (= 128 KiB), fixed 16/512/2048, emergency (module loaded,
 #          nothing applied) and auto with the warmed-up model (RUN lines)
@@ -98,7 +98,8 @@ wait_model() {
 load_ra() { # NAME extra params...
 	name=$1
 	shift
-	insmod $KO model_name="$name" "$@" || return 1
+	# timeout_ms 5000: the guest's server trains on the same two vCPUs of a busy TCG host
+	insmod $KO model_name="$name" timeout_ms=5000 "$@" || return 1
 	wait_model "$name"
 }
 
@@ -119,10 +120,9 @@ total_ms() { awk '/^RUN .* total ms=/ { sub(/.*total ms=/, ""); sub(/ .*/, ""); 
 
 model_events() { mread "$MNT/models/$1/events"; }
 
-curve_sampler() { # NAME: one CURVE line per second while the module is loaded
-	t0=$(cut -d' ' -f1 /proc/uptime)
+curve_sampler() { # one CURVE line per second while the module is loaded (t: guest uptime)
 	while [ -d $P ]; do
-		echo "CURVE t=$(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime) mode=$(param mode) ra_kb=$(param ra_kb) choice_kb=$(param choice_kb) eff=$(param last_efficiency) ml=$(param intervals_ml) explore=$(param intervals_explore) intervals=$(param intervals)"
+		echo "CURVE t=$(cut -d' ' -f1 /proc/uptime) mode=$(param mode) ra_kb=$(param ra_kb) choice_kb=$(param choice_kb) eff=$(param last_efficiency) ml=$(param intervals_ml) explore=$(param intervals_explore) intervals=$(param intervals)"
 		sleep 1
 	done
 }
@@ -208,6 +208,7 @@ bench_variant() {
 	auto)
 		setra 128
 		load_ra readahead interval_ms=50 || fail "load for auto"
+		curve_sampler &
 		;;
 	esac
 	mode=$(param mode)
@@ -219,10 +220,12 @@ bench_variant() {
 job_bench() {
 	ra0=$(cat $RAK)
 	warm_trainer
-	# learning curve from an empty model, in auto, on seeds 1000+
-	log "bench: learning curve from an empty model (${WARMUP_S}s)"
+	# warm-up: train a fresh model on seeds 1000+ with collaboration pinned
+	# (half the blocks follow the model, explore_permil of those explore),
+	# then hand it to auto; CURVE lines record mode and efficiency throughout
+	log "bench: warm-up, collaboration pinned (${WARMUP_S}s), then auto"
 	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 || { fail "load"; return; }
-	mwrite $MNT/models/readahead/mode auto
+	mwrite $MNT/models/readahead/mode collaboration
 	curve_sampler &
 	t_end=$(($(cut -d. -f1 /proc/uptime) + WARMUP_S))
 	k=0
@@ -231,6 +234,8 @@ job_bench() {
 		run_work "warm-lookup mode=$(param mode)" $((2000 + k)) "$(plan_lookup)"
 		k=$((k + 1))
 	done
+	mwrite $MNT/models/readahead/mode auto
+	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_advantage) ' | tr '\n' ' ')"
 	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
 	unload_ra
 	sleep 1.5
