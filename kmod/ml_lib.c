@@ -479,10 +479,12 @@ int ml_model_create(struct ml_lib_model *model, const char *subsystem_name,
 	return 0;
 }
 
+static int ml_keep_options(struct ml_lib_model *model,
+			   const struct ml_lib_model_options *options);
+
 static int ml_send_config(struct ml_lib_model *model,
 			  const struct ml_lib_model_options *options)
 {
-	struct ml_lib_model_options *copy, *old;
 	int len, err;
 
 	if (!options || !options->inputs || !options->outputs ||
@@ -500,8 +502,20 @@ static int ml_send_config(struct ml_lib_model *model,
 		err = ml_control(model, "commit");
 	if (err)
 		return err;
+	return ml_keep_options(model, options);
+}
 
-	/* keep the options in force, RCU-swapped as upstream does */
+/*
+ * Keep the options in force, RCU-swapped as upstream does.  Also used when
+ * the model already exists on the mount (a reload): the server has the
+ * config, and without the widths here every publish and recommendation
+ * would fail with -EINVAL.
+ */
+static int ml_keep_options(struct ml_lib_model *model,
+			   const struct ml_lib_model_options *options)
+{
+	struct ml_lib_model_options *copy, *old;
+
 	copy = kmemdup(options, sizeof(*options), GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;
@@ -626,6 +640,11 @@ int ml_model_connect(struct ml_lib_model *model,
 	case ML_LIB_MODEL_STOPPED:
 	case ML_LIB_MODEL_STARTED:
 	case ML_LIB_MODEL_RUNNING:
+		if (!rcu_access_pointer(model->options)) {
+			err = ml_keep_options(model, options);
+			if (err)
+				return err;
+		}
 		err = ml_model_start(model);
 		break;
 	default:
