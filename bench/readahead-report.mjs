@@ -115,6 +115,7 @@ const svgDir = args.includes('--svg-dir') ? args[args.indexOf('--svg-dir') + 1] 
 const logs = args.filter((a) => a.includes('='));
 const all = {};
 const out = [];
+const summary = [];
 for (const spec of logs) {
   const [dev, file] = spec.split('=');
   const { runs, curve, events } = parse(fs.readFileSync(file, 'utf8'));
@@ -135,6 +136,8 @@ for (const spec of logs) {
     const kept = (def - auto) / (def - st.oracleMedian);
     out.push('', `Saving kept by mlproxy auto: ${Number.isFinite(kept) ? (100 * kept).toFixed(0) + '%' : '-'} of the oracle's saving over the default; auto vs default ${ratio(def, auto)}x; emergency (module loaded, nothing applied) vs no module ${ratio(st.variant.emerg?.median, def)}x the time.\n`);
     out.push('Per phase (median seconds):\n', phaseTable(runs[work]), '');
+    const bestFixed = FIXED.reduce((b, v) => (st.variant[v]?.median < st.variant[b]?.median ? v : b), 'def');
+    summary.push(`| ${dev} / ${work} | ${fmt(def)} (${range(st.variant.def?.totals ?? [])}) | ${fmt(st.variant[bestFixed]?.median)} (${LABEL[bestFixed]}) | ${fmt(st.oracleMedian)} | ${fmt(auto)} (${range(st.variant.auto?.totals ?? [])}), ${ratio(def, auto)}x | ${fmt(st.variant.emerg?.median)}, ${ratio(st.variant.emerg?.median, def)}x the time |`);
   }
   if (events.length) out.push('Mode transitions (events file):\n', '```', ...events.slice(-20), '```', '');
   const svg = curveSvg(dev, curve);
@@ -154,5 +157,8 @@ if (cells.length) {
   const gOracle = geomean(cells.map((c) => c.oracleMedian));
   out.push(`### Over the ${cells.length} cells (geometric mean of median times)\n`);
   out.push(`Best single fixed value for the fleet: ${LABEL[best]} KiB. mlproxy auto vs it: ${ratio(gm[best], gAuto)}x; vs the default: ${ratio(gDef, gAuto)}x; per-phase oracle vs it: ${ratio(gm[best], gOracle)}x.\n`);
+}
+if (summary.length) {
+  out.unshift('| cell | default 128 | best fixed | per-phase oracle | mlproxy auto, vs default | emergency, vs default |', '|---|---|---|---|---|---|', ...summary, '');
 }
 console.log(out.join('\n'));
