@@ -18,7 +18,7 @@
 # Environment: KVER, RA_FILE_MIB (size of each data file, default 1024),
 # RA_MEM_MIB (guest RAM, default 1024), RA_REPS (bench repetitions,
 # default 3), RA_WARMUP_S (bench learning-curve seconds, default 150),
-# RA_SCALE (work multiplier; default 1 on hdd, 4 on cloud),
+# RA_SCALE (work multiplier, default 1),
 # RA_CACHE (image cache dir, default /var/tmp/mlp-ra), RA_TIMEOUT (qemu
 # seconds), RA_LOG (keep the console log there), MLP_NO_BUILD=1.
 set -euo pipefail
@@ -34,7 +34,7 @@ CACHE=${RA_CACHE:-/var/tmp/mlp-ra}
 
 case $DEV in
 hdd) IOPS=200 BPS=$((120 * 1024 * 1024)) SCALE=${RA_SCALE:-1} ;;
-cloud) IOPS=3000 BPS=$((125 * 1024 * 1024)) SCALE=${RA_SCALE:-4} ;;
+cloud) IOPS=3000 BPS=$((125 * 1024 * 1024)) SCALE=${RA_SCALE:-1} ;;
 *) echo "ra-run: device model must be hdd or cloud" >&2; exit 2 ;;
 esac
 case $JOB in
