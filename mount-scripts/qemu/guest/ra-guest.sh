@@ -163,10 +163,10 @@ job_ci() {
 	run_work auto $seed "$plan" | tee /tmp/auto.out
 	t_auto=$(total_ms </tmp/auto.out)
 	# give the policy up to 2 more workloads to show a promotion on feedback
-	n=0
-	while [ $n -lt 2 ] && ! model_events ci | grep -q 'cause=promote'; do
-		run_work more $((seed + 10 + n)) "$plan" >/dev/null
-		n=$((n + 1))
+	m=0
+	while [ $m -lt 2 ] && ! model_events ci | grep -q 'cause=promote'; do
+		run_work more $((seed + 10 + m)) "$plan" >/dev/null
+		m=$((m + 1))
 	done
 	echo "RA-CI default_ms=$t_def auto_ms=$t_auto mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) samples=$(param samples_sent) feedback=$(param feedback_sent)"
 	model_events ci | grep ' mode ' | sed 's/^/EVENT /'
