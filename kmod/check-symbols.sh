@@ -10,8 +10,11 @@
 set -eu
 RFC_NAMES="get_system_state estimate_system_state correct_system_state apply_ml_model_recommendation estimate_ml_model_efficiency"
 bad=0
+[ $# -gt 0 ] || { echo "usage: check-symbols.sh MODULE.ko..." >&2; exit 2; }
 for ko in "$@"; do
-	for sym in $(nm --defined-only "$ko" | awk '$2 ~ /^[TDBRG]$/ { print $3 }'); do
+	[ -f "$ko" ] || { echo "check-symbols: no $ko" >&2; exit 1; }
+	syms=$(nm --defined-only "$ko") || exit 1
+	for sym in $(echo "$syms" | awk '$2 ~ /^[TDBRG]$/ { print $3 }'); do
 		case $sym in
 		ml_lib_* | ml_model_* | mlp_* | __* | init_module | cleanup_module) continue ;;
 		esac

@@ -88,6 +88,8 @@ chmod +x "$STAGE/init" "$STAGE/scenarios.sh"
 echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
 echo "root:x:0:" >"$STAGE/etc/group"
 : >"$STAGE/etc/mtab"
+# Another harness may add files (ra-run.sh: mount-scripts/qemu/ra-stage.sh).
+if [ -n "${MLP_INITRAMFS_EXTRA:-}" ]; then "$MLP_INITRAMFS_EXTRA" "$STAGE" "$KVER"; fi
 
 (cd "$STAGE" && find . -print0 | cpio --null -o -H newc --quiet) >"$OUT.tmp"
 case "$OUT" in

@@ -1,5 +1,6 @@
 // kmod host unit tests: the pure C parts of mlproxy_kmod (sample encoding, recommendation parsing and
-// clamping, the synthetic subsystem) built as a host program by `make -C kmod hosttest`; no qemu needed.
+// clamping, the synthetic subsystem) built as a host program by `make -C kmod hosttest`, and the readahead
+// subsystem's arithmetic (`make -C kmod hosttest-ra`); no qemu needed.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +8,8 @@ import path from 'node:path';
 
 const kmod = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../kmod');
 
-t.test('make -C kmod hosttest passes', (t) => {
-  const r = spawnSync('make', ['-s', '-C', kmod, 'hosttest'], { encoding: 'utf8', timeout: 120_000 });
+for (const target of ['hosttest', 'hosttest-ra']) t.test(`make -C kmod ${target} passes`, (t) => {
+  const r = spawnSync('make', ['-s', '-C', kmod, target], { encoding: 'utf8', timeout: 120_000 });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   t.equal(r.error, undefined, 'make and cc are runnable');
   t.equal(r.status, 0, 'host unit tests exit 0');

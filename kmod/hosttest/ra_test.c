@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Host unit tests for mlp_ra_calc.c, the readahead subsystem's arithmetic:
+ * fixed-point log2, task accounting, features, the efficiency (delivered
+ * bytes per task, mean of logs) and the candidate choice.  Prints TAP.
+ *
+ *   make -C kmod hosttest-ra
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mlp_ra_calc.h"
+
+static int tests, failures;
+
+static void ok(int cond, const char *what)
+{
+	tests++;
+	if (!cond)
+		failures++;
+	printf("%s %d - %s\n", cond ? "ok" : "not ok", tests, what);
+}
+
+static void test_log2(void)
+{
+	ok(mlp_ra_log2fx(0) == 0 && mlp_ra_log2fx(1) == 0, "log2 of 0 and 1 is 0");
+	ok(mlp_ra_log2fx(2) == 1000 && mlp_ra_log2fx(1024) == 10000, "log2 is exact at powers of two");
+	ok(mlp_ra_log2fx(3) == 1500, "log2 is linear between powers (3 -> 1.5)");
+	ok(mlp_ra_log2fx(2048) - mlp_ra_log2fx(128) == 4000, "2048 KiB is four doublings above 128");
+	ok(mlp_ra_log2fx((u64)1 << 40) == 40000, "log2 handles large counts");
+}
+
+static void test_tasks(void)
+{
+	struct ra_counts c = { 0 };
+	int i;
+
+	mlp_ra_add_task_bytes(&c, 10, 100);
+	mlp_ra_add_task_bytes(&c, 11, 50);
+	mlp_ra_add_task_bytes(&c, 10, 100);
+	ok(c.nr_tasks == 2 && c.task_bytes[0] == 200 && c.task_bytes[1] == 50, "bytes are credited per task");
+	for (i = 0; i < 20; i++)
+		mlp_ra_add_task_bytes(&c, 100 + i, 1);
+	ok(c.nr_tasks == RA_MAX_TASKS && c.tasks_untracked_bytes == 20 - (RA_MAX_TASKS - 2),
+	   "tasks beyond the table are pooled, never overflow it");
+}
+
+static void test_efficiency(void)
+{
+	struct ra_counts one = { 0 }, fair = { 0 }, starved = { 0 };
+	s32 e1, e_fair, e_starved;
+
+	ok(!mlp_ra_efficiency(&one, 100, &e1), "no reader: no score");
+	/* one task, 1 MiB in 1 s = 1024 KiB/s */
+	mlp_ra_add_task_bytes(&one, 1, 1 << 20);
+	ok(mlp_ra_efficiency(&one, 1000, &e1) && e1 == mlp_ra_log2fx(1025), "score is log2(KiB/s + 1)");
+	/* a scan at 8 MiB/s and a lookup reader at 1 MiB/s ... */
+	mlp_ra_add_task_bytes(&fair, 1, 8 << 20);
+	mlp_ra_add_task_bytes(&fair, 2, 1 << 20);
+	/* ... against the scan 1.4x faster while the lookups are 7x slower */
+	mlp_ra_add_task_bytes(&starved, 1, (u64)(8 << 20) * 14 / 10);
+	mlp_ra_add_task_bytes(&starved, 2, (1 << 20) / 7);
+	mlp_ra_efficiency(&fair, 1000, &e_fair);
+	mlp_ra_efficiency(&starved, 1000, &e_starved);
+	ok(e_starved < e_fair, "starving a co-running reader scores worse, though more bytes moved");
+}
+
+static void test_features(void)
+{
+	struct ra_counts c = { 0 };
+	s32 f[RA_NR_FEATURES];
+
+	c.reqs = 10;
+	c.req_bytes = 10 * 128 * 1024;
+	c.seq_reqs = 9;
+	c.pages_added = 320;
+	c.read_bytes = 320 * 4096;
+	mlp_ra_add_task_bytes(&c, 1, c.read_bytes);
+	mlp_ra_features(&c, 100, 128, f);
+	ok(f[RA_F_REQ_RATE] == mlp_ra_log2fx(101), "request rate per second");
+	ok(f[RA_F_REQ_KB] == mlp_ra_log2fx(129), "mean request KiB");
+	ok(f[RA_F_SEQ_PERMIL] == 900 && f[RA_F_MMAP_PERMIL] == 0, "sequential share, mmap share");
+	ok(f[RA_F_WASTE] == 16000, "no waste when every page read in was delivered");
+	ok(f[RA_F_TASKS] == 1000 && f[RA_F_RA_KB] == 7000, "tasks and the window in force");
+	c.fault_bytes = c.read_bytes;
+	c.read_bytes = 0;
+	c.pages_added = 320 * 32;
+	mlp_ra_features(&c, 100, 128, f);
+	ok(f[RA_F_MMAP_PERMIL] == 1000 && f[RA_F_WASTE] > 16000 + 4900, "mmap read-around waste shows as log2 of the ratio");
+}
+
+static void test_choice(void)
+{
+	s32 p1[RA_NR_CANDIDATES] = { 10, 30, 20, 5 };
+	s32 p2[RA_NR_CANDIDATES] = { 7, 7, 7, 7 };
+
+	ok(mlp_ra_best_candidate(p1) == 1, "the highest predicted efficiency wins");
+	ok(mlp_ra_best_candidate(p2) == 0, "a tie goes to the smaller window");
+	ok(mlp_ra_clamp_kb(4) == RA_MIN_KB && mlp_ra_clamp_kb(1 << 20) == RA_MAX_KB && mlp_ra_clamp_kb(512) == 512,
+	   "windows are clamped to 16..2048 KiB");
+	ok(mlp_ra_candidates_kb[0] == 16 && mlp_ra_candidates_kb[1] == 128 && mlp_ra_candidates_kb[2] == 512 && mlp_ra_candidates_kb[3] == 2048,
+	   "the documented candidate set");
+}
+
+int main(void)
+{
+	printf("TAP version 13\n");
+	test_log2();
+	test_tasks();
+	test_efficiency();
+	test_features();
+	test_choice();
+	printf("1..%d\n", tests);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,898 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mlp_ra: readahead for one block device, tuned by an ML model that
+ * mlproxy serves in user space (through ml_lib.c, the same library
+ * mlproxy_kmod uses; this is a second module linking its own copy).
+ *
+ * Observation (probes on the target device only):
+ *   - tracepoint block_rq_complete: read requests, bytes, sequentiality;
+ *   - tracepoint mm_filemap_add_to_page_cache: pages read in;
+ *   - kretprobe filemap_read: bytes read() delivered, per task;
+ *   - kretprobe filemap_fault: pages mmap faults delivered, per task.
+ * The three non-exported tracepoints are found by name with
+ * for_each_kernel_tracepoint().
+ *
+ * Actuation: every file's own window (file->f_ra.ra_pages) is copied from
+ * the device at open, so changing the device's readahead misses files
+ * already open.  Kprobes on page_cache_sync_ra, page_cache_async_ra and
+ * filemap_fault rewrite the window of the file being read to the value in
+ * force (an unlocked store of one word, as fadvise does under its own
+ * lock; the kernel re-reads ra_pages on every readahead).  The device's
+ * bdi->ra_pages is never written: it stays the kernel default and new
+ * files keep starting from it.
+ *
+ * Decisions: a timer closes an interval every interval_ms, scores it
+ * (mlp_ra_efficiency), and picks the next interval's window: on
+ * apply_permil of every 1000 intervals the model's choice, otherwise the
+ * kernel default (the device's read_ahead_kb).  In learning and
+ * collaboration, explore_permil of the model's intervals try a random
+ * candidate instead; they train the model but are not reported as ML
+ * evidence.  The timer never waits on user space: the choice is an atomic
+ * the I/O thread updates.
+ *
+ * The I/O kthread, every period_ms: connect, read the mode, publish the
+ * (features, candidate -> efficiency) samples, ask for the predicted
+ * efficiency of every candidate for the newest features in one
+ * recommendation transaction, keep the best, and send one feedback line
+ * per scored interval (ml or default).
+ *
+ * Unload: the window in force goes back to the default for two intervals
+ * so files being read are restored, then every probe is removed.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/backing-dev-defs.h>
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/delay.h>
+#include <linux/completion.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/kprobes.h>
+#include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/tracepoint.h>
+#include <linux/wait.h>
+
+#include "ml_lib.h"
+#include "mlp_ra_calc.h"
+#include "mlp_synth.h"	/* the permil gate and the rng */
+
+/* device: the block device whose readahead is tuned (a path in /dev). */
+static char *device = "/dev/vda";
+module_param(device, charp, 0444);
+MODULE_PARM_DESC(device, "block device to tune (default /dev/vda)");
+
+static char *mount_path = "/mnt/mlproxy";
+module_param(mount_path, charp, 0444);
+MODULE_PARM_DESC(mount_path, "mlproxy mount point (default /mnt/mlproxy)");
+
+static char *model_name = "readahead";
+module_param(model_name, charp, 0444);
+MODULE_PARM_DESC(model_name, "model directory under models/ (default readahead)");
+
+/* interval_ms: one decision and one score per interval.  20..10000. */
+static unsigned int interval_ms = 100;
+module_param(interval_ms, uint, 0444);
+MODULE_PARM_DESC(interval_ms, "decision interval in ms (20..10000, default 100)");
+
+static unsigned int period_ms = 500;
+module_param(period_ms, uint, 0444);
+MODULE_PARM_DESC(period_ms, "I/O round period in ms (20..60000, default 500)");
+
+static unsigned int timeout_ms = 2000;
+module_param(timeout_ms, uint, 0444);
+MODULE_PARM_DESC(timeout_ms, "mlproxy request timeout in ms (50..60000, default 2000)");
+
+/*
+ * block_intervals: the choice (model, default or exploration) holds for a
+ * block of this many intervals, and the first settle_intervals of a block
+ * are not reported as evidence: a window needs a few readaheads to ramp up
+ * and the previous block's readahead is still being consumed, so scoring
+ * every interval against its neighbour would mostly measure the neighbour.
+ */
+static unsigned int block_intervals = 10;
+module_param(block_intervals, uint, 0444);
+MODULE_PARM_DESC(block_intervals, "intervals one choice holds for (1..100, default 10)");
+
+static unsigned int settle_intervals = 2;
+module_param(settle_intervals, uint, 0444);
+MODULE_PARM_DESC(settle_intervals, "first intervals of a block not reported as evidence (0..block_intervals-1, default 2)");
+
+/* explore_permil: share of model blocks that try a random candidate. */
+static unsigned int explore_permil = 300;
+module_param(explore_permil, uint, 0444);
+MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 300)");
+
+/* Mode policy timing written into a model this module creates. */
+static unsigned int promote_dwell_ms = 300000;
+module_param(promote_dwell_ms, uint, 0444);
+MODULE_PARM_DESC(promote_dwell_ms, "mlproxy promote_dwell_ms for a model created here (default 300000)");
+
+static unsigned int cooldown_ms = 300000;
+module_param(cooldown_ms, uint, 0444);
+MODULE_PARM_DESC(cooldown_ms, "mlproxy emergency_cooldown_ms for a model created here (default 300000)");
+
+#define RA_SAMPLE_RING	ML_LIB_MAX_SAMPLES
+#define RA_FB_RING	256
+#define RA_FB_PER_ROUND	32	/* feedback writes per round, at most */
+#define RA_EFF_MAX	30000	/* log2(KiB/s) x 1000 never reaches it */
+
+struct ra_fb {
+	bool ml;
+	s32 eff;
+};
+
+struct ra_subsys {
+	struct ml_lib_model model;
+	struct task_struct *thread;
+	struct completion thread_done;
+	wait_queue_head_t wq;
+	bool unloading;
+
+	struct block_device *bdev;
+	struct gendisk *disk;
+
+	/* probes: counters of the open interval */
+	spinlock_t count_lock;
+	struct ra_counts cnt;
+	sector_t next_sector;
+
+	/* the window in force, pages; read by the probes */
+	atomic_t target_pages;
+	atomic_t default_kb;
+
+	/* interval timer */
+	struct timer_list timer;
+	bool timer_armed;
+	u64 last_close_ns;
+	struct mlp_synth_gate gate;
+	struct mlp_synth_rng rng;
+	bool cur_scored_as_ml;		/* the open interval applies the model */
+	bool cur_explore;
+	bool cur_settling;		/* the open interval is not evidence */
+	unsigned int block_pos;		/* intervals into the current block */
+	u32 cur_kb;
+	s32 prev_features[RA_NR_FEATURES];
+	bool have_prev;
+
+	/* rings to the I/O thread */
+	spinlock_t ring_lock;
+	s32 samples[RA_SAMPLE_RING][RA_INPUTS + 1];
+	unsigned int nr_samples;
+	struct ra_fb fb[RA_FB_RING];
+	unsigned int fb_head, fb_count;
+	s32 newest_features[RA_NR_FEATURES];
+	bool have_newest;
+
+	/* the model's choice, KiB; 0 = none yet */
+	atomic_t choice_kb;
+
+	/* status */
+	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
+	atomic64_t samples_dropped, feedback_dropped;
+	atomic_t last_eff;
+	atomic_t probes_attached;
+
+	struct ml_lib_hint hint;		/* I/O thread only */
+	struct ml_lib_feedback fbk;
+};
+
+static struct ra_subsys ra;
+
+static struct ml_lib_model_options ra_options = {
+	.inputs = RA_INPUTS,
+	.outputs = 1,
+	.scale = RA_SCALE,
+};
+
+/* ------------------------------------------------------------------ */
+/* status parameters (read-only)                                       */
+
+static int ra_param_ro_set(const char *val, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+
+static int ra_get_counter(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%lld\n", (long long)atomic64_read(kp->arg));
+}
+
+static int ra_get_int(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg));
+}
+
+static int ra_get_mode(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n", ml_lib_mode_name(atomic_read(kp->arg)));
+}
+
+static int ra_get_pages_kb(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg) * (int)(PAGE_SIZE / 1024));
+}
+
+static const struct kernel_param_ops ra_counter_ops = { .set = ra_param_ro_set, .get = ra_get_counter };
+static const struct kernel_param_ops ra_int_ops = { .set = ra_param_ro_set, .get = ra_get_int };
+static const struct kernel_param_ops ra_mode_ops = { .set = ra_param_ro_set, .get = ra_get_mode };
+static const struct kernel_param_ops ra_pages_kb_ops = { .set = ra_param_ro_set, .get = ra_get_pages_kb };
+
+#define RA_STATUS(name, ops, var, desc)			\
+	module_param_cb(name, &ops, &(var), 0444);	\
+	MODULE_PARM_DESC(name, desc)
+
+RA_STATUS(mode, ra_mode_ops, ra.model.mode, "mode in force (read-only)");
+RA_STATUS(apply_permil, ra_int_ops, ra.model.apply_permil, "intervals per 1000 that apply the model (read-only)");
+RA_STATUS(connected, ra_int_ops, ra.model.connected, "1 while the model on the mount is usable (read-only)");
+RA_STATUS(last_error, ra_int_ops, ra.model.last_error, "last negative errno of an mlproxy request (read-only)");
+RA_STATUS(ra_kb, ra_pages_kb_ops, ra.target_pages, "readahead in force for files on the device, KiB (read-only)");
+RA_STATUS(default_kb, ra_int_ops, ra.default_kb, "the device's own readahead (the kernel default), KiB (read-only)");
+RA_STATUS(choice_kb, ra_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
+RA_STATUS(last_efficiency, ra_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
+RA_STATUS(probes_attached, ra_int_ops, ra.probes_attached, "tracepoints and kprobes attached (read-only)");
+RA_STATUS(intervals, ra_counter_ops, ra.intervals, "intervals closed (read-only)");
+RA_STATUS(intervals_ml, ra_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
+RA_STATUS(intervals_explore, ra_counter_ops, ra.intervals_explore, "intervals that explored a random candidate (read-only)");
+RA_STATUS(intervals_idle, ra_counter_ops, ra.intervals_idle, "intervals in which no task read from the device (read-only)");
+RA_STATUS(samples_sent, ra_counter_ops, ra.model.cnt.samples_sent, "training samples committed (read-only)");
+RA_STATUS(samples_dropped, ra_counter_ops, ra.samples_dropped, "samples lost to a full ring (read-only)");
+RA_STATUS(feedback_sent, ra_counter_ops, ra.model.cnt.feedback_sent, "feedback writes (read-only)");
+RA_STATUS(recommendations_accepted, ra_counter_ops, ra.model.cnt.recommendations_accepted, "recommendations that passed validation (read-only)");
+RA_STATUS(recommendations_rejected, ra_counter_ops, ra.model.cnt.recommendations_rejected, "recommendations rejected (read-only)");
+RA_STATUS(fallbacks, ra_counter_ops, ra.model.cnt.fallbacks, "switches to emergency because mlproxy failed (read-only)");
+
+/* ------------------------------------------------------------------ */
+/* probes: count, and impose the window in force                        */
+
+static bool ra_on_device(const struct address_space *mapping)
+{
+	const struct inode *host = mapping ? mapping->host : NULL;
+
+	return host && host->i_sb && host->i_sb->s_bdev == ra.bdev;
+}
+
+static void ra_tp_rq_complete(void *data, struct request *rq, blk_status_t err,
+			      unsigned int nr_bytes)
+{
+	unsigned long flags;
+
+	if (!rq->q || rq->q->disk != ra.disk || req_op(rq) != REQ_OP_READ)
+		return;
+	spin_lock_irqsave(&ra.count_lock, flags);
+	ra.cnt.reqs++;
+	ra.cnt.req_bytes += nr_bytes;
+	if (blk_rq_pos(rq) == ra.next_sector)
+		ra.cnt.seq_reqs++;
+	ra.next_sector = blk_rq_pos(rq) + (nr_bytes >> SECTOR_SHIFT);
+	spin_unlock_irqrestore(&ra.count_lock, flags);
+}
+
+static void ra_tp_page_added(void *data, struct folio *folio)
+{
+	unsigned long flags;
+
+	if (!ra_on_device(folio->mapping))
+		return;
+	spin_lock_irqsave(&ra.count_lock, flags);
+	ra.cnt.pages_added += folio_nr_pages(folio);
+	spin_unlock_irqrestore(&ra.count_lock, flags);
+}
+
+static void ra_count_delivered(u64 bytes, bool fault)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ra.count_lock, flags);
+	if (fault)
+		ra.cnt.fault_bytes += bytes;
+	else
+		ra.cnt.read_bytes += bytes;
+	mlp_ra_add_task_bytes(&ra.cnt, task_pid_nr(current), bytes);
+	spin_unlock_irqrestore(&ra.count_lock, flags);
+}
+
+static void ra_impose(struct file_ra_state *f_ra)
+{
+	unsigned int pages = (unsigned int)atomic_read(&ra.target_pages);
+
+	if (pages && READ_ONCE(f_ra->ra_pages) != pages)
+		WRITE_ONCE(f_ra->ra_pages, pages);
+}
+
+/* page_cache_sync_ra / page_cache_async_ra(struct readahead_control *, ...) */
+static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct readahead_control *ractl = (struct readahead_control *)regs->di;
+
+	if (ractl && ractl->ra && ra_on_device(ractl->mapping))
+		ra_impose(ractl->ra);
+	return 0;
+}
+
+/* kretprobe data: was the call for a file on the device */
+struct ra_ret_data {
+	bool ours;
+};
+
+/* filemap_read(struct kiocb *iocb, ...) */
+static int ra_krp_read_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
+	struct kiocb *iocb = (struct kiocb *)regs->di;
+
+	d->ours = iocb && iocb->ki_filp && ra_on_device(iocb->ki_filp->f_mapping);
+	return d->ours ? 0 : 1;	/* 1: skip the return handler */
+}
+
+static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	long ret = (long)regs_return_value(regs);
+
+	if (ret > 0)
+		ra_count_delivered((u64)ret, false);
+	return 0;
+}
+
+/* filemap_fault(struct vm_fault *vmf) */
+static int ra_krp_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = (struct vm_fault *)regs->di;
+	struct file *file = vmf && vmf->vma ? vmf->vma->vm_file : NULL;
+
+	if (!file || !ra_on_device(file->f_mapping))
+		return 1;
+	ra_impose(&file->f_ra);
+	return 0;
+}
+
+static int ra_krp_fault_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	vm_fault_t ret = (vm_fault_t)regs_return_value(regs);
+
+	/* a retried fault comes back; count the page once, when it is served */
+	if (!(ret & (VM_FAULT_RETRY | VM_FAULT_ERROR)))
+		ra_count_delivered(PAGE_SIZE, true);
+	return 0;
+}
+
+static struct kprobe ra_kp_sync = { .symbol_name = "page_cache_sync_ra", .pre_handler = ra_kp_ra_pre };
+static struct kprobe ra_kp_async = { .symbol_name = "page_cache_async_ra", .pre_handler = ra_kp_ra_pre };
+static struct kprobe *ra_kprobes[] = { &ra_kp_sync, &ra_kp_async };
+
+static struct kretprobe ra_krp_read = {
+	.kp.symbol_name = "filemap_read",
+	.entry_handler = ra_krp_read_entry,
+	.handler = ra_krp_read_ret,
+	.data_size = sizeof(struct ra_ret_data),
+	.maxactive = 64,
+};
+static struct kretprobe ra_krp_fault = {
+	.kp.symbol_name = "filemap_fault",
+	.entry_handler = ra_krp_fault_entry,
+	.handler = ra_krp_fault_ret,
+	.data_size = sizeof(struct ra_ret_data),
+	.maxactive = 64,
+};
+static struct kretprobe *ra_kretprobes[] = { &ra_krp_read, &ra_krp_fault };
+
+struct ra_tp {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+	bool registered;
+};
+
+static struct ra_tp ra_tps[] = {
+	{ .name = "block_rq_complete", .probe = ra_tp_rq_complete },
+	{ .name = "mm_filemap_add_to_page_cache", .probe = ra_tp_page_added },
+};
+
+static void ra_find_tp(struct tracepoint *tp, void *priv)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ra_tps); i++)
+		if (!ra_tps[i].tp && !strcmp(tp->name, ra_tps[i].name))
+			ra_tps[i].tp = tp;
+}
+
+static void ra_detach(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
+		if (ra_tps[i].registered)
+			tracepoint_probe_unregister(ra_tps[i].tp, ra_tps[i].probe, NULL);
+		ra_tps[i].registered = false;
+	}
+	tracepoint_synchronize_unregister();
+	unregister_kretprobes(ra_kretprobes, ARRAY_SIZE(ra_kretprobes));
+	unregister_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
+	atomic_set(&ra.probes_attached, 0);
+}
+
+static int ra_attach(void)
+{
+	unsigned int i;
+	int err;
+
+	for_each_kernel_tracepoint(ra_find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
+		if (!ra_tps[i].tp) {
+			pr_err("tracepoint %s not found\n", ra_tps[i].name);
+			err = -ENOENT;
+			goto fail_tp;
+		}
+		err = tracepoint_probe_register(ra_tps[i].tp, ra_tps[i].probe, NULL);
+		if (err) {
+			pr_err("tracepoint %s: register failed (%d)\n", ra_tps[i].name, err);
+			goto fail_tp;
+		}
+		ra_tps[i].registered = true;
+	}
+	err = register_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
+	if (err) {
+		pr_err("kprobes on page_cache_{sync,async}_ra failed (%d)\n", err);
+		goto fail_tp;
+	}
+	err = register_kretprobes(ra_kretprobes, ARRAY_SIZE(ra_kretprobes));
+	if (err) {
+		pr_err("kretprobes on filemap_read/filemap_fault failed (%d)\n", err);
+		unregister_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
+		goto fail_tp;
+	}
+	atomic_set(&ra.probes_attached, (int)(ARRAY_SIZE(ra_tps) +
+		   ARRAY_SIZE(ra_kprobes) + ARRAY_SIZE(ra_kretprobes)));
+	return 0;
+
+fail_tp:
+	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
+		if (ra_tps[i].registered)
+			tracepoint_probe_unregister(ra_tps[i].tp, ra_tps[i].probe, NULL);
+		ra_tps[i].registered = false;
+	}
+	tracepoint_synchronize_unregister();
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* the interval timer: score, record, decide; never waits               */
+
+static u32 ra_device_kb(void)
+{
+	return (u32)(READ_ONCE(ra.disk->bdi->ra_pages) * (PAGE_SIZE / 1024));
+}
+
+static void ra_set_window_kb(u32 kb)
+{
+	atomic_set(&ra.target_pages, (int)(kb / (PAGE_SIZE / 1024)));
+}
+
+static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
+		      bool scored, s32 eff)
+{
+	unsigned int i;
+
+	spin_lock(&s->ring_lock);
+	if (s->have_prev && scored) {
+		if (s->nr_samples < RA_SAMPLE_RING) {
+			s32 *row = s->samples[s->nr_samples++];
+
+			for (i = 0; i < RA_NR_FEATURES; i++)
+				row[i] = s->prev_features[i];
+			row[RA_NR_FEATURES] = mlp_ra_log2fx(kb);
+			row[RA_INPUTS] = eff;
+		} else {
+			atomic64_inc(&s->samples_dropped);
+		}
+		if (!s->cur_explore && !s->cur_settling) {
+			if (s->fb_count < RA_FB_RING) {
+				struct ra_fb *f = &s->fb[(s->fb_head + s->fb_count++) % RA_FB_RING];
+
+				f->ml = s->cur_scored_as_ml;
+				f->eff = eff;
+			} else {
+				atomic64_inc(&s->feedback_dropped);
+			}
+		}
+	}
+	memcpy(s->newest_features, features, sizeof(s->newest_features));
+	s->have_newest = true;
+	spin_unlock(&s->ring_lock);
+	memcpy(s->prev_features, features, sizeof(s->prev_features));
+	s->have_prev = true;
+}
+
+static void ra_count_block_interval(struct ra_subsys *s)
+{
+	if (s->cur_explore)
+		atomic64_inc(&s->intervals_explore);
+	else if (s->cur_scored_as_ml)
+		atomic64_inc(&s->intervals_ml);
+}
+
+static void ra_start_block(struct ra_subsys *s, u32 def_kb)
+{
+	u32 choice = (u32)atomic_read(&s->choice_kb);
+	int mode = atomic_read(&s->model.mode);
+	bool may_explore = mode == ML_LIB_LEARNING_MODE ||
+			   mode == ML_LIB_COLLABORATION_MODE;
+	u32 kb = def_kb;
+
+	s->cur_scored_as_ml = false;
+	s->cur_explore = false;
+	if (mlp_synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
+		if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
+			kb = mlp_ra_candidates_kb[mlp_synth_rand(&s->rng) % RA_NR_CANDIDATES];
+			s->cur_explore = true;
+		} else if (choice) {
+			kb = mlp_ra_clamp_kb(choice);
+			s->cur_scored_as_ml = true;
+		}
+	}
+	s->cur_kb = kb;
+	ra_set_window_kb(kb);
+}
+
+static void ra_decide_next(struct ra_subsys *s)
+{
+	u32 def_kb = ra_device_kb();
+
+	atomic_set(&s->default_kb, (int)def_kb);
+	if (s->block_pos + 1 < block_intervals) {
+		/* same block: keep the choice (a default block follows the device) */
+		s->block_pos++;
+		s->cur_settling = s->block_pos < settle_intervals;
+		if (!s->cur_scored_as_ml && !s->cur_explore) {
+			s->cur_kb = def_kb;
+			ra_set_window_kb(def_kb);
+		}
+		ra_count_block_interval(s);
+		return;
+	}
+	s->block_pos = 0;
+	s->cur_settling = settle_intervals > 0;
+	ra_start_block(s, def_kb);
+	ra_count_block_interval(s);
+}
+
+static void ra_timer_fn(struct timer_list *t)
+{
+	struct ra_subsys *s = from_timer(s, t, timer);
+	u64 now = ktime_get_ns();
+	u32 dt_ms = (u32)div_u64(now - s->last_close_ns, NSEC_PER_MSEC);
+	struct ra_counts c;
+	s32 features[RA_NR_FEATURES];
+	s32 eff = 0;
+	bool scored;
+
+	spin_lock_irq(&s->count_lock);
+	c = s->cnt;
+	memset(&s->cnt, 0, sizeof(s->cnt));
+	spin_unlock_irq(&s->count_lock);
+	s->last_close_ns = now;
+
+	mlp_ra_features(&c, dt_ms, s->cur_kb, features);
+	scored = mlp_ra_efficiency(&c, dt_ms, &eff);
+	if (scored)
+		atomic_set(&s->last_eff, eff);
+	else
+		atomic64_inc(&s->intervals_idle);
+	ra_record(s, features, s->cur_kb, scored, eff);
+	atomic64_inc(&s->intervals);
+
+	if (READ_ONCE(s->unloading)) {
+		/* hand files back at the kernel default before the probes go */
+		s->cur_kb = ra_device_kb();
+		ra_set_window_kb(s->cur_kb);
+	} else {
+		ra_decide_next(s);
+	}
+	if (READ_ONCE(s->timer_armed))
+		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
+}
+
+/* ------------------------------------------------------------------ */
+/* ml_lib hooks                                                        */
+
+static int ra_extract_dataset(struct ml_lib_model *model, struct ml_lib_dataset *ds)
+{
+	struct ra_subsys *s = model->parent;
+	unsigned int i;
+
+	spin_lock_bh(&s->ring_lock);
+	for (i = 0; i < s->nr_samples; i++)
+		memcpy(ds->values[i], s->samples[i], sizeof(s->samples[i]));
+	ds->nr_samples = s->nr_samples;
+	s->nr_samples = 0;
+	spin_unlock_bh(&s->ring_lock);
+	return 0;
+}
+
+/* The answers are predicted efficiencies, one per candidate: keep the best. */
+static void ra_apply_recommendation(struct ml_lib_model *model,
+				    const struct ml_lib_hint *hint)
+{
+	struct ra_subsys *s = model->parent;
+	s32 predicted[RA_NR_CANDIDATES];
+	unsigned int i;
+
+	if (!hint || hint->nr_queries != RA_NR_CANDIDATES) {
+		atomic_set(&s->choice_kb, 0);
+		return;
+	}
+	for (i = 0; i < RA_NR_CANDIDATES; i++)
+		predicted[i] = hint->answers[i][0];
+	atomic_set(&s->choice_kb,
+		   (int)mlp_ra_candidates_kb[mlp_ra_best_candidate(predicted)]);
+}
+
+/* One ml and one default interval score per call, oldest first. */
+static void ra_estimate_efficiency(struct ml_lib_model *model,
+				   struct ml_lib_feedback *fb)
+{
+	struct ra_subsys *s = model->parent;
+	unsigned int seen = 0;
+
+	spin_lock_bh(&s->ring_lock);
+	while (seen < s->fb_count && !(fb->have_ml && fb->have_default)) {
+		struct ra_fb *f = &s->fb[(s->fb_head + seen) % RA_FB_RING];
+		bool *have = f->ml ? &fb->have_ml : &fb->have_default;
+
+		if (*have)
+			break;	/* keep the order: send what we have first */
+		*have = true;
+		if (f->ml)
+			fb->ml_permil = (u32)max(f->eff, 0);
+		else
+			fb->default_permil = (u32)max(f->eff, 0);
+		seen++;
+	}
+	s->fb_head = (s->fb_head + seen) % RA_FB_RING;
+	s->fb_count -= seen;
+	spin_unlock_bh(&s->ring_lock);
+}
+
+static void ra_mode_changed(struct ml_lib_model *model, enum ml_lib_system_mode mode)
+{
+	pr_info("model %s: mode in force is now %s (last efficiency %d)\n",
+		model->model_name, ml_lib_mode_name(mode),
+		atomic_read(&ra.last_eff));
+}
+
+static const struct ml_lib_model_ops ra_ops = {
+	.extract_dataset = ra_extract_dataset,
+	.apply_recommendation = ra_apply_recommendation,
+	.estimate_efficiency = ra_estimate_efficiency,
+	.mode_changed = ra_mode_changed,
+};
+
+/* ------------------------------------------------------------------ */
+/* the I/O kthread                                                     */
+
+static void ra_round(struct ra_subsys *s)
+{
+	struct ml_lib_model *m = &s->model;
+	struct ml_lib_hint *hint = &s->hint;
+	unsigned int i, j, writes;
+	bool have;
+	int err;
+
+	if (!atomic_read(&m->connected)) {
+		err = ml_model_connect(m, &ra_options);
+		if (correct_system_state(m, err) || err)
+			return;
+	}
+	err = estimate_system_state(m);
+	if (err < 0 && correct_system_state(m, err))
+		return;
+
+	err = ml_model_get_dataset(m);
+	if (!err)
+		err = ml_model_publish_data(m);
+	if (correct_system_state(m, err))
+		return;
+	ml_model_discard_dataset(m);
+
+	memset(hint, 0, sizeof(*hint));
+	spin_lock_bh(&s->ring_lock);
+	have = s->have_newest;
+	for (i = 0; have && i < RA_NR_CANDIDATES; i++) {
+		for (j = 0; j < RA_NR_FEATURES; j++)
+			hint->queries[i][j] = s->newest_features[j];
+		hint->queries[i][RA_NR_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
+	}
+	spin_unlock_bh(&s->ring_lock);
+	if (have) {
+		hint->nr_queries = RA_NR_CANDIDATES;
+		hint->min = 0;
+		hint->max = RA_EFF_MAX;
+		hint->slack = RA_EFF_MAX;
+		err = ml_model_preprocess_recommendation(m, hint);
+		if (!err) {
+			apply_ml_model_recommendation(m, hint);
+		} else if (err == -EINVAL || err == -ERANGE) {
+			apply_ml_model_recommendation(m, NULL);
+			atomic_set(&m->last_error, err);
+		} else if (err != -ENODATA && correct_system_state(m, err)) {
+			return;
+		}
+	}
+
+	for (writes = 0; writes < RA_FB_PER_ROUND; writes++) {
+		estimate_ml_model_efficiency(m, &s->fbk);
+		if (!s->fbk.have_ml && !s->fbk.have_default)
+			break;
+		err = ml_model_error_backpropagation(m, &s->fbk);
+		if (correct_system_state(m, err))
+			return;
+	}
+}
+
+static bool ra_should_stop(struct ra_subsys *s)
+{
+	return READ_ONCE(s->unloading) || kthread_should_stop();
+}
+
+static int ra_thread_fn(void *data)
+{
+	struct ra_subsys *s = data;
+
+	allow_signal(SIGKILL);	/* the watchdog's SIGKILL ends a FUSE wait */
+	while (!ra_should_stop(s)) {
+		if (signal_pending(current))
+			flush_signals(current);
+		ra_round(s);
+		if (signal_pending(current))
+			flush_signals(current);
+		wait_event_interruptible_timeout(s->wq, ra_should_stop(s),
+						 msecs_to_jiffies(period_ms));
+	}
+	if (atomic_read(&s->model.connected))
+		ml_model_stop(&s->model);
+	complete(&s->thread_done);
+	for (;;) {
+		flush_signals(current);
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* load / unload                                                       */
+
+static char *ra_extra_config;
+
+static int __init ra_init(void)
+{
+	struct ra_subsys *s = &ra;
+	struct task_struct *task;
+	int err;
+
+	if (interval_ms < 20 || interval_ms > 10000 || period_ms < 20 ||
+	    period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
+	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
+	    settle_intervals >= block_intervals) {
+		pr_err("interval_ms 20..10000, period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals\n");
+		return -EINVAL;
+	}
+	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {
+		pr_err("mount_path must be an absolute path\n");
+		return -EINVAL;
+	}
+	ra_extra_config = kasprintf(GFP_KERNEL,
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=256\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
+				    promote_dwell_ms, cooldown_ms);
+	if (!ra_extra_config)
+		return -ENOMEM;
+	ra_options.extra_config = ra_extra_config;
+
+	s->bdev = blkdev_get_by_path(device, FMODE_READ, NULL);
+	if (IS_ERR(s->bdev)) {
+		err = PTR_ERR(s->bdev);
+		pr_err("device %s: %d\n", device, err);
+		goto free_config;
+	}
+	s->disk = s->bdev->bd_disk;
+	spin_lock_init(&s->count_lock);
+	spin_lock_init(&s->ring_lock);
+	init_completion(&s->thread_done);
+	init_waitqueue_head(&s->wq);
+	s->rng.state = 0x72616d6c;
+	s->cur_kb = ra_device_kb();
+	atomic_set(&s->default_kb, (int)s->cur_kb);
+	ra_set_window_kb(s->cur_kb);
+
+	err = ml_model_create(&s->model, KBUILD_MODNAME, model_name, mount_path,
+			      timeout_ms, 30000, &ra_ops, s);
+	if (err)
+		goto put_bdev;
+	err = ra_attach();
+	if (err)
+		goto destroy;
+
+	s->last_close_ns = ktime_get_ns();
+	timer_setup(&s->timer, ra_timer_fn, 0);
+	WRITE_ONCE(s->timer_armed, true);
+	mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
+
+	task = kthread_create(ra_thread_fn, s, "mlp_ra");
+	if (IS_ERR(task)) {
+		err = PTR_ERR(task);
+		goto stop_timer;
+	}
+	get_task_struct(task);
+	s->thread = task;
+	ml_model_io_task(&s->model, task);
+	wake_up_process(task);
+	pr_info("loaded: device %s (%d:%d), readahead %u KiB, candidates 16/128/512/2048 KiB, interval %u ms\n",
+		device, MAJOR(s->bdev->bd_dev), MINOR(s->bdev->bd_dev),
+		s->cur_kb, interval_ms);
+	return 0;
+
+stop_timer:
+	WRITE_ONCE(s->timer_armed, false);
+	del_timer_sync(&s->timer);
+	ra_detach();
+destroy:
+	ml_model_destroy(&s->model);
+put_bdev:
+	blkdev_put(s->bdev, FMODE_READ);
+free_config:
+	kfree(ra_extra_config);
+	return err;
+}
+
+static void __exit ra_exit(void)
+{
+	struct ra_subsys *s = &ra;
+	bool aborted = false;
+
+	WRITE_ONCE(s->unloading, true);
+	wake_up(&s->wq);
+	while (!wait_for_completion_timeout(&s->thread_done, msecs_to_jiffies(timeout_ms))) {
+		if (!aborted && ml_model_io_stuck(&s->model)) {
+			pr_warn("unload: mlproxy request stuck, aborting the connection\n");
+			aborted = !ml_model_abort_connection(&s->model);
+		}
+	}
+	kthread_stop(s->thread);
+	ml_model_io_task(&s->model, NULL);
+	put_task_struct(s->thread);
+
+	/* two intervals at the default window restore the files being read */
+	msleep(2 * interval_ms + 20);
+	WRITE_ONCE(s->timer_armed, false);
+	del_timer_sync(&s->timer);
+	ra_detach();
+	ml_model_destroy(&s->model);
+	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore), %lld samples sent, probes left %d\n",
+		ra_device_kb(), (long long)atomic64_read(&s->intervals),
+		(long long)atomic64_read(&s->intervals_ml),
+		(long long)atomic64_read(&s->intervals_explore),
+		(long long)atomic64_read(&s->model.cnt.samples_sent),
+		atomic_read(&s->probes_attached));
+	blkdev_put(s->bdev, FMODE_READ);
+	kfree(ra_extra_config);
+}
+
+module_init(ra_init);
+module_exit(ra_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Readahead of one block device tuned by an ML model served by mlproxy");
+MODULE_AUTHOR("mlproxy developers");

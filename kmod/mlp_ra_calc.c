@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mlp_ra_calc: features, efficiency and candidate choice of the readahead
+ * subsystem (see mlp_ra_calc.h).  Integer only; builds in the kernel and
+ * as a host program.
+ */
+#include "mlp_ra_calc.h"
+
+/* The documented candidate set, KiB; the kernel default (128) is one. */
+const u32 mlp_ra_candidates_kb[RA_NR_CANDIDATES] = { 16, 128, 512, 2048 };
+
+/* log2(x) in fixed point (1000 = 1.0); 0 for x <= 1; linear between powers. */
+s32 mlp_ra_log2fx(u64 x)
+{
+	u64 base;
+	s32 n = 0;
+
+	if (x <= 1)
+		return 0;
+	while ((x >> n) > 1)
+		n++;
+	base = (u64)1 << n;
+	return n * RA_SCALE + (s32)(((x - base) * RA_SCALE) >> n);
+}
+
+/* Credit bytes to a reading task; past RA_MAX_TASKS they are pooled. */
+void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_tasks; i++) {
+		if (c->task_pid[i] == pid) {
+			c->task_bytes[i] += bytes;
+			return;
+		}
+	}
+	if (c->nr_tasks < RA_MAX_TASKS) {
+		c->task_pid[c->nr_tasks] = pid;
+		c->task_bytes[c->nr_tasks] = bytes;
+		c->nr_tasks++;
+		return;
+	}
+	c->tasks_untracked_bytes += bytes;
+}
+
+static u64 ra_div(u64 a, u64 b)
+{
+	return b ? a / b : 0;
+}
+
+void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
+		     s32 out[RA_NR_FEATURES])
+{
+	u64 delivered = c->read_bytes + c->fault_bytes;
+	u64 delivered_pages = delivered >> 12;
+
+	if (!dt_ms)
+		dt_ms = 1;
+	out[RA_F_REQ_RATE] = mlp_ra_log2fx(ra_div(c->reqs * 1000, dt_ms) + 1);
+	out[RA_F_REQ_KB] = mlp_ra_log2fx(ra_div(c->req_bytes >> 10, c->reqs) + 1);
+	out[RA_F_SEQ_PERMIL] = (s32)ra_div(c->seq_reqs * 1000, c->reqs);
+	out[RA_F_MMAP_PERMIL] = (s32)ra_div(c->fault_bytes * 1000, delivered);
+	/* log of a ratio: the difference of logs, offset so it stays >= 0 */
+	out[RA_F_WASTE] = mlp_ra_log2fx(c->pages_added + 1) -
+			  mlp_ra_log2fx(delivered_pages + 1) + 16 * RA_SCALE;
+	if (out[RA_F_WASTE] < 0)
+		out[RA_F_WASTE] = 0;
+	out[RA_F_TASKS] = (s32)c->nr_tasks * RA_SCALE;
+	out[RA_F_RA_KB] = mlp_ra_log2fx(ra_kb);
+}
+
+/*
+ * The efficiency of an interval: the mean over reading tasks of
+ * log2(KiB/s delivered to that task + 1), fixed point.  Only bytes that
+ * reached a task count (read() results and mmap faults), never device
+ * bytes, so read-in waste is not rewarded.  The mean of logs is the log of
+ * the geometric mean: a co-running reader slowed 7x costs log2(7) = 2.8
+ * while the scan that gained 1.4x earns only 0.5, so starving one reader
+ * to speed up another scores worse.  False when no task read anything.
+ */
+bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff)
+{
+	u64 sum = 0;
+	unsigned int i, n = c->nr_tasks;
+
+	if (!n || !dt_ms)
+		return false;
+	for (i = 0; i < n; i++)
+		sum += (u64)mlp_ra_log2fx(ra_div(c->task_bytes[i] * 1000 / 1024,
+						 dt_ms) + 1);
+	*eff = (s32)(sum / n);
+	return true;
+}
+
+u32 mlp_ra_clamp_kb(u32 kb)
+{
+	if (kb < RA_MIN_KB)
+		return RA_MIN_KB;
+	if (kb > RA_MAX_KB)
+		return RA_MAX_KB;
+	return kb;
+}
+
+/* Index of the highest predicted efficiency; ties go to the smaller window. */
+int mlp_ra_best_candidate(const s32 predicted[RA_NR_CANDIDATES])
+{
+	int i, best = 0;
+
+	for (i = 1; i < RA_NR_CANDIDATES; i++)
+		if (predicted[i] > predicted[best])
+			best = i;
+	return best;
+}

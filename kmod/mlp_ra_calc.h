@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mlp_ra_calc: the readahead subsystem's arithmetic (features, efficiency,
+ * candidate choice), as pure integer C so the host unit tests can check it.
+ *
+ * Every value that crosses to mlproxy is fixed point with scale 1000.  Rates
+ * and sizes enter as log2 (mlp_ra_log2fx), because they span five orders of
+ * magnitude between a throttled mmap lookup and a streaming scan, and
+ * because a ratio (a readahead twice as good) should weigh the same at every
+ * throughput.
+ */
+#ifndef MLP_RA_CALC_H
+#define MLP_RA_CALC_H
+
+#include "mlp_compat.h"
+
+#define RA_SCALE		1000	/* fixed point: 1000 = 1.0 */
+#define RA_NR_CANDIDATES	4
+#define RA_MIN_KB		16	/* clamp range of any readahead applied */
+#define RA_MAX_KB		2048
+#define RA_MAX_TASKS		8	/* reading tasks tracked per interval */
+
+/* model inputs: RA_NR_FEATURES features of an interval + one candidate */
+enum ra_feature {
+	RA_F_REQ_RATE,		/* log2(device read requests per s + 1) */
+	RA_F_REQ_KB,		/* log2(mean request KiB + 1) */
+	RA_F_SEQ_PERMIL,	/* requests starting where the last one ended */
+	RA_F_MMAP_PERMIL,	/* delivered bytes that came by mmap faults */
+	RA_F_WASTE,		/* log2((pages read in + 1) / (pages delivered + 1)) + 16 */
+	RA_F_TASKS,		/* reading tasks, x1000 */
+	RA_F_RA_KB,		/* log2(readahead in force, KiB) */
+	RA_NR_FEATURES
+};
+#define RA_INPUTS	(RA_NR_FEATURES + 1)
+
+extern const u32 mlp_ra_candidates_kb[RA_NR_CANDIDATES];
+
+/* What the probes counted in one interval. */
+struct ra_counts {
+	u64 reqs, req_bytes, seq_reqs;
+	u64 pages_added;
+	u64 read_bytes, fault_bytes;	/* delivered to tasks */
+	unsigned int nr_tasks;
+	s32 task_pid[RA_MAX_TASKS];
+	u64 task_bytes[RA_MAX_TASKS];
+	u64 tasks_untracked_bytes;	/* readers beyond RA_MAX_TASKS */
+};
+
+s32 mlp_ra_log2fx(u64 x);
+void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes);
+void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
+		     s32 out[RA_NR_FEATURES]);
+bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff);
+u32 mlp_ra_clamp_kb(u32 kb);
+int mlp_ra_best_candidate(const s32 predicted[RA_NR_CANDIDATES]);
+
+
+#endif /* MLP_RA_CALC_H */

@@ -1,0 +1,286 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The readahead use case in the guest (started by ra-init; host side is
+# mount-scripts/qemu/ra-run.sh).  The data disk /dev/vda (two files of
+# non-zero data, f1 scanned and f2 looked up) is throttled by qemu as the
+# device model.  Jobs (RA_JOB on the kernel command line):
+#   ci     short check on one device model: the default, then mlp_ra_kmod
+#          (operator pins collaboration for a warm-up, hands over to auto):
+#          auto not slower than the default, a promotion on feedback, a
+#          clean unload (readahead as found, no kprobes left)
+#   bench  warm-up of a fresh model (collaboration pinned, CURVE lines), then auto;
+#          RA_REPS repetitions of both workloads under every variant:
+#          default (= 128 KiB), fixed 16/512/2048, emergency (module loaded,
+#          nothing applied) and auto with the warmed-up model (RUN lines)
+# Prints PASS/FAIL lines; every wait is bounded.
+MNT=/mnt/mlproxy
+DATA=/data
+P=/sys/module/mlp_ra_kmod/parameters
+KO=/lib/modules/mlp_ra_kmod.ko
+RAK=/sys/block/vda/queue/read_ahead_kb
+JOB=${RA_JOB:-ci}
+SCALE=${RA_SCALE:-1}
+REPS=${RA_REPS:-1}
+WARMUP_S=${RA_WARMUP_S:-120}
+FAILED=0
+SERVER=
+
+log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
+pass() { echo "PASS RA $*"; }
+fail() {
+	echo "FAIL RA $*"
+	FAILED=1
+}
+mread() { timeout 5 cat "$1" 2>/dev/null; }
+mwrite() { echo "$2" | timeout 5 sh -c "cat > '$1'" 2>/dev/null; }
+param() { cat "$P/$1" 2>/dev/null || echo "?"; }
+
+# the two workloads, fixed work; SCALE multiplies the work (cloud is faster)
+s() { echo $(($1 * SCALE)); }
+plan_scan() { echo "seq:$(s 48),mmap:$(s 60),seq:$(s 48),runs:$(s 30),seq:$(s 48),mix:$(s 16):$(s 40)"; }
+plan_lookup() { echo "mmap:$(s 300),seq:$(s 12),runs:$(s 30),mmap:$(s 300),mix:$(s 8):$(s 40),runs:$(s 30)"; }
+
+start_server() {
+	mkdir -p $MNT /tmp/state
+	(
+		cd /opt/mlproxy || exit 1
+		export MLPROXY_TF_BACKEND=${MLP_TF_BACKEND:-cpu}
+		exec node bin/mlproxy.js serve --mountpoint $MNT --state-dir /tmp/state --metrics-listen off
+	) >>/tmp/server.log 2>&1 &
+	SERVER=$!
+	i=0
+	while [ $i -lt 600 ]; do
+		mread $MNT/version | grep -q '^mlproxy .* abi 1$' && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	tail -n 20 /tmp/server.log
+	return 1
+}
+
+stat_of() { mread "$MNT/models/$1/stats" | awk -v k="$2" '$1 == k { print $2 }'; }
+
+# Under TCG the server's training process takes tens of seconds to start
+# (node + TensorFlow.js); a model waiting that long for its first weights is
+# "stale" to the mode policy.  Start it before the measured parts with a
+# throwaway model, and wait (bounded) for its first training round.
+warm_trainer() {
+	W=$MNT/models/warm
+	mkdir $W 2>/dev/null
+	mwrite $W/config "inputs=1
+outputs=1
+batch_size=8"
+	mwrite $W/control commit
+	mwrite $W/control init
+	mwrite $W/control start
+	awk 'BEGIN { for (i = 0; i < 64; i++) print i, 2 * i }' | timeout 10 sh -c "cat > $W/dataset"
+	i=0
+	while [ $i -lt 240 ]; do
+		[ "$(stat_of warm train_rounds)" -gt 0 ] 2>/dev/null && break
+		sleep 1
+		i=$((i + 1))
+	done
+	log "trainer warm after ${i}s (train_rounds $(stat_of warm train_rounds))"
+	rmdir $W 2>/dev/null
+}
+
+wait_model() {
+	i=0
+	while [ $i -lt 300 ]; do
+		[ -f "$MNT/models/$1/mode" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+load_ra() { # NAME extra params...
+	name=$1
+	shift
+	# timeout_ms 5000: the guest's server trains on the same two vCPUs of a busy TCG host
+	insmod $KO model_name="$name" timeout_ms=5000 "$@" || return 1
+	wait_model "$name"
+}
+
+unload_ra() { rmmod mlp_ra_kmod; }
+
+drop() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# run_work LABEL SEED PLAN: prints "RUN <label> seed=.. <RAW fields>" lines
+run_work() {
+	drop
+	/bin/ra-work $DATA "$2" "$3" | sed "s/^RAW /RUN $1 seed=$2 /"
+}
+
+total_ms() { awk '/^RUN .* total ms=/ { sub(/.*total ms=/, ""); sub(/ .*/, ""); print; exit }'; }
+
+model_events() { mread "$MNT/models/$1/events"; }
+
+curve_sampler() { # one CURVE line per second while the module is loaded (t: guest uptime)
+	while [ -d $P ]; do
+		echo "CURVE t=$(cut -d' ' -f1 /proc/uptime) mode=$(param mode) ra_kb=$(param ra_kb) choice_kb=$(param choice_kb) eff=$(param last_efficiency) ml=$(param intervals_ml) explore=$(param intervals_explore) intervals=$(param intervals)"
+		sleep 1
+	done
+}
+
+clean_unload_checks() { # RA_BEFORE
+	if grep -q '^mlp_ra_kmod ' /proc/modules; then fail "module unloaded"; else pass "module unloaded"; fi
+	ra_after=$(cat $RAK)
+	if [ "$ra_after" = "$1" ]; then pass "read_ahead_kb restored ($ra_after)"; else fail "read_ahead_kb $1 before, $ra_after after"; fi
+	if grep -q -E 'page_cache_(a)?sync_ra|filemap_read|filemap_fault' /sys/kernel/debug/kprobes/list 2>/dev/null; then
+		fail "kprobes left after unload"
+	else
+		pass "no kprobes left"
+	fi
+	dmesg | grep -q 'mlp_ra_kmod: unloaded: .*probes left 0' && pass "dmesg: unloaded, probes left 0" || fail "no clean unload line in dmesg"
+}
+
+job_ci() {
+	seed_warm=7
+	seed=1
+	plan=$(plan_scan)
+	ra0=$(cat $RAK)
+	warm_trainer
+	log "ci: default run"
+	run_work default $seed "$plan" | tee /tmp/def.out
+	t_def=$(total_ms </tmp/def.out)
+	load_ra ci interval_ms=50 promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
+	pass "mlp_ra_kmod loads and creates its model"
+	mwrite $MNT/models/ci/mode collaboration
+	log "ci: warm-up in collaboration (pinned), seeds $seed_warm+"
+	n=0
+	while [ $n -lt 2 ] || { [ "$(stat_of ci train_rounds)" -lt 3 ] 2>/dev/null && [ $n -lt 8 ]; }; do
+		run_work warmup $((seed_warm + n)) "$plan" >/dev/null
+		n=$((n + 1))
+	done
+	log "ci: after $n warm-up runs: train_rounds $(stat_of ci train_rounds), loss $(stat_of ci loss)"
+	mwrite $MNT/models/ci/mode auto
+	log "ci: auto run, mode $(mread $MNT/models/ci/mode), choice $(param choice_kb) KiB"
+	run_work auto $seed "$plan" | tee /tmp/auto.out
+	t_auto=$(total_ms </tmp/auto.out)
+	# give the policy up to 2 more workloads to show a promotion on feedback
+	m=0
+	while [ $m -lt 2 ] && ! model_events ci | grep -q 'cause=promote'; do
+		run_work more $((seed + 10 + m)) "$plan" >/dev/null
+		m=$((m + 1))
+	done
+	echo "RA-CI default_ms=$t_def auto_ms=$t_auto mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) samples=$(param samples_sent) feedback=$(param feedback_sent)"
+	model_events ci | grep ' mode ' | sed 's/^/EVENT /'
+	mread $MNT/models/ci/stats | tr '\n' ' ' | sed 's/^/STATS /'
+	echo
+	# one run each on a busy TCG host: allow 15% of noise (runs here varied by 10-20%)
+	if awk -v a="$t_auto" -v d="$t_def" 'BEGIN { exit !(a > 0 && d > 0 && a <= 1.15 * d) }'; then
+		pass "auto not slower than the default (${t_auto} ms vs ${t_def} ms, 15% noise allowed)"
+	else
+		fail "auto slower than the default (${t_auto} ms vs ${t_def} ms)"
+	fi
+	ev_ml=$(stat_of ci evidence_ml_count)
+	ev_def=$(stat_of ci evidence_default_count)
+	if [ "${ev_ml:-0}" -gt 0 ] 2>/dev/null && [ "${ev_def:-0}" -gt 0 ] 2>/dev/null; then
+		pass "feedback reached the mode policy (evidence: $ev_ml ml, $ev_def default)"
+	else
+		fail "no evidence at the mode policy (ml $ev_ml, default $ev_def)"
+	fi
+	# not reliably reached in CI time under TCG (see docs/use-case-readahead.md): reported, not failed
+	if model_events ci | grep -q 'cause=promote'; then pass "the mode climbed on feedback"; else echo "TODO RA no promotion on feedback within the CI run"; fi
+	unload_ra || fail "rmmod"
+	clean_unload_checks "$ra0"
+}
+
+setra() { echo "$1" >$RAK; }
+
+# one variant of one workload: LABEL SEED PLAN
+bench_variant() {
+	v=$1
+	seed=$2
+	plan=$3
+	case $v in
+	def) setra 128 ;;
+	f*) setra "${v#f}" ;;
+	emerg)
+		setra 128
+		load_ra idle || fail "load for emergency"
+		;;
+	auto)
+		setra 128
+		load_ra readahead interval_ms=50 || fail "load for auto"
+		curve_sampler &
+		;;
+	esac
+	mode=$(param mode)
+	run_work "$v mode=$mode" "$seed" "$plan"
+	case $v in emerg | auto) unload_ra ;; esac
+	setra 128
+}
+
+job_bench() {
+	ra0=$(cat $RAK)
+	warm_trainer
+	# warm-up: train a fresh model on seeds 1000+ with collaboration pinned
+	# (half the blocks follow the model, explore_permil of those explore),
+	# then hand it to auto; CURVE lines record mode and efficiency throughout
+	log "bench: warm-up, collaboration pinned (${WARMUP_S}s), then auto"
+	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 || { fail "load"; return; }
+	mwrite $MNT/models/readahead/mode collaboration
+	curve_sampler &
+	t_end=$(($(cut -d. -f1 /proc/uptime) + WARMUP_S))
+	k=0
+	while [ "$(cut -d. -f1 /proc/uptime)" -lt $t_end ]; do
+		run_work "warm-scan mode=$(param mode)" $((1000 + k)) "$(plan_scan)"
+		run_work "warm-lookup mode=$(param mode)" $((2000 + k)) "$(plan_lookup)"
+		k=$((k + 1))
+	done
+	mwrite $MNT/models/readahead/mode auto
+	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_advantage) ' | tr '\n' ' ')"
+	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+	unload_ra
+	sleep 1.5
+	clean_unload_checks "$ra0"
+	dmesg | grep 'mlp_ra_kmod' | sed 's/^/KMSG /'
+
+	r=1
+	while [ $r -le "$REPS" ]; do
+		# rotate the variant order each repetition
+		vs="def f16 f512 f2048 emerg auto"
+		i=1
+		while [ $i -lt $r ]; do
+			vs="$(echo "$vs" | cut -d' ' -f2-) $(echo "$vs" | cut -d' ' -f1)"
+			i=$((i + 1))
+		done
+		for w in scan lookup; do
+			for v in $vs; do
+				bench_variant "$v" $((r * 10)) "$(plan_$w)" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
+			done
+		done
+		r=$((r + 1))
+	done
+	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+}
+
+log "ra-guest: job $JOB, scale $SCALE, reps $REPS"
+mkdir -p $DATA
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+if ! mount -t ext4 -o ro,noatime /dev/vda $DATA; then
+	fail "mount /dev/vda"
+	exit 1
+fi
+echo mq-deadline >/sys/block/vda/queue/scheduler 2>/dev/null
+log "data: $(ls -l $DATA | tr '\n' ' '); MemAvailable $(awk '/MemAvailable/ { print $2 }' /proc/meminfo) kB; read_ahead_kb $(cat $RAK)"
+if ! start_server; then
+	fail "mlproxy starts"
+	exit 1
+fi
+case $JOB in
+ci) job_ci ;;
+bench) job_bench ;;
+*) fail "unknown RA_JOB $JOB" ;;
+esac
+kill "$SERVER" 2>/dev/null
+i=0
+while kill -0 "$SERVER" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+echo "RA-DONE failed=$FAILED"
+exit $FAILED

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ra-work: the readahead benchmark's fixed-work workload, run in the guest.
+ *
+ *   ra-work DIR SEED PHASE[,PHASE...]
+ *
+ * Opens DIR/f1 (the scanned file) and DIR/f2 (the looked-up file) once and
+ * keeps them open, with f2 mapped, for every phase: long-lived open files,
+ * like a database's, so a readahead change must reach files already open.
+ * A phase is one of
+ *   seq:MIB        read() 128 KiB at a time, MIB MiB on from where the last
+ *                  scan stopped (wrapping at the end of f1)
+ *   mmap:N         N random 4 KiB lookups through the mapping of f2
+ *   runs:N         N short scans: 16 x 4 KiB pread from a random 64 KiB
+ *                  aligned offset of f2 (an iterator over a few keys)
+ *   mix:MIB:N      seq:MIB on f1 in a second thread while this one does N
+ *                  pread 4 KiB lookups on f2; the phase ends when both end
+ * Prints one line per phase: "RAW phase=I kind=K ms=MS" (plus the lookup
+ * thread's own ms for mix) and "RAW total ms=MS".  fio cannot keep a file
+ * open across phases, hence this program.  Built static on the host.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SCAN_BS (128 * 1024)
+#define PAGE 4096
+
+static int fd1, fd2;
+static off_t size1, size2, scan_pos;
+static volatile const unsigned char *map2;
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng_state = x;
+	return x;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static void do_seq(long mib)
+{
+	static char buf[SCAN_BS];
+	long long left = (long long)mib << 20;
+
+	while (left > 0) {
+		ssize_t n = pread(fd1, buf, SCAN_BS, scan_pos);
+
+		if (n < 0)
+			die("pread f1");
+		if (n == 0) {
+			scan_pos = 0;
+			continue;
+		}
+		scan_pos += n;
+		left -= n;
+	}
+}
+
+static unsigned long do_mmap(long n)
+{
+	unsigned long sum = 0;
+	long pages = size2 / PAGE;
+
+	for (long i = 0; i < n; i++)
+		sum += map2[(rnd() % pages) * PAGE];
+	return sum;
+}
+
+static void do_runs(long n)
+{
+	char buf[PAGE];
+	long slots = size2 / (16 * PAGE);
+
+	for (long i = 0; i < n; i++) {
+		off_t off = (off_t)(rnd() % slots) * 16 * PAGE;
+
+		for (int j = 0; j < 16; j++)
+			if (pread(fd2, buf, PAGE, off + j * PAGE) != PAGE)
+				die("pread f2");
+	}
+}
+
+static void *seq_thread(void *arg)
+{
+	do_seq((long)(intptr_t)arg);
+	return NULL;
+}
+
+static void do_lookups(long n)
+{
+	char buf[PAGE];
+	long pages = size2 / PAGE;
+
+	for (long i = 0; i < n; i++)
+		if (pread(fd2, buf, PAGE, (off_t)(rnd() % pages) * PAGE) != PAGE)
+			die("pread f2");
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096], *plan, *tok, *save;
+	struct stat st;
+	double t0, total0;
+	int phase = 0;
+	unsigned long sink = 0;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: ra-work DIR SEED PHASE[,PHASE...]\n");
+		return 2;
+	}
+	rng_state = strtoull(argv[2], NULL, 10) * 0x9E3779B97F4A7C15ull + 1;
+	snprintf(path, sizeof(path), "%s/f1", argv[1]);
+	fd1 = open(path, O_RDONLY);
+	snprintf(path, sizeof(path), "%s/f2", argv[1]);
+	fd2 = open(path, O_RDONLY);
+	if (fd1 < 0 || fd2 < 0)
+		die("open");
+	if (fstat(fd1, &st))
+		die("fstat");
+	size1 = st.st_size;
+	if (fstat(fd2, &st))
+		die("fstat");
+	size2 = st.st_size;
+	map2 = mmap(NULL, size2, PROT_READ, MAP_SHARED, fd2, 0);
+	if (map2 == MAP_FAILED)
+		die("mmap");
+	(void)size1;
+
+	plan = strdup(argv[3]);
+	total0 = now_ms();
+	for (tok = strtok_r(plan, ",", &save); tok; tok = strtok_r(NULL, ",", &save), phase++) {
+		char kind[16] = "";
+		long a = 0, b = 0;
+
+		if (sscanf(tok, "%15[a-z]:%ld:%ld", kind, &a, &b) < 2) {
+			fprintf(stderr, "ra-work: bad phase \"%s\"\n", tok);
+			return 2;
+		}
+		t0 = now_ms();
+		if (!strcmp(kind, "seq")) {
+			do_seq(a);
+		} else if (!strcmp(kind, "mmap")) {
+			sink += do_mmap(a);
+		} else if (!strcmp(kind, "runs")) {
+			do_runs(a);
+		} else if (!strcmp(kind, "mix")) {
+			pthread_t th;
+			double tl;
+
+			if (pthread_create(&th, NULL, seq_thread, (void *)(intptr_t)a))
+				die("pthread_create");
+			do_lookups(b);
+			tl = now_ms() - t0;
+			pthread_join(th, NULL);
+			printf("RAW phase=%d kind=mix ms=%.1f lookup_ms=%.1f\n", phase, now_ms() - t0, tl);
+			fflush(stdout);
+			continue;
+		} else {
+			fprintf(stderr, "ra-work: unknown phase kind \"%s\"\n", kind);
+			return 2;
+		}
+		printf("RAW phase=%d kind=%s ms=%.1f\n", phase, kind, now_ms() - t0);
+		fflush(stdout);
+	}
+	printf("RAW total ms=%.1f sink=%lu\n", now_ms() - total0, sink & 1);
+	return 0;
+}

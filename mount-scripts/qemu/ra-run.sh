@@ -1,0 +1,152 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The readahead use case in one qemu TCG boot (issue 9):
+#
+#   mount-scripts/qemu/ra-run.sh ci|bench hdd|cloud
+#
+# Builds kmod/ at W=1 (warnings fail) and the static workload ra-work,
+# makes (once, cached) a raw ext4 image holding two files of non-zero data,
+# packs the initramfs (build-initramfs.sh + ra-stage.sh) and boots it with
+# the image as a read-only virtio disk, cache=none, throttled by qemu as the
+# device model:
+#   hdd    200 IOPS, 120 MiB/s  (knee 614 KiB per request)
+#   cloud  3000 IOPS, 125 MiB/s (knee 43 KiB)
+# The guest (guest/ra-guest.sh) prints PASS/FAIL, RUN, CURVE and EVENT lines;
+# this script fails on any FAIL, panic, oops or timeout.
+#
+# Environment: KVER, RA_FILE_MIB (size of each data file, default 1024),
+# RA_MEM_MIB (guest RAM, default 1024), RA_REPS (bench repetitions,
+# default 3), RA_WARMUP_S (bench learning-curve seconds, default 150),
+# RA_SCALE (work multiplier, default 1),
+# RA_CACHE (image cache dir, default /var/tmp/mlp-ra), RA_TIMEOUT (qemu
+# seconds), RA_LOG (keep the console log there), MLP_NO_BUILD=1.
+set -euo pipefail
+trap 'echo "ra-run: FAIL: command failed at line $LINENO" >&2' ERR
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+JOB=${1:?usage: ra-run.sh ci|bench hdd|cloud}
+DEV=${2:?usage: ra-run.sh ci|bench hdd|cloud}
+FILE_MIB=${RA_FILE_MIB:-1024}
+MEM_MIB=${RA_MEM_MIB:-1024}
+CACHE=${RA_CACHE:-/var/tmp/mlp-ra}
+
+case $DEV in
+hdd) IOPS=200 BPS=$((120 * 1024 * 1024)) SCALE=${RA_SCALE:-1} ;;
+cloud) IOPS=3000 BPS=$((125 * 1024 * 1024)) SCALE=${RA_SCALE:-1} ;;
+*) echo "ra-run: device model must be hdd or cloud" >&2; exit 2 ;;
+esac
+case $JOB in
+ci) TIMEOUT=${RA_TIMEOUT:-420} ;;
+bench) TIMEOUT=${RA_TIMEOUT:-3000} ;;
+*) echo "ra-run: job must be ci or bench" >&2; exit 2 ;;
+esac
+
+say() { echo "ra-run: $*"; }
+die() {
+	echo "ra-run: FAIL: $*" >&2
+	exit 1
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mlp-ra.XXXXXX")
+QPID=
+TPID=
+cleanup() {
+	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
+	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -z "${KVER:-}" ]; then
+	KVER=$("$ROOT/kmod/kver.sh") || die "no kernel to build for and boot"
+fi
+[ -n "$KVER" ] && [ -r "/boot/vmlinuz-$KVER" ] || die "no kernel image/headers (KVER=$KVER)"
+
+# --- module (W=1, warnings fail) and workload ------------------------------
+# in a private copy: run-all.sh (maybe running at the same time) cleans kmod/
+mkdir -p "$WORK/kmod"
+cp -r "$ROOT/kmod/." "$WORK/kmod/"
+make -s -C "$WORK/kmod" KVER="$KVER" clean >/dev/null 2>&1 || true
+if ! make -C "$WORK/kmod" KVER="$KVER" W=1 >"$WORK/kbuild.log" 2>&1; then
+	cat "$WORK/kbuild.log"
+	die "module build failed"
+fi
+if grep -q 'warning:' "$WORK/kbuild.log"; then
+	grep -B2 -A4 'warning:' "$WORK/kbuild.log"
+	die "module build has warnings at W=1"
+fi
+export RA_KO=$WORK/kmod/mlp_ra_kmod.ko
+[ -f "$RA_KO" ] || die "no $RA_KO"
+"$ROOT/kmod/check-symbols.sh" "$RA_KO" || die "unprefixed global symbols"
+export RA_WORK=$WORK/ra-work
+gcc -O2 -static -Wall -Wextra -Werror -o "$RA_WORK" "$HERE/guest/ra-work.c" -lpthread || die "ra-work build failed"
+
+# --- server ----------------------------------------------------------------------
+cd "$ROOT"
+[ -d node_modules ] || npm ci --no-audit --no-fund
+if [ ! -f dist/cli.js ] || { [ -z "${MLP_NO_BUILD:-}" ] &&
+	[ -n "$(find src -newer dist/cli.js -name '*.ts' 2>/dev/null | head -n 1)" ]; }; then
+	npm run build >"$WORK/npm-build.log" 2>&1 || { cat "$WORK/npm-build.log"; die "npm run build failed"; }
+fi
+
+# --- data disk: two files of non-zero data (mkfs -d skips zero blocks) -------
+IMG=$CACHE/ra-disk-${FILE_MIB}m-v1.img
+if [ ! -f "$IMG" ]; then
+	say "making $IMG (2 x $FILE_MIB MiB of random data)"
+	mkdir -p "$CACHE/src.$$"
+	head -c "$((FILE_MIB * 1024 * 1024))" /dev/urandom >"$CACHE/src.$$/f1"
+	head -c "$((FILE_MIB * 1024 * 1024))" /dev/urandom >"$CACHE/src.$$/f2"
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$CACHE/src.$$" "$IMG.tmp" "$((FILE_MIB * 2 + FILE_MIB / 4 + 64))M"
+	rm -rf "$CACHE/src.$$"
+	mv "$IMG.tmp" "$IMG"
+fi
+
+# --- initramfs -----------------------------------------------------------------
+INITRD=$WORK/initrd.cpio.lz4
+MLP_INITRAMFS_EXTRA=$HERE/ra-stage.sh "$HERE/build-initramfs.sh" "$KVER" "$WORK/kmod/mlproxy_kmod.ko" "$INITRD"
+say "initramfs $(du -h "$INITRD" | cut -f1); $DEV: $IOPS IOPS, $BPS B/s; RAM $MEM_MIB MiB; job $JOB"
+
+# --- boot ------------------------------------------------------------------------
+LOG=$WORK/console.log
+: >"$LOG"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
+start=$(date +%s)
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m "$MEM_MIB" \
+	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
+	-append "$CMDLINE" \
+	-drive "file=$IMG,if=virtio,format=raw,readonly=on,cache=none,aio=threads,throttling.iops-total=$IOPS,throttling.bps-total=$BPS" \
+	</dev/null >"$LOG" 2>&1 &
+QPID=$!
+tail -n +1 -f --pid="$QPID" "$LOG" 2>/dev/null | grep --line-buffered -v '^dmesg: ' &
+TPID=$!
+set +e
+wait "$QPID"
+qrc=$?
+set -e
+QPID=
+sleep 0.5
+kill "$TPID" 2>/dev/null || true
+TPID=
+elapsed=$(($(date +%s) - start))
+[ -n "${RA_LOG:-}" ] && cp "$LOG" "$RA_LOG"
+
+# --- verdict -----------------------------------------------------------------------
+tr -d '\r' <"$LOG" >"$LOG.clean"
+problems=()
+{ [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; } && problems+=("qemu timed out after ${TIMEOUT}s")
+grep -q '^RA-GUEST-END rc=0' "$LOG.clean" || problems+=("guest did not finish cleanly (no 'RA-GUEST-END rc=0')")
+grep -q '^FAIL ' "$LOG.clean" && problems+=("$(grep -c '^FAIL ' "$LOG.clean") check(s) failed")
+if grep -E -q 'Kernel panic|Oops|BUG:|WARNING:|blocked for more than|general protection fault|soft lockup' "$LOG.clean"; then
+	grep -E 'Kernel panic|Oops|BUG:|WARNING:|blocked for more than|general protection fault|soft lockup' "$LOG.clean" | head -n 20
+	problems+=("kernel reported a panic, oops, warning or hung task")
+fi
+if [ "${#problems[@]}" -gt 0 ]; then
+	grep -E '^dmesg: .*mlp_ra' "$LOG.clean" | tail -n 30 || true
+	for p in "${problems[@]}"; do echo "ra-run: FAIL: $p"; done
+	echo "ra-run: guest run took ${elapsed}s"
+	exit 1
+fi
+echo "ra-run: PASS: $JOB on $DEV ($(grep -c '^PASS ' "$LOG.clean") checks) in ${elapsed}s"

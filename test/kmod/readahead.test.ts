@@ -1,0 +1,65 @@
+// Readahead use case, short variant: boots mlp_ra_kmod with the real mlproxy server in the qemu guest
+// on the hdd device model (mount-scripts/qemu/ra-run.sh ci hdd) and checks that mlproxy in auto is not
+// slower than the kernel default on the scan-heavy workload (15% noise allowed), that interval scores reach the
+// mode policy (a promotion is checked as a todo), and that
+// the module unloads clean (readahead as found, no kprobes left). A few minutes of TCG guest time.
+// Set MLPROXY_SKIP_GUEST=1 to skip it.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const script = path.join(root, 'mount-scripts/qemu/ra-run.sh');
+const LIMIT_MS = 600_000;
+
+t.setTimeout(LIMIT_MS + 60_000);
+
+t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: process.env.MLPROXY_SKIP_GUEST === '1' && 'MLPROXY_SKIP_GUEST=1' }, async (t) => {
+  // Own process group, so every exit path takes the harness and its qemu down with it.
+  const child = spawn(script, ['ci', 'hdd'], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RA_TIMEOUT: String(Math.floor((LIMIT_MS - 60_000) / 1000)) },
+  });
+  const killGroup = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  const onExit = () => killGroup('SIGKILL');
+  process.on('exit', onExit);
+  const onSignal = () => {
+    killGroup('SIGTERM');
+    process.exit(1);
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => killGroup('SIGTERM'), LIMIT_MS);
+  const code: number | null = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  process.off('exit', onExit);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+
+  const lines = out.replace(/\r/g, '').split('\n');
+  const has = (prefix: string) => lines.some((l) => l.startsWith(prefix));
+  t.equal(code, 0, 'ra-run.sh exits 0');
+  t.same(lines.filter((l) => l.startsWith('FAIL ') || l.startsWith('ra-run: FAIL')), [], 'no FAIL lines');
+  t.ok(has('PASS RA auto not slower than the default'), 'auto is not slower than the kernel default');
+  t.ok(has('PASS RA feedback reached the mode policy'), 'interval scores reached the mode policy as ml and default evidence');
+  // Known gap: under TCG on a busy host the model trains too slowly for a promotion within the CI run.
+  t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback', { todo: 'not reliably reached in CI time under TCG' });
+  t.ok(has('PASS RA module unloaded') && has('PASS RA read_ahead_kb restored') && has('PASS RA no kprobes left'), 'clean unload');
+  t.ok(has('ra-run: PASS:'), 'harness verdict is PASS');
+  const summary = lines.find((l) => l.startsWith('RA-CI '));
+  if (summary) t.comment(summary);
+  if (code !== 0) t.comment(lines.filter((l) => !l.startsWith('dmesg: ')).slice(-120).join('\n'));
+});
