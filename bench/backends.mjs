@@ -58,7 +58,7 @@ run(async () => {
       // predict one sample + dataSync, per call.
       const lat = new Float64Array(PREDICT_CALLS);
       for (let i = -300; i < PREDICT_CALLS; i++) {
-        const row = data.xs.subarray(((i + 300) % 1024) * INPUTS, ((i + 300) % 1024 + 1) * INPUTS);
+        const row = data.xs.subarray(((i + 300) % 1024) * INPUTS, (((i + 300) % 1024) + 1) * INPUTS);
         const a = process.hrtime.bigint();
         const x = tf.tensor2d(row, [1, INPUTS]);
         const y = net.predict(x);
@@ -79,7 +79,13 @@ run(async () => {
   const s = Object.fromEntries(
     backends.map((b) => [
       b,
-      { step: median(results[b].stepRate), fit: median(results[b].fitRate), predict: summarize(results[b].predict), stepRounds: results[b].stepRate, fitRounds: results[b].fitRate },
+      {
+        step: median(results[b].stepRate),
+        fit: median(results[b].fitRate),
+        predict: summarize(results[b].predict),
+        stepRounds: results[b].stepRate,
+        fitRounds: results[b].fitRate,
+      },
     ]),
   );
   const spread = (xs) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;

@@ -12,8 +12,22 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ROOT, syntheticData, datasetText, datasetBinary, fmt, pct, table, report, run, progress, machine, startServer, startMountProcess, createModel,
-  median, rssOf,
+  ROOT,
+  syntheticData,
+  datasetText,
+  datasetBinary,
+  fmt,
+  pct,
+  table,
+  report,
+  run,
+  progress,
+  machine,
+  startServer,
+  startMountProcess,
+  createModel,
+  median,
+  rssOf,
 } from './lib.mjs';
 import { barChart } from './svg.mjs';
 import { replaceDocSection } from './doc-section.mjs';
@@ -97,7 +111,17 @@ function measures(binaries, data) {
       return { p50: r.latency.p50, p99: r.latency.p99 };
     },
     flood: (s, cpu) => {
-      const r = client(binaries, cpu, ['flood', String(SIZES.floodSeconds), s.files.txn, data.queries, String(FLOOD_READERS), s.files.sink, data.flood, String(FLOOD_WRITERS), String(CHUNK)]);
+      const r = client(binaries, cpu, [
+        'flood',
+        String(SIZES.floodSeconds),
+        s.files.txn,
+        data.queries,
+        String(FLOOD_READERS),
+        s.files.sink,
+        data.flood,
+        String(FLOOD_WRITERS),
+        String(CHUNK),
+      ]);
       return { p50: r.latency.p50, p99: r.latency.p99, transactions: r.latency.n, mbPerSecond: r.bytes / 1e6 / SIZES.floodSeconds, failedWrites: r.failures };
     },
   };
@@ -110,7 +134,9 @@ function writeData(work) {
   const lines = text.split('\n').slice(0, SIZES.lineWrites).join('\n') + '\n';
   const flood = text.split('\n').slice(0, SIZES.floodRows).join('\n') + '\n';
   const q = syntheticData(256, INPUTS, OUTPUTS, 33);
-  const queries = Array.from({ length: 256 }, (_, r) => Array.from(q.xs.subarray(r * INPUTS, (r + 1) * INPUTS), (v) => String(Math.round(v * SCALE))).join(' ')).join('\n') + '\n';
+  const queries =
+    Array.from({ length: 256 }, (_, r) => Array.from(q.xs.subarray(r * INPUTS, (r + 1) * INPUTS), (v) => String(Math.round(v * SCALE))).join(' ')).join('\n') +
+    '\n';
   const files = { lines, text, flood, queries, binary: datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE) };
   const paths = {};
   for (const [k, v] of Object.entries(files)) writeFileSync((paths[k] = join(work, `${k}.data`)), v);
@@ -169,7 +195,13 @@ run(async () => {
         mlp.push(m.txn(servers.mlproxy, PLACEMENTS[0].client));
         bare.push(m.txn(servers.fuseNative, PLACEMENTS[0].client));
       }
-      scale.push({ models: count, p50: median(mlp.map((x) => x.p50)), p99: median(mlp.map((x) => x.p99)), bareP99: median(bare.map((x) => x.p99)), rss: servers.mlproxy.rss().rss });
+      scale.push({
+        models: count,
+        p50: median(mlp.map((x) => x.p50)),
+        p99: median(mlp.map((x) => x.p99)),
+        bareP99: median(bare.map((x) => x.p99)),
+        rss: servers.mlproxy.rss().rss,
+      });
       progress(`${count} models`);
     }
     const rss = { fuseNative: rssOf(servers.fuseNative.pid).rss, c: rssOf(servers.c.pid).rss };
@@ -182,7 +214,12 @@ run(async () => {
     if (WRITE_DOC) {
       replaceDocSection(join(ROOT, 'docs/performance.md'), TITLE, `\`node bench/ceilings.mjs --write-doc\`\n\n${section.trim()}\n\n${goalsTable(goals)}\n`);
     }
-    report('ceilings', { title: TITLE, section: `${section}\n\n${goalsTable(goals)}`, goals, data: { machine: machine(), versions, sizes: SIZES, rounds: ROUNDS, results, scale, rss } });
+    report('ceilings', {
+      title: TITLE,
+      section: `${section}\n\n${goalsTable(goals)}`,
+      goals,
+      data: { machine: machine(), versions, sizes: SIZES, rounds: ROUNDS, results, scale, rss },
+    });
   } finally {
     for (const s of Object.values(servers)) await s.stop();
     rmSync(work, { recursive: true, force: true });
@@ -197,7 +234,14 @@ const range = (xs) => ({ min: Math.min(...xs), max: Math.max(...xs), median: med
 
 /** For every placement and measure: each server's median and range, and mlproxy's per-round ratio to fuse-native. */
 function summarise(results, scale, rss) {
-  const KEYS = { perWrite: ['writesPerSecond'], text: ['samplesPerSecond', 'mbPerSecond'], binary: ['samplesPerSecond', 'mbPerSecond'], txn: ['p50', 'p99'], cat: ['p50', 'p99'], flood: ['p50', 'p99'] };
+  const KEYS = {
+    perWrite: ['writesPerSecond'],
+    text: ['samplesPerSecond', 'mbPerSecond'],
+    binary: ['samplesPerSecond', 'mbPerSecond'],
+    txn: ['p50', 'p99'],
+    cat: ['p50', 'p99'],
+    flood: ['p50', 'p99'],
+  };
   const out = { placements: {}, scale, rss };
   for (const [p, byMeasure] of Object.entries(results)) {
     out.placements[p] = {};
@@ -225,15 +269,45 @@ function goalsOf(out) {
   const growth = last.p99 / first.p99;
   const bareGrowth = last.bareP99 / first.bareP99;
   return [
-    g('one sample per write, mlproxy ÷ bare fuse-native (writes/s, same core)', `≥ ${pct(GOALS.perWrite)}`, r(s.perWrite.writesPerSecond.mlproxyRatio), s.perWrite.writesPerSecond.mlproxyRatio.median >= GOALS.perWrite),
-    g('text dataset in 64 KiB writes, MB/s ÷ bare', `≥ ${pct(GOALS.textBandwidth)}`, r(s.text.mbPerSecond.mlproxyRatio), s.text.mbPerSecond.mlproxyRatio.median >= GOALS.textBandwidth),
-    g('text dataset in 64 KiB writes, samples/s', `≥ ${fmt(GOALS.textSamples)}`, fmt(s.text.samplesPerSecond.mlproxy.median), s.text.samplesPerSecond.mlproxy.median >= GOALS.textSamples),
-    g('binary MLDS in 64 KiB writes, MB/s ÷ bare', `≥ ${pct(GOALS.binary)}`, r(s.binary.mbPerSecond.mlproxyRatio), s.binary.mbPerSecond.mlproxyRatio.median >= GOALS.binary),
+    g(
+      'one sample per write, mlproxy ÷ bare fuse-native (writes/s, same core)',
+      `≥ ${pct(GOALS.perWrite)}`,
+      r(s.perWrite.writesPerSecond.mlproxyRatio),
+      s.perWrite.writesPerSecond.mlproxyRatio.median >= GOALS.perWrite,
+    ),
+    g(
+      'text dataset in 64 KiB writes, MB/s ÷ bare',
+      `≥ ${pct(GOALS.textBandwidth)}`,
+      r(s.text.mbPerSecond.mlproxyRatio),
+      s.text.mbPerSecond.mlproxyRatio.median >= GOALS.textBandwidth,
+    ),
+    g(
+      'text dataset in 64 KiB writes, samples/s',
+      `≥ ${fmt(GOALS.textSamples)}`,
+      fmt(s.text.samplesPerSecond.mlproxy.median),
+      s.text.samplesPerSecond.mlproxy.median >= GOALS.textSamples,
+    ),
+    g(
+      'binary MLDS in 64 KiB writes, MB/s ÷ bare',
+      `≥ ${pct(GOALS.binary)}`,
+      r(s.binary.mbPerSecond.mlproxyRatio),
+      s.binary.mbPerSecond.mlproxyRatio.median >= GOALS.binary,
+    ),
     g('recommendation transaction p50 ÷ bare (held fd)', `≤ ${GOALS.txnP50}×`, r(s.txn.p50.mlproxyRatio), s.txn.p50.mlproxyRatio.median <= GOALS.txnP50),
     g('recommendation transaction p99 ÷ bare (held fd)', `≤ ${GOALS.txnP99}×`, r(s.txn.p99.mlproxyRatio), s.txn.p99.mlproxyRatio.median <= GOALS.txnP99),
-    g(`transaction p99 under ${FLOOD_WRITERS} writers + ${FLOOD_READERS} readers ÷ bare under the same flood`, `≤ ${GOALS.flood}×`, r(s.flood.p99.mlproxyRatio), s.flood.p99.mlproxyRatio.median <= GOALS.flood),
+    g(
+      `transaction p99 under ${FLOOD_WRITERS} writers + ${FLOOD_READERS} readers ÷ bare under the same flood`,
+      `≤ ${GOALS.flood}×`,
+      r(s.flood.p99.mlproxyRatio),
+      s.flood.p99.mlproxyRatio.median <= GOALS.flood,
+    ),
     g(`the same with --state-dir (durability=strict)`, `≤ ${GOALS.flood}×`, r(s.flood.p99.strictRatio), s.flood.p99.strictRatio.median <= GOALS.flood),
-    g(`transaction p99 with ${last.models} models ÷ with ${first.models}`, `≤ ${GOALS.models}×`, `${fmt(growth)}× (${fmt(first.p99 / 1000)} → ${fmt(last.p99 / 1000)} µs; bare server over the same time ${fmt(bareGrowth)}×)`, growth <= GOALS.models),
+    g(
+      `transaction p99 with ${last.models} models ÷ with ${first.models}`,
+      `≤ ${GOALS.models}×`,
+      `${fmt(growth)}× (${fmt(first.p99 / 1000)} → ${fmt(last.p99 / 1000)} µs; bare server over the same time ${fmt(bareGrowth)}×)`,
+      growth <= GOALS.models,
+    ),
   ];
 }
 

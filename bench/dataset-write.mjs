@@ -23,7 +23,7 @@ run(async () => {
   const server = await startServer();
   try {
     // Text: lines of 20 numbers with 5 decimals, about 170 bytes a sample; binary: 80 bytes a sample.
-    const textRows = Math.ceil(TARGET_BYTES / datasetText(...Object.values(syntheticData(100, INPUTS, OUTPUTS)), INPUTS, OUTPUTS).length * 100);
+    const textRows = Math.ceil((TARGET_BYTES / datasetText(...Object.values(syntheticData(100, INPUTS, OUTPUTS)), INPUTS, OUTPUTS).length) * 100);
     const d = syntheticData(textRows, INPUTS, OUTPUTS, 31);
     let text = datasetText(d.xs, d.ys, INPUTS, OUTPUTS);
     // Trim to whole lines at or below 10 MiB.

@@ -8,8 +8,27 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import {
-  syntheticData, datasetText, summarize, ns, fmt, us, pct, table, report, run, progress, machine, startServer, createModel, openTransaction, poll, startHog, sleep,
-  threadTicks, findTrainer, trainerNice,
+  syntheticData,
+  datasetText,
+  summarize,
+  ns,
+  fmt,
+  us,
+  pct,
+  table,
+  report,
+  run,
+  progress,
+  machine,
+  startServer,
+  createModel,
+  openTransaction,
+  poll,
+  startHog,
+  sleep,
+  threadTicks,
+  findTrainer,
+  trainerNice,
 } from './lib.mjs';
 
 const INPUTS = 16;
@@ -145,11 +164,25 @@ run(async () => {
     txn.close();
 
     // --- Report -------------------------------------------------------------------------------------
-    const S = Object.fromEntries(Object.entries(acc).map(([k, a]) => [k, { held: summarize(a.held), opened: summarize(a.opened), rate: a.seconds ? (a.steps * 32) / a.seconds : NaN, n: a.held.length, m: a.opened.length }]));
+    const S = Object.fromEntries(
+      Object.entries(acc).map(([k, a]) => [
+        k,
+        { held: summarize(a.held), opened: summarize(a.opened), rate: a.seconds ? (a.steps * 32) / a.seconds : NaN, n: a.held.length, m: a.opened.length },
+      ]),
+    );
     const row = (label, k, base, form) => {
       const x = S[k][form];
       const b = S[base][form];
-      return [label, fmt(form === 'held' ? S[k].n : S[k].m), us(x.p50), us(x.p99), us(x.p999), `${fmt(x.p50 / b.p50)}×`, `${fmt(x.p99 / b.p99)}×`, Number.isNaN(S[k].rate) ? '—' : fmt(S[k].rate)];
+      return [
+        label,
+        fmt(form === 'held' ? S[k].n : S[k].m),
+        us(x.p50),
+        us(x.p99),
+        us(x.p999),
+        `${fmt(x.p50 / b.p50)}×`,
+        `${fmt(x.p99 / b.p99)}×`,
+        Number.isNaN(S[k].rate) ? '—' : fmt(S[k].rate),
+      ];
     };
     const header = ['condition', 'transactions', 'p50 (µs)', 'p99 (µs)', 'p99.9 (µs)', 'p50 ÷ idle', 'p99 ÷ idle', 'training samples/s'];
     const who = trainer.kind === 'process' ? 'training process' : 'training thread';
@@ -216,8 +249,20 @@ client, the kernel, fuse-native's thread and the JavaScript thread). A busy mach
       title: 'FUSE latency: recommendation transactions, idle vs training',
       section,
       goals: [
-        { metric: 'recommendation p50 during training ÷ idle (held fd)', goal: `≤ ${GOAL_RATIO}×`, measured: `${fmt(r50)}× (${us(S.idle.held.p50)} → ${us(S.training.held.p50)} µs)`, met: r50 <= GOAL_RATIO, fix: fixFor() },
-        { metric: 'recommendation p99 during training ÷ idle (held fd)', goal: `≤ ${GOAL_RATIO}×`, measured: `${fmt(r99)}× (${us(S.idle.held.p99)} → ${us(S.training.held.p99)} µs)`, met: r99 <= GOAL_RATIO, fix: fixFor() },
+        {
+          metric: 'recommendation p50 during training ÷ idle (held fd)',
+          goal: `≤ ${GOAL_RATIO}×`,
+          measured: `${fmt(r50)}× (${us(S.idle.held.p50)} → ${us(S.training.held.p50)} µs)`,
+          met: r50 <= GOAL_RATIO,
+          fix: fixFor(),
+        },
+        {
+          metric: 'recommendation p99 during training ÷ idle (held fd)',
+          goal: `≤ ${GOAL_RATIO}×`,
+          measured: `${fmt(r99)}× (${us(S.idle.held.p99)} → ${us(S.training.held.p99)} µs)`,
+          met: r99 <= GOAL_RATIO,
+          fix: fixFor(),
+        },
       ],
       findings: [
         `With one competing busy process on the ${machine().nproc} CPUs, training at nice 0 raises the recommendation p99 to ${fmt(h99)}× idle (${us(S.idleHog.held.p99)} → ${us(S[hi].held.p99)} µs); ${

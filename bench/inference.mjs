@@ -105,8 +105,26 @@ run(async () => {
   const p50ok = fast.lat.p50 <= GOAL_P50_NS;
   const p99ok = fast.lat.p99 <= GOAL_P99_NS;
   const rowsOut = [
-    ['fast path (FastNetwork.predict)', FAST_CALLS.toLocaleString('en-US'), us(fast.lat.p50), us(fast.lat.p99), us(fast.lat.p999), us(fast.lat.max), us(fast.mean), '1×'],
-    ['fast path, repeated after tfjs', FAST_CALLS.toLocaleString('en-US'), us(fast2.lat.p50), us(fast2.lat.p99), us(fast2.lat.p999), us(fast2.lat.max), us(fast2.mean), `${fmt(fast2.lat.p50 / fast.lat.p50)}×`],
+    [
+      'fast path (FastNetwork.predict)',
+      FAST_CALLS.toLocaleString('en-US'),
+      us(fast.lat.p50),
+      us(fast.lat.p99),
+      us(fast.lat.p999),
+      us(fast.lat.max),
+      us(fast.mean),
+      '1×',
+    ],
+    [
+      'fast path, repeated after tfjs',
+      FAST_CALLS.toLocaleString('en-US'),
+      us(fast2.lat.p50),
+      us(fast2.lat.p99),
+      us(fast2.lat.p999),
+      us(fast2.lat.max),
+      us(fast2.mean),
+      `${fmt(fast2.lat.p50 / fast.lat.p50)}×`,
+    ],
     ...['wasm', 'cpu'].map((b) => [
       `tfjs ${b}: model.predict + dataSync`,
       TF_CALLS.toLocaleString('en-US'),

@@ -34,7 +34,15 @@ function quantileBound(counts, q) {
 // A scenario check that failed is said in the section, not hidden (a starved guest fails timing checks).
 // The scenario's number is whatever printed the latency checks (it moves as scenarios are added).
 const id = /^(?:PASS|FAIL) (S\d+) transactions timed while/m.exec(log)?.[1] ?? 'S?';
-const failed = [...new Set(log.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(`FAIL ${id} `)).map((l) => l.slice(`FAIL ${id} `.length)))];
+const failed = [
+  ...new Set(
+    log
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith(`FAIL ${id} `))
+      .map((l) => l.slice(`FAIL ${id} `.length)),
+  ),
+];
 const timeouts = log.split('\n').filter((l) => /request took over \d+ ms, killed it/.test(l)).length;
 const hist = (p) => p.log2_us.split(',').map(Number);
 const used = (counts) => counts.map((c, i) => [i, c]).filter(([, c]) => c > 0);

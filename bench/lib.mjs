@@ -1,7 +1,20 @@
 // Shared by the benchmarks: timing statistics, the machine description, a real mlproxy server on a
 // temporary FUSE mount (always unmounted, whatever way the benchmark ends), and result output.
 import { spawn, execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { readAll } from './read-all.mjs';
 import { join } from 'node:path';
@@ -426,7 +439,20 @@ export async function startServer({ env = {}, args = () => [], cpus } = {}) {
     cpus,
     readyFile: 'version',
     logFile,
-    command: (mnt, dir) => [process.execPath, BIN, 'serve', '--mountpoint', mnt, '--metrics-listen', 'off', '--log-file', logFile(dir), '--log-level', 'warn', ...args(dir)],
+    command: (mnt, dir) => [
+      process.execPath,
+      BIN,
+      'serve',
+      '--mountpoint',
+      mnt,
+      '--metrics-listen',
+      'off',
+      '--log-file',
+      logFile(dir),
+      '--log-level',
+      'warn',
+      ...args(dir),
+    ],
   });
   const { mnt } = server;
   return Object.assign(server, {
@@ -434,7 +460,9 @@ export async function startServer({ env = {}, args = () => [], cpus } = {}) {
     write: (data, ...parts) => writeFileSync(join(mnt, ...parts), data),
     stats(model) {
       const out = {};
-      for (const line of readAll(join(mnt, 'models', model, 'stats')).trim().split('\n')) {
+      for (const line of readAll(join(mnt, 'models', model, 'stats'))
+        .trim()
+        .split('\n')) {
         const [k, v] = line.split(' ');
         out[k] = Number.isNaN(Number(v)) ? v : Number(v);
       }

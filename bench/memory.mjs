@@ -10,7 +10,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { syntheticData, datasetBinary, fmt, mb, pct, table, report, run, progress, machine, startServer, createModel, poll, sleep } from './lib.mjs';
+import { syntheticData, datasetBinary, fmt, mb, table, report, run, progress, machine, startServer, createModel, poll, sleep } from './lib.mjs';
 
 const MODELS = 100;
 const GOAL_PER_MODEL = 10 * 1024 * 1024;
@@ -217,7 +217,16 @@ run(async () => {
         const r = server.rss();
         maxRss = Math.max(maxRss, r.rss);
         const s = server.stats('flood');
-        flood.timeline.push({ t: Math.round((performance.now() - t0) / 1000), rss: r.rss, server: r.server, children: r.children, samples_total: s.samples_total, samples_dropped: s.samples_dropped, buffered: s.samples_buffered, train_steps: s.train_steps });
+        flood.timeline.push({
+          t: Math.round((performance.now() - t0) / 1000),
+          rss: r.rss,
+          server: r.server,
+          children: r.children,
+          samples_total: s.samples_total,
+          samples_dropped: s.samples_dropped,
+          buffered: s.samples_buffered,
+          train_steps: s.train_steps,
+        });
       }
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -296,7 +305,14 @@ run(async () => {
     const half = Math.floor(c.length / 2);
     const growth = c[c.length - 1].rss - c[half - 1].rss;
     const heap = c[c.length - 1].heapUsed - c[half - 1].heapUsed;
-    return { sets: c.length - half, growth, heap, perModel: growth / ((c.length - half) * CHURN_MODELS), heapPerModel: heap / ((c.length - half) * CHURN_MODELS), settles: growth <= 8 * 1024 * 1024 };
+    return {
+      sets: c.length - half,
+      growth,
+      heap,
+      perModel: growth / ((c.length - half) * CHURN_MODELS),
+      heapPerModel: heap / ((c.length - half) * CHURN_MODELS),
+      settles: growth <= 8 * 1024 * 1024,
+    };
   })();
   const section = `
 Resident set size (VmRSS from /proc/PID/status) of the server and of its training process (a child of the
@@ -338,7 +354,14 @@ ${table(
   ['time', 'RSS total (MiB)', 'server', 'training process', 'samples in', 'samples dropped'],
   [
     ['before', mb(flood.before.rss), mb(flood.before.server), flood.before.children ? mb(flood.before.children) : '—', '0', '0'],
-    ...[...new Set([flood.timeline[0], r10, r30, r60, rEnd])].map((p) => [`${p.t} s`, mb(p.rss), mb(p.server), mb(p.children), fmt(p.samples_total), fmt(p.samples_dropped)]),
+    ...[...new Set([flood.timeline[0], r10, r30, r60, rEnd])].map((p) => [
+      `${p.t} s`,
+      mb(p.rss),
+      mb(p.server),
+      mb(p.children),
+      fmt(p.samples_total),
+      fmt(p.samples_dropped),
+    ]),
     [`${q3}–${q4} s: lowest / highest reading`, `${mb(early.min)} / ${mb(early.max)}`, '', '', '', ''],
     [`${q4}–${secs} s: lowest / highest reading`, `${mb(late.min)} / ${mb(late.max)}`, '', '', '', ''],
     ['highest sampled / peaks (VmHWM) added', `${mb(e.maxRss)} / ${mb(e.hwm)}`, '', '', '', ''],
@@ -442,6 +465,14 @@ ${
           ]
         : []),
     ],
-    data: { machine: machine(), perModel, idleEach, trainedEach, flood, stream: { ...stream, growth: streamGrowth, late: streamLate, bounded: streamBounded }, tensors },
+    data: {
+      machine: machine(),
+      perModel,
+      idleEach,
+      trainedEach,
+      flood,
+      stream: { ...stream, growth: streamGrowth, late: streamLate, bounded: streamBounded },
+      tensors,
+    },
   });
 });

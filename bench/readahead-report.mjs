@@ -53,7 +53,9 @@ function cellStats(cell) {
   const reps = Object.keys(cell.def ?? {}).filter((rep) => FIXED.every((v) => cell[v]?.[rep]?.total));
   const out = { reps, variant: {}, oracle: [] };
   for (const [v, byRep] of Object.entries(cell)) {
-    const totals = Object.values(byRep).map((r) => r.total).filter(Number.isFinite);
+    const totals = Object.values(byRep)
+      .map((r) => r.total)
+      .filter(Number.isFinite);
     out.variant[v] = { totals, median: median(totals), modes: [...new Set(Object.values(byRep).map((r) => r.mode))] };
   }
   // per-phase oracle: the best fixed candidate of each phase, measured in the same repetition
@@ -73,7 +75,13 @@ function phaseTable(cell) {
   if (!any) return '';
   const rows = [`| phase | ${variants.map((v) => LABEL[v]).join(' | ')} | best fixed |`, `|---|${variants.map(() => '---').join('|')}|---|`];
   any.phases.forEach((_, i) => {
-    const med = variants.map((v) => median(Object.values(cell[v]).map((r) => r.phases[i]).filter(Number.isFinite)));
+    const med = variants.map((v) =>
+      median(
+        Object.values(cell[v])
+          .map((r) => r.phases[i])
+          .filter(Number.isFinite),
+      ),
+    );
     const best = FIXED.reduce((b, v) => (med[variants.indexOf(v)] < med[variants.indexOf(b)] ? v : b), 'def');
     rows.push(`| ${i} ${any.kinds[i]} | ${med.map(fmt).join(' | ')} | ${LABEL[best]} |`);
   });
@@ -81,7 +89,12 @@ function phaseTable(cell) {
 }
 
 function curveSvg(dev, curve) {
-  const W = 720, H = 300, L = 50, R = 20, T = 20, B = 40;
+  const W = 720,
+    H = 300,
+    L = 50,
+    R = 20,
+    T = 20,
+    B = 40;
   const t0 = Number(curve[0]?.t ?? 0);
   const pts = curve.map((c) => ({ t: Number(c.t) - t0, eff: Number(c.eff) / 1000, mode: c.mode, ra: Number(c.ra_kb) })).filter((p) => Number.isFinite(p.t));
   if (!pts.length) return null;
@@ -92,10 +105,15 @@ function curveSvg(dev, curve) {
   const modeColor = { emergency: '#d62728', learning: '#ff7f0e', collaboration: '#1f77b4', recommendation: '#2ca02c' };
   const bands = [];
   for (let i = 0; i < pts.length - 1; i++) {
-    bands.push(`<rect x="${x(pts[i].t).toFixed(1)}" y="${T}" width="${Math.max(0.5, x(pts[i + 1].t) - x(pts[i].t)).toFixed(1)}" height="${H - T - B}" fill="${modeColor[pts[i].mode] ?? '#999'}" opacity="0.15"/>`);
+    bands.push(
+      `<rect x="${x(pts[i].t).toFixed(1)}" y="${T}" width="${Math.max(0.5, x(pts[i + 1].t) - x(pts[i].t)).toFixed(1)}" height="${H - T - B}" fill="${modeColor[pts[i].mode] ?? '#999'}" opacity="0.15"/>`,
+    );
   }
   const line = pts.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.eff).toFixed(1)}`).join(' ');
-  const legend = Object.entries(modeColor).map(([m, c], i) => `<rect x="${L + i * 150}" y="${H - 18}" width="10" height="10" fill="${c}" opacity="0.5"/><text x="${L + 14 + i * 150}" y="${H - 9}" font-size="11">${m}</text>`);
+  const legend = Object.entries(modeColor).map(
+    ([m, c], i) =>
+      `<rect x="${L + i * 150}" y="${H - 18}" width="10" height="10" fill="${c}" opacity="0.5"/><text x="${L + 14 + i * 150}" y="${H - 9}" font-size="11">${m}</text>`,
+  );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
 <title>mlp_ra learning curve on ${dev}: efficiency of the last interval (log2 KiB/s per reading task) and mode in force, from an empty model</title>
 ${bands.join('\n')}
@@ -130,14 +148,22 @@ for (const spec of logs) {
     out.push('| variant | median s | range s | vs default | modes seen |', '|---|---|---|---|---|');
     for (const v of [...FIXED, 'emerg', 'auto']) {
       const s = st.variant[v];
-      if (s) out.push(`| ${LABEL[v]} | ${fmt(s.median)} | ${range(s.totals)} | ${ratio(def, s.median)}x | ${v === 'auto' || v === 'emerg' ? s.modes.join(', ') : ''} |`);
+      if (s)
+        out.push(
+          `| ${LABEL[v]} | ${fmt(s.median)} | ${range(s.totals)} | ${ratio(def, s.median)}x | ${v === 'auto' || v === 'emerg' ? s.modes.join(', ') : ''} |`,
+        );
     }
     out.push(`| per-phase oracle | ${fmt(st.oracleMedian)} | ${range(st.oracle)} | ${ratio(def, st.oracleMedian)}x | |`);
     const kept = (def - auto) / (def - st.oracleMedian);
-    out.push('', `Saving kept by mlproxy auto: ${Number.isFinite(kept) ? (100 * kept).toFixed(0) + '%' : '-'} of the oracle's saving over the default; auto vs default ${ratio(def, auto)}x; emergency (module loaded, nothing applied) vs no module ${ratio(st.variant.emerg?.median, def)}x the time.\n`);
+    out.push(
+      '',
+      `Saving kept by mlproxy auto: ${Number.isFinite(kept) ? (100 * kept).toFixed(0) + '%' : '-'} of the oracle's saving over the default; auto vs default ${ratio(def, auto)}x; emergency (module loaded, nothing applied) vs no module ${ratio(st.variant.emerg?.median, def)}x the time.\n`,
+    );
     out.push('Per phase (median seconds):\n', phaseTable(runs[work]), '');
     const bestFixed = FIXED.reduce((b, v) => (st.variant[v]?.median < st.variant[b]?.median ? v : b), 'def');
-    summary.push(`| ${dev} / ${work} | ${fmt(def)} (${range(st.variant.def?.totals ?? [])}) | ${fmt(st.variant[bestFixed]?.median)} (${LABEL[bestFixed]}) | ${fmt(st.oracleMedian)} | ${fmt(auto)} (${range(st.variant.auto?.totals ?? [])}), ${ratio(def, auto)}x | ${fmt(st.variant.emerg?.median)}, ${ratio(st.variant.emerg?.median, def)}x the time |`);
+    summary.push(
+      `| ${dev} / ${work} | ${fmt(def)} (${range(st.variant.def?.totals ?? [])}) | ${fmt(st.variant[bestFixed]?.median)} (${LABEL[bestFixed]}) | ${fmt(st.oracleMedian)} | ${fmt(auto)} (${range(st.variant.auto?.totals ?? [])}), ${ratio(def, auto)}x | ${fmt(st.variant.emerg?.median)}, ${ratio(st.variant.emerg?.median, def)}x the time |`,
+    );
   }
   if (events.length) out.push('Mode transitions (events file):\n', '```', ...events.slice(-20), '```', '');
   const svg = curveSvg(dev, curve);
@@ -156,9 +182,16 @@ if (cells.length) {
   const gDef = geomean(cells.map((c) => c.variant.def?.median ?? NaN));
   const gOracle = geomean(cells.map((c) => c.oracleMedian));
   out.push(`### Over the ${cells.length} cells (geometric mean of median times)\n`);
-  out.push(`Best single fixed value for the fleet: ${LABEL[best]} KiB. mlproxy auto vs it: ${ratio(gm[best], gAuto)}x; vs the default: ${ratio(gDef, gAuto)}x; per-phase oracle vs it: ${ratio(gm[best], gOracle)}x.\n`);
+  out.push(
+    `Best single fixed value for the fleet: ${LABEL[best]} KiB. mlproxy auto vs it: ${ratio(gm[best], gAuto)}x; vs the default: ${ratio(gDef, gAuto)}x; per-phase oracle vs it: ${ratio(gm[best], gOracle)}x.\n`,
+  );
 }
 if (summary.length) {
-  out.unshift('| cell | default 128 | best fixed | per-phase oracle | mlproxy auto, vs default | emergency, vs default |', '|---|---|---|---|---|---|', ...summary, '');
+  out.unshift(
+    '| cell | default 128 | best fixed | per-phase oracle | mlproxy auto, vs default | emergency, vs default |',
+    '|---|---|---|---|---|---|',
+    ...summary,
+    '',
+  );
 }
 console.log(out.join('\n'));

@@ -64,7 +64,13 @@ ${table(
     ['TensorFlow.js', tfjs],
     ['mlproxy', `commit ${commit}`],
     ['load average (1 min) before the suite', String(before)],
-    ['load average per benchmark, start → end (includes the benchmark itself)', results.filter((r) => r.load).map((r) => `${r.name} ${r.load.start.loadavg} → ${r.load.end.loadavg}`).join('; ')],
+    [
+      'load average per benchmark, start → end (includes the benchmark itself)',
+      results
+        .filter((r) => r.load)
+        .map((r) => `${r.name} ${r.load.start.loadavg} → ${r.load.end.loadavg}`)
+        .join('; '),
+    ],
   ],
 )}
 ${
@@ -113,7 +119,9 @@ for (const r of results) {
 const own = new Set(['Machine', 'Goals', ...results.map((r) => r.title).filter(Boolean)]);
 const current = join(ROOT, 'docs/performance.md');
 if (existsSync(current)) {
-  const parts = readFileSync(current, 'utf8').split(/\n(?=## )/).slice(1);
+  const parts = readFileSync(current, 'utf8')
+    .split(/\n(?=## )/)
+    .slice(1);
   for (const part of parts) {
     const title = part.slice(3, part.indexOf('\n')).trim();
     if (!own.has(title)) out += `\n${part.trim()}\n`;

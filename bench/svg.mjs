@@ -31,7 +31,10 @@ export function barChart({ title, groups, series }) {
     }
     y += 10;
   }
-  const legend = series.map((s, i) => `<rect x="${left + i * 120}" y="${y}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${left + i * 120 + 14}" y="${y + 9}">${esc(s)}</text>`);
+  const legend = series.map(
+    (s, i) =>
+      `<rect x="${left + i * 120}" y="${y}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${left + i * 120 + 14}" y="${y + 9}">${esc(s)}</text>`,
+  );
   const height = y + 24;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>

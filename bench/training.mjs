@@ -6,8 +6,30 @@
 //   with no queries, with a paced client (1000 recommendation transactions/s) and with a client that
 //   sends transactions back to back.
 import {
-  loadTf, useBackend, tfModel, setWeights, syntheticData, datasetText, median, fmt, pct, table, report, run, progress, machine,
-  startServer, createModel, openTransaction, sleepSync, poll, load, withHog, threadTicks, findTrainer, trainerNice,
+  loadTf,
+  useBackend,
+  tfModel,
+  setWeights,
+  syntheticData,
+  datasetText,
+  median,
+  fmt,
+  pct,
+  table,
+  report,
+  run,
+  progress,
+  machine,
+  startServer,
+  createModel,
+  openTransaction,
+  sleepSync,
+  poll,
+  load,
+  withHog,
+  threadTicks,
+  findTrainer,
+  trainerNice,
 } from './lib.mjs';
 import { TrainingWorker } from '../dist/engine/train/trainer.js';
 import { freshWeights } from '../dist/engine/train/init-weights.js';
@@ -272,7 +294,13 @@ run(async () => {
       const xs = col(k);
       return `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
     };
-    const line = (label, k, served, base = 'bareStep') => [label, spread(k), served, pct(ratioOf(k, base)), base !== 'bareStep' || k === 'bareFit' ? '—' : pct(ratioOf(k, 'bareFit'))];
+    const line = (label, k, served, base = 'bareStep') => [
+      label,
+      spread(k),
+      served,
+      pct(ratioOf(k, base)),
+      base !== 'bareStep' || k === 'bareFit' ? '—' : pct(ratioOf(k, 'bareFit')),
+    ];
     const rows = [
       line('bare trainOnBatch, this process', 'bareStep', '—'),
       line('bare model.fit, this process', 'bareFit', '—'),
@@ -283,8 +311,18 @@ run(async () => {
       line(`real server, client paced at ${PACED_RATE} transactions/s`, 'server_paced', `${fmt(median(col('tx_paced')))} transactions/s`),
       line('real server, client sending transactions back to back', 'server_flat', `${fmt(median(col('tx_flat')))} transactions/s`),
       line('one competing busy process: bare trainOnBatch', 'bareStepHog', '—', 'bareStepHog'),
-      line('one competing busy process: TrainingWorker, main thread serving flat out', 'workerServingHog', `${fmt(median(col('predictionsHog')))} predictions/s`, 'bareStepHog'),
-      line(`one competing busy process: real server, client paced at ${PACED_RATE}/s`, 'server_paced_hog', `${fmt(median(col('tx_paced_hog')))} transactions/s`, 'bareStepHog'),
+      line(
+        'one competing busy process: TrainingWorker, main thread serving flat out',
+        'workerServingHog',
+        `${fmt(median(col('predictionsHog')))} predictions/s`,
+        'bareStepHog',
+      ),
+      line(
+        `one competing busy process: real server, client paced at ${PACED_RATE}/s`,
+        'server_paced_hog',
+        `${fmt(median(col('tx_paced_hog')))} transactions/s`,
+        'bareStepHog',
+      ),
     ];
     rows[2][3] = rows[2][4] = '—';
     const servingRatio = ratioOf('workerServing');
@@ -338,7 +376,9 @@ serving are two busy threads of execution; once other work takes a CPU, they sha
         hogServingRatio < GOAL || hogPacedRatio < GOAL
           ? [
               `With one competing busy process on the ${machine().nproc} CPUs, training while serving drops to ${pct(hogServingRatio)} (in-process, serving flat out) and ${pct(hogPacedRatio)} (real server, ${PACED_RATE} transactions/s) of bare training under the same competition: the worker design holds up on a free CPU, but serving and training need two CPUs to themselves${
-                nices.server >= 10 ? `, and at nice ${nices.server} the trainer yields to the other work by design (serving first): with serving and the competing process both flat out, training all but stops` : ''
+                nices.server >= 10
+                  ? `, and at nice ${nices.server} the trainer yields to the other work by design (serving first): with serving and the competing process both flat out, training all but stops`
+                  : ''
               }.`,
             ]
           : [],

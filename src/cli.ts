@@ -93,7 +93,7 @@ export async function main(argv: string[]): Promise<void> {
   exitOnSignals(server, values.mountpoint as string, (line) => process.stderr.write(`mlproxy: ${line}\n`));
   // Someone unmounted us (umount, fusermount -u): nothing is served any more, so say so and exit
   // non-zero, which lets systemd's Restart=on-failure bring the mount back.
-  server.lost.then((why) => {
+  void server.lost.then((why) => {
     process.stderr.write(`mlproxy: ${why}; exiting\n`);
     server.stop().then(
       () => process.exit(1),

@@ -29,12 +29,7 @@ export function createBus(): Bus {
 }
 
 /** Subscribe so that a throwing listener is reported instead of breaking the emitter's caller. */
-export function listen<K extends EventName>(
-  bus: Bus,
-  name: K,
-  handler: (event: Events[K]) => void,
-  onError: (err: unknown) => void = () => {},
-): void {
+export function listen<K extends EventName>(bus: Bus, name: K, handler: (event: Events[K]) => void, onError: (err: unknown) => void = () => {}): void {
   bus.on(name, (event) => {
     try {
       handler(event);

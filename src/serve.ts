@@ -53,7 +53,13 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     closeLog();
     throw err;
   }
-  log('info', 'serving', { mountpoint: opts.mountpoint, version: VERSION, metrics: metrics?.address ?? 'off', stateDir: opts.stateDir ?? 'none', pid: process.pid });
+  log('info', 'serving', {
+    mountpoint: opts.mountpoint,
+    version: VERSION,
+    metrics: metrics?.address ?? 'off',
+    stateDir: opts.stateDir ?? 'none',
+    pid: process.pid,
+  });
   let stopping: Promise<void> | undefined;
   let watch: NodeJS.Timeout | undefined;
   const lost = new Promise<string>((resolve) => {

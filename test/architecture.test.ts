@@ -17,7 +17,9 @@ function sources(dir: string): string[] {
 const graph = new Map<string, string[]>();
 for (const file of sources(SRC)) {
   const text = readFileSync(file, 'utf8');
-  const deps = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/g)].map((m) => relative(SRC, resolve(dirname(file), m[1].replace(/\.js$/, '.ts'))));
+  const deps = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/g)].map((m) =>
+    relative(SRC, resolve(dirname(file), m[1].replace(/\.js$/, '.ts'))),
+  );
   graph.set(relative(SRC, file), deps);
 }
 

@@ -49,7 +49,7 @@ const ops = {
       return cb(len);
     }
     if (f.path !== '/sink') return cb(-13);
-    for (let done = 0; done < len; ) {
+    for (let done = 0; done < len;) {
       const n = Math.min(len - done, SINK_RING_BYTES - sinkAt);
       buf.copy(sink, sinkAt, done, done + n);
       sinkAt = (sinkAt + n) % SINK_RING_BYTES;
@@ -70,6 +70,10 @@ const ops = {
 };
 
 const mounted = await mount(process.argv[2], ops);
-const stop = () => mounted.unmount().then(() => process.exit(0), () => process.exit(1));
+const stop = () =>
+  mounted.unmount().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

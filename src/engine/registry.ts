@@ -108,6 +108,8 @@ export class Registry {
     const savedMs = Math.round(performance.now() - began);
     this.bus.emit('server', { message: `closed ${models} models in ${savedMs} ms; stopping the training process` });
     await this.worker.close();
-    this.bus.emit('server', { message: `closed ${models} models in ${savedMs} ms, the training process in ${Math.round(performance.now() - began) - savedMs} ms` });
+    this.bus.emit('server', {
+      message: `closed ${models} models in ${savedMs} ms, the training process in ${Math.round(performance.now() - began) - savedMs} ms`,
+    });
   }
 }

@@ -16,10 +16,12 @@ export class OpenFiles {
   private readonly perModel = new Map<string, number>();
 
   acquire(model: string | undefined): void {
-    if (this.total >= LIMITS.openTotal.value) fail(LIMITS.openTotal.errno, `open: ${this.total} files are open on the mount, the limit is ${LIMITS.openTotal.value}`);
+    if (this.total >= LIMITS.openTotal.value)
+      fail(LIMITS.openTotal.errno, `open: ${this.total} files are open on the mount, the limit is ${LIMITS.openTotal.value}`);
     if (model !== undefined) {
       const n = this.perModel.get(model) ?? 0;
-      if (n >= LIMITS.openPerModel.value) fail(LIMITS.openPerModel.errno, `open: ${n} files are open on model ${model}, the limit is ${LIMITS.openPerModel.value}`);
+      if (n >= LIMITS.openPerModel.value)
+        fail(LIMITS.openPerModel.errno, `open: ${n} files are open on model ${model}, the limit is ${LIMITS.openPerModel.value}`);
       this.perModel.set(model, n + 1);
     }
     this.total++;

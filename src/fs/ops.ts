@@ -61,10 +61,14 @@ export function createOps(opts: OpsOptions) {
 
   /** For read and write, whose callback takes a byte count or a negative errno. */
   function runBytes(op: string, cb: (n: number) => void, result: () => number | Promise<number>): void {
-    run(op, (code, n) => cb(code < 0 ? code : (n as number)), () => {
-      const n = result();
-      return n instanceof Promise ? n.then((v) => [v]) : [n];
-    });
+    run(
+      op,
+      (code, n) => cb(code < 0 ? code : (n as number)),
+      () => {
+        const n = result();
+        return n instanceof Promise ? n.then((v) => [v]) : [n];
+      },
+    );
   }
 
   function stat(mode: number, size = 0): Stat {
@@ -182,7 +186,8 @@ export function createOps(opts: OpsOptions) {
         // Root passes the kernel's mode-bit check on every file, so the table's capabilities are enforced here too.
         const canRead = f.rootKind ? true : !!(f.kind?.read || f.kind?.readAt);
         const canWrite = f.rootKind ? false : !!f.kind?.write;
-        if ((wantsRead && !canRead) || (wantsWrite && !canWrite)) fail('EACCES', `${path}: opened for ${wantsWrite ? 'writing' : 'reading'}, which it does not support`);
+        if ((wantsRead && !canRead) || (wantsWrite && !canWrite))
+          fail('EACCES', `${path}: opened for ${wantsWrite ? 'writing' : 'reading'}, which it does not support`);
         const session = f.model ? sessionOf(f.model) : undefined;
         openFiles.acquire(f.model);
         const handle = handles.add(f.file, session, wantsWrite);

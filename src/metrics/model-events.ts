@@ -20,8 +20,7 @@ export function modelEventMetrics(
 ): void {
   const registers = [registry];
   const byModel = ['model'] as const;
-  const counter = (name: string, help: string, extra: string[] = []) =>
-    new Counter({ name, help, labelNames: [...byModel, ...extra], registers });
+  const counter = (name: string, help: string, extra: string[] = []) => new Counter({ name, help, labelNames: [...byModel, ...extra], registers });
 
   const ingested = counter('mlproxy_samples_ingested_total', 'Training samples stored in the buffer: dataset batches and feedback corrections.');
   const ingestedBytes = counter('mlproxy_samples_ingested_bytes_total', 'Bytes written to dataset (or feedback) in batches that were stored.');

@@ -71,20 +71,45 @@ export function modelScrapeMetrics(registry: PromRegistry, models: ModelSource<S
     });
   }
 
-  gauge('mlproxy_model_buffer_samples', 'Samples in the training buffer now.', (r) => r.buffered, (rs) => sum(rs, (r) => r.buffered));
-  gauge('mlproxy_model_buffer_capacity_samples', 'Size of the training buffer (config buffer_capacity).', (r) => r.capacity, (rs) => sum(rs, (r) => r.capacity));
+  gauge(
+    'mlproxy_model_buffer_samples',
+    'Samples in the training buffer now.',
+    (r) => r.buffered,
+    (rs) => sum(rs, (r) => r.buffered),
+  );
+  gauge(
+    'mlproxy_model_buffer_capacity_samples',
+    'Size of the training buffer (config buffer_capacity).',
+    (r) => r.capacity,
+    (rs) => sum(rs, (r) => r.capacity),
+  );
   gauge(
     'mlproxy_model_buffer_fill_ratio',
     'Samples in the training buffer over its capacity, 0..1.',
     (r) => r.buffered / r.capacity,
-    (rs) => sum(rs, (r) => r.buffered) / Math.max(1, sum(rs, (r) => r.capacity)),
+    (rs) =>
+      sum(rs, (r) => r.buffered) /
+      Math.max(
+        1,
+        sum(rs, (r) => r.capacity),
+      ),
   );
-  gauge('mlproxy_model_buffer_bytes', 'Memory held by the training buffer.', (r) => r.bytes, (rs) => sum(rs, (r) => r.bytes));
+  gauge(
+    'mlproxy_model_buffer_bytes',
+    'Memory held by the training buffer.',
+    (r) => r.bytes,
+    (rs) => sum(rs, (r) => r.bytes),
+  );
   gauge('mlproxy_model_loss', 'Mean training loss of the last round (MSE on standardised outputs); absent before the first round.', (r) =>
     Number.isFinite(r.loss) ? r.loss : undefined,
   );
   gauge('mlproxy_model_generation', 'Weights generation: increases whenever the weights change.', (r) => r.generation);
-  gauge('mlproxy_model_training', '1 while a training round is running.', (r) => Number(r.training), (rs) => sum(rs, (r) => Number(r.training)));
+  gauge(
+    'mlproxy_model_training',
+    '1 while a training round is running.',
+    (r) => Number(r.training),
+    (rs) => sum(rs, (r) => Number(r.training)),
+  );
   gauge('mlproxy_model_apply_ratio', 'Share of operations the kernel should apply the model to (apply_permil / 1000).', (r) => r.applyPermil / 1000);
 
   /** Enum-style gauge: 1 for the value in force, 0 for the others; `_other` counts models per value. */
@@ -134,8 +159,16 @@ export function modelScrapeMetrics(registry: PromRegistry, models: ModelSource<S
       },
     });
   }
-  syncedCounter('mlproxy_samples_dropped_total', 'Samples pushed out of the buffer by newer ones, a smaller buffer or a width change.', (s) => s.counters.samples_dropped);
+  syncedCounter(
+    'mlproxy_samples_dropped_total',
+    'Samples pushed out of the buffer by newer ones, a smaller buffer or a width change.',
+    (s) => s.counters.samples_dropped,
+  );
   syncedCounter('mlproxy_samples_rejected_total', 'Samples in refused dataset batches, including the bad one.', (s) => s.counters.samples_rejected);
-  syncedCounter('mlproxy_samples_corrected_total', 'Corrections received in feedback lines, which became training samples.', (s) => s.counters.samples_corrected);
+  syncedCounter(
+    'mlproxy_samples_corrected_total',
+    'Corrections received in feedback lines, which became training samples.',
+    (s) => s.counters.samples_corrected,
+  );
   syncedCounter('mlproxy_inferences_in_emergency_total', 'Queries answered while the model was in emergency mode.', (s) => s.counters.inferences_in_emergency);
 }

@@ -70,7 +70,12 @@ export function createMetrics(bus: Bus, models: ModelSource<Session>, opts: Metr
   modelScrapeMetrics(registry, models, labels);
   fuseMetrics(registry, bus, (err) => onError('fs_op', err));
 
-  listen(bus, 'model_created', () => created.inc(), (err) => onError('model_created', err));
+  listen(
+    bus,
+    'model_created',
+    () => created.inc(),
+    (err) => onError('model_created', err),
+  );
   listen(
     bus,
     'model_destroyed',

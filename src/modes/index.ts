@@ -1,17 +1,5 @@
 // Owns the public face of src/modes: the engine imports from here and nothing here imports the engine.
-export {
-  MODES,
-  POLICIES,
-  CORRECTION_REPEAT,
-  applyPermil,
-  isMode,
-  isPolicy,
-  modeRank,
-  promotionOf,
-  demotionOf,
-  type Mode,
-  type Policy,
-} from './modes.js';
+export { MODES, POLICIES, CORRECTION_REPEAT, applyPermil, isMode, isPolicy, modeRank, promotionOf, demotionOf, type Mode, type Policy } from './modes.js';
 export {
   DEFAULT_CAPACITY,
   createEvidence,
@@ -26,14 +14,6 @@ export {
   type FeedbackKind,
 } from './evidence.js';
 export { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
-export {
-  createPolicyMemory,
-  noteSignals,
-  noteTransition,
-  activeSetbacks,
-  type PolicyMemory,
-  type Cause,
-  type TransitionCause,
-} from './memory.js';
+export { createPolicyMemory, noteSignals, noteTransition, activeSetbacks, type PolicyMemory, type Cause, type TransitionCause } from './memory.js';
 export { decide, evidenceResetFor, resetForTransition, type Signals, type DecideInput, type Decision } from './policy.js';
 export { describeTransition, evidenceStats, formatNumber } from './describe.js';

@@ -46,11 +46,7 @@ export function backoffFactor(setbacks: number, free: number, maxDoublings: numb
 }
 
 /** Record that an emergency cause was seen now, whether or not the mode changes. */
-export function noteSignals(
-  m: PolicyMemory,
-  signals: { critical: boolean; diverged: boolean; recommendationsStale: boolean },
-  nowMs: number,
-): PolicyMemory {
+export function noteSignals(m: PolicyMemory, signals: { critical: boolean; diverged: boolean; recommendationsStale: boolean }, nowMs: number): PolicyMemory {
   const seen = signals.critical || signals.diverged || signals.recommendationsStale;
   return seen ? { ...m, lastCauseMs: nowMs } : m;
 }

@@ -43,12 +43,17 @@ Example:
 `;
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine(COMMAND, argv, {
+  const parsed = parseCommandLine(
+    COMMAND,
+    argv,
+    {
       mountpoint: { type: 'string', default: DEFAULT_MOUNTPOINT },
       format: { type: 'string' },
       output: { type: 'string', short: 'o' },
       quiet: { type: 'boolean', short: 'q' },
-  }, EXPORT_HELP);
+    },
+    EXPORT_HELP,
+  );
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   if (positionals.length !== 1) return usageError(COMMAND, positionals.length ? `one model NAME expected, got ${positionals.length}` : 'no model NAME given');
@@ -128,7 +133,13 @@ async function exportModel(opts: Options): Promise<number> {
   reporter.start();
   try {
     if (opts.format === 'csv') await sink.write(csvHeader(config.inputs, config.outputs));
-    done = await copyDataset(files, makeConverter(opts.format, config), sink, () => interrupted, (n) => (done = n));
+    done = await copyDataset(
+      files,
+      makeConverter(opts.format, config),
+      sink,
+      () => interrupted,
+      (n) => (done = n),
+    );
     if (interrupted) throw new ToolError(`${interrupted}: stopped${opts.output ? `; ${opts.output} was not written` : ''}`, INTERRUPTED_EXIT);
     await sink.finish();
   } catch (err) {

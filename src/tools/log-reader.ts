@@ -122,7 +122,9 @@ export const logFormat: SampleFormat = {
     }
     if (suspect) warn(`${suspect}: the last record is damaged (a torn write?); skipped, as the server does on recovery`);
     else if (queue.length) {
-      warn(`${where(source, 'record', record + 1)} (byte ${offset}): the file ends inside a record (${queue.length} bytes; a torn write?); skipped, as the server does on recovery`);
+      warn(
+        `${where(source, 'record', record + 1)} (byte ${offset}): the file ends inside a record (${queue.length} bytes; a torn write?); skipped, as the server does on recovery`,
+      );
     }
   },
 };

@@ -85,7 +85,9 @@ export async function openModel(mountpoint: string, name: string): Promise<Model
   } catch (err) {
     const code = errnoOf(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new ToolError(`${mountpoint} is not an mlproxy mount (it has no "version" file): is the server running (mlproxy serve --mountpoint ${mountpoint})?`);
+      throw new ToolError(
+        `${mountpoint} is not an mlproxy mount (it has no "version" file): is the server running (mlproxy serve --mountpoint ${mountpoint})?`,
+      );
     }
     throw new ToolError(files.describe(err, mountpoint));
   }

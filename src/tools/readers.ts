@@ -79,7 +79,8 @@ function lineFormat(name: string, makeParser: (ctx: ReadContext) => (raw: string
           try {
             const sample = parse(lines[i], `${ctx.source}:${first + i}`);
             if (sample === undefined) continue;
-            if (sample.length > MAX_LINE_BYTES) throw new InputError(`${ctx.source}:${first + i}: in the model's units the sample is longer than ${MAX_LINE_BYTES} bytes`);
+            if (sample.length > MAX_LINE_BYTES)
+              throw new InputError(`${ctx.source}:${first + i}: in the model's units the sample is longer than ${MAX_LINE_BYTES} bytes`);
             out.lines.push(sample);
             out.positions.push(first + i);
           } catch (err) {

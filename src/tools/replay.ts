@@ -72,13 +72,18 @@ interface Options {
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine(COMMAND, argv, {
+  const parsed = parseCommandLine(
+    COMMAND,
+    argv,
+    {
       model: { type: 'string' },
       mountpoint: { type: 'string', default: DEFAULT_MOUNTPOINT },
       'batch-samples': { type: 'string', default: String(DEFAULT_BATCH_SAMPLES) },
       format: { type: 'string', default: 'auto' },
       quiet: { type: 'boolean', short: 'q' },
-  }, REPLAY_HELP);
+    },
+    REPLAY_HELP,
+  );
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const model = values.model;
@@ -87,7 +92,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (positionals.filter((f) => f === '-').length > 1) return usageError(COMMAND, 'standard input (-) can be read only once');
   const batchText = values['batch-samples'] as string;
   const batchSamples = /^[0-9]+$/.test(batchText) ? Number(batchText) : NaN;
-  if (!(batchSamples >= 1 && batchSamples <= MAX_BATCH_SAMPLES)) return usageError(COMMAND, `--batch-samples must be a whole number in 1..${MAX_BATCH_SAMPLES}`);
+  if (!(batchSamples >= 1 && batchSamples <= MAX_BATCH_SAMPLES))
+    return usageError(COMMAND, `--batch-samples must be a whole number in 1..${MAX_BATCH_SAMPLES}`);
   const format = values.format as string;
   if (format !== 'auto' && !FORMATS[format]) return usageError(COMMAND, `--format must be auto or one of ${Object.keys(FORMATS).join(' ')}`);
   return runTool(COMMAND, () =>
@@ -301,7 +307,8 @@ async function summary(files: ModelFiles, model: string, capacity: number, store
   if (!st) return line + '\n';
   line += `; model now: samples_total ${st.samples_total}, samples_buffered ${st.samples_buffered}/${st.buffer_capacity ?? capacity}, train_steps ${st.train_steps}, loss ${st.loss}, state ${st.state}\n`;
   const notes: string[] = [];
-  if (stored > Number(st.buffer_capacity ?? capacity)) notes.push(`the buffer keeps only the newest ${st.buffer_capacity ?? capacity} samples (buffer_capacity); older ones were dropped`);
+  if (stored > Number(st.buffer_capacity ?? capacity))
+    notes.push(`the buffer keeps only the newest ${st.buffer_capacity ?? capacity} samples (buffer_capacity); older ones were dropped`);
   if (st.state === 'created') notes.push('the model has no network yet: it trains once you write init, then start, to its control file');
   else if (st.state === 'initialized' || st.state === 'stopped') notes.push(`the model is ${st.state}: it trains once you write start to its control file`);
   return line + notes.map((n) => `replay ${model}: note: ${n}\n`).join('');

@@ -33,7 +33,11 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
   await execFileP('mkdir', ['-p', join(dir, 'tmp'), results]);
   const env = { ...process.env, TMPDIR: join(dir, 'tmp'), MLPROXY_BENCH_PIDS: pids };
   await execFileP('touch', [pids]);
-  const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/ceilings.mjs'), '--quick', '--out', join(results, 'ceilings.json')], { env, cwd: ROOT, timeout: 150_000 });
+  const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/ceilings.mjs'), '--quick', '--out', join(results, 'ceilings.json')], {
+    env,
+    cwd: ROOT,
+    timeout: 150_000,
+  });
   t.match(stdout, /## Against the floor/, 'the section is printed');
 
   const out = JSON.parse(await readFile(join(results, 'ceilings.json'), 'utf8'));
@@ -42,7 +46,11 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
       const byServer = out.data.results[placement][measure];
       const servers = measure === 'flood' ? ['mlproxy', 'fuseNative', 'c', 'strict'] : ['mlproxy', 'fuseNative', 'c'];
       t.same(Object.keys(byServer).sort(), servers.sort(), `${placement} ${measure}: every server measured`);
-      for (const s of servers) t.ok(Object.values(byServer[s][0]).every((v) => Number.isFinite(v)), `${placement} ${measure} ${s}: finite numbers`);
+      for (const s of servers)
+        t.ok(
+          Object.values(byServer[s][0]).every((v) => Number.isFinite(v)),
+          `${placement} ${measure} ${s}: finite numbers`,
+        );
     }
   }
   t.equal(out.data.results.same.flood.mlproxy[0].failedWrites, 0, 'mlproxy took every flood batch (none refused)');
@@ -53,7 +61,11 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
   t.match(doc, /## Against the floor/, 'bench/report.mjs renders the section');
 
   t.same(await mountsUnder(dir), [], 'no mount left');
-  const started = (await readFile(pids, 'utf8')).trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[0]));
+  const started = (await readFile(pids, 'utf8'))
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => Number(l.split(' ')[0]));
   t.equal(started.length, 4, 'four servers were started (mlproxy twice, two baselines)');
   t.same(started.filter(alive), [], 'every server process is gone');
 });

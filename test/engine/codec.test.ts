@@ -40,15 +40,25 @@ t.test('binary records may straddle chunks; the magic may arrive a byte at a tim
 
 t.test('numbers', (t) => {
   for (const good of ['0', '-1', '+2.5', '.5', '5.', '1e3', '-1E-3', '1000000000']) t.ok(Number.isFinite(parseNumber(good, 'x')), good);
-  for (const bad of ['', '-', 'e3', '1e', '0x10', 'NaN', 'Infinity', '1,0', '1_000', '1000000001', '2e9']) t.ok(einval(() => parseNumber(bad, 'x')), bad);
+  for (const bad of ['', '-', 'e3', '1e', '0x10', 'NaN', 'Infinity', '1,0', '1_000', '1000000001', '2e9'])
+    t.ok(
+      einval(() => parseNumber(bad, 'x')),
+      bad,
+    );
   t.end();
 });
 
 t.test('queries, feedback and formatting', (t) => {
   t.same([...parseQueries('1 2\n3 4\n', 2, 1, 10)], [1, 2, 3, 4]);
-  t.ok(einval(() => parseQueries('1 2\n3 4\n', 2, 1, 1)), 'too many lines');
+  t.ok(
+    einval(() => parseQueries('1 2\n3 4\n', 2, 1, 1)),
+    'too many lines',
+  );
   const fb = parseFeedback('ml 5\ndefault 3 1000\ncritical\n', 1, 1000);
-  t.same(fb.map((l) => l.source), ['ml', 'default', 'critical']);
+  t.same(
+    fb.map((l) => l.source),
+    ['ml', 'default', 'critical'],
+  );
   t.same([...(fb[1].corrected as Float32Array)], [1]);
   t.equal(formatRows(Float32Array.of(1.5, -2.25), 2, 1000), '1500 -2250\n');
   t.equal(formatRows(Float32Array.of(1.5, -2.25), 1, 1), '1.5\n-2.25\n');
@@ -57,8 +67,14 @@ t.test('queries, feedback and formatting', (t) => {
 
 t.test('config text', (t) => {
   t.same(parseConfigText('inputs=3\nhidden=none\n'), { inputs: 3, hidden: [] });
-  t.ok(einval(() => parseConfigText('# only a comment\n')), 'empty');
-  t.ok(einval(() => parseConfigText('hidden=1,2,3,4,5,6,7,8,9')), 'too many layers');
+  t.ok(
+    einval(() => parseConfigText('# only a comment\n')),
+    'empty',
+  );
+  t.ok(
+    einval(() => parseConfigText('hidden=1,2,3,4,5,6,7,8,9')),
+    'too many layers',
+  );
   t.ok(einval(() => validateConfig({ ...DEFAULT_CONFIG, batch_size: 20000, buffer_capacity: 10000 })));
   t.end();
 });
@@ -129,14 +145,75 @@ const sameOutcome = (t: Test, text: string, width: number, scale: number, cuts: 
 
 t.test('fast text parser: edge cases decode exactly as documented', (t) => {
   const cases = [
-    '1 2\n', '1 2', '+1 -2\n', '-0 +0\n', '.5 5.\n', '1.e3 -1E-3\n', '1e+3 1e-0\n', '0e999 -0e-999\n',
-    '1e9 -1e9\n', '1000000000 -1000000000.0\n', '1000000001 1\n', '1e10 1\n', '1.0000000001e9 0\n', '0.000000001e18 1\n',
-    '1e400 1\n', '1e-400 1\n', '123456789012345678 1\n', '0.123456789012345678 1\n', '0.1 0.2\n', '0.3 1.7976931348623157\n',
-    '9007199254740993e-7 1\n', '1 2\r\n', '1 2\r\r\n', '1\r2\n', '1 \r 2\n', '  1 2  \n', '\t1\t2\t\n', '\v1 2\f\n', '1 2\xa0\n', '\xa01 2\n', '1\xa02\n',
-    '1  \t 2\n', '1 2 # comment\n', '1 2#c\n', '#only\n', '   \n', '\n\n1 2\n\n', '1 2 3\n', '1\n', '\n', '',
-    'NaN 1\n', 'Infinity 1\n', '-Infinity 1\n', 'nan 1\n', 'inf 1\n', '0x10 1\n', '1,5 1\n', '1_0 1\n', '- 1\n', '+ 1\n', '. 1\n', 'e3 1\n', '1e 1\n',
-    '1e+ 1\n', '1..2 1\n', '1.2.3 1\n', '++1 1\n', '1- 1\n', '1e3.5 1\n', '٣ 1\n', '1 2\x00\n', '1 2\x85\n', '00000000000000000000001 0001\n',
-    '1 2\n3 4\n5', '1 2\n3 x\n', `${'1'.repeat(10)} 1\n`, `1 ${' '.repeat(70000)}2\n`, `1 2 #${'c'.repeat(70000)}\n`,
+    '1 2\n',
+    '1 2',
+    '+1 -2\n',
+    '-0 +0\n',
+    '.5 5.\n',
+    '1.e3 -1E-3\n',
+    '1e+3 1e-0\n',
+    '0e999 -0e-999\n',
+    '1e9 -1e9\n',
+    '1000000000 -1000000000.0\n',
+    '1000000001 1\n',
+    '1e10 1\n',
+    '1.0000000001e9 0\n',
+    '0.000000001e18 1\n',
+    '1e400 1\n',
+    '1e-400 1\n',
+    '123456789012345678 1\n',
+    '0.123456789012345678 1\n',
+    '0.1 0.2\n',
+    '0.3 1.7976931348623157\n',
+    '9007199254740993e-7 1\n',
+    '1 2\r\n',
+    '1 2\r\r\n',
+    '1\r2\n',
+    '1 \r 2\n',
+    '  1 2  \n',
+    '\t1\t2\t\n',
+    '\v1 2\f\n',
+    '1 2\xa0\n',
+    '\xa01 2\n',
+    '1\xa02\n',
+    '1  \t 2\n',
+    '1 2 # comment\n',
+    '1 2#c\n',
+    '#only\n',
+    '   \n',
+    '\n\n1 2\n\n',
+    '1 2 3\n',
+    '1\n',
+    '\n',
+    '',
+    'NaN 1\n',
+    'Infinity 1\n',
+    '-Infinity 1\n',
+    'nan 1\n',
+    'inf 1\n',
+    '0x10 1\n',
+    '1,5 1\n',
+    '1_0 1\n',
+    '- 1\n',
+    '+ 1\n',
+    '. 1\n',
+    'e3 1\n',
+    '1e 1\n',
+    '1e+ 1\n',
+    '1..2 1\n',
+    '1.2.3 1\n',
+    '++1 1\n',
+    '1- 1\n',
+    '1e3.5 1\n',
+    '٣ 1\n',
+    '1 2\x00\n',
+    '1 2\x85\n',
+    '00000000000000000000001 0001\n',
+    '1 2\n3 4\n5',
+    '1 2\n3 x\n',
+    `${'1'.repeat(10)} 1\n`,
+    `1 ${' '.repeat(70000)}2\n`,
+    `1 2 #${'c'.repeat(70000)}\n`,
   ];
   for (const text of cases) for (const scale of [1, 1000, 3]) sameOutcome(t, text, 2, scale);
   t.end();
@@ -154,7 +231,7 @@ t.test('fast text parser: a number split across two writes, and every other cut'
 t.test('fast text parser: random lines agree with the documented rules', (t) => {
   const rand = (() => {
     let s = 12345;
-    return () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+    return () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
   })();
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const digits = (n: number) => Array.from({ length: n }, () => String(Math.floor(rand() * 10))).join('');
@@ -211,19 +288,25 @@ t.test('binary datasets read in place agree with readInt32LE at any alignment an
   }
   const bad = Buffer.from(buf);
   bad.writeInt32LE(1_000_000_001, 20);
-  t.ok(einval(() => new DatasetDecoder(2, 1, 1000).feed(bad)), 'a value beyond ±1e9');
-  t.ok(einval(() => {
-    const d = new DatasetDecoder(2, 1, 1000);
-    d.feed(buf.subarray(0, buf.length - 2));
-    d.finish();
-  }), 'a batch that ends inside a record');
+  t.ok(
+    einval(() => new DatasetDecoder(2, 1, 1000).feed(bad)),
+    'a value beyond ±1e9',
+  );
+  t.ok(
+    einval(() => {
+      const d = new DatasetDecoder(2, 1, 1000);
+      d.feed(buf.subarray(0, buf.length - 2));
+      d.finish();
+    }),
+    'a batch that ends inside a record',
+  );
   t.end();
 });
 
 t.test('fast scan rounds every number it accepts exactly as Number() does (in doubles, before float32)', (t) => {
   const out = new Float64Array(1);
   let s = 99;
-  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+  const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
   let checked = 0;
   let mismatched = 0;
   for (let i = 0; i < 20000; i++) {

@@ -8,7 +8,11 @@ import { freshWeights } from '../../dist/engine/train/init-weights.js';
 t.test('fast path equals tfjs', async (t) => {
   const worker = new TrainingWorker();
   t.teardown(() => worker.close());
-  for (const [inputs, hidden, outputs] of [[16, [64, 64], 4], [2, [], 1], [3, [8, 5, 7], 2]] as [number, number[], number][]) {
+  for (const [inputs, hidden, outputs] of [
+    [16, [64, 64], 4],
+    [2, [], 1],
+    [3, [8, 5, 7], 2],
+  ] as [number, number[], number][]) {
     const sizes = layerSizes(inputs, hidden, outputs);
     await worker.build('m', { inputs, hidden, outputs, learningRate: 0.01 }, freshWeights(sizes));
     // Train a little so the biases are not zero and the comparison covers trained weights.

@@ -45,8 +45,15 @@ t.test('standardising uses the buffer statistics, inputs and outputs apart', (t)
   t.equal(norm.inStd.length, 2);
   t.equal(norm.outStd.length, 1);
   const { xs, ys } = standardise(Float32Array.from([1, 10, 100, 3, 30, 300]), shape, norm);
-  t.same([...xs].map((v) => Math.sign(v)), [-1, -1, 1, 1], 'below and above the mean');
-  t.same([...ys].map((v) => Math.sign(v)), [-1, 1]);
+  t.same(
+    [...xs].map((v) => Math.sign(v)),
+    [-1, -1, 1, 1],
+    'below and above the mean',
+  );
+  t.same(
+    [...ys].map((v) => Math.sign(v)),
+    [-1, 1],
+  );
   t.ok(Math.abs(xs[0] + xs[2]) < 1e-6, 'symmetric around the mean');
   t.end();
 });

@@ -9,8 +9,12 @@ t.test('config staging and commit', async (t) => {
   const dir = `${s.mnt}/models/m`;
   const cat = async (f: string) => (await s.sh(`cat models/m/${f}`)).stdout;
 
-  t.equal(await cat('config'), 'inputs=1\noutputs=1\nhidden=32,32\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=10000\nscale=1\n' +
-    'durability=strict\noverflow=drop_oldest\npromote_dwell_ms=300000\ndemote_dwell_ms=60000\nemergency_cooldown_ms=300000\n', 'defaults');
+  t.equal(
+    await cat('config'),
+    'inputs=1\noutputs=1\nhidden=32,32\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=10000\nscale=1\n' +
+      'durability=strict\noverflow=drop_oldest\npromote_dwell_ms=300000\ndemote_dwell_ms=60000\nemergency_cooldown_ms=300000\n',
+    'defaults',
+  );
   t.equal(await cat('config_staged'), '', 'nothing staged');
 
   t.equal((await s.sh('printf "inputs=3\\n# a comment\\n\\nhidden=8\\n" > models/m/config')).code, 0);
@@ -18,9 +22,17 @@ t.test('config staging and commit', async (t) => {
   t.match(await cat('config'), /^inputs=1\n/, 'reads show committed values until commit');
 
   for (const [bad, key] of [
-    ['inputs=0', 'inputs'], ['inputs=abc', 'inputs'], ['inputs=1.5', 'inputs'], ['hidden=8,,8', 'hidden'],
-    ['learning_rate=-1', 'learning_rate'], ['learning_rate=nan', 'learning_rate'], ['scale=0', 'scale'],
-    ['bogus=1', 'bogus'], ['inputsx=2', 'inputsx'], ['noequals', 'noequals'], ['batch_size=', 'batch_size'],
+    ['inputs=0', 'inputs'],
+    ['inputs=abc', 'inputs'],
+    ['inputs=1.5', 'inputs'],
+    ['hidden=8,,8', 'hidden'],
+    ['learning_rate=-1', 'learning_rate'],
+    ['learning_rate=nan', 'learning_rate'],
+    ['scale=0', 'scale'],
+    ['bogus=1', 'bogus'],
+    ['inputsx=2', 'inputsx'],
+    ['noequals', 'noequals'],
+    ['batch_size=', 'batch_size'],
   ]) {
     t.equal(await io('write', `${dir}/config`, `outputs=2\n${bad}\n`), 'err EINVAL', `${bad} is refused`);
     t.match(await cat('events'), new RegExp(`rejected file=config .*${key}`), `the event names ${key}`);

@@ -40,7 +40,14 @@ t.test('dataset', async (t) => {
 
   // Binary form.
   const good = join(s.dir, 'good.bin');
-  await writeFile(good, binary(2, 1, [[1, 2, 3], [4, 5, 6], [-7, -8, -9]]));
+  await writeFile(
+    good,
+    binary(2, 1, [
+      [1, 2, 3],
+      [4, 5, 6],
+      [-7, -8, -9],
+    ]),
+  );
   t.equal((await s.sh(`cat ${good} > models/m/dataset`)).code, 0);
   st = await stats();
   t.equal(st.samples_total, '7');
@@ -50,7 +57,13 @@ t.test('dataset', async (t) => {
     ['wrong widths', binary(3, 1, [[1, 2, 3, 4]])],
     ['reserved not zero', binary(2, 1, [[1, 2, 3]], { reserved: 1 })],
     ['partial record', binary(2, 1, [[1, 2, 3]]).subarray(0, 16 + 10)],
-    ['value beyond 1e9', binary(2, 1, [[1, 2, 3], [2000000000, 1, 1]])],
+    [
+      'value beyond 1e9',
+      binary(2, 1, [
+        [1, 2, 3],
+        [2000000000, 1, 1],
+      ]),
+    ],
     ['bad magic', binary(2, 1, [[1, 2, 3]], { magic: 0x12345678 })],
   ];
   for (const [what, bytes] of cases) {

@@ -24,12 +24,16 @@ t.test('a model learns a linear function', async (t) => {
 
   // While it trains, reads keep answering quickly.
   let slowest = 0;
-  const st = await waitFor(async () => {
-    const began = performance.now();
-    const stats = parseStats((await s.sh('cat models/lin/stats')).stdout);
-    slowest = Math.max(slowest, performance.now() - began);
-    return stats.training === '0' && Number(stats.train_steps) > 0 ? stats : undefined;
-  }, 60000, 'training to finish its budget');
+  const st = await waitFor(
+    async () => {
+      const began = performance.now();
+      const stats = parseStats((await s.sh('cat models/lin/stats')).stdout);
+      slowest = Math.max(slowest, performance.now() - began);
+      return stats.training === '0' && Number(stats.train_steps) > 0 ? stats : undefined;
+    },
+    60000,
+    'training to finish its budget',
+  );
   t.ok(Number(st.generation) > 10, `weights were published as they trained (generation ${st.generation})`);
   t.ok(slowest < 2000, `stats reads stayed responsive while training (slowest ${slowest.toFixed(0)} ms including the shell)`);
 
@@ -84,7 +88,7 @@ t.test('a crash of the training process does not take the server down', async (t
   process.kill(Number(children[0]), 'SIGKILL');
   await waitFor(async () => /training process was killed by SIGKILL/.test(await s.log()), 10000, 'the server to notice');
   t.equal((await s.sh('cat version')).code, 0, 'the server still answers');
-  t.match((await io('txn', `${s.mnt}/models/c/recommendation`, '1 2')), /^ok [-\d.e]+$/, 'and recommends from the last weights');
+  t.match(await io('txn', `${s.mnt}/models/c/recommendation`, '1 2'), /^ok [-\d.e]+$/, 'and recommends from the last weights');
   const before = await rounds();
   await feed(300);
   await waitFor(async () => (await rounds()) > before, 20000, 'training to resume in a new training process');

@@ -33,11 +33,14 @@ t.test('content is never stale or cut short', async (t) => {
   const longer = await s.sh('cat models/m/state; echo init > models/m/control; echo start > models/m/control; cat models/m/state; cat models/m/stats | wc -l');
   t.match(longer.stdout, /^initialized\nstarted\n\d+\n$/, 'a longer value after a shorter one arrives whole');
   t.ok(Number(longer.stdout.trim().split('\n')[2]) >= 20, 'stats arrives whole although its size says 0');
-  const pread = await sh(`node -e "
+  const pread = await sh(
+    `node -e "
     const fs = require('fs'); const fd = fs.openSync('${s.mnt}/models/m/state', 'r'); const b = Buffer.alloc(64);
     const a = fs.readSync(fd, b, 0, 64, 0); const first = b.toString('utf8', 0, a);
     require('child_process').execSync('echo stop > ${s.mnt}/models/m/control');
-    const n = fs.readSync(fd, b, 0, 64, 0); console.log(JSON.stringify([first, b.toString('utf8', 0, n)]));"`, s.mnt);
+    const n = fs.readSync(fd, b, 0, 64, 0); console.log(JSON.stringify([first, b.toString('utf8', 0, n)]));"`,
+    s.mnt,
+  );
   t.same(JSON.parse(pread.stdout), ['started\n', 'stopped\n'], 'pread at 0 on the same fd renders afresh');
 });
 
@@ -45,13 +48,16 @@ t.test('events: one open reader keeps reading as the file grows', async (t) => {
   const s = await startServer();
   t.teardown(() => s.stop());
   await s.sh('mkdir models/m');
-  const r = await sh(`node -e "
+  const r = await sh(
+    `node -e "
     const fs = require('fs'); const { execSync } = require('child_process');
     const fd = fs.openSync('${s.mnt}/models/m/events', 'r'); const b = Buffer.alloc(65536); let pos = 0; let text = '';
     const drain = () => { for (let n; (n = fs.readSync(fd, b, 0, b.length, pos)) > 0; pos += n) text += b.toString('utf8', 0, n); };
     drain(); const first = text;
     execSync('echo init > ${s.mnt}/models/m/control; echo bogus > ${s.mnt}/models/m/control || true', { stdio: 'ignore' });
-    drain(); console.log(JSON.stringify([first, text]));"`, s.mnt);
+    drain(); console.log(JSON.stringify([first, text]));"`,
+    s.mnt,
+  );
   const [first, all] = JSON.parse(r.stdout) as [string, string];
   t.match(first, /^\S+ created state=created mode=emergency\n$/);
   t.ok(all.startsWith(first), 'what was read stays where it was');

@@ -53,14 +53,17 @@ t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => 
   await s.sh(`mkdir models/k && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=1000000\\n' > models/k/config && echo commit > models/k/control`);
   // A writer in its own process acknowledges each batch in a file only after close() returned 0.
   const acks = join(s.dir, 'acks');
-  const writer = spawn(process.execPath, ['-e', `
+  const writer = spawn(process.execPath, [
+    '-e',
+    `
     const fs = require('fs');
     for (let i = 0; ; i++) {
       const rows = Array.from({ length: 50 }, (_, j) => (i * 50 + j) + ' 1 2').join('\\n') + '\\n';
       try { const fd = fs.openSync('${s.mnt}/models/k/dataset', 'w'); fs.writeSync(fd, rows); fs.closeSync(fd); }
       catch (e) { process.exit(0); }
       fs.appendFileSync('${acks}', '50\\n');
-    }`]);
+    }`,
+  ]);
   await waitFor(async () => (await readFile(acks, 'utf8').catch(() => '')).split('\n').length > 40, 30000, 'acknowledged batches');
   s.proc.kill('SIGKILL');
   await new Promise((r) => writer.once('exit', r));
@@ -106,10 +109,14 @@ t.test('divergence is rolled back and counted', async (t) => {
   const generation = parseStats((await s.sh('cat models/d/stats')).stdout).generation;
   await s.sh('echo diverge > models/d/fault');
   await io('write', `${s.mnt}/models/d/dataset`, samples(50));
-  const st = await waitFor(async () => {
-    const x = parseStats((await s.sh('cat models/d/stats')).stdout);
-    return Number(x.rollbacks) > 0 ? x : undefined;
-  }, 20000, 'a rollback');
+  const st = await waitFor(
+    async () => {
+      const x = parseStats((await s.sh('cat models/d/stats')).stdout);
+      return Number(x.rollbacks) > 0 ? x : undefined;
+    },
+    20000,
+    'a rollback',
+  );
   t.equal(st.generation, generation, 'the diverged weights were never published');
   t.equal(await io('txn', `${s.mnt}/models/d/recommendation`, '30 5\n'), good, 'answers still come from the last good weights');
   const events = (await s.sh('cat models/d/events')).stdout;
@@ -132,12 +139,17 @@ t.test('LayersModel import and export', async (t) => {
     hidden.forEach((units, i) => m.add(tf.layers.dense({ units, activation: 'relu', ...(i === 0 ? { inputShape: [3] } : {}) })));
     m.add(tf.layers.dense({ units: 2 }));
     await mkdir(dir, { recursive: true });
-    await m.save(tf.io.withSaveHandler(async (artifacts) => {
-      const weightsManifest = [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs ?? [] }];
-      await writeFile(join(dir, 'model.json'), JSON.stringify({ modelTopology: artifacts.modelTopology, format: artifacts.format, generatedBy: artifacts.generatedBy, weightsManifest }));
-      await writeFile(join(dir, 'group1-shard1of1.bin'), Buffer.from(artifacts.weightData as ArrayBuffer));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await m.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        const weightsManifest = [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs ?? [] }];
+        await writeFile(
+          join(dir, 'model.json'),
+          JSON.stringify({ modelTopology: artifacts.modelTopology, format: artifacts.format, generatedBy: artifacts.generatedBy, weightsManifest }),
+        );
+        await writeFile(join(dir, 'group1-shard1of1.bin'), Buffer.from(artifacts.weightData as ArrayBuffer));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     return m;
   }
 
@@ -163,7 +175,13 @@ t.test('LayersModel import and export', async (t) => {
   await s.sh(`cp models/i/model/model.json models/i/model/weights.bin ${out}/`);
   const json = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
   const bin = await readFile(join(out, 'weights.bin'));
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length) }));
+  const loaded = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length),
+    }),
+  );
   const again = (loaded.predict(tf.tensor2d([q])) as import('@tensorflow/tfjs').Tensor).dataSync();
   t.ok(Math.abs(again[0] - expected[0]) < 1e-5, 'the export loads in tfjs and gives the same answer');
   t.ok(await stat(join(state, 'models', 'i', 'model', 'model.json')), 'save wrote the weights to the state dir too');
@@ -173,7 +191,9 @@ t.test('LayersModel import and export', async (t) => {
 t.test('overflow=reject refuses what does not fit', async (t) => {
   const s = await startServer();
   t.teardown(() => s.stop());
-  await s.sh(`mkdir models/o && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=100\\noverflow=reject\\nbatch_size=10\\n' > models/o/config && echo commit > models/o/control`);
+  await s.sh(
+    `mkdir models/o && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=100\\noverflow=reject\\nbatch_size=10\\n' > models/o/config && echo commit > models/o/control`,
+  );
   t.equal(await io('write', `${s.mnt}/models/o/dataset`, samples(80)), 'ok');
   t.equal(await io('write', `${s.mnt}/models/o/dataset`, samples(30)), 'err ENOSPC', 'a batch that does not fit');
   t.equal(await io('write', `${s.mnt}/models/o/dataset`, samples(20)), 'ok', 'one that fits');

@@ -54,7 +54,20 @@ t.test('recommendation and feedback', async (t) => {
   t.equal(await io('write', `${dir}/feedback`, 'default 700\nml 900\n'), 'ok');
   t.equal(await io('write', `${dir}/feedback`, 'critical\n'), 'ok');
   t.equal(await io('write', `${dir}/feedback`, 'fallback 3\nfallback 2\n'), 'ok', 'the kernel reports its own fallbacks');
-  for (const bad of ['ml\n', 'ml x\n', 'mlx 5\n', 'ML 5\n', 'default 1 2\n', 'ml 5 1 2 3\n', 'critical 5\n', '\n', 'ml 5\nbogus 1\n', 'fallback\n', 'fallback -1\n', 'fallback 1.5\n']) {
+  for (const bad of [
+    'ml\n',
+    'ml x\n',
+    'mlx 5\n',
+    'ML 5\n',
+    'default 1 2\n',
+    'ml 5 1 2 3\n',
+    'critical 5\n',
+    '\n',
+    'ml 5\nbogus 1\n',
+    'fallback\n',
+    'fallback -1\n',
+    'fallback 1.5\n',
+  ]) {
     t.equal(await io('write', `${dir}/feedback`, bad), 'err EINVAL', `feedback ${JSON.stringify(bad)} is refused`);
   }
   st = await stats();

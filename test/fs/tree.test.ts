@@ -13,8 +13,10 @@ t.test('tree', async (t) => {
   t.equal(await io('write', `${s.mnt}/version`, 'x'), 'err EACCES', 'root files are read-only, even for root');
 
   t.equal((await s.sh('mkdir models/m1 && ls models')).stdout, 'm1\n');
-  t.equal((await s.sh('ls models/m1')).stdout.split('\n').filter(Boolean).join(' '),
-    'control state mode apply_permil config config_staged dataset recommendation feedback stats qnet events fault model'.split(' ').sort().join(' '));
+  t.equal(
+    (await s.sh('ls models/m1')).stdout.split('\n').filter(Boolean).join(' '),
+    'control state mode apply_permil config config_staged dataset recommendation feedback stats qnet events fault model'.split(' ').sort().join(' '),
+  );
   t.equal(await io('mkdir', `${s.mnt}/models/m1`), 'err EEXIST');
   for (const bad of ['Upper', '-lead', '_lead', 'a.b', 'x'.repeat(65)]) {
     t.equal(await io('mkdir', `${s.mnt}/models/${bad}`), 'err EINVAL', `name ${bad} is refused`);

@@ -21,7 +21,7 @@ function outcome<T>(fn: () => T): T | MlError {
     return fn();
   } catch (err) {
     if (err instanceof MlError && err.code in ERRNO) return err;
-    throw new Error(`threw something that is not a documented MlError: ${String((err as Error)?.stack ?? err)}`);
+    throw new Error(`threw something that is not a documented MlError: ${String((err as Error)?.stack ?? err)}`, { cause: err });
   }
 }
 
@@ -353,14 +353,12 @@ t.test('model files: export then import round-trips the weights; any mangled mod
     fc.jsonValue().map((v) => JSON.stringify({ modelTopology: v })),
     fc.jsonValue().map((v) => JSON.stringify({ modelTopology: { config: { layers: [{ class_name: 'Dense', config: { units: 1 } }] } }, weightsManifest: v })),
     fc.jsonValue().map((v) => JSON.stringify({ modelTopology: { config: { layers: v } }, weightsManifest: [] })),
-    fc
-      .jsonValue()
-      .map((v) =>
-        JSON.stringify({
-          modelTopology: { config: { layers: [{ class_name: 'Dense', config: { units: 1 } }] } },
-          weightsManifest: [{ paths: ['w'], weights: v }],
-        }),
-      ),
+    fc.jsonValue().map((v) =>
+      JSON.stringify({
+        modelTopology: { config: { layers: [{ class_name: 'Dense', config: { units: 1 } }] } },
+        weightsManifest: [{ paths: ['w'], weights: v }],
+      }),
+    ),
   );
   await fc.assert(
     fc.asyncProperty(jsonish, fc.uint8Array({ maxLength: 64 }), async (text, bin) => {
@@ -369,7 +367,7 @@ t.test('model files: export then import round-trips the weights; any mangled mod
         return true;
       } catch (err) {
         if (err instanceof MlError && (err.code === 'EINVAL' || err.code === 'ENOENT')) return true;
-        throw new Error(`import threw ${String((err as Error)?.stack ?? err)} for ${text.slice(0, 200)}`);
+        throw new Error(`import threw ${String((err as Error)?.stack ?? err)} for ${text.slice(0, 200)}`, { cause: err });
       }
     }),
     params(1902),

@@ -16,10 +16,17 @@ t.test('the dashboard', async (t) => {
   const { dashboard, queries, variables } = await dashboardQueries();
   t.equal(dashboard.uid, 'mlproxy');
   const vars = (dashboard.templating as { list: { name: string; type: string; query: unknown }[] }).list;
-  t.match(vars.find((v) => v.name === 'datasource'), { type: 'datasource', query: 'prometheus' }, 'a Prometheus datasource variable');
-  t.ok(vars.some((v) => v.name === 'model'), 'a model variable');
+  t.match(
+    vars.find((v) => v.name === 'datasource'),
+    { type: 'datasource', query: 'prometheus' },
+    'a Prometheus datasource variable',
+  );
+  t.ok(
+    vars.some((v) => v.name === 'model'),
+    'a model variable',
+  );
 
-  const panels = (dashboard.panels as { id: number; type: string; title: string; datasource?: { uid: string }; targets?: { datasource?: { uid: string } }[] }[]);
+  const panels = dashboard.panels as { id: number; type: string; title: string; datasource?: { uid: string }; targets?: { datasource?: { uid: string } }[] }[];
   t.equal(new Set(panels.map((p) => p.id)).size, panels.length, 'panel ids are unique');
   for (const p of panels.filter((p) => p.type !== 'row')) {
     t.equal(p.datasource?.uid, '${datasource}', `panel "${p.title}" uses the datasource variable`);

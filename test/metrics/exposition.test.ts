@@ -43,8 +43,7 @@ t.test('the exposition: promtool, docs/metrics.md, values', async (t) => {
   for (const name of documented.keys()) t.ok(fams.has(name), `documented ${name} is exported`);
 
   // Labels as documented: every sample carries exactly the family's documented labels.
-  const familyOf = (sample: string) =>
-    fams.has(sample) ? sample : [...fams.keys()].find((f) => ['_bucket', '_sum', '_count'].some((x) => sample === f + x));
+  const familyOf = (sample: string) => (fams.has(sample) ? sample : [...fams.keys()].find((f) => ['_bucket', '_sum', '_count'].some((x) => sample === f + x)));
   const seen = new Set<string>();
   const labelProblems: string[] = [];
   for (const sm of samples(text)) {
@@ -54,7 +53,10 @@ t.test('the exposition: promtool, docs/metrics.md, values', async (t) => {
       continue;
     }
     seen.add(fam);
-    const names = Object.keys(sm.labels).filter((l) => l !== 'le' && l !== 'quantile').sort().join(',');
+    const names = Object.keys(sm.labels)
+      .filter((l) => l !== 'le' && l !== 'quantile')
+      .sort()
+      .join(',');
     const want = [...(documented.get(fam)?.labels ?? [])].sort().join(',');
     if (names !== want && !labelProblems.some((p) => p.startsWith(fam + ':'))) labelProblems.push(`${fam}: labels ${names}, documented ${want}`);
   }

@@ -10,14 +10,14 @@ import { dashboardQueries, withVariables } from './promql.js';
 async function until(p: Prometheus, expr: string, check: (values: number[]) => boolean, what = expr, ms = 60000): Promise<number[]> {
   let last: number[] = [];
   try {
-    return await waitFor<number[] | false>(
+    return (await waitFor<number[] | false>(
       async () => {
         last = (await p.query(expr)).map((r) => Number(r.value[1]));
         return check(last) ? last : false;
       },
       ms,
       what,
-    ) as number[];
+    )) as number[];
   } catch (err) {
     throw new Error(`${(err as Error).message}; last result ${JSON.stringify(last)}\n${p.log()}`, { cause: err });
   }

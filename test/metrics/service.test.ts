@@ -151,9 +151,7 @@ t.test("the unit's commands: ready when mounted, clean after a crash and after a
 });
 
 t.test('fstab.example through the mount helper', async (t) => {
-  const fstab = (await readFile(join(ROOT, 'mount-scripts/fstab.example'), 'utf8'))
-    .split('\n')
-    .filter((l) => l.trim() && !l.trim().startsWith('#'));
+  const fstab = (await readFile(join(ROOT, 'mount-scripts/fstab.example'), 'utf8')).split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
   t.equal(fstab.length, 1, 'one entry');
   const [source, target, type, options, dump, pass] = fstab[0].trim().split(/\s+/);
   t.same([source, target, type, dump, pass], ['mlproxy', '/mnt/mlproxy', 'fuse.mlproxy', '0', '0']);

@@ -49,16 +49,33 @@ t.test('a real promotion renders as one line of key=value fields', async (t) => 
   t.match(line, /^mode learning -> collaboration cause=promote reason="[^"]+" ml_mean=110 default_mean=100 n_ml=200 n_default=200 /);
   t.match(line, / confidence=1 /);
   t.match(line, / margin=0\.02 /);
-  const fields = line.replace(/ reason="[^"]*"/, '').split(' ').slice(5);
+  const fields = line
+    .replace(/ reason="[^"]*"/, '')
+    .split(' ')
+    .slice(5);
   t.ok(fields.length >= 8);
   for (const f of fields) t.match(f, /^[a-z_]+=(-?[0-9.e+-]+|nan|-?inf)$/, f);
 });
 
 t.test('evidence stats: fixed keys, formatted values, nan while empty', async (t) => {
-  const keys = ['ml_count', 'ml_mean', 'ml_std', 'default_count', 'default_mean', 'default_std', 'advantage', 'welch_t', 'confidence_better', 'confidence_worse'];
+  const keys = [
+    'ml_count',
+    'ml_mean',
+    'ml_std',
+    'default_count',
+    'default_mean',
+    'default_std',
+    'advantage',
+    'welch_t',
+    'confidence_better',
+    'confidence_worse',
+  ];
   const ev = createEvidence();
   const empty = evidenceStats(summarize(ev));
-  t.same(empty.map(([k]) => k), keys.map((k) => `evidence_${k}`));
+  t.same(
+    empty.map(([k]) => k),
+    keys.map((k) => `evidence_${k}`),
+  );
   t.same(Object.fromEntries(empty).evidence_ml_count, '0');
   t.same(Object.fromEntries(empty).evidence_ml_mean, 'nan');
   for (let i = 0; i < 200; i++) {

@@ -1,14 +1,6 @@
 // Tests the evidence windows and their statistics against direct computation and known table values.
 import t from 'tap';
-import {
-  createEvidence,
-  recordFeedback,
-  clearEvidence,
-  summarize,
-  confidenceAbove,
-  confidenceBelow,
-  DEFAULT_CAPACITY,
-} from '../../src/modes/evidence.js';
+import { createEvidence, recordFeedback, clearEvidence, summarize, confidenceAbove, confidenceBelow, DEFAULT_CAPACITY } from '../../src/modes/evidence.js';
 import { normalCdf, tToZ, tConfidence, welchDf } from '../../src/modes/stats.js';
 
 function meanStd(xs: number[]): [number, number] {

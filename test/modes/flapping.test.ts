@@ -146,7 +146,10 @@ t.test('an inadequate model is retried after ever longer cool-downs', async (t) 
   const r = simulate({ seed: 3, start: 'learning', advantage: -0.4, ops: 60_000 });
   const causes = r.steps.map((s) => s.decision.cause);
   t.equal(causes[0], 'inadequate');
-  t.ok(causes.every((c, i) => c === (i % 2 ? 'cooldown' : 'inadequate')), JSON.stringify(causes));
+  t.ok(
+    causes.every((c, i) => c === (i % 2 ? 'cooldown' : 'inadequate')),
+    JSON.stringify(causes),
+  );
   const cooldowns = r.steps.filter((s) => s.decision.cause === 'cooldown').map((s) => s.decision.numbers.cooldown_ms);
   t.same(cooldowns.slice(0, 4), [300_000, 600_000, 1_200_000, 2_400_000]);
   t.ok(r.steps.length <= 9, `${r.steps.length} transitions in 100 minutes`);

@@ -1,12 +1,6 @@
 // Tests the policy memory: what each transition records, setback counting, forgiveness and back-off.
 import t from 'tap';
-import {
-  createPolicyMemory,
-  noteSignals,
-  noteTransition,
-  activeSetbacks,
-  backoffFactor,
-} from '../../src/modes/memory.js';
+import { createPolicyMemory, noteSignals, noteTransition, activeSetbacks, backoffFactor } from '../../src/modes/memory.js';
 import { DEFAULT_THRESHOLDS as T } from '../../src/modes/thresholds.js';
 
 const QUIET = { critical: false, diverged: false, recommendationsStale: false };
@@ -59,7 +53,13 @@ t.test('setbacks accumulate while close together and are forgiven after forgiveM
 });
 
 t.test('back-off doubles per setback beyond the free ones, up to the cap', async (t) => {
-  t.same([0, 1, 2, 3, 4, 5, 9].map((s) => backoffFactor(s, 0, 4)), [1, 2, 4, 8, 16, 16, 16]);
-  t.same([0, 1, 2, 3].map((s) => backoffFactor(s, 1, 4)), [1, 1, 2, 4]);
+  t.same(
+    [0, 1, 2, 3, 4, 5, 9].map((s) => backoffFactor(s, 0, 4)),
+    [1, 2, 4, 8, 16, 16, 16],
+  );
+  t.same(
+    [0, 1, 2, 3].map((s) => backoffFactor(s, 1, 4)),
+    [1, 1, 2, 4],
+  );
   t.equal(activeSetbacks({}, 5, 10), 0);
 });

@@ -1,15 +1,6 @@
 // Tests the mode table: names, order, apply_permil per mode, exact matching and the one-step ladder.
 import t from 'tap';
-import {
-  MODES,
-  applyPermil,
-  isMode,
-  isPolicy,
-  modeRank,
-  promotionOf,
-  demotionOf,
-  CORRECTION_REPEAT,
-} from '../../src/modes/modes.js';
+import { MODES, applyPermil, isMode, isPolicy, modeRank, promotionOf, demotionOf, CORRECTION_REPEAT } from '../../src/modes/modes.js';
 
 t.test('modes are ordered by trust, matching the upstream enum (emergency = 1 … recommendation = 4)', async (t) => {
   t.same([...MODES], ['emergency', 'learning', 'collaboration', 'recommendation']);

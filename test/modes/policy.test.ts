@@ -50,29 +50,63 @@ const cases: Case[] = [
   // Inadequate recommendations: straight to emergency from anywhere, without waiting for dwell.
   { name: 'learning -> emergency when ml is inadequate', in: input('learning', awful), to: 'emergency', cause: 'inadequate' },
   { name: 'collaboration -> emergency when ml is inadequate', in: input('collaboration', awful), to: 'emergency', cause: 'inadequate' },
-  { name: 'recommendation -> emergency when inadequate, even just entered', in: input('recommendation', awful, { lastTransitionMs: HOUR }), to: 'emergency', cause: 'inadequate' },
+  {
+    name: 'recommendation -> emergency when inadequate, even just entered',
+    in: input('recommendation', awful, { lastTransitionMs: HOUR }),
+    to: 'emergency',
+    cause: 'inadequate',
+  },
   // Signals, from every non-emergency mode.
   ...(['learning', 'collaboration', 'recommendation'] as const).flatMap((m): Case[] => [
     { name: `${m} -> emergency on critical`, in: input(m, better, { signals: CRIT, lastTransitionMs: HOUR }), to: 'emergency', cause: 'critical' },
     { name: `${m} -> emergency on divergence`, in: input(m, better, { signals: DIV }), to: 'emergency', cause: 'diverged' },
     { name: `${m} -> emergency on stale recommendations`, in: input(m, better, { signals: STALE }), to: 'emergency', cause: 'stale' },
   ]),
-  { name: 'critical takes precedence over divergence', in: input('learning', none, { signals: { critical: true, diverged: true, recommendationsStale: true } }), to: 'emergency', cause: 'critical' },
+  {
+    name: 'critical takes precedence over divergence',
+    in: input('learning', none, { signals: { critical: true, diverged: true, recommendationsStale: true } }),
+    to: 'emergency',
+    cause: 'critical',
+  },
   // Leaving emergency.
-  { name: 'emergency -> learning after the cool-down', in: input('emergency', none, { lastTransitionMs: ago(T.emergencyCooldownMs) }), to: 'learning', cause: 'cooldown' },
+  {
+    name: 'emergency -> learning after the cool-down',
+    in: input('emergency', none, { lastTransitionMs: ago(T.emergencyCooldownMs) }),
+    to: 'learning',
+    cause: 'cooldown',
+  },
   { name: 'emergency stays during the cool-down', in: input('emergency', none, { lastTransitionMs: ago(T.emergencyCooldownMs - 1) }), to: null },
   { name: 'emergency stays while a cause persists', in: input('emergency', none, { signals: STALE }), to: null },
   { name: 'a recent cause restarts the cool-down', in: input('emergency', none, { lastCauseMs: ago(1000) }), to: null },
   { name: 'emergencySinceMs wins over an older transition time', in: input('emergency', none, { emergencySinceMs: ago(1000) }), to: null },
-  { name: 'the second emergency in a row waits twice as long', in: input('emergency', none, { lastTransitionMs: ago(T.emergencyCooldownMs), setbacks: 2, lastSetbackMs: ago(T.emergencyCooldownMs) }), to: null },
-  { name: '... and leaves after that', in: input('emergency', none, { lastTransitionMs: ago(2 * T.emergencyCooldownMs), setbacks: 2, lastSetbackMs: ago(2 * T.emergencyCooldownMs) }), to: 'learning', cause: 'cooldown' },
+  {
+    name: 'the second emergency in a row waits twice as long',
+    in: input('emergency', none, { lastTransitionMs: ago(T.emergencyCooldownMs), setbacks: 2, lastSetbackMs: ago(T.emergencyCooldownMs) }),
+    to: null,
+  },
+  {
+    name: '... and leaves after that',
+    in: input('emergency', none, { lastTransitionMs: ago(2 * T.emergencyCooldownMs), setbacks: 2, lastSetbackMs: ago(2 * T.emergencyCooldownMs) }),
+    to: 'learning',
+    cause: 'cooldown',
+  },
   // Manual pins.
   { name: 'manual: a pinned learning is not promoted', in: input('learning', better, { policy: 'manual' }), to: null },
   { name: 'manual: a pinned recommendation is not demoted', in: input('recommendation', worse, { policy: 'manual' }), to: null },
   { name: 'manual: inadequate evidence does not override the pin', in: input('recommendation', awful, { policy: 'manual' }), to: null },
   { name: 'manual: stale recommendations do not override the pin', in: input('collaboration', better, { policy: 'manual', signals: STALE }), to: null },
-  { name: 'manual: critical still forces emergency', in: input('recommendation', better, { policy: 'manual', signals: CRIT }), to: 'emergency', cause: 'critical' },
-  { name: 'manual: divergence still forces emergency', in: input('collaboration', better, { policy: 'manual', signals: DIV }), to: 'emergency', cause: 'diverged' },
+  {
+    name: 'manual: critical still forces emergency',
+    in: input('recommendation', better, { policy: 'manual', signals: CRIT }),
+    to: 'emergency',
+    cause: 'critical',
+  },
+  {
+    name: 'manual: divergence still forces emergency',
+    in: input('collaboration', better, { policy: 'manual', signals: DIV }),
+    to: 'emergency',
+    cause: 'diverged',
+  },
   { name: 'manual: emergency is not left by cool-down', in: input('emergency', none, { policy: 'manual', lastTransitionMs: 0 }), to: null },
   // Not enough evidence.
   { name: 'no promotion with too few ml samples', in: input('learning', evidence(0.1, T.minSamplesPromote - 1, 10, 200)), to: null },
@@ -81,20 +115,54 @@ const cases: Case[] = [
   { name: 'no demotion with too few samples', in: input('collaboration', evidence(-0.1, T.minSamplesDemote - 1)), to: null },
   { name: 'no inadequate verdict with too few samples', in: input('learning', evidence(-0.4, T.minSamplesDemote - 1)), to: null },
   { name: 'demotion at exactly the sample minimum', in: input('collaboration', evidence(-0.1, T.minSamplesDemote)), to: 'learning', cause: 'demote' },
-  { name: 'recommendation without a default baseline demotes to get one', in: input('recommendation', evidence(0.1, 100, 10, 0)), to: 'collaboration', cause: 'demote' },
+  {
+    name: 'recommendation without a default baseline demotes to get one',
+    in: input('recommendation', evidence(0.1, 100, 10, 0)),
+    to: 'collaboration',
+    cause: 'demote',
+  },
   // Margins: certainty alone is not enough, the effect must clear the margin.
   { name: 'a certain but sub-margin advantage does not promote', in: input('learning', evidence(T.promoteMargin * 0.75, 200, 0.01)), to: null },
-  { name: 'a certain advantage just over the margin promotes', in: input('learning', evidence(T.promoteMargin * 1.25, 200, 0.01)), to: 'collaboration', cause: 'promote' },
+  {
+    name: 'a certain advantage just over the margin promotes',
+    in: input('learning', evidence(T.promoteMargin * 1.25, 200, 0.01)),
+    to: 'collaboration',
+    cause: 'promote',
+  },
   { name: 'a certain but small shortfall stays (hysteresis band)', in: input('recommendation', evidence(-T.demoteMargin * 0.5, 200, 0.01)), to: null },
-  { name: 'a certain shortfall beyond the demote margin demotes', in: input('recommendation', evidence(-T.demoteMargin * 1.5, 200, 0.01)), to: 'collaboration', cause: 'demote' },
+  {
+    name: 'a certain shortfall beyond the demote margin demotes',
+    in: input('recommendation', evidence(-T.demoteMargin * 1.5, 200, 0.01)),
+    to: 'collaboration',
+    cause: 'demote',
+  },
   { name: 'a large but noisy advantage is not trusted', in: input('learning', evidence(0.1, 100, 60)), to: null },
   // Dwell time and back-off.
   { name: 'no promotion before the dwell time', in: input('learning', better, { lastTransitionMs: ago(T.promoteDwellMs - 1) }), to: null },
-  { name: 'promotion once the dwell time is up', in: input('learning', better, { lastTransitionMs: ago(T.promoteDwellMs) }), to: 'collaboration', cause: 'promote' },
+  {
+    name: 'promotion once the dwell time is up',
+    in: input('learning', better, { lastTransitionMs: ago(T.promoteDwellMs) }),
+    to: 'collaboration',
+    cause: 'promote',
+  },
   { name: 'no demotion before its dwell time', in: input('collaboration', worse, { lastTransitionMs: ago(T.demoteDwellMs - 1) }), to: null },
-  { name: 'a recent setback doubles the promotion dwell', in: input('learning', better, { lastTransitionMs: ago(T.promoteDwellMs), setbacks: 1, lastSetbackMs: ago(T.promoteDwellMs) }), to: null },
-  { name: '... which then passes', in: input('learning', better, { lastTransitionMs: ago(2 * T.promoteDwellMs), setbacks: 1, lastSetbackMs: ago(2 * T.promoteDwellMs) }), to: 'collaboration', cause: 'promote' },
-  { name: 'old setbacks are forgiven', in: input('learning', better, { lastTransitionMs: ago(T.promoteDwellMs), setbacks: 3, lastSetbackMs: ago(T.forgiveMs) }), to: 'collaboration', cause: 'promote' },
+  {
+    name: 'a recent setback doubles the promotion dwell',
+    in: input('learning', better, { lastTransitionMs: ago(T.promoteDwellMs), setbacks: 1, lastSetbackMs: ago(T.promoteDwellMs) }),
+    to: null,
+  },
+  {
+    name: '... which then passes',
+    in: input('learning', better, { lastTransitionMs: ago(2 * T.promoteDwellMs), setbacks: 1, lastSetbackMs: ago(2 * T.promoteDwellMs) }),
+    to: 'collaboration',
+    cause: 'promote',
+  },
+  {
+    name: 'old setbacks are forgiven',
+    in: input('learning', better, { lastTransitionMs: ago(T.promoteDwellMs), setbacks: 3, lastSetbackMs: ago(T.forgiveMs) }),
+    to: 'collaboration',
+    cause: 'promote',
+  },
 ];
 
 for (const c of cases) {

@@ -15,7 +15,7 @@ async function mounted(mnt: string): Promise<boolean> {
   return (await readFile('/proc/mounts', 'utf8')).split('\n').some((l) => l.split(' ')[1] === mnt);
 }
 
-async function tempDir(t: Tap.Test): Promise<string> {
+async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mlproxy-ops-'));
   await chmod(dir, 0o755);
   t.teardown(async () => {
@@ -24,10 +24,7 @@ async function tempDir(t: Tap.Test): Promise<string> {
   });
   return dir;
 }
-type Tap = typeof t;
-declare namespace Tap {
-  type Test = typeof t;
-}
+type Test = typeof t;
 
 t.test('tail -f models/NAME/events shows each new line once, also after the ring wraps', async (t) => {
   const s = await startServer();

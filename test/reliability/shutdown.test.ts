@@ -25,7 +25,7 @@ function exitOf(proc: ChildProcess): Promise<{ code: number | null; signal: stri
 }
 
 /** Two trained models, each fed by two writers in their own processes; resolves once batches flow. */
-async function busyServer(t: Tap.Test, state: string) {
+async function busyServer(t: Test, state: string) {
   const s = await startServer({ args: ['--state-dir', state] });
   t.teardown(() => s.stop());
   const models = ['a', 'b'];
@@ -55,12 +55,9 @@ async function busyServer(t: Tap.Test, state: string) {
   await waitFor(async () => parseStats((await s.sh('cat models/a/stats')).stdout).train_rounds !== '0', 60000, 'training');
   return { s, models, writers };
 }
-type Tap = typeof t;
-declare namespace Tap {
-  type Test = typeof t;
-}
+type Test = typeof t;
 
-async function stateDir(t: Tap.Test): Promise<string> {
+async function stateDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mlproxy-shutdown-'));
   await chmod(dir, 0o755);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -68,7 +65,7 @@ async function stateDir(t: Tap.Test): Promise<string> {
 }
 
 /** After a restart: every acknowledged batch is there, and every batch there is whole. */
-async function checkBatches(t: Tap.Test, s: Server, model: string, acked: Set<string>, inFlight: number) {
+async function checkBatches(t: Test, s: Server, model: string, acked: Set<string>, inFlight: number) {
   const rows = (await s.sh(`cat models/${model}/dataset`)).stdout.trim().split('\n').filter(Boolean);
   const perBatch = new Map<string, number>();
   for (const r of rows) {

@@ -105,12 +105,18 @@ t.test('export', async (t) => {
     await writeFile(out, 'old\n');
     r = await tool(['export', 'nope', ...mnt, '--format', 'csv', '--output', out]);
     t.equal(r.code, 1);
-    t.equal(r.stderr, `mlproxy export: model nope: model "nope" does not exist (no ${s.mnt}/models/nope); create it with mkdir and commit its config first, or it was removed meanwhile\n`);
+    t.equal(
+      r.stderr,
+      `mlproxy export: model nope: model "nope" does not exist (no ${s.mnt}/models/nope); create it with mkdir and commit its config first, or it was removed meanwhile\n`,
+    );
     t.equal(await readFile(out, 'utf8'), 'old\n', 'untouched');
     r = await tool(['export', 'empty', ...mnt, '--format', 'csv', '--output', join(s.dir, 'no', 'such', 'dir.csv')]);
     t.equal(r.code, 1);
     t.match(r.stderr, 'its directory');
-    t.notOk((await readdir(s.dir)).some((f) => f.endsWith('.tmp')), 'no temporary file left');
+    t.notOk(
+      (await readdir(s.dir)).some((f) => f.endsWith('.tmp')),
+      'no temporary file left',
+    );
   });
 
   t.test('usage errors', async (t) => {
@@ -137,7 +143,17 @@ t.test('progress text', async (t) => {
   t.equal(formatCount(9999), '9999');
   t.equal(formatCount(123456), '123k');
   t.equal(formatCount(1234567), '1.23M');
-  const view = { label: 'replay m', done: 450000, total: 1000000, estimated: true, fraction: 0.45, rate: 52000, eta: 10.6, loss: '0.0123456', trainSteps: '1920' };
+  const view = {
+    label: 'replay m',
+    done: 450000,
+    total: 1000000,
+    estimated: true,
+    fraction: 0.45,
+    rate: 52000,
+    eta: 10.6,
+    loss: '0.0123456',
+    trainSteps: '1920',
+  };
   t.equal(renderLine(view), 'replay m: 450000/~1000000 samples (45%), 52000 samples/s, ETA 11s, loss 0.0123456, train_steps 1920');
   t.equal(renderLine({ label: 'replay m', done: 7, rate: 3.2 }), 'replay m: 7 samples, 3 samples/s');
   const bar = renderBar(view, 100);

@@ -44,7 +44,11 @@ t.test('replay', async (t) => {
     t.equal(st.samples_total, String(expected.length), 'samples_total is the count of sample lines');
     t.equal(st.writes_rejected, '0');
     t.equal(await dataset(s, 'm'), expected.join('\n') + '\n', 'read back in order');
-    t.match(r.stderr, /^replay m: stored 63 samples in 9 batches from 2 files in [\d.]+s \(\d+ samples\/s\); model now: samples_total 63, samples_buffered 63\/100000, train_steps 0, loss nan, state created\n/m, 'summary line');
+    t.match(
+      r.stderr,
+      /^replay m: stored 63 samples in 9 batches from 2 files in [\d.]+s \(\d+ samples\/s\); model now: samples_total 63, samples_buffered 63\/100000, train_steps 0, loss nan, state created\n/m,
+      'summary line',
+    );
     t.match(r.stderr, /note: the model has no network yet/, 'says why it will not train');
   });
 
@@ -135,7 +139,10 @@ t.test('replay', async (t) => {
     await writeFile(f, '1 2\n');
     let r = await tool(['replay', '--model', 'nope', ...mnt, f]);
     t.equal(r.code, 1);
-    t.equal(r.stderr, `mlproxy replay: model nope: model "nope" does not exist (no ${s.mnt}/models/nope); create it with mkdir and commit its config first, or it was removed meanwhile\n`);
+    t.equal(
+      r.stderr,
+      `mlproxy replay: model nope: model "nope" does not exist (no ${s.mnt}/models/nope); create it with mkdir and commit its config first, or it was removed meanwhile\n`,
+    );
     r = await tool(['replay', '--model', 'x', '--mountpoint', s.dir, f]);
     t.equal(r.code, 1);
     t.match(r.stderr, `${s.dir} is not an mlproxy mount`);

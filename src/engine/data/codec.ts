@@ -278,7 +278,10 @@ export class DatasetDecoder {
 
 /** Parse a write to `recommendation`: one line of `inputs` numbers per query. */
 export function parseQueries(text: string, inputs: number, scale: number, maxLines: number): Float32Array {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines.length === 0) fail('EINVAL', 'recommendation: empty write');
   if (lines.length > maxLines) fail('EINVAL', `recommendation: at most ${maxLines} queries per write, got ${lines.length}`);
   const out = new Float32Array(lines.length * inputs);

@@ -114,7 +114,10 @@ export function validateConfig(config: ModelConfig): void {
   }
   const bytes = config.buffer_capacity * (config.inputs + config.outputs) * 4;
   if (bytes > MAX_BUFFER_BYTES) {
-    fail('EINVAL', `config buffer_capacity: ${config.buffer_capacity} samples of ${config.inputs + config.outputs} values need ${bytes} bytes, over the ${MAX_BUFFER_BYTES} byte limit`);
+    fail(
+      'EINVAL',
+      `config buffer_capacity: ${config.buffer_capacity} samples of ${config.inputs + config.outputs} values need ${bytes} bytes, over the ${MAX_BUFFER_BYTES} byte limit`,
+    );
   }
 }
 

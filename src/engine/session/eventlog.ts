@@ -19,7 +19,12 @@ export class EventLog {
   add(kind: string, details: string, now: Date = new Date()): string {
     let line = `${now.toISOString()} ${kind} ${details}`.replace(/\n/g, ' ');
     // Details may quote what a writer sent: cut them so retained events stay small whatever is written.
-    if (Buffer.byteLength(line) > this.lineBytes - 1) line = Buffer.from(line).subarray(0, this.lineBytes - 5).toString().replace(/\uFFFD$/, '') + ' ...';
+    if (Buffer.byteLength(line) > this.lineBytes - 1)
+      line =
+        Buffer.from(line)
+          .subarray(0, this.lineBytes - 5)
+          .toString()
+          .replace(/\uFFFD$/, '') + ' ...';
     const bytes = Buffer.from(line + '\n');
     if (this.lines.length < this.capacity) this.lines.push(bytes);
     else {

@@ -51,7 +51,10 @@ export class Intake {
       store: (rows, bytes, dropped, width) => {
         // A commit that changed the row width while this file was open: its values would be read as other samples.
         if (width !== this.ring.width && rows.length > 0) {
-          this.refuse(new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${this.ring.width} while this batch was open; write it again`), rows.length / width - 1);
+          this.refuse(
+            new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${this.ring.width} while this batch was open; write it again`),
+            rows.length / width - 1,
+          );
         }
         return this.ingest(rows, bytes, dropped);
       },
@@ -126,6 +129,8 @@ export class Intake {
 
   /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */
   private compactLog(): void {
-    void this.ctx.store?.compact(this.ring.toArray(), this.ring.width).catch((err: Error) => this.ctx.report.record('store_error', `dataset log rewrite: ${err.message}`));
+    void this.ctx.store
+      ?.compact(this.ring.toArray(), this.ring.width)
+      .catch((err: Error) => this.ctx.report.record('store_error', `dataset log rewrite: ${err.message}`));
   }
 }

@@ -308,7 +308,10 @@ export class Session {
     const loaded = await readImport(this.importDir, this._config).catch((err: unknown) => this.report.reject('load', err));
     this.learner.rebuild(this._config, loaded.weights, loaded.normalisation);
     if (this._state === 'created') this._state = 'initialized';
-    this.record('loaded', `from ${this.importDir} generation ${this.learner.generation}${loaded.normalisation ? '' : ' (no mlproxy normalisation metadata: identity)'}`);
+    this.record(
+      'loaded',
+      `from ${this.importDir} generation ${this.learner.generation}${loaded.normalisation ? '' : ' (no mlproxy normalisation metadata: identity)'}`,
+    );
     this.learner.poke();
   }
 
@@ -325,7 +328,10 @@ export class Session {
       this.learner.rebuild(this._config, saved.weights?.weights, saved.weights?.normalisation);
       this._state = meta.state as ModelState;
     }
-    this.record('restored', `state=${this._state} mode=${this.modes.mode} samples=${this.intake.counts.samples_restored} weights=${saved.weights ? 'saved' : 'fresh'} cut_log_bytes=${saved.cutBytes}`);
+    this.record(
+      'restored',
+      `state=${this._state} mode=${this.modes.mode} samples=${this.intake.counts.samples_restored} weights=${saved.weights ? 'saved' : 'fresh'} cut_log_bytes=${saved.cutBytes}`,
+    );
     this.learner.poke();
   }
 

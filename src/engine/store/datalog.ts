@@ -123,19 +123,21 @@ export class DataLog {
     if (!this.flushQueued) {
       this.flushQueued = true;
       // A failed step must not stop the ones after it: each waiter was told of its own failure.
-      this.chain = this.chain.catch(() => {}).then(async () => {
-        this.flushQueued = false;
-        if (!this.pending.length) return;
-        const { data, waiters } = this.take();
-        try {
-          await this.fh.write(data);
-          await this.fh.datasync();
-        } catch (err) {
-          waiters.forEach((w) => w.reject(err as Error));
-          return;
-        }
-        waiters.forEach((w) => w.resolve());
-      });
+      this.chain = this.chain
+        .catch(() => {})
+        .then(async () => {
+          this.flushQueued = false;
+          if (!this.pending.length) return;
+          const { data, waiters } = this.take();
+          try {
+            await this.fh.write(data);
+            await this.fh.datasync();
+          } catch (err) {
+            waiters.forEach((w) => w.reject(err as Error));
+            return;
+          }
+          waiters.forEach((w) => w.resolve());
+        });
     }
     return this.chain;
   }
@@ -149,17 +151,19 @@ export class DataLog {
     const { waiters } = this.take();
     const record = rows.length ? encodeRecord(rows, width) : Buffer.alloc(0);
     this.bytes = record.length;
-    this.chain = this.chain.catch(() => {}).then(async () => {
-      try {
-        await writeAtomic(this.path, record);
-        await this.fh.close();
-        this.fh = await open(this.path, 'a+');
-      } catch (err) {
-        waiters.forEach((w) => w.reject(err as Error));
-        throw err;
-      }
-      waiters.forEach((w) => w.resolve());
-    });
+    this.chain = this.chain
+      .catch(() => {})
+      .then(async () => {
+        try {
+          await writeAtomic(this.path, record);
+          await this.fh.close();
+          this.fh = await open(this.path, 'a+');
+        } catch (err) {
+          waiters.forEach((w) => w.reject(err as Error));
+          throw err;
+        }
+        waiters.forEach((w) => w.resolve());
+      });
     return this.chain;
   }
 

@@ -76,7 +76,9 @@ export async function fromModelJson(
   readWeights: (path: string) => Promise<Buffer>,
 ): Promise<{ weights: Float32Array[]; normalisation: Normalisation | undefined }> {
   let doc: {
-    modelTopology?: { config?: { layers?: { class_name: string; config: Record<string, unknown> }[] } | { class_name: string; config: Record<string, unknown> }[] };
+    modelTopology?: {
+      config?: { layers?: { class_name: string; config: Record<string, unknown> }[] } | { class_name: string; config: Record<string, unknown> }[];
+    };
     weightsManifest?: { paths: string[]; weights: WeightSpec[] }[];
     userDefinedMetadata?: { mlproxy?: Record<string, number[]> };
   };
@@ -87,7 +89,9 @@ export async function fromModelJson(
   }
   if (!isObject(doc)) fail('EINVAL', 'load: model.json is not a JSON object');
   const cfg = isObject(doc.modelTopology) ? doc.modelTopology.config : undefined;
-  const layers = (Array.isArray(cfg) ? cfg : isObject(cfg) ? cfg.layers : undefined) ?? fail('EINVAL', 'load: model.json has no modelTopology layers (a LayersModel is needed)');
+  const layers =
+    (Array.isArray(cfg) ? cfg : isObject(cfg) ? cfg.layers : undefined) ??
+    fail('EINVAL', 'load: model.json has no modelTopology layers (a LayersModel is needed)');
   // model.json comes from elsewhere: check every part's shape before using it, so any file is EINVAL, never a crash.
   if (!Array.isArray(layers) || !layers.every((l) => isObject(l) && typeof l.class_name === 'string' && isObject(l.config))) {
     fail('EINVAL', 'load: modelTopology layers must be objects with class_name and config');
@@ -104,9 +108,23 @@ export async function fromModelJson(
     if (act !== want) fail('EINVAL', `load: layer ${i + 1} has activation ${String(act)}, mlproxy networks use ${want} there`);
   });
   const manifest = doc.weightsManifest ?? fail('EINVAL', 'load: model.json has no weightsManifest');
-  const wellFormed = Array.isArray(manifest) && manifest.every((g) => isObject(g) && Array.isArray(g.paths) && g.paths.every((p) => typeof p === 'string') &&
-    Array.isArray(g.weights) && g.weights.every((w) => isObject(w) && typeof w.name === 'string' && typeof w.dtype === 'string' &&
-      Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)));
+  const wellFormed =
+    Array.isArray(manifest) &&
+    manifest.every(
+      (g) =>
+        isObject(g) &&
+        Array.isArray(g.paths) &&
+        g.paths.every((p) => typeof p === 'string') &&
+        Array.isArray(g.weights) &&
+        g.weights.every(
+          (w) =>
+            isObject(w) &&
+            typeof w.name === 'string' &&
+            typeof w.dtype === 'string' &&
+            Array.isArray(w.shape) &&
+            w.shape.every((d) => Number.isSafeInteger(d) && d >= 0),
+        ),
+    );
   if (!wellFormed) fail('EINVAL', 'load: weightsManifest must be a list of {paths: [names], weights: [{name, shape, dtype}]}');
   const weights: Float32Array[] = [];
   for (const group of manifest) {
@@ -123,7 +141,8 @@ export async function fromModelJson(
     }
   }
   const sizes = [shape.inputs, ...expected];
-  if (weights.length !== 2 * (sizes.length - 1)) fail('EINVAL', `load: ${weights.length} weight tensors, a ${sizes.join('-')} network has ${2 * (sizes.length - 1)}`);
+  if (weights.length !== 2 * (sizes.length - 1))
+    fail('EINVAL', `load: ${weights.length} weight tensors, a ${sizes.join('-')} network has ${2 * (sizes.length - 1)}`);
   for (let i = 0; i + 1 < sizes.length; i++) {
     if (weights[2 * i].length !== sizes[i] * sizes[i + 1] || weights[2 * i + 1].length !== sizes[i + 1]) {
       fail('EINVAL', `load: layer ${i + 1} weights do not fit ${sizes[i]} inputs and ${sizes[i + 1]} units (inputs=${shape.inputs} in config)`);
@@ -131,12 +150,22 @@ export async function fromModelJson(
   }
   const meta = isObject(doc.userDefinedMetadata) ? doc.userDefinedMetadata.mlproxy : undefined;
   const numbers = (a: unknown, n: number) => Array.isArray(a) && a.length === n && a.every((v) => typeof v === 'number');
-  const normalisation = isObject(meta) && numbers(meta.inMean, shape.inputs) && numbers(meta.inStd, shape.inputs) && numbers(meta.outMean, shape.outputs) && numbers(meta.outStd, shape.outputs)
-    ? { inMean: Float32Array.from(meta.inMean), inStd: Float32Array.from(meta.inStd), outMean: Float32Array.from(meta.outMean), outStd: Float32Array.from(meta.outStd) }
-    : undefined;
+  const normalisation =
+    isObject(meta) &&
+    numbers(meta.inMean, shape.inputs) &&
+    numbers(meta.inStd, shape.inputs) &&
+    numbers(meta.outMean, shape.outputs) &&
+    numbers(meta.outStd, shape.outputs)
+      ? {
+          inMean: Float32Array.from(meta.inMean),
+          inStd: Float32Array.from(meta.inStd),
+          outMean: Float32Array.from(meta.outMean),
+          outStd: Float32Array.from(meta.outStd),
+        }
+      : undefined;
   return { weights, normalisation };
 }
 
-function isObject(v: unknown): v is Record<string, any> {
+function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

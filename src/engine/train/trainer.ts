@@ -106,7 +106,10 @@ export class TrainingWorker {
 
   dispose(model: string): Promise<void> {
     if (!this.worker) return Promise.resolve();
-    return this.call({ op: 'dispose', model }).then(() => undefined, () => undefined);
+    return this.call({ op: 'dispose', model }).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {

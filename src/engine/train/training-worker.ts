@@ -59,7 +59,10 @@ function build(tf: Tf, spec: NetworkSpec, weights?: Float32Array[]): Held {
 }
 
 function readWeights(net: Held['net']): Float32Array[] {
-  return net.getWeights().map((w) => w.dataSync() as Float32Array).map((a) => Float32Array.from(a));
+  return net
+    .getWeights()
+    .map((w) => w.dataSync() as Float32Array)
+    .map((a) => Float32Array.from(a));
 }
 
 function setWeights(tf: Tf, net: Held['net'], weights: Float32Array[]): void {
