@@ -6,7 +6,10 @@ set -eu
 cd "$(dirname "$0")/.."
 mount-scripts/setup.sh --test
 
-work=$(mktemp -d)
+# The run's own bookkeeping (tap's exit code and output) stays in the checkout, out of /tmp, where
+# the tests make and remove directories of their own.
+work=.test-run
+rm -rf "$work" && mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 { npx tap; echo $? > "$work/code"; } 2>&1 | tee "$work/out"
 code=$(cat "$work/code")

@@ -1,11 +1,13 @@
 // Owns `mlproxy replay`: stored datasets streamed into a model through the mount, checked line by line
 // here (so a bad line is named FILE:LINE), written as batches the server stores whole or not at all.
-import { createReadStream, fstatSync, constants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { FORMATS, InputError, formatFor, where, type SampleFormat } from './readers.js';
-import { DEFAULT_MOUNTPOINT, ToolError, errnoOf, lastDatasetRejection, openModel, readConfig, readStats, type ModelFiles } from './mount.js';
-import { ProgressReporter, formatDuration } from './progress.js';
+import { FORMATS, InputError, where } from './readers.js';
+import { DEFAULT_MOUNTPOINT, ToolError, openModel, readConfig, readStats } from './mount.js';
+import { ProgressReporter } from './progress.js';
+import { describeInputs } from './replay-inputs.js';
+import { Batch, writeBatch } from './replay-batch.js';
+import { describeFailure, summary } from './replay-report.js';
 import { INTERRUPTED_EXIT, onInterrupt } from './interrupt.js';
 import { parseCommandLine, runTool, usageError } from './command.js';
 
@@ -55,13 +57,6 @@ Example:
   zcat old.txt.gz | mlproxy replay --model sched --batch-samples 50000 -
 `;
 
-interface Input {
-  path: string;
-  label: string;
-  size: number | undefined;
-  format: SampleFormat;
-}
-
 interface Options {
   model: string;
   mountpoint: string;
@@ -106,60 +101,6 @@ export async function replayCommand(argv: string[]): Promise<number> {
       files: positionals,
     }),
   );
-}
-
-async function describeInputs(files: string[], format: string): Promise<Input[]> {
-  const inputs: Input[] = [];
-  for (const path of files) {
-    if (path === '-') {
-      let size: number | undefined;
-      try {
-        const st = fstatSync(0);
-        size = st.isFile() ? st.size : undefined;
-      } catch {}
-      inputs.push({ path, label: 'stdin', size, format: formatFor(format, '') });
-      continue;
-    }
-    let st;
-    try {
-      st = await stat(path);
-    } catch (err) {
-      const code = errnoOf(err);
-      throw new ToolError(code === 'ENOENT' ? `${path}: no such file` : `${path}: ${code ?? ''} ${(err as Error).message}`);
-    }
-    if (st.isDirectory()) throw new ToolError(`${path}: is a directory`);
-    inputs.push({ path, label: path, size: st.isFile() ? st.size : undefined, format: formatFor(format, path) });
-  }
-  return inputs;
-}
-
-/** Samples checked and waiting to be written as one batch, with where each came from. */
-class Batch {
-  lines: string[] = [];
-  inputs: number[] = [];
-  positions: number[] = [];
-  bytes = 0;
-  constructor(readonly number: number) {}
-  get size(): number {
-    return this.lines.length;
-  }
-  push(line: string, input: number, position: number): void {
-    this.lines.push(line);
-    this.inputs.push(input);
-    this.positions.push(position);
-    this.bytes += line.length + 1;
-  }
-}
-
-async function writeBatch(files: ModelFiles, batch: Batch): Promise<void> {
-  const fh = await open(files.path('dataset'), constants.O_WRONLY);
-  try {
-    await fh.writeFile(batch.lines.join('\n') + '\n');
-  } catch (err) {
-    await fh.close().catch(() => {});
-    throw err;
-  }
-  await fh.close(); // the batch is stored (or refused) here
 }
 
 async function replay(opts: Options): Promise<number> {
@@ -276,40 +217,4 @@ async function replay(opts: Options): Promise<number> {
   const from = inputs.every((i) => i.path === '-') ? 'stdin' : `${inputs.length} file${inputs.length === 1 ? '' : 's'}`;
   if (!opts.quiet) process.stderr.write(await summary(files, opts.model, config.bufferCapacity, stored, batchesStored, from, Date.now() - started));
   return 0;
-}
-
-async function describeFailure(
-  files: ModelFiles,
-  err: unknown,
-  batch: Batch,
-  locate: (input: number, position: number) => string,
-  stored: number,
-  lastStored: string | undefined,
-): Promise<ToolError> {
-  const span = `batch ${batch.number} (${batch.size} samples, ${locate(batch.inputs[0], batch.positions[0])} to ${locate(batch.inputs[batch.size - 1], batch.positions[batch.size - 1])})`;
-  const after = `\nmlproxy replay: stopped: ${stored} samples stored before it${lastStored ? `, through ${lastStored}` : ''}; nothing of batch ${batch.number} or after it was stored`;
-  if (errnoOf(err) !== 'EINVAL') return new ToolError(files.describe(err, `writing ${span}`) + after);
-  let reason = (await lastDatasetRejection(files)) ?? 'no reason recorded in the events file';
-  const line = /dataset line (\d+)/.exec(reason);
-  if (line && Number(line[1]) <= batch.size) {
-    const i = Number(line[1]) - 1;
-    reason += ` (that is ${locate(batch.inputs[i], batch.positions[i])})`;
-  }
-  return new ToolError(
-    `the server refused ${span} (EINVAL): ${reason}; did the model's config change during the replay? (${files.path('events')} has the details)` + after,
-  );
-}
-
-async function summary(files: ModelFiles, model: string, capacity: number, stored: number, batches: number, from: string, ms: number): Promise<string> {
-  const secs = ms / 1000;
-  let line = `replay ${model}: stored ${stored} sample${stored === 1 ? '' : 's'} in ${batches} batch${batches === 1 ? '' : 'es'} from ${from} in ${secs < 60 ? `${secs.toFixed(1)}s` : formatDuration(secs)} (${Math.round(stored / Math.max(secs, 0.001))} samples/s)`;
-  const st = await readStats(files);
-  if (!st) return line + '\n';
-  line += `; model now: samples_total ${st.samples_total}, samples_buffered ${st.samples_buffered}/${st.buffer_capacity ?? capacity}, train_steps ${st.train_steps}, loss ${st.loss}, state ${st.state}\n`;
-  const notes: string[] = [];
-  if (stored > Number(st.buffer_capacity ?? capacity))
-    notes.push(`the buffer keeps only the newest ${st.buffer_capacity ?? capacity} samples (buffer_capacity); older ones were dropped`);
-  if (st.state === 'created') notes.push('the model has no network yet: it trains once you write init, then start, to its control file');
-  else if (st.state === 'initialized' || st.state === 'stopped') notes.push(`the model is ${st.state}: it trains once you write start to its control file`);
-  return line + notes.map((n) => `replay ${model}: note: ${n}\n`).join('');
 }

@@ -155,13 +155,16 @@ t.test('fstab.example through the mount helper', async (t) => {
   t.equal(fstab.length, 1, 'one entry');
   const [source, target, type, options, dump, pass] = fstab[0].trim().split(/\s+/);
   t.same([source, target, type, dump, pass], ['mlproxy', '/mnt/mlproxy', 'fuse.mlproxy', '0', '0']);
-  if (await has('findmnt')) {
-    const r = await run('findmnt', ['--verify', '--tab-file', join(ROOT, 'mount-scripts/fstab.example')]);
-    t.match(r.out, /\b0 parse errors, 0 errors\b/, 'findmnt --verify parses it');
-  }
-
   // mount(8) and umount(8) find the helper by these names; call them as they would, on a temp mountpoint.
   const dir = await mkdtemp(join(tmpdir(), 'mlproxy-fstab-'));
+  if (await has('findmnt')) {
+    // findmnt also checks that the target exists, which /mnt/mlproxy need not on a test machine: verify the
+    // same entry with a target that does.
+    const tab = join(dir, 'fstab');
+    await writeFile(tab, fstab[0].replace('/mnt/mlproxy', dir) + '\n');
+    const r = await run('findmnt', ['--verify', '--tab-file', tab]);
+    t.match(r.out, /\b0 parse errors, 0 errors\b/, 'findmnt --verify parses it');
+  }
   const mnt = join(dir, 'mnt');
   const pidfile = `/run/mlproxy${mnt.replace(/[^A-Za-z0-9_.]/g, '-')}.pid`;
   t.teardown(async () => {
