@@ -51,6 +51,20 @@ static size_t pad4(size_t n)
 	return (n + 3) & ~(size_t)3;
 }
 
+/*
+ * Step *p to the next 4-byte boundary of buf, requiring the padding to be
+ * zero: every byte of an accepted file has one meaning.
+ */
+static bool qnet_zero_to_pad4(const u8 *buf, const u8 **p)
+{
+	const u8 *end = buf + pad4((size_t)(*p - buf));
+
+	for (; *p < end; (*p)++)
+		if (**p)
+			return false;
+	return true;
+}
+
 /* File size of a network with these widths (sizes[0] = inputs). */
 static size_t qnet_size_for(const u16 *sizes, unsigned int nr_layers)
 {
@@ -112,7 +126,8 @@ int mlp_qnet_parse(struct mlp_qnet *net, const u8 *buf, size_t len)
 	nr_layers = get_le16(buf + 12);
 	if (nr_layers < 1 || nr_layers > QNET_MAX_LAYERS)
 		return -E2BIG;
-	if (buf[14] != QNET_ACT_RELU || get_le32(buf + 24) || get_le32(buf + 28))
+	if (buf[14] != QNET_ACT_RELU || buf[15] != QNET_FRAC_BITS ||
+	    get_le32(buf + 24) || get_le32(buf + 28))
 		return -EINVAL;
 	for (l = 0; l <= nr_layers; l++) {
 		sizes[l] = get_le16(buf + QNET_HEADER_BYTES + 2 * l);
@@ -133,7 +148,9 @@ int mlp_qnet_parse(struct mlp_qnet *net, const u8 *buf, size_t len)
 	net->nr_layers = nr_layers;
 	net->inputs = sizes[0];
 	net->outputs = sizes[nr_layers];
-	p = buf + QNET_HEADER_BYTES + pad4(2 * (nr_layers + 1));
+	p = buf + QNET_HEADER_BYTES + 2 * (nr_layers + 1);
+	if (!qnet_zero_to_pad4(buf, &p))
+		return -EINVAL;
 	for (i = 0; i < net->inputs; i++, p += 16)
 		if (qnet_read_affine(&net->in_affine[i], p))
 			return -EINVAL;
@@ -162,7 +179,8 @@ int mlp_qnet_parse(struct mlp_qnet *net, const u8 *buf, size_t len)
 				return -EINVAL;
 			net->weight[wat++] = w;
 		}
-		p = buf + pad4((size_t)(p - buf));
+		if (!qnet_zero_to_pad4(buf, &p))
+			return -EINVAL;
 	}
 	for (i = 0; i < net->outputs; i++, p += 16)
 		if (qnet_read_affine(&net->out_affine[i], p))

@@ -16,6 +16,7 @@
 #define QNET_VERSION		1
 #define QNET_HEADER_BYTES	32
 #define QNET_ACT_RELU		1	/* ReLU on hidden layers, linear output */
+#define QNET_FRAC_BITS		16	/* activations are Q15.16 */
 
 /* Hard limits (the exporter enforces the same ones). */
 #define QNET_MAX_LAYERS		4	/* dense layers */

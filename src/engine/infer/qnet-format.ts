@@ -7,7 +7,7 @@ export const QNET = {
   magic: 0x4e514c4d, // the bytes "MLQN"
   version: 1,
   headerBytes: 32,
-  /** Activations are int32 with this many fraction bits (Q15.16). Informational: the evaluator never needs it. */
+  /** Activations are int32 with this many fraction bits (Q15.16). The evaluator never needs it; a file must say 16. */
   fracBits: 16,
   activationRelu: 1,
 } as const;
@@ -155,6 +155,13 @@ function readAffine(buf: Buffer, at: number): Affine {
   return { add: buf.readBigInt64LE(at), mul: buf.readInt32LE(at + 8), shift: buf.readUInt8(at + 12) };
 }
 
+/** The offset of the next 4-byte boundary from `at`, requiring the padding to be zero (every accepted byte has one meaning). */
+function zeroToPad4(buf: Buffer, at: number): number {
+  const end = pad4(at);
+  for (let i = at; i < end; i++) if (buf[i] !== 0) bad(`padding at byte ${i} not zero`);
+  return end;
+}
+
 /** Parse and validate in the kernel's order (header, sizes against limits, checksum, contents); throws QnetFormatError. */
 export function decodeQnet(buf: Buffer): QuantNet {
   if (buf.length < QNET.headerBytes + 8) bad(`${buf.length} bytes is shorter than a header`);
@@ -166,6 +173,7 @@ export function decodeQnet(buf: Buffer): QuantNet {
   const nLayers = buf.readUInt16LE(12);
   if (nLayers < 1 || nLayers > QNET_LIMITS.layers) bad(`${nLayers} layers`);
   if (buf.readUInt8(14) !== QNET.activationRelu) bad('activation');
+  if (buf.readUInt8(15) !== QNET.fracBits) bad('fraction bits');
   if (buf.readUInt32LE(24) || buf.readUInt32LE(28)) bad('reserved not zero');
   const sizes: number[] = [];
   for (let i = 0; i <= nLayers; i++) sizes.push(buf.readUInt16LE(QNET.headerBytes + 2 * i));
@@ -173,7 +181,7 @@ export function decodeQnet(buf: Buffer): QuantNet {
   if (shape) bad(shape);
   if (qnetBytes(sizes) !== total) bad('total_bytes does not match the layer sizes');
   if (crc32(buf.subarray(0, total - 4)) !== buf.readUInt32LE(total - 4)) bad('checksum');
-  let at: number = QNET.headerBytes + pad4(2 * sizes.length);
+  let at: number = zeroToPad4(buf, QNET.headerBytes + 2 * sizes.length);
   const inputAffine: Affine[] = [];
   for (let i = 0; i < sizes[0]; i++, at += 16) inputAffine.push(readAffine(buf, at));
   const layers: QLayer[] = [];
@@ -188,12 +196,15 @@ export function decodeQnet(buf: Buffer): QuantNet {
     for (let j = 0; j < outSize; j++, at += 4) bias[j] = buf.readInt32LE(at);
     const weights = new Int16Array(inSize * outSize);
     for (let k = 0; k < weights.length; k++, at += 2) weights[k] = buf.readInt16LE(at);
-    at = pad4(at);
+    at = zeroToPad4(buf, at);
     layers.push({ inSize, outSize, weightShift, relu: relu === 1, bias, weights });
   }
   const outputAffine: Affine[] = [];
   for (let j = 0; j < sizes[nLayers]; j++, at += 16) outputAffine.push(readAffine(buf, at));
-  const net: QuantNet = { generation: Number(buf.readBigUInt64LE(16)), inputAffine, layers, outputAffine };
+  // mlproxy's generations are counters far below 2^53; a larger one cannot round-trip through a JS number.
+  const generation = buf.readBigUInt64LE(16);
+  if (generation > BigInt(Number.MAX_SAFE_INTEGER)) bad(`generation ${generation} beyond 2^53 - 1`);
+  const net: QuantNet = { generation: Number(generation), inputAffine, layers, outputAffine };
   const why = netViolation(net);
   if (why) bad(why);
   return net;
