@@ -50,7 +50,8 @@ for lib in $(ldd "$NODE" | grep -o '/[^ ]*'); do
 done
 copy_with_libs "$(command -v fusermount)" /usr/bin/fusermount
 for lib in libfuse.so.2 libgcc_s.so.1; do
-	p=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }')
+	# awk reads to the end: an early exit would SIGPIPE ldconfig and fail the pipe under pipefail
+	p=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !found { print $NF; found = 1 }')
 	if [ -n "$p" ]; then copy_with_libs "$p"; fi
 done
 
