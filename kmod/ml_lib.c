@@ -29,6 +29,7 @@
 #include <linux/limits.h>
 #include <linux/math64.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/sched/signal.h>
@@ -57,6 +58,61 @@ static_assert(ML_LIB_MAX_QUERIES * ML_LIB_MAX_VALUES * MLP_WIRE_VALUE_CHARS <=
 	      ML_IO_BUF_BYTES / 2);
 
 static struct work_struct *ml_abort_work_of(struct ml_lib_model *model);
+
+/* ------------------------------------------------------------------ */
+/* read-only status parameters, shared by every subsystem module         */
+
+/**
+ * ml_lib_param_ro_set() - refuse a write to a read-only status parameter
+ * @val: the text written
+ * @kp: the parameter
+ *
+ * Context: process context.
+ * Return: -EPERM.
+ */
+int ml_lib_param_ro_set(const char *val, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+
+static int ml_lib_get_counter(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%lld\n",
+			 (long long)atomic64_read(kp->arg));
+}
+
+static int ml_lib_get_int(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg));
+}
+
+static int ml_lib_get_mode(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 ml_lib_mode_name(atomic_read(kp->arg)));
+}
+
+static int ml_lib_get_state(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 ml_lib_state_name(atomic_read(kp->arg)));
+}
+
+const struct kernel_param_ops ml_lib_counter_ops = {
+	.set = ml_lib_param_ro_set, .get = ml_lib_get_counter,
+};
+
+const struct kernel_param_ops ml_lib_int_ops = {
+	.set = ml_lib_param_ro_set, .get = ml_lib_get_int,
+};
+
+const struct kernel_param_ops ml_lib_mode_ops = {
+	.set = ml_lib_param_ro_set, .get = ml_lib_get_mode,
+};
+
+const struct kernel_param_ops ml_lib_state_ops = {
+	.set = ml_lib_param_ro_set, .get = ml_lib_get_state,
+};
 
 /**
  * ml_lib_mode_name() - the word mlproxy uses for a mode

@@ -17,6 +17,7 @@
 #define ML_LIB_H
 
 #include <linux/atomic.h>
+#include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
@@ -263,6 +264,21 @@ int ml_model_fetch_qnet(struct ml_lib_model *model);		/* I/O */
 void ml_model_drop_qnet(struct ml_lib_model *model);
 int ml_model_eval(struct ml_lib_model *model, const s32 *in, s32 *out);
 int ml_model_qnet_shape(struct ml_lib_model *model, char *buf, size_t len);
+
+/*
+ * Read-only status parameters (0444; a write is -EPERM): an atomic64_t
+ * counter, an atomic_t integer, an atomic_t mode or state shown as its word.
+ */
+int ml_lib_param_ro_set(const char *val, const struct kernel_param *kp);
+extern const struct kernel_param_ops ml_lib_counter_ops;
+extern const struct kernel_param_ops ml_lib_int_ops;
+extern const struct kernel_param_ops ml_lib_mode_ops;
+extern const struct kernel_param_ops ml_lib_state_ops;
+
+/* Declare a read-only status parameter `name` showing `var` through `ops`. */
+#define ML_LIB_STATUS(name, ops, var, desc)			\
+	module_param_cb(name, &(ops), &(var), 0444);		\
+	MODULE_PARM_DESC(name, desc)
 
 static inline u32 ml_model_apply_permil(struct ml_lib_model *model)
 {

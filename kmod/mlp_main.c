@@ -168,119 +168,71 @@ static const struct ml_lib_model_options mlp_options = {
 /* ------------------------------------------------------------------ */
 /* read-only status parameters                                         */
 
-static int mlp_param_ro_set(const char *val, const struct kernel_param *kp)
-{
-	return -EPERM;
-}
-
-static int mlp_get_counter(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%lld\n",
-			 (long long)atomic64_read(kp->arg));
-}
-
-static int mlp_get_int(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg));
-}
-
-static int mlp_get_mode(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%s\n",
-			 ml_lib_mode_name(atomic_read(kp->arg)));
-}
-
-static int mlp_get_state(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%s\n",
-			 ml_lib_state_name(atomic_read(kp->arg)));
-}
-
-static const struct kernel_param_ops mlp_counter_ops = {
-	.set = mlp_param_ro_set, .get = mlp_get_counter,
-};
-
-static const struct kernel_param_ops mlp_int_ops = {
-	.set = mlp_param_ro_set, .get = mlp_get_int,
-};
-
-static const struct kernel_param_ops mlp_mode_ops = {
-	.set = mlp_param_ro_set, .get = mlp_get_mode,
-};
-
-static const struct kernel_param_ops mlp_state_ops = {
-	.set = mlp_param_ro_set, .get = mlp_get_state,
-};
-
-#define MLP_STATUS(name, ops, var, desc)			\
-	module_param_cb(name, &ops, &(var), 0444);		\
-	MODULE_PARM_DESC(name, desc)
-
-MLP_STATUS(mode, mlp_mode_ops, mlp.model.mode,
+ML_LIB_STATUS(mode, ml_lib_mode_ops, mlp.model.mode,
 	   "mode in force: emergency|learning|collaboration|recommendation (read-only)");
-MLP_STATUS(published_mode, mlp_mode_ops, mlp.model.published_mode,
+ML_LIB_STATUS(published_mode, ml_lib_mode_ops, mlp.model.published_mode,
 	   "mode mlproxy last published (read-only)");
-MLP_STATUS(apply_permil, mlp_int_ops, mlp.model.apply_permil,
+ML_LIB_STATUS(apply_permil, ml_lib_int_ops, mlp.model.apply_permil,
 	   "operations per 1000 that apply the recommendation now (read-only)");
-MLP_STATUS(model_state, mlp_state_ops, mlp.model.state,
+ML_LIB_STATUS(model_state, ml_lib_state_ops, mlp.model.state,
 	   "proxy state, as the ml_lib state names (read-only)");
-MLP_STATUS(connected, mlp_int_ops, mlp.model.connected,
+ML_LIB_STATUS(connected, ml_lib_int_ops, mlp.model.connected,
 	   "1 while the model on the mount is usable (read-only)");
-MLP_STATUS(last_error, mlp_int_ops, mlp.model.last_error,
+ML_LIB_STATUS(last_error, ml_lib_int_ops, mlp.model.last_error,
 	   "last negative errno of an mlproxy request, 0 after success (read-only)");
-MLP_STATUS(samples_sent, mlp_counter_ops, mlp.model.cnt.samples_sent,
+ML_LIB_STATUS(samples_sent, ml_lib_counter_ops, mlp.model.cnt.samples_sent,
 	   "training samples committed to mlproxy (read-only)");
-MLP_STATUS(samples_dropped, mlp_counter_ops, mlp.samples_dropped,
+ML_LIB_STATUS(samples_dropped, ml_lib_counter_ops, mlp.samples_dropped,
 	   "samples lost because the ring was full (read-only)");
-MLP_STATUS(datasets_sent, mlp_counter_ops, mlp.model.cnt.datasets_sent,
+ML_LIB_STATUS(datasets_sent, ml_lib_counter_ops, mlp.model.cnt.datasets_sent,
 	   "dataset batches committed (read-only)");
-MLP_STATUS(recommendations_accepted, mlp_counter_ops,
+ML_LIB_STATUS(recommendations_accepted, ml_lib_counter_ops,
 	   mlp.model.cnt.recommendations_accepted,
 	   "recommendation tables that passed validation (read-only)");
-MLP_STATUS(recommendations_rejected, mlp_counter_ops,
+ML_LIB_STATUS(recommendations_rejected, ml_lib_counter_ops,
 	   mlp.model.cnt.recommendations_rejected,
 	   "recommendation tables rejected as malformed or out of range (read-only)");
-MLP_STATUS(recommendations_applied, mlp_counter_ops,
+ML_LIB_STATUS(recommendations_applied, ml_lib_counter_ops,
 	   mlp.recommendations_applied,
 	   "operations that applied a recommendation (read-only)");
-MLP_STATUS(values_clamped, mlp_counter_ops, mlp.model.cnt.values_clamped,
+ML_LIB_STATUS(values_clamped, ml_lib_counter_ops, mlp.model.cnt.values_clamped,
 	   "recommended values clamped into range (read-only)");
-MLP_STATUS(feedback_sent, mlp_counter_ops, mlp.model.cnt.feedback_sent,
+ML_LIB_STATUS(feedback_sent, ml_lib_counter_ops, mlp.model.cnt.feedback_sent,
 	   "feedback writes (read-only)");
-MLP_STATUS(fallbacks, mlp_counter_ops, mlp.model.cnt.fallbacks,
+ML_LIB_STATUS(fallbacks, ml_lib_counter_ops, mlp.model.cnt.fallbacks,
 	   "switches to emergency because mlproxy failed (read-only)");
-MLP_STATUS(timeouts, mlp_counter_ops, mlp.model.cnt.timeouts,
+ML_LIB_STATUS(timeouts, ml_lib_counter_ops, mlp.model.cnt.timeouts,
 	   "requests killed by the watchdog after timeout_ms (read-only)");
-MLP_STATUS(io_errors, mlp_counter_ops, mlp.model.cnt.io_errors,
+ML_LIB_STATUS(io_errors, ml_lib_counter_ops, mlp.model.cnt.io_errors,
 	   "writes mlproxy refused (EINVAL and the like) (read-only)");
-MLP_STATUS(models_created, mlp_counter_ops, mlp.model.cnt.models_created,
+ML_LIB_STATUS(models_created, ml_lib_counter_ops, mlp.model.cnt.models_created,
 	   "times the model directory was created (read-only)");
-MLP_STATUS(reconnects, mlp_counter_ops, mlp.model.cnt.reconnects,
+ML_LIB_STATUS(reconnects, ml_lib_counter_ops, mlp.model.cnt.reconnects,
 	   "times the proxy (re)connected to mlproxy (read-only)");
-MLP_STATUS(connection_aborts, mlp_counter_ops,
+ML_LIB_STATUS(connection_aborts, ml_lib_counter_ops,
 	   mlp.model.cnt.connection_aborts,
 	   "FUSE connections aborted because a request never returned (read-only)");
-MLP_STATUS(ops_total, mlp_counter_ops, mlp.ops_total,
+ML_LIB_STATUS(ops_total, ml_lib_counter_ops, mlp.ops_total,
 	   "subsystem operations run (read-only)");
-MLP_STATUS(efficiency_ml_permil, mlp_int_ops, mlp.eff_ml_permil,
+ML_LIB_STATUS(efficiency_ml_permil, ml_lib_int_ops, mlp.eff_ml_permil,
 	   "smoothed efficiency of operations that applied ML, -1 if none (read-only)");
-MLP_STATUS(efficiency_default_permil, mlp_int_ops, mlp.eff_default_permil,
+ML_LIB_STATUS(efficiency_default_permil, ml_lib_int_ops, mlp.eff_default_permil,
 	   "smoothed efficiency of the default algorithm alone, -1 if none (read-only)");
-MLP_STATUS(efficiency_permil, mlp_int_ops, mlp.eff_permil,
+ML_LIB_STATUS(efficiency_permil, ml_lib_int_ops, mlp.eff_permil,
 	   "smoothed efficiency the subsystem achieved, -1 if none (read-only)");
-MLP_STATUS(feature, mlp_int_ops, mlp.feature,
+ML_LIB_STATUS(feature, ml_lib_int_ops, mlp.feature,
 	   "current workload feature, 0..1000 (read-only)");
-MLP_STATUS(efficiency_table_permil, mlp_int_ops, mlp.eff_table_permil,
+ML_LIB_STATUS(efficiency_table_permil, ml_lib_int_ops, mlp.eff_table_permil,
 	   "smoothed efficiency the recommendation table would reach on every operation, -1 if none (read-only)");
-MLP_STATUS(efficiency_qnet_permil, mlp_int_ops, mlp.eff_qnet_permil,
+ML_LIB_STATUS(efficiency_qnet_permil, ml_lib_int_ops, mlp.eff_qnet_permil,
 	   "smoothed efficiency the integer network would reach on every operation, -1 if none (read-only)");
-MLP_STATUS(qnet_accepted, mlp_counter_ops, mlp.model.cnt.qnet_accepted,
+ML_LIB_STATUS(qnet_accepted, ml_lib_counter_ops, mlp.model.cnt.qnet_accepted,
 	   "integer networks validated and taken into use (read-only)");
-MLP_STATUS(qnet_rejected, mlp_counter_ops, mlp.model.cnt.qnet_rejected,
+ML_LIB_STATUS(qnet_rejected, ml_lib_counter_ops, mlp.model.cnt.qnet_rejected,
 	   "integer networks rejected by validation (read-only)");
-MLP_STATUS(qnet_status, mlp_int_ops, mlp.model.qnet_status,
+ML_LIB_STATUS(qnet_status, ml_lib_int_ops, mlp.model.qnet_status,
 	   "0, or the negative errno of the last qnet fetch that gave no network (read-only)");
-MLP_STATUS(qnet_generation, mlp_counter_ops, mlp.model.qnet_generation,
+ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, mlp.model.qnet_generation,
 	   "generation of the integer network in use, -1 if none (read-only)");
 
 /*
@@ -310,24 +262,24 @@ static int mlp_get_latency_log2(char *buf, const struct kernel_param *kp)
 }
 
 static const struct kernel_param_ops mlp_latency_avg_ops = {
-	.set = mlp_param_ro_set, .get = mlp_get_latency_avg,
+	.set = ml_lib_param_ro_set, .get = mlp_get_latency_avg,
 };
 
 static const struct kernel_param_ops mlp_latency_log2_ops = {
-	.set = mlp_param_ro_set, .get = mlp_get_latency_log2,
+	.set = ml_lib_param_ro_set, .get = mlp_get_latency_log2,
 };
 
-MLP_STATUS(txn_count, mlp_counter_ops, mlp.model.txn_latency.count,
+ML_LIB_STATUS(txn_count, ml_lib_counter_ops, mlp.model.txn_latency.count,
 	   "recommendation transactions timed (successful ones) (read-only)");
-MLP_STATUS(txn_sum_us, mlp_counter_ops, mlp.model.txn_latency.sum_us,
+ML_LIB_STATUS(txn_sum_us, ml_lib_counter_ops, mlp.model.txn_latency.sum_us,
 	   "their total time in us, for averages over a window (read-only)");
-MLP_STATUS(txn_min_us, mlp_counter_ops, mlp.model.txn_latency.min_us,
+ML_LIB_STATUS(txn_min_us, ml_lib_counter_ops, mlp.model.txn_latency.min_us,
 	   "fastest transaction in us, 0 if none (read-only)");
-MLP_STATUS(txn_avg_us, mlp_latency_avg_ops, mlp.model.txn_latency,
+ML_LIB_STATUS(txn_avg_us, mlp_latency_avg_ops, mlp.model.txn_latency,
 	   "mean transaction time in us, 0 if none (read-only)");
-MLP_STATUS(txn_max_us, mlp_counter_ops, mlp.model.txn_latency.max_us,
+ML_LIB_STATUS(txn_max_us, ml_lib_counter_ops, mlp.model.txn_latency.max_us,
 	   "slowest transaction in us (read-only)");
-MLP_STATUS(txn_log2_us, mlp_latency_log2_ops, mlp.model.txn_latency,
+ML_LIB_STATUS(txn_log2_us, mlp_latency_log2_ops, mlp.model.txn_latency,
 	   "16 counts: under 1 us, then [2^(i-1), 2^i) us for i = 1..14, then 16384 us and up (read-only)");
 
 /* the recommendation table in use: settings at features 0, 100, ..., 1000 */
@@ -349,7 +301,7 @@ static int mlp_get_table(char *buf, const struct kernel_param *kp)
 }
 
 static const struct kernel_param_ops mlp_table_ops = {
-	.set = mlp_param_ro_set, .get = mlp_get_table,
+	.set = ml_lib_param_ro_set, .get = mlp_get_table,
 };
 
 module_param_cb(recommendation, &mlp_table_ops, NULL, 0444);

@@ -197,59 +197,32 @@ static struct ml_lib_model_options ra_options = {
 /* ------------------------------------------------------------------ */
 /* status parameters (read-only)                                       */
 
-static int ra_param_ro_set(const char *val, const struct kernel_param *kp)
-{
-	return -EPERM;
-}
-
-static int ra_get_counter(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%lld\n", (long long)atomic64_read(kp->arg));
-}
-
-static int ra_get_int(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg));
-}
-
-static int ra_get_mode(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%s\n", ml_lib_mode_name(atomic_read(kp->arg)));
-}
-
 static int ra_get_pages_kb(char *buf, const struct kernel_param *kp)
 {
 	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg) * (int)(PAGE_SIZE / 1024));
 }
 
-static const struct kernel_param_ops ra_counter_ops = { .set = ra_param_ro_set, .get = ra_get_counter };
-static const struct kernel_param_ops ra_int_ops = { .set = ra_param_ro_set, .get = ra_get_int };
-static const struct kernel_param_ops ra_mode_ops = { .set = ra_param_ro_set, .get = ra_get_mode };
-static const struct kernel_param_ops ra_pages_kb_ops = { .set = ra_param_ro_set, .get = ra_get_pages_kb };
+static const struct kernel_param_ops ra_pages_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_pages_kb };
 
-#define RA_STATUS(name, ops, var, desc)			\
-	module_param_cb(name, &ops, &(var), 0444);	\
-	MODULE_PARM_DESC(name, desc)
-
-RA_STATUS(mode, ra_mode_ops, ra.model.mode, "mode in force (read-only)");
-RA_STATUS(apply_permil, ra_int_ops, ra.model.apply_permil, "intervals per 1000 that apply the model (read-only)");
-RA_STATUS(connected, ra_int_ops, ra.model.connected, "1 while the model on the mount is usable (read-only)");
-RA_STATUS(last_error, ra_int_ops, ra.model.last_error, "last negative errno of an mlproxy request (read-only)");
-RA_STATUS(ra_kb, ra_pages_kb_ops, ra.target_pages, "readahead in force for files on the device, KiB (read-only)");
-RA_STATUS(default_kb, ra_int_ops, ra.default_kb, "the device's own readahead (the kernel default), KiB (read-only)");
-RA_STATUS(choice_kb, ra_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
-RA_STATUS(last_efficiency, ra_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
-RA_STATUS(probes_attached, ra_int_ops, ra.probes_attached, "tracepoints and kprobes attached (read-only)");
-RA_STATUS(intervals, ra_counter_ops, ra.intervals, "intervals closed (read-only)");
-RA_STATUS(intervals_ml, ra_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
-RA_STATUS(intervals_explore, ra_counter_ops, ra.intervals_explore, "intervals that explored a random candidate (read-only)");
-RA_STATUS(intervals_idle, ra_counter_ops, ra.intervals_idle, "intervals in which no task read from the device (read-only)");
-RA_STATUS(samples_sent, ra_counter_ops, ra.model.cnt.samples_sent, "training samples committed (read-only)");
-RA_STATUS(samples_dropped, ra_counter_ops, ra.samples_dropped, "samples lost to a full ring (read-only)");
-RA_STATUS(feedback_sent, ra_counter_ops, ra.model.cnt.feedback_sent, "feedback writes (read-only)");
-RA_STATUS(recommendations_accepted, ra_counter_ops, ra.model.cnt.recommendations_accepted, "recommendations that passed validation (read-only)");
-RA_STATUS(recommendations_rejected, ra_counter_ops, ra.model.cnt.recommendations_rejected, "recommendations rejected (read-only)");
-RA_STATUS(fallbacks, ra_counter_ops, ra.model.cnt.fallbacks, "switches to emergency because mlproxy failed (read-only)");
+ML_LIB_STATUS(mode, ml_lib_mode_ops, ra.model.mode, "mode in force (read-only)");
+ML_LIB_STATUS(apply_permil, ml_lib_int_ops, ra.model.apply_permil, "intervals per 1000 that apply the model (read-only)");
+ML_LIB_STATUS(connected, ml_lib_int_ops, ra.model.connected, "1 while the model on the mount is usable (read-only)");
+ML_LIB_STATUS(last_error, ml_lib_int_ops, ra.model.last_error, "last negative errno of an mlproxy request (read-only)");
+ML_LIB_STATUS(ra_kb, ra_pages_kb_ops, ra.target_pages, "readahead in force for files on the device, KiB (read-only)");
+ML_LIB_STATUS(default_kb, ml_lib_int_ops, ra.default_kb, "the device's own readahead (the kernel default), KiB (read-only)");
+ML_LIB_STATUS(choice_kb, ml_lib_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
+ML_LIB_STATUS(last_efficiency, ml_lib_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
+ML_LIB_STATUS(probes_attached, ml_lib_int_ops, ra.probes_attached, "tracepoints and kprobes attached (read-only)");
+ML_LIB_STATUS(intervals, ml_lib_counter_ops, ra.intervals, "intervals closed (read-only)");
+ML_LIB_STATUS(intervals_ml, ml_lib_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
+ML_LIB_STATUS(intervals_explore, ml_lib_counter_ops, ra.intervals_explore, "intervals that explored a random candidate (read-only)");
+ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals in which no task read from the device (read-only)");
+ML_LIB_STATUS(samples_sent, ml_lib_counter_ops, ra.model.cnt.samples_sent, "training samples committed (read-only)");
+ML_LIB_STATUS(samples_dropped, ml_lib_counter_ops, ra.samples_dropped, "samples lost to a full ring (read-only)");
+ML_LIB_STATUS(feedback_sent, ml_lib_counter_ops, ra.model.cnt.feedback_sent, "feedback writes (read-only)");
+ML_LIB_STATUS(recommendations_accepted, ml_lib_counter_ops, ra.model.cnt.recommendations_accepted, "recommendations that passed validation (read-only)");
+ML_LIB_STATUS(recommendations_rejected, ml_lib_counter_ops, ra.model.cnt.recommendations_rejected, "recommendations rejected (read-only)");
+ML_LIB_STATUS(fallbacks, ml_lib_counter_ops, ra.model.cnt.fallbacks, "switches to emergency because mlproxy failed (read-only)");
 
 /* ------------------------------------------------------------------ */
 /* probes: count, and impose the window in force                        */
