@@ -2,52 +2,15 @@
 // mount-scripts/qemu/run-all.sh and checks its verdict and PASS markers. Takes up to ~8 minutes.
 // Set MLPROXY_SKIP_GUEST=1 to skip it (e.g. for a quick local run).
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { runGuestScript } from '../helpers/guest-run.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const script = path.join(root, 'mount-scripts/qemu/run-all.sh');
 const SCENARIOS = ['5', '1', '7', '4', '2', '3', '6'];
 const LIMIT_MS = 480_000;
 
 t.setTimeout(LIMIT_MS + 60_000);
 
 t.test('guest scenarios pass under qemu', { skip: process.env.MLPROXY_SKIP_GUEST === '1' && 'MLPROXY_SKIP_GUEST=1' }, async (t) => {
-  // Own process group, so every exit path can take the harness (and its qemu) down with it.
-  const child = spawn(script, SCENARIOS, {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MLP_QEMU_TIMEOUT: String(Math.floor((LIMIT_MS - 60_000) / 1000)) },
-  });
-  const killGroup = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, sig);
-    } catch {
-      /* already gone */
-    }
-  };
-  const onExit = () => killGroup('SIGKILL');
-  process.on('exit', onExit);
-  const onSignal = (_sig: NodeJS.Signals) => {
-    killGroup('SIGTERM');
-    process.exit(1);
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const timer = setTimeout(() => killGroup('SIGTERM'), LIMIT_MS);
-  const code: number | null = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
-  clearTimeout(timer);
-  process.off('exit', onExit);
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
-
-  const lines = out.replace(/\r/g, '').split('\n');
+  const { code, lines } = await runGuestScript('mount-scripts/qemu/run-all.sh', SCENARIOS, { MLP_QEMU_TIMEOUT: String(Math.floor((LIMIT_MS - 60_000) / 1000)) }, LIMIT_MS);
   const fails = lines.filter((l) => l.startsWith('FAIL ') || l.startsWith('run-all: FAIL'));
   t.equal(code, 0, 'run-all.sh exits 0');
   t.same(fails, [], 'no FAIL lines');

@@ -5,51 +5,14 @@
 // the module unloads clean (readahead as found, no kprobes left). A few minutes of TCG guest time.
 // Set MLPROXY_SKIP_GUEST=1 to skip it.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { runGuestScript } from '../helpers/guest-run.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const script = path.join(root, 'mount-scripts/qemu/ra-run.sh');
 const LIMIT_MS = 600_000;
 
 t.setTimeout(LIMIT_MS + 60_000);
 
 t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: process.env.MLPROXY_SKIP_GUEST === '1' && 'MLPROXY_SKIP_GUEST=1' }, async (t) => {
-  // Own process group, so every exit path takes the harness and its qemu down with it.
-  const child = spawn(script, ['ci', 'hdd'], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RA_TIMEOUT: String(Math.floor((LIMIT_MS - 60_000) / 1000)) },
-  });
-  const killGroup = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, sig);
-    } catch {
-      /* already gone */
-    }
-  };
-  const onExit = () => killGroup('SIGKILL');
-  process.on('exit', onExit);
-  const onSignal = () => {
-    killGroup('SIGTERM');
-    process.exit(1);
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const timer = setTimeout(() => killGroup('SIGTERM'), LIMIT_MS);
-  const code: number | null = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
-  clearTimeout(timer);
-  process.off('exit', onExit);
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
-
-  const lines = out.replace(/\r/g, '').split('\n');
+  const { code, lines } = await runGuestScript('mount-scripts/qemu/ra-run.sh', ['ci', 'hdd'], { RA_TIMEOUT: String(Math.floor((LIMIT_MS - 60_000) / 1000)) }, LIMIT_MS);
   const has = (prefix: string) => lines.some((l) => l.startsWith(prefix));
   t.equal(code, 0, 'ra-run.sh exits 0');
   t.same(lines.filter((l) => l.startsWith('FAIL ') || l.startsWith('ra-run: FAIL')), [], 'no FAIL lines');
