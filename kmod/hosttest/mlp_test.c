@@ -12,16 +12,8 @@
 #include "mlp_wire.h"
 #include "mlp_synth.h"
 #include "mlp_qnet.h"
+#include "hosttest/tap.h"
 
-static int tests, failures;
-
-static void ok(int cond, const char *what)
-{
-	tests++;
-	if (!cond)
-		failures++;
-	printf("%s %d - %s\n", cond ? "ok" : "not ok", tests, what);
-}
 
 static int parse_all(const char *text, s64 *vals, unsigned int n)
 {
@@ -261,8 +253,5 @@ int main(void)
 	test_words();
 	test_synth();
 	test_qnet();
-	printf("1..%d\n", tests);
-	if (failures)
-		printf("# %d of %d failed\n", failures, tests);
-	return failures ? 1 : 0;
+	return tap_done();
 }

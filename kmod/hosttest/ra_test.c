@@ -10,16 +10,8 @@
 #include <stdlib.h>
 
 #include "mlp_ra_calc.h"
+#include "hosttest/tap.h"
 
-static int tests, failures;
-
-static void ok(int cond, const char *what)
-{
-	tests++;
-	if (!cond)
-		failures++;
-	printf("%s %d - %s\n", cond ? "ok" : "not ok", tests, what);
-}
 
 static void test_log2(void)
 {
@@ -110,6 +102,5 @@ int main(void)
 	test_efficiency();
 	test_features();
 	test_choice();
-	printf("1..%d\n", tests);
-	return failures ? 1 : 0;
+	return tap_done();
 }
