@@ -34,6 +34,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin/mlproxy.js');
 const dist = (p) => import(join(ROOT, 'dist', p));
 const { DatasetDecoder, parseQueries, parseFeedback, formatRows } = await dist('engine/data/codec.js');
+const { flatten } = await dist('engine/data/row-blocks.js');
 const { parseConfigText, validateConfig, formatConfig, DEFAULT_CONFIG } = await dist('engine/session/config.js');
 const { VERBS, BINARY_DATASET, isKeyword, keywordFromWrite } = await dist('protocol.js');
 const { MODES, CORRECTION_REPEAT } = await dist('modes/index.js');
@@ -450,7 +451,7 @@ export async function runLiveFuzz({ seed = 1, ops = 3000, restarts = 1, chaos = 
           m.counters.samples_rejected += h.decoder.samples;
           want = 'EINVAL';
         } else {
-          const rows = h.decoder.rows();
+          const rows = flatten(h.decoder.rows());
           const all = rows.length / h.width + h.decoder.dropped;
           if (all > 0) {
             const before = m.counters.samples_total;

@@ -5,7 +5,7 @@ import type { Bus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../engine/registry.js';
 import type { Session } from '../engine/session/session.js';
-import { BulkQueue } from './bulk-queue.js';
+import { BULK_WRITE_MIN_BYTES, BulkQueue } from './bulk-queue.js';
 import { HandleTable, copyOut, type Handle } from './handles.js';
 import { OpenFiles, checkWriteSize } from './guards.js';
 import { MODELS_DIR, parsePath } from './paths.js';
@@ -220,8 +220,8 @@ export function createOps(opts: OpsOptions) {
         if (!kind.flush) checkWriteSize(h.session, h.file, len);
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.
         const apply = () => kind.write?.({ registry, session: h.session as NonNullable<Handle['session']>, handle: h }, buf.subarray(0, len));
-        // Bulk writes wait for the requests already queued (transactions first); `buf` stays ours until we answer.
-        const done = kind.bulkWrite ? bulk.run(apply) : apply();
+        // Big bulk writes wait for the requests already queued (transactions first); `buf` stays ours until we answer.
+        const done = kind.bulkWrite && len >= BULK_WRITE_MIN_BYTES ? bulk.run(apply) : apply();
         return done instanceof Promise ? done.then(() => len) : len;
       });
     },

@@ -3,8 +3,9 @@ import t, { type Test } from 'tap';
 import { DatasetDecoder, parseNumber, parseQueries, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
 import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/session/config.js';
 import { SampleRing } from '../../src/engine/data/ring.js';
+import { flatten } from '../../src/engine/data/row-blocks.js';
 import { MlError } from '../../src/errors.js';
-import { ROW, scanRow } from '../../src/engine/data/text-scan.js';
+import { ROW, scanLines, scanRow } from '../../src/engine/data/text-scan.js';
 
 const einval = (fn: () => unknown) => {
   try {
@@ -19,7 +20,7 @@ t.test('text lines may straddle chunks', (t) => {
   const d = new DatasetDecoder(1, 1, 1);
   for (const chunk of ['1 ', '2\n3', ' 4', '\n# c\n5 6']) d.feed(Buffer.from(chunk));
   d.finish();
-  t.same([...d.rows()], [1, 2, 3, 4, 5, 6]);
+  t.same([...flatten(d.rows())], [1, 2, 3, 4, 5, 6]);
   t.end();
 });
 
@@ -34,7 +35,7 @@ t.test('binary records may straddle chunks; the magic may arrive a byte at a tim
   const d = new DatasetDecoder(1, 1, 1000);
   for (let i = 0; i < buf.length; i++) d.feed(buf.subarray(i, i + 1));
   d.finish();
-  t.same([...d.rows()], [1.5, -2.5, 3, 4]);
+  t.same([...flatten(d.rows())], [1.5, -2.5, 3, 4]);
   t.end();
 });
 
@@ -132,7 +133,7 @@ function decodeInChunks(text: string, cuts: number[], width: number, scale: numb
   } catch (err) {
     return err instanceof MlError ? err.code : String(err);
   }
-  return [...d.rows()];
+  return [...flatten(d.rows())];
 }
 
 const sameOutcome = (t: Test, text: string, width: number, scale: number, cuts: number[] = []) => {
@@ -283,7 +284,7 @@ t.test('binary datasets read in place agree with readInt32LE at any alignment an
       d.feed(bytes.subarray(0, cut));
       d.feed(bytes.subarray(cut));
       d.finish();
-      t.same([...d.rows()], want, `shift ${shift}, cut ${cut}`);
+      t.same([...flatten(d.rows())], want, `shift ${shift}, cut ${cut}`);
     }
   }
   const bad = Buffer.from(buf);
@@ -303,22 +304,170 @@ t.test('binary datasets read in place agree with readInt32LE at any alignment an
   t.end();
 });
 
-t.test('fast scan rounds every number it accepts exactly as Number() does (in doubles, before float32)', (t) => {
+t.test('both fast scans round every number they accept exactly as Number() does (in doubles, before float32)', (t) => {
   const out = new Float64Array(1);
+  const cursor = { at: 0, rows: 0, lines: 0 };
   let s = 99;
   const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
-  let checked = 0;
+  const checked = { row: 0, lines: 0 };
   let mismatched = 0;
   for (let i = 0; i < 20000; i++) {
     const digits = Array.from({ length: 1 + Math.floor(rand() * 18) }, () => Math.floor(rand() * 10)).join('');
     const dot = Math.floor(rand() * (digits.length + 1));
-    const tok = `${digits.slice(0, dot)}.${digits.slice(dot)}${rand() < 0.3 ? `e${Math.floor(rand() * 50) - 25}` : ''}`;
-    const bytes = Buffer.from(tok, 'latin1');
-    if (scanRow(bytes, 0, bytes.length, 1, 1, out, 0) !== ROW.written) continue; // left to the reference parser
-    checked++;
-    if (!Object.is(out[0], Number(tok))) mismatched++;
+    const sign = ['', '-', '+'][Math.floor(rand() * 3)];
+    const exponent = rand() < 0.3 ? `e${Math.floor(rand() * 50) - 25}` : '';
+    const tok = rand() < 0.3 ? sign + digits : `${sign}${digits.slice(0, dot)}.${digits.slice(dot)}${exponent}`;
+    const bytes = Buffer.from(`${tok}\n`, 'latin1');
+    // scanRow: one line without its newline; anything it is unsure of is left to the reference parser.
+    if (scanRow(bytes, 0, bytes.length - 1, 1, 1, out, 0) === ROW.written) {
+      checked.row++;
+      if (!Object.is(out[0], Number(tok))) mismatched++;
+    }
+    // scanLines: whole lines up to a newline; a line it does not take is left to scanRow.
+    cursor.at = 0;
+    scanLines(bytes, bytes.length - 1, 1, 1, out, 0, 1, 65536, cursor);
+    if (cursor.rows === 1) {
+      checked.lines++;
+      if (!Object.is(out[0], Number(tok))) mismatched++;
+    }
   }
-  t.ok(checked > 5000, `the fast scan took ${checked} of the numbers`);
+  t.ok(checked.row > 5000 && checked.lines > 5000, `scanRow took ${checked.row} of the numbers, scanLines ${checked.lines}`);
   t.equal(mismatched, 0, 'none rounded differently from Number()');
+  t.end();
+});
+
+t.test('bulk line scan takes a line only when the reference parser takes it, with the same values', (t) => {
+  // Lines from an alphabet of everything that matters to the grammar; the reference is parseRow via parseQueries.
+  const alphabet = ['1', '2', '0', '9', '-', '+', '.', ' ', ' ', '\t', 'e', 'E', '#', '\r', '\xa0', '\x0b', 'x', '55', '123', '1000000000', '1000000001'];
+  let s = 11;
+  const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
+  let taken = 0;
+  let refused = 0;
+  let wrong = 0;
+  for (let i = 0; i < 30000; i++) {
+    const scale = [1, 1000, 0.5][i % 3];
+    const parts = Array.from({ length: 1 + Math.floor(rand() * 14) }, () => alphabet[Math.floor(rand() * alphabet.length)]);
+    // Mostly well-formed lines of three numbers, with a random part spliced in now and then.
+    const line =
+      rand() < 0.6
+        ? [0, 1, 2].map(() => `${rand() < 0.3 ? '-' : ''}${Math.floor(rand() * 2000)}${rand() < 0.3 ? '.5' : ''}`).join(rand() < 0.5 ? ' ' : ' \t') +
+          (rand() < 0.2 ? parts.join('') : '')
+        : parts.join('');
+    const bytes = Buffer.from(`${line}\n`, 'latin1');
+    const out = new Float32Array(3);
+    const cursor = { at: 0, rows: 0, lines: 0 };
+    scanLines(bytes, bytes.length - 1, 3, scale, out, 0, 1, 65536, cursor);
+    if (cursor.lines === 1 && cursor.rows === 0) {
+      if (line.trim() !== '') wrong++; // passed as blank: only a line of spaces and tabs may be
+      continue;
+    }
+    if (cursor.rows === 0) {
+      if (cursor.at !== 0) wrong++; // a refused line is left where it starts
+      refused++;
+      continue;
+    }
+    taken++;
+    let want: Float32Array | undefined;
+    try {
+      want = parseQueries(line, 3, scale, 1);
+    } catch {
+      want = undefined;
+    }
+    if (!want || want.some((v, k) => !Object.is(v, out[k]))) {
+      wrong++;
+      if (wrong < 5) t.fail(`bulk scan took ${JSON.stringify(line)} as ${[...out].join(' ')}; reference: ${want ? [...want].join(' ') : 'EINVAL'}`);
+    }
+  }
+  t.ok(taken > 5000 && refused > 5000, `took ${taken}, refused ${refused}`);
+  t.equal(wrong, 0, "every line taken is the reference parser's line");
+  t.end();
+});
+
+t.test('bulk line scan stops at the row limit and at the last newline, and counts blank lines', (t) => {
+  const bytes = Buffer.from('1 2\n\n  \n3 4\n5 6\n7 x\n');
+  const out = new Float32Array(8);
+  const cursor = { at: 0, rows: 0, lines: 0 };
+  scanLines(bytes, bytes.length - 1, 2, 1, out, 0, 2, 65536, cursor);
+  t.same([cursor.rows, cursor.lines, cursor.at], [2, 4, bytes.indexOf('5 6')], 'two rows and two blank lines, then the limit');
+  scanLines(bytes, bytes.length - 1, 2, 1, out, 4, 8, 65536, cursor);
+  t.same([cursor.rows, cursor.lines, cursor.at], [1, 1, bytes.indexOf('7 x')], 'then one row, and a stop at the line it does not take');
+  t.same([...out.subarray(0, 6)], [1, 2, 3, 4, 5, 6]);
+  cursor.at = bytes.indexOf('  \n');
+  scanLines(bytes, bytes.indexOf('3 4') - 1, 2, 1, out, 0, 8, 1, cursor);
+  t.same([cursor.rows, cursor.at], [0, bytes.indexOf('  \n')], 'a blank line longer than the limit is left to the reference parser');
+  t.end();
+});
+
+t.test('ring: pushes of any block sizes keep the newest rows, count drops, and give exact column statistics', (t) => {
+  let s = 5;
+  const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
+  for (const cap of [1, 7, 1024, 2500]) {
+    const width = 3;
+    const ring = new SampleRing(cap, width);
+    let model: number[][] = [];
+    let next = 0;
+    let droppedWant = 0;
+    let droppedGot = 0;
+    for (let push = 0; push < 60; push++) {
+      // A batch of one to three blocks, sometimes longer than the whole ring.
+      const blocks = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => {
+        const rows = Math.floor(rand() * (rand() < 0.1 ? 3 * cap : Math.max(2, cap / 3)));
+        return Float32Array.from({ length: rows * width }, (_, i) => (i % width === 0 ? next++ : Math.round(rand() * 1000) / 8));
+      });
+      for (const b of blocks) for (let r = 0; r < b.length / width; r++) model.push([...b.subarray(r * width, (r + 1) * width)]);
+      droppedWant += Math.max(0, model.length - cap);
+      model = model.slice(-cap);
+      droppedGot += ring.pushRows(blocks);
+      if (push % 10 === 9) ring.columnStats(); // statistics read between pushes, as a training round would
+    }
+    t.equal(droppedGot, droppedWant, `cap ${cap}: drops counted`);
+    t.same(
+      Array.from({ length: ring.size }, (_, i) => [...ring.row(i)]),
+      model,
+      `cap ${cap}: the newest rows, oldest first`,
+    );
+    t.same([...flatten(ring.views())], model.flat(), `cap ${cap}: views hold the same rows`);
+    const { mean, std } = ring.columnStats();
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(b));
+    const col = (c: number) => model.map((r) => r[c]);
+    const mu = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = (xs: number[]) => Math.sqrt(Math.max(0, mu(xs.map((x) => x * x)) - mu(xs) ** 2));
+    t.ok(
+      [0, 1, 2].every((c) => close(mean[c], mu(col(c))) && close(std[c], Math.max(sd(col(c)), 1e-6 * Math.max(1, Math.abs(mu(col(c))))))),
+      `cap ${cap}: column statistics match the rows held`,
+    );
+  }
+  t.end();
+});
+
+t.test('a batch over many row blocks keeps its newest rows under a drop limit, text and binary alike', (t) => {
+  const rows = 100_000;
+  const text = Buffer.from(Array.from({ length: rows }, (_, i) => `${i} ${-i}\n`).join(''));
+  const binary = Buffer.alloc(16 + rows * 8);
+  binary.writeUInt32LE(0x53444c4d, 0);
+  binary.writeUInt16LE(1, 4);
+  binary.writeUInt16LE(16, 6);
+  binary.writeUInt16LE(1, 8);
+  binary.writeUInt16LE(1, 10);
+  for (let i = 0; i < rows; i++) {
+    binary.writeInt32LE(i, 16 + i * 8);
+    binary.writeInt32LE(-i, 20 + i * 8);
+  }
+  for (const [kind, bytes] of [
+    ['text', text],
+    ['binary', binary],
+  ] as const) {
+    const d = new DatasetDecoder(1, 1, 1, { rows: 30_000, excess: 'drop' });
+    for (let at = 0; at < bytes.length; at += 65_533) d.feed(bytes.subarray(at, at + 65_533));
+    d.finish();
+    const got = flatten(d.rows());
+    t.equal(d.dropped, rows - 30_000, `${kind}: the oldest went`);
+    t.equal(got.length, 60_000, `${kind}: 30,000 rows kept`);
+    t.ok(got[0] === 70_000 && got[1] === -70_000 && got[59_998] === 99_999, `${kind}: the newest, in order`);
+    t.ok(
+      got.every((v, i) => (i % 2 ? v === -got[i - 1] : v === 70_000 + i / 2)),
+      `${kind}: every row intact across blocks`,
+    );
+  }
   t.end();
 });

@@ -6,6 +6,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { DatasetDecoder, parseNumber, parseQueries, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
+import { flatten } from '../../src/engine/data/row-blocks.js';
 import { parseConfigText, formatConfig, validateConfig, DEFAULT_CONFIG, CONFIG_KEYS, type ModelConfig } from '../../src/engine/session/config.js';
 import { fromModelJson, toModelJson, toWeightsBin } from '../../src/engine/store/modelfile.js';
 import { FEEDBACK_SOURCES, VERBS, isKeyword, keywordFromWrite, BINARY_DATASET, MAX_ABS_VALUE } from '../../src/protocol.js';
@@ -49,7 +50,7 @@ function decode(inputs: number, outputs: number, scale: number, chunks: Buffer[]
     const d = new DatasetDecoder(inputs, outputs, scale);
     for (const c of chunks) d.feed(c);
     d.finish();
-    return d.rows();
+    return flatten(d.rows());
   });
 }
 

@@ -123,15 +123,15 @@ t.test('replay', async (t) => {
     await makeModel(s, 'lg', 'inputs=2\noutputs=1\nscale=1000\n');
     const rows = new Float32Array([1.5, -2, 0.007, 3, 4, 5, 0.001, 0, -0.25]);
     const f = join(s.dir, 'dataset.log');
-    const first = encodeRecord(rows.subarray(0, 6), 3);
-    const second = encodeRecord(rows.subarray(6), 3);
+    const first = encodeRecord([rows.subarray(0, 6)], 3);
+    const second = encodeRecord([rows.subarray(6)], 3);
     await writeFile(f, Buffer.concat([first, second, second.subarray(0, 10)]));
     const r = await tool(['replay', '--model', 'lg', ...mnt, f]);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stderr, `warning: ${f}:record 3 (byte ${first.length + second.length}): the file ends inside a record`, 'a torn tail is skipped with a warning');
     t.equal(await dataset(s, 'lg'), '1500 -2000 7\n3000 4000 5000\n1 0 -250\n', 'real-unit rows scaled back to the model');
 
-    await writeFile(f, encodeRecord(new Float32Array([1, 2, 3, 4]), 4));
+    await writeFile(f, encodeRecord([new Float32Array([1, 2, 3, 4])], 4));
     const wide = await tool(['replay', '--model', 'lg', ...mnt, '--format', 'log', f]);
     t.equal(wide.code, 1);
     t.match(wide.stderr, `${f}:record 1: rows of 4 values, the model takes 3 numbers`);

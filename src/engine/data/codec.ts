@@ -1,7 +1,8 @@
 // Owns the pure wire formats: dataset streams (text and binary), recommendation inputs and outputs, feedback lines.
 import { fail } from '../../errors.js';
 import { BINARY_DATASET, MAX_ABS_VALUE, isKeyword, type FeedbackSource, FEEDBACK_SOURCES } from '../../protocol.js';
-import { ROW, scanRow } from './text-scan.js';
+import { ROW, scanLines, scanRow, type LineCursor } from './text-scan.js';
+import { BlockBuilder, type RowBlocks } from './row-blocks.js';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -18,44 +19,6 @@ function parseRow(line: string, count: number, scale: number, out: Float32Array,
   const tokens = line.split(/[ \t]+/).filter((t) => t !== '');
   if (tokens.length !== count) fail('EINVAL', `${where}: expected ${count} numbers, got ${tokens.length}`);
   for (let i = 0; i < count; i++) out[at + i] = parseNumber(tokens[i], where) / scale;
-}
-
-/** A growable Float32Array of fixed-width rows. */
-class RowBuilder {
-  private data = new Float32Array(1024);
-  length = 0;
-  constructor(readonly width: number) {}
-  /** Make room for `rows` more rows without moving `length`; returns the backing array to write into. */
-  ensure(rows: number): Float32Array {
-    const need = this.length + rows * this.width;
-    if (need > this.data.length) {
-      const next = new Float32Array(Math.max(need, this.data.length * 2));
-      next.set(this.data.subarray(0, this.length));
-      this.data = next;
-    }
-    return this.data;
-  }
-  get capacity(): number {
-    return this.data.length;
-  }
-  get array(): Float32Array {
-    return this.data;
-  }
-  /** The rows so far, without a copy: valid until the builder changes again. */
-  rows(): Float32Array {
-    return this.data.subarray(0, this.length);
-  }
-  get count(): number {
-    return this.length / this.width;
-  }
-  /** Drop all but the newest `rows` rows; returns how many went. */
-  keepNewest(rows: number): number {
-    const excess = this.count - rows;
-    if (excess <= 0) return 0;
-    this.data.copyWithin(0, excess * this.width, this.length);
-    this.length = rows * this.width;
-    return excess;
-  }
 }
 
 /**
@@ -85,7 +48,10 @@ export class DatasetDecoder {
   private pending: Buffer = NO_BYTES;
   private line = 0;
   private headerSeen = false;
-  private readonly rowsOut: RowBuilder;
+  private readonly rowsOut: BlockBuilder;
+  private readonly cursor: LineCursor = { at: 0, rows: 0, lines: 0 };
+  /** Where an unaligned binary chunk is copied to be read as int32s. */
+  private scratch = new Int32Array(0);
   /** Values in one row: the inputs, then the outputs. */
   readonly width: number;
 
@@ -99,7 +65,7 @@ export class DatasetDecoder {
     private readonly limit: BatchLimit = { rows: Infinity, excess: 'drop' },
   ) {
     this.width = inputs + outputs;
-    this.rowsOut = new RowBuilder(this.width);
+    this.rowsOut = new BlockBuilder(this.width);
   }
 
   /** Samples decoded so far, kept or dropped. */
@@ -115,9 +81,14 @@ export class DatasetDecoder {
     if (this.rowsOut.count >= 2 * rows) this.dropped += this.rowsOut.keepNewest(rows);
   }
 
-  /** The decoded samples (after finish: the batch). A view, valid until the next feed. */
-  rows(): Float32Array {
-    return this.rowsOut.rows();
+  /** The decoded samples (after finish: the batch), as blocks of rows; views, valid until the next feed. */
+  rows(): RowBlocks {
+    return this.rowsOut.blocks();
+  }
+
+  /** The rows were stored: their memory goes to the next batch. The decoder must not be used again. */
+  release(): void {
+    this.rowsOut.release();
   }
 
   /** Decode a chunk; throws EINVAL on the first malformed sample. The chunk is not kept. */
@@ -171,10 +142,16 @@ export class DatasetDecoder {
       from = nl + 1;
     }
     const last = chunk.lastIndexOf(0x0a);
-    if (last >= from) {
-      // Room for every line the complete part can hold: the shortest sample line takes 2 × width bytes.
-      this.rowsOut.ensure(Math.ceil((last + 1 - from) / (2 * this.width)) + 1);
-      while (from <= last) {
+    const { rowsOut, cursor } = this;
+    while (from <= last) {
+      // Whole lines in bulk; a line the bulk scan does not take goes through textLine, then bulk again.
+      const room = rowsOut.room();
+      cursor.at = from;
+      scanLines(chunk, last, this.width, this.scale, rowsOut.open, rowsOut.used, room, MAX_LINE_BYTES, cursor);
+      rowsOut.advance(cursor.rows);
+      this.line += cursor.lines;
+      from = cursor.at;
+      if (from <= last && cursor.rows < room) {
         const nl = chunk.indexOf(0x0a, from);
         this.textLine(chunk, from, nl);
         from = nl + 1;
@@ -198,8 +175,8 @@ export class DatasetDecoder {
     this.line++;
     if (end - start > MAX_LINE_BYTES) fail('EINVAL', `dataset line ${this.line}: longer than ${MAX_LINE_BYTES} bytes`);
     const rows = this.rowsOut;
-    const at = rows.length;
-    const out = at + this.width <= rows.capacity ? rows.array : rows.ensure(1);
+    rows.room();
+    const { open: out, used: at } = rows;
     const found = scanRow(buf, start, end, this.width, this.scale, out, at);
     if (found === ROW.blank) return;
     if (found === ROW.unsure) {
@@ -210,7 +187,7 @@ export class DatasetDecoder {
       if (line === '') return;
       parseRow(line, this.width, this.scale, out, at, `dataset line ${this.line}`);
     }
-    rows.length = at + this.width;
+    rows.advance(1);
   }
 
   private decodeBinary(chunk: Buffer): void {
@@ -257,22 +234,32 @@ export class DatasetDecoder {
     if (reserved !== 0) fail('EINVAL', 'dataset: binary header reserved field is not 0');
   }
 
-  /** `records` whole records from the start of `data`, read in place into the rows. */
+  /** `records` whole records from the start of `data`, converted into the rows. */
   private binaryRecords(data: Buffer, records: number): void {
-    const values = records * this.width;
-    const out = this.rowsOut.ensure(records);
-    const at = this.rowsOut.length;
+    const rows = this.rowsOut;
     const before = this.samples;
-    // A typed view reads the binding's buffer without copying it, when it is 4-byte aligned.
-    const view = LITTLE_ENDIAN && data.byteOffset % 4 === 0 ? new Int32Array(data.buffer, data.byteOffset, values) : undefined;
+    const values = records * this.width;
+    const raw = this.int32View(data, values);
+    rows.room(records);
+    const { open: out, used: at } = rows;
+    const scale = this.scale;
     for (let i = 0; i < values; i++) {
-      const raw = view ? view[i] : data.readInt32LE(i * 4);
-      if (raw > MAX_ABS_VALUE || raw < -MAX_ABS_VALUE) {
-        fail('EINVAL', `dataset: binary record ${before + Math.floor(i / this.width) + 1} value ${raw} is beyond ±${MAX_ABS_VALUE}`);
+      const v = raw[i];
+      if (v > MAX_ABS_VALUE || v < -MAX_ABS_VALUE) {
+        fail('EINVAL', `dataset: binary record ${before + Math.floor(i / this.width) + 1} value ${v} is beyond ±${MAX_ABS_VALUE}`);
       }
-      out[at + i] = raw / this.scale;
+      out[at + i] = v / scale;
     }
-    this.rowsOut.length = at + values;
+    rows.advance(records);
+  }
+
+  /** The first `values` little-endian int32s of `data`: a view of the binding's buffer when aligned, else one copy. */
+  private int32View(data: Buffer, values: number): Int32Array {
+    if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) return new Int32Array(data.buffer, data.byteOffset, values);
+    if (!LITTLE_ENDIAN) return Int32Array.from({ length: values }, (_, i) => data.readInt32LE(i * 4));
+    if (this.scratch.length < values) this.scratch = new Int32Array(values);
+    new Uint8Array(this.scratch.buffer, 0, values * 4).set(data.subarray(0, values * 4));
+    return this.scratch;
   }
 }
 

@@ -1,21 +1,29 @@
-// Owns the bounded training buffer: fixed-width Float32Array rows in a ring, oldest dropped first,
-// with running column sums so normalisation statistics cost nothing to read.
+// Owns the bounded training buffer: fixed-width Float32Array rows in a ring, oldest dropped first, and the
+// column statistics for normalisation, summed per segment of slots when asked and only where rows changed
+// (a push is then a copy, however fast samples arrive).
+import type { RowBlocks } from './row-blocks.js';
+
+/** Rows per statistics segment: a push marks its segments stale, and only stale ones are summed again. */
+const SEGMENT_ROWS = 1024;
 
 export class SampleRing {
   private data: Float32Array;
-  private head = 0; // index of the oldest row
+  private head = 0; // index of the oldest row; 0 whenever the ring is not full
   private count = 0;
-  private sums: Float64Array;
-  private squares: Float64Array;
-  private churn = 0; // rows added since the sums were last recomputed exactly
+  /** Per segment of slots: column sums and sums of squares of the rows held there, valid unless stale. */
+  private segmentSums: Float64Array;
+  private segmentSquares: Float64Array;
+  private stale: Uint8Array;
 
   constructor(
     private cap: number,
     readonly width: number,
   ) {
     this.data = new Float32Array(cap * width);
-    this.sums = new Float64Array(width);
-    this.squares = new Float64Array(width);
+    const segments = Math.ceil(cap / SEGMENT_ROWS);
+    this.segmentSums = new Float64Array(segments * width);
+    this.segmentSquares = new Float64Array(segments * width);
+    this.stale = new Uint8Array(segments);
   }
 
   get size(): number {
@@ -25,48 +33,53 @@ export class SampleRing {
     return this.cap;
   }
 
-  /** Append rows (row-major, `rows.length` a multiple of width); returns how many old rows were dropped. */
-  pushRows(rows: Float32Array): number {
-    const n = rows.length / this.width;
+  /** Append rows (row-major, each block a whole number of rows), oldest dropped first; returns how many old rows went. */
+  pushRows(rows: Float32Array | RowBlocks): number {
     let dropped = 0;
-    for (let r = 0; r < n; r++) {
-      if (this.count === this.cap) {
-        this.account(this.head, -1);
-        this.head = (this.head + 1) % this.cap;
-        this.count--;
-        dropped++;
-      }
-      // Copy and count in one pass, without a subarray per row (this runs for every sample ingested).
-      const base = ((this.head + this.count) % this.cap) * this.width;
-      const from = r * this.width;
-      for (let c = 0; c < this.width; c++) {
-        const v = rows[from + c];
-        this.data[base + c] = v;
-        this.sums[c] += v;
-        this.squares[c] += v * v;
-      }
-      this.count++;
-    }
-    this.churn += n;
-    // Float64 sums drift when rows are subtracted many times over; recompute once the buffer has turned over a few times.
-    if (this.churn > 4 * this.cap) this.recomputeSums();
+    for (const block of rows instanceof Float32Array ? [rows] : rows) dropped += this.pushBlock(block);
     return dropped;
   }
 
-  private account(slot: number, sign: 1 | -1): void {
-    const base = slot * this.width;
-    for (let c = 0; c < this.width; c++) {
-      const v = this.data[base + c];
-      this.sums[c] += sign * v;
-      this.squares[c] += sign * v * v;
+  /** Copy a block into the slots after the newest row in at most two contiguous pieces (the ring wraps once). */
+  private pushBlock(block: Float32Array): number {
+    const width = this.width;
+    // Rows already held and rows of this block that do not fit both count as dropped, oldest first.
+    const dropped = Math.max(0, this.count + block.length / width - this.cap);
+    const n = Math.min(block.length / width, this.cap);
+    block = block.subarray(block.length - n * width);
+    const droppedHeld = Math.min(dropped, this.count);
+    let slot = (this.head + this.count) % this.cap;
+    let from = 0;
+    while (from < n) {
+      const piece = Math.min(n - from, this.cap - slot);
+      this.data.set(block.subarray(from * width, (from + piece) * width), slot * width);
+      this.stale.fill(1, Math.floor(slot / SEGMENT_ROWS), Math.floor((slot + piece - 1) / SEGMENT_ROWS) + 1);
+      from += piece;
+      slot = (slot + piece) % this.cap;
     }
+    this.count += n - droppedHeld;
+    this.head = (this.head + droppedHeld) % this.cap;
+    return dropped;
   }
 
-  private recomputeSums(): void {
-    this.sums.fill(0);
-    this.squares.fill(0);
-    for (let i = 0; i < this.count; i++) this.account((this.head + i) % this.cap, 1);
-    this.churn = 0;
+  /** Sum one segment's occupied slots again. */
+  private resum(segment: number): void {
+    const width = this.width;
+    const sums = this.segmentSums.subarray(segment * width, (segment + 1) * width);
+    const squares = this.segmentSquares.subarray(segment * width, (segment + 1) * width);
+    sums.fill(0);
+    squares.fill(0);
+    // Occupied slots: all when full, else [0, count) (head is 0 until the ring first fills).
+    const end = Math.min((segment + 1) * SEGMENT_ROWS, this.count === this.cap ? this.cap : this.count);
+    for (let slot = segment * SEGMENT_ROWS; slot < end; slot++) {
+      const base = slot * width;
+      for (let c = 0; c < width; c++) {
+        const v = this.data[base + c];
+        sums[c] += v;
+        squares[c] += v * v;
+      }
+    }
+    this.stale[segment] = 0;
   }
 
   /** Row i, 0 being the oldest. The returned view is only valid until the next push. */
@@ -82,12 +95,19 @@ export class SampleRing {
     return rows;
   }
 
+  /** Every row, oldest first, as at most two views of the ring (valid until the next push). */
+  views(): Float32Array[] {
+    const width = this.width;
+    const first = Math.min(this.count, this.cap - this.head);
+    const out = [this.data.subarray(this.head * width, (this.head + first) * width)];
+    if (first < this.count) out.push(this.data.subarray(0, (this.count - first) * width));
+    return out.filter((v) => v.length > 0);
+  }
+
   clear(): void {
     this.head = 0;
     this.count = 0;
-    this.sums.fill(0);
-    this.squares.fill(0);
-    this.churn = 0;
+    this.stale.fill(1);
   }
 
   /** Change capacity, keeping the newest rows that fit; returns how many were dropped. */
@@ -96,21 +116,34 @@ export class SampleRing {
     const next = new Float32Array(capacity * this.width);
     for (let i = 0; i < keep; i++) next.set(this.row(this.count - keep + i), i * this.width);
     const dropped = this.count - keep;
+    const segments = Math.ceil(capacity / SEGMENT_ROWS);
     this.data = next;
     this.cap = capacity;
     this.head = 0;
     this.count = keep;
-    this.recomputeSums();
+    this.segmentSums = new Float64Array(segments * this.width);
+    this.segmentSquares = new Float64Array(segments * this.width);
+    this.stale = new Uint8Array(segments).fill(1);
     return dropped;
   }
 
   /** Column means and standard deviations (a floor keeps constant columns from dividing by zero). */
   columnStats(): { mean: Float32Array; std: Float32Array } {
-    const mean = new Float32Array(this.width);
-    const std = new Float32Array(this.width);
-    for (let c = 0; c < this.width; c++) {
-      const m = this.count ? this.sums[c] / this.count : 0;
-      const variance = this.count ? Math.max(0, this.squares[c] / this.count - m * m) : 0;
+    const width = this.width;
+    const sums = new Float64Array(width);
+    const squares = new Float64Array(width);
+    for (let segment = 0; segment < this.stale.length; segment++) {
+      if (this.stale[segment]) this.resum(segment);
+      for (let c = 0; c < width; c++) {
+        sums[c] += this.segmentSums[segment * width + c];
+        squares[c] += this.segmentSquares[segment * width + c];
+      }
+    }
+    const mean = new Float32Array(width);
+    const std = new Float32Array(width);
+    for (let c = 0; c < width; c++) {
+      const m = this.count ? sums[c] / this.count : 0;
+      const variance = this.count ? Math.max(0, squares[c] / this.count - m * m) : 0;
       mean[c] = m;
       std[c] = Math.max(Math.sqrt(variance), 1e-6 * Math.max(1, Math.abs(m)));
     }

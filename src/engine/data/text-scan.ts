@@ -98,3 +98,88 @@ export function scanRow(buf: Uint8Array, start: number, end: number, count: numb
     if (p === numberEnd || !onlyBlanks) return ROW.unsure; // a number ran into something that is not one
   }
 }
+
+/** Where scanLines stopped: the next byte to read, and what it wrote and passed. */
+export interface LineCursor {
+  /** The start of the first line not taken. */
+  at: number;
+  /** Rows written. */
+  rows: number;
+  /** Lines passed (rows and blank lines). */
+  lines: number;
+}
+
+/**
+ * The common case in bulk, without a call per line: plain decimals (`[+-]digits[.digits]`) separated by spaces
+ * or tabs, `count` to a line. Scans whole lines from `cursor.at` through the newline at `last` (buf[last]
+ * must be a newline: it stops every loop without a bounds check), at most `maxRows` rows into `out` from
+ * `outAt`. It stops at the first line it does not take for sure (anything else: a comment, a CR, an exponent,
+ * a wrong count, a line longer than `maxLineBytes`), leaving `cursor.at` on it for scanRow and the reference
+ * parser. Values are exactly Number()'s: see scanRow.
+ */
+export function scanLines(
+  buf: Uint8Array,
+  last: number,
+  count: number,
+  scale: number,
+  out: Float32Array | Float64Array,
+  outAt: number,
+  maxRows: number,
+  maxLineBytes: number,
+  cursor: LineCursor,
+): void {
+  let p = cursor.at;
+  let rows = 0;
+  let lines = 0;
+  let lineStart = p;
+  lines: while (p <= last && rows < maxRows) {
+    lineStart = p;
+    let c = buf[p];
+    while (c === SPACE || c === TAB) c = buf[++p];
+    if (c === 0x0a) {
+      if (p - lineStart > maxLineBytes) break;
+      p++;
+      lines++;
+      continue;
+    }
+    const base = outAt + rows * count;
+    for (let n = 0; ;) {
+      let negative = false;
+      if (c === MINUS) {
+        negative = true;
+        c = buf[++p];
+      } else if (c === PLUS) c = buf[++p];
+      let digit = c - ZERO;
+      if (digit < 0 || digit > 9) break lines;
+      let value = digit;
+      while ((digit = buf[++p] - ZERO) >= 0 && digit <= 9) value = value * 10 + digit;
+      c = buf[p];
+      if (c === DOT) {
+        const fracStart = p + 1;
+        while ((digit = buf[++p] - ZERO) >= 0 && digit <= 9) value = value * 10 + digit;
+        // Exact as long as the mantissa is (every step below it was, too) and 10^digits is.
+        if (value > MAX_EXACT_MANTISSA || p - fracStart > 22) break lines;
+        value /= POW10[p - fracStart];
+        c = buf[p];
+      }
+      // An integer part at most MAX_ABS_VALUE was exact at every step, having only grown to it.
+      if (value > MAX_ABS_VALUE || (c | 0x20) === 0x65) break lines;
+      out[base + n++] = (negative ? -value : value) / scale;
+      if (c === SPACE || c === TAB) {
+        do c = buf[++p];
+        while (c === SPACE || c === TAB);
+      } else if (c !== 0x0a) break lines;
+      if (c === 0x0a) {
+        if (n !== count || p - lineStart > maxLineBytes) break lines;
+        p++;
+        rows++;
+        lines++;
+        continue lines;
+      }
+      if (n === count) break lines;
+    }
+  }
+  cursor.at = p <= last && rows < maxRows ? lineStart : p;
+  cursor.rows = rows;
+  cursor.lines = lines;
+}

@@ -4,6 +4,7 @@
 import { MlError, fail } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import type { DatasetDecoder } from '../data/codec.js';
+import type { RowBlocks } from '../data/row-blocks.js';
 
 /** What a batch needs from its session: a decoder for the config in force, and where to store or refuse. */
 export interface BatchSink {
@@ -12,7 +13,7 @@ export interface BatchSink {
   /** Count a refused batch, report why (event line, bus event) and throw its MlError. */
   refuse(err: unknown, samplesDecoded: number): never;
   /** Store decoded rows (`width` values each, as decoded); with durability=strict the promise settles once they are on disk. */
-  store(rows: Float32Array, bytes: number, droppedInBatch: number, width: number): void | Promise<void>;
+  store(rows: RowBlocks, bytes: number, droppedInBatch: number, width: number): void | Promise<void>;
 }
 
 function errnoOf(err: Error) {
@@ -48,19 +49,31 @@ export class DatasetBatch {
   /** The writer closed (or fsync'd) the file: store what was decoded, or repeat the spoiling errno. Later writes start a new batch. */
   commit(): void | Promise<void> {
     const { decoder, bytes, spoiled, width } = this;
-    this.abort();
-    if (spoiled) fail(errnoOf(spoiled), `dataset: batch discarded: ${spoiled.message}`);
+    this.reset();
+    if (spoiled) {
+      decoder?.release();
+      fail(errnoOf(spoiled), `dataset: batch discarded: ${spoiled.message}`);
+    }
     if (!decoder) return;
     try {
-      decoder.finish();
-    } catch (err) {
-      this.sink.refuse(err, decoder.samples);
+      try {
+        decoder.finish();
+      } catch (err) {
+        this.sink.refuse(err, decoder.samples);
+      }
+      return this.sink.store(decoder.rows(), bytes, decoder.dropped, width);
+    } finally {
+      decoder.release(); // store copied the rows (buffer and log) before returning
     }
-    return this.sink.store(decoder.rows(), bytes, decoder.dropped, width);
   }
 
   /** Forget everything written so far (the handle went away without a close that stores it). */
   abort(): void {
+    this.decoder?.release();
+    this.reset();
+  }
+
+  private reset(): void {
     this.decoder = undefined;
     this.width = 0;
     this.bytes = 0;

@@ -5,6 +5,7 @@ import { MlError, fail } from '../../errors.js';
 import type { Bus } from '../../events.js';
 import { DatasetDecoder } from '../data/codec.js';
 import { SampleRing } from '../data/ring.js';
+import { valueCount, type RowBlocks } from '../data/row-blocks.js';
 import type { ModelStore } from '../store/store.js';
 import { DatasetBatch } from './batch.js';
 import type { ModelConfig } from './config.js';
@@ -50,10 +51,11 @@ export class Intake {
       refuse: (err, decoded) => this.refuse(err, decoded),
       store: (rows, bytes, dropped, width) => {
         // A commit that changed the row width while this file was open: its values would be read as other samples.
-        if (width !== this.ring.width && rows.length > 0) {
+        const values = valueCount(rows);
+        if (width !== this.ring.width && values > 0) {
           this.refuse(
             new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${this.ring.width} while this batch was open; write it again`),
-            rows.length / width - 1,
+            values / width - 1,
           );
         }
         return this.ingest(rows, bytes, dropped);
@@ -72,10 +74,11 @@ export class Intake {
    * Store decoded samples (a whole batch, or feedback corrections) in the buffer, and in the dataset
    * log with --state-dir. With durability=strict the promise settles once they are on disk.
    */
-  ingest(rows: Float32Array, bytes: number, droppedInBatch = 0): void | Promise<void> {
+  ingest(rows: RowBlocks, bytes: number, droppedInBatch = 0): void | Promise<void> {
     const width = this.ring.width;
-    if (rows.length % width !== 0) fail('EINVAL', 'dataset: batch decoded for another config; write again');
-    const accepted = rows.length / width;
+    const values = valueCount(rows);
+    if (values % width !== 0) fail('EINVAL', 'dataset: batch decoded for another config; write again');
+    const accepted = values / width;
     if (accepted === 0) return;
     if (this.ctx.config().overflow === 'reject' && this.ring.size + accepted > this.ring.capacity) {
       const free = this.ring.capacity - this.ring.size;
@@ -130,7 +133,7 @@ export class Intake {
   /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */
   private compactLog(): void {
     void this.ctx.store
-      ?.compact(this.ring.toArray(), this.ring.width)
+      ?.compact(this.ring.views(), this.ring.width)
       .catch((err: Error) => this.ctx.report.record('store_error', `dataset log rewrite: ${err.message}`));
   }
 }

@@ -263,7 +263,7 @@ export class Session {
   feedback(text: string): void | Promise<void> {
     const lines = this.report.validated('feedback', () => this.recommender.parseFeedback(text));
     const corrections = this.recommender.account(lines, Date.now());
-    return corrections && this.intake.ingest(corrections, Buffer.byteLength(text));
+    return corrections && this.intake.ingest([corrections], Buffer.byteLength(text));
   }
 
   // ---- mode and faults -----------------------------------------------------------------------

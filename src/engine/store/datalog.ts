@@ -3,6 +3,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { writeAtomic } from './atomic-file.js';
 import { crc32 } from 'node:zlib';
+import { valueCount, type RowBlocks } from '../data/row-blocks.js';
 
 /** Record: u32 magic, u32 payload bytes, u32 crc32(payload); payload: u32 width, f32 values. */
 const RECORD_MAGIC = 0x474c4c4d; // the bytes "MLLG"
@@ -21,15 +22,20 @@ export interface Recovered {
   cutBytes: number;
 }
 
-export function encodeRecord(rows: Float32Array, width: number): Buffer {
-  const payload = Buffer.alloc(4 + rows.byteLength);
+/** One record holding `rows`, copied once, straight into the buffer that is written. */
+export function encodeRecord(rows: RowBlocks, width: number): Buffer {
+  const record = Buffer.allocUnsafe(HEADER_BYTES + 4 + 4 * valueCount(rows));
+  const payload = record.subarray(HEADER_BYTES);
   payload.writeUInt32LE(width, 0);
-  Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).copy(payload, 4);
-  const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt32LE(RECORD_MAGIC, 0);
-  header.writeUInt32LE(payload.length, 4);
-  header.writeUInt32LE(crc32(payload), 8);
-  return Buffer.concat([header, payload]);
+  let at = 4;
+  for (const block of rows) {
+    payload.set(new Uint8Array(block.buffer, block.byteOffset, block.byteLength), at);
+    at += block.byteLength;
+  }
+  record.writeUInt32LE(RECORD_MAGIC, 0);
+  record.writeUInt32LE(payload.length, 4);
+  record.writeUInt32LE(crc32(payload), 8);
+  return record;
 }
 
 /** Decode every whole, intact record; stop at the first that is not (a torn tail). */
@@ -94,7 +100,7 @@ export class DataLog {
    * Queue a batch. Strict: resolves once it is on disk; every batch queued while one fdatasync runs
    * shares the next one (group commit). Batch: resolves at once; a timer writes within BATCH_FLUSH_MS.
    */
-  append(rows: Float32Array, width: number): Promise<void> {
+  append(rows: RowBlocks, width: number): Promise<void> {
     const record = encodeRecord(rows, width);
     this.pending.push(record);
     this.bytes += record.length;
@@ -112,7 +118,7 @@ export class DataLog {
 
   /** Take what is queued, to be written (or superseded by a rewrite) by the caller. */
   private take() {
-    const taken = { data: Buffer.concat(this.pending), waiters: this.waiters };
+    const taken = { data: this.pending, waiters: this.waiters };
     this.pending = [];
     this.waiters = [];
     return taken;
@@ -130,7 +136,8 @@ export class DataLog {
           if (!this.pending.length) return;
           const { data, waiters } = this.take();
           try {
-            await this.fh.write(data);
+            // One batch (the bulk case) is written as encoded; several small ones are joined into one write.
+            await this.fh.write(data.length === 1 ? data[0] : Buffer.concat(data));
             await this.fh.datasync();
           } catch (err) {
             waiters.forEach((w) => w.reject(err as Error));
@@ -147,9 +154,9 @@ export class DataLog {
    * change). Batches queued but not yet written are part of `rows`, so the rewrite takes them over.
    * Replaced atomically: a crash leaves the old log or the new one.
    */
-  rewrite(rows: Float32Array, width: number): Promise<void> {
+  rewrite(rows: RowBlocks, width: number): Promise<void> {
     const { waiters } = this.take();
-    const record = rows.length ? encodeRecord(rows, width) : Buffer.alloc(0);
+    const record = valueCount(rows) ? encodeRecord(rows, width) : Buffer.alloc(0);
     this.bytes = record.length;
     this.chain = this.chain
       .catch(() => {})

@@ -5,6 +5,7 @@ import { fail } from '../../errors.js';
 import { writeAtomic } from './atomic-file.js';
 import { join } from 'node:path';
 import { DataLog, type Durability, type Recovered } from './datalog.js';
+import type { RowBlocks } from '../data/row-blocks.js';
 import { fromModelJson, toModelJson, toWeightsBin } from './modelfile.js';
 import type { Snapshot } from '../infer/network.js';
 import type { NetworkShape, Normalisation } from '../infer/shape.js';
@@ -159,7 +160,7 @@ export class ModelStore {
   }
 
   /** Append a batch to the dataset log; settles once it is on disk under durability=strict. */
-  appendSamples(rows: Float32Array, width: number): Promise<void> {
+  appendSamples(rows: RowBlocks, width: number): Promise<void> {
     return this.log.append(rows, width);
   }
 
@@ -172,7 +173,7 @@ export class ModelStore {
   }
 
   /** Rewrite the dataset log to hold exactly these rows (after a clear, a width change, or growth). */
-  compact(rows: Float32Array, width: number): Promise<void> {
+  compact(rows: RowBlocks, width: number): Promise<void> {
     return this.log.rewrite(rows, width);
   }
 

@@ -1,0 +1,147 @@
+// Owns how a batch's rows travel from the decoder to the buffer and the log without being copied on the way:
+// a list of row-major Float32Array blocks, each a whole number of rows, filled in place and never regrown.
+
+/** Rows as row-major blocks, each holding a whole number of rows, oldest first. */
+export type RowBlocks = readonly Float32Array[];
+
+/** Values per block (64 KiB: below the C allocator's mmap threshold, so freed blocks are reused rather than faulted in afresh). */
+const BLOCK_VALUES = 16384;
+
+/**
+ * Blocks of finished batches, by length, for the next batch to fill: a fresh typed array per block costs
+ * allocation and, under a flood, garbage-collector work that measured up to 50 µs a block.
+ * Bounded (16 MiB), so a flood leaves at most that much behind.
+ */
+const spare = new Map<number, Float32Array[]>();
+const SPARE_MAX_BLOCKS = 256;
+let spareCount = 0;
+
+function takeBlock(values: number): Float32Array {
+  const list = spare.get(values);
+  const block = list?.pop();
+  if (!block) return new Float32Array(values);
+  spareCount--;
+  return block;
+}
+
+export function valueCount(blocks: RowBlocks): number {
+  let n = 0;
+  for (const b of blocks) n += b.length;
+  return n;
+}
+
+/** All rows in one array (restore, compaction, tests); the hot path passes the blocks themselves. */
+export function flatten(blocks: RowBlocks): Float32Array {
+  if (blocks.length === 1) return blocks[0];
+  const out = new Float32Array(valueCount(blocks));
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+/**
+ * Collects fixed-width rows into blocks. A writer asks for `room()`, writes rows into `open` from `used`
+ * on, then calls `advance(rows)`; a full block is sealed and a fresh one started, so rows are never
+ * moved once written (a growing single array would copy them at every doubling).
+ */
+export class BlockBuilder {
+  private sealed: Float32Array[] = [];
+  /** Every block this builder took, whole, to be handed back by release(). */
+  private readonly owned: Float32Array[] = [];
+  /** The block being filled; rows before `first` were dropped by keepNewest. */
+  open: Float32Array;
+  /** Values written in `open`. */
+  used = 0;
+  private first = 0;
+  private sealedRows = 0;
+  private readonly blockRows: number;
+
+  constructor(readonly width: number) {
+    this.blockRows = Math.max(1, Math.floor(BLOCK_VALUES / width));
+    this.open = this.newBlock(this.blockRows * width);
+  }
+
+  private newBlock(values: number): Float32Array {
+    const block = values === this.blockRows * this.width ? takeBlock(values) : new Float32Array(values);
+    this.owned.push(block);
+    return block;
+  }
+
+  /**
+   * The rows have been stored (copied into the buffer and the log): give the blocks back for the next
+   * batch. Every view from blocks() is void from here on; the builder must not be used again.
+   */
+  release(): void {
+    for (const block of this.owned) {
+      if (spareCount >= SPARE_MAX_BLOCKS || block.length !== this.blockRows * this.width) continue;
+      const list = spare.get(block.length) ?? [];
+      list.push(block);
+      spare.set(block.length, list);
+      spareCount++;
+    }
+    this.owned.length = 0;
+    this.sealed = [];
+    this.open = new Float32Array(0);
+    this.used = this.first = this.sealedRows = 0;
+  }
+
+  /** Rows that fit in `open` from `used` on; starts a fresh block first when it is full (or `atLeast` do not fit). */
+  room(atLeast = 1): number {
+    let free = (this.open.length - this.used) / this.width;
+    if (free < atLeast) {
+      this.seal();
+      this.open = this.newBlock(Math.max(this.blockRows, atLeast) * this.width);
+      free = this.open.length / this.width;
+    }
+    return free;
+  }
+
+  /** `rows` rows were written into `open` at `used`. */
+  advance(rows: number): void {
+    this.used += rows * this.width;
+  }
+
+  get count(): number {
+    return this.sealedRows + this.used / this.width - this.first;
+  }
+
+  /** The rows so far, as views (valid until the builder changes again). */
+  blocks(): Float32Array[] {
+    const tail = this.open.subarray(this.first * this.width, this.used);
+    return tail.length ? [...this.sealed, tail] : [...this.sealed];
+  }
+
+  /** Drop all but the newest `rows` rows; returns how many went. */
+  keepNewest(rows: number): number {
+    let excess = this.count - rows;
+    if (excess <= 0) return 0;
+    const dropped = excess;
+    while (excess > 0 && this.sealed.length) {
+      const head = this.sealed[0];
+      const headRows = head.length / this.width;
+      if (headRows <= excess) {
+        this.sealed.shift();
+        this.sealedRows -= headRows;
+        excess -= headRows;
+      } else {
+        this.sealed[0] = head.subarray(excess * this.width);
+        this.sealedRows -= excess;
+        excess = 0;
+      }
+    }
+    this.first += excess;
+    return dropped;
+  }
+
+  private seal(): void {
+    if (this.used > this.first * this.width) {
+      this.sealed.push(this.open.subarray(this.first * this.width, this.used));
+      this.sealedRows += this.used / this.width - this.first;
+    }
+    this.used = 0;
+    this.first = 0;
+  }
+}
