@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { DatasetDecoder, parseNumber, parseQueries, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
 import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/session/config.js';
 import { SampleRing } from '../../src/engine/data/ring.js';
-import { flatten } from '../../src/engine/data/row-blocks.js';
+import { BlockBuilder, flatten } from '../../src/engine/data/row-blocks.js';
 import { MlError } from '../../src/errors.js';
 import { ROW, scanLines, scanRow } from '../../src/engine/data/text-scan.js';
 
@@ -469,5 +469,23 @@ t.test('a batch over many row blocks keeps its newest rows under a drop limit, t
       `${kind}: every row intact across blocks`,
     );
   }
+  t.end();
+});
+
+t.test('row blocks: a batch held open under a drop limit holds only about the limit, and gives its blocks back', (t) => {
+  const width = 4;
+  const b = new BlockBuilder(width);
+  for (let i = 0; i < 200_000; i++) {
+    b.room();
+    b.open.fill(i, b.used, b.used + width);
+    b.advance(1);
+    if (b.count >= 2 * 1000) b.keepNewest(1000);
+  }
+  t.ok(b.heldBytes <= 4 * (2 * 1000 * width + 2 * 16384), `held ${b.heldBytes} bytes for at most 2,000 rows`);
+  const rows = flatten(b.blocks());
+  t.equal(rows[0], 200_000 - b.count, 'the oldest row kept');
+  t.equal(rows[rows.length - 1], 199_999, 'the newest row');
+  b.release();
+  t.equal(b.heldBytes, 0, 'nothing held after release');
   t.end();
 });

@@ -24,6 +24,14 @@ function takeBlock(values: number): Float32Array {
   return block;
 }
 
+function giveBack(block: Float32Array): void {
+  if (spareCount >= SPARE_MAX_BLOCKS) return;
+  const list = spare.get(block.length) ?? [];
+  list.push(block);
+  spare.set(block.length, list);
+  spareCount++;
+}
+
 export function valueCount(blocks: RowBlocks): number {
   let n = 0;
   for (const b of blocks) n += b.length;
@@ -75,13 +83,7 @@ export class BlockBuilder {
    * batch. Every view from blocks() is void from here on; the builder must not be used again.
    */
   release(): void {
-    for (const block of this.owned) {
-      if (spareCount >= SPARE_MAX_BLOCKS || block.length !== this.blockRows * this.width) continue;
-      const list = spare.get(block.length) ?? [];
-      list.push(block);
-      spare.set(block.length, list);
-      spareCount++;
-    }
+    for (const block of this.owned) if (block.length === this.blockRows * this.width) giveBack(block);
     this.owned.length = 0;
     this.sealed = [];
     this.open = new Float32Array(0);
@@ -104,6 +106,11 @@ export class BlockBuilder {
     this.used += rows * this.width;
   }
 
+  /** Memory this builder holds, in bytes (every block it took and has not given back). */
+  get heldBytes(): number {
+    return this.owned.reduce((n, block) => n + block.byteLength, 0);
+  }
+
   get count(): number {
     return this.sealedRows + this.used / this.width - this.first;
   }
@@ -124,6 +131,7 @@ export class BlockBuilder {
       const headRows = head.length / this.width;
       if (headRows <= excess) {
         this.sealed.shift();
+        this.disown(head); // a batch held open under a drop limit must not keep what it dropped
         this.sealedRows -= headRows;
         excess -= headRows;
       } else {
@@ -134,6 +142,14 @@ export class BlockBuilder {
     }
     this.first += excess;
     return dropped;
+  }
+
+  /** A whole block left the batch: it goes back to the spares (or to the collector). */
+  private disown(view: Float32Array): void {
+    const at = this.owned.findIndex((block) => block.buffer === view.buffer);
+    if (at < 0) return;
+    const [block] = this.owned.splice(at, 1);
+    if (block.length === this.blockRows * this.width) giveBack(block);
   }
 
   private seal(): void {
