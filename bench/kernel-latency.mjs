@@ -19,7 +19,7 @@ if (!phases.training || !phases.idle || !phases.total) {
   process.exit(1);
 }
 
-/** Bucket i of the module's log2 histogram: under 1 µs, [2^(i-1), 2^i) µs, the last from 16384 µs up. */
+/** Bucket i of the module's log2 histogram: under 1 µs, [2^(i-1), 2^i) µs, the last from 262144 µs up. */
 const bucketLabel = (i, last) => (i === 0 ? '< 1' : i === last ? `≥ ${fmt(2 ** (i - 1))}` : `${fmt(2 ** (i - 1))}–${fmt(2 ** i)}`);
 /** The bucket holding quantile q: its upper bound is an upper bound on the quantile. */
 function quantileBound(counts, q) {
@@ -65,7 +65,7 @@ The module times each of its own recommendation transactions (open the model's \
 write the queries, read the answer, close: \`ml_transact\` in kmod/ml_lib.c) and keeps a count, the sum, min,
 max and a log2 histogram in µs, exposed as read-only parameters under
 \`/sys/module/mlproxy_kmod/parameters/\`: \`txn_count\`, \`txn_sum_us\`, \`txn_min_us\`, \`txn_avg_us\`,
-\`txn_max_us\`, \`txn_log2_us\` (16 counts: under 1 µs, then [2^(i-1), 2^i) µs, the last 16384 µs and up).
+\`txn_max_us\`, \`txn_log2_us\` (20 counts: under 1 µs, then [2^(i-1), 2^i) µs, the last 262,144 µs and up).
 The guest scenario reads them before and after a window of 15 seconds (\`KLAT_SECS\` in scenarios.sh) with the model training
 (started, samples arriving every round), then with it stopped (idle), and prints the differences.
 

@@ -160,9 +160,11 @@ struct ml_lib_qnet {
  * read, close of the recommendation file), successful ones, in
  * microseconds.  Written by the I/O thread only; read by status params.
  * log2_us[0] counts those under 1 us, log2_us[i] those in
- * [2^(i-1), 2^i) us, the last one everything from 2^(N-2) us up.
+ * [2^(i-1), 2^i) us, the last one everything from 2^(N-2) us up.  Twenty
+ * buckets reach 262 ms, so that a transaction under emulation (qemu TCG,
+ * tens of milliseconds) still falls in a bucket of its own.
  */
-#define ML_LIB_LATENCY_BUCKETS 16
+#define ML_LIB_LATENCY_BUCKETS 20
 struct ml_lib_latency {
 	atomic64_t count;
 	atomic64_t sum_us;

@@ -280,7 +280,7 @@ ML_LIB_STATUS(txn_avg_us, mlp_latency_avg_ops, mlp.model.txn_latency,
 ML_LIB_STATUS(txn_max_us, ml_lib_counter_ops, mlp.model.txn_latency.max_us,
 	   "slowest transaction in us (read-only)");
 ML_LIB_STATUS(txn_log2_us, mlp_latency_log2_ops, mlp.model.txn_latency,
-	   "16 counts: under 1 us, then [2^(i-1), 2^i) us for i = 1..14, then 16384 us and up (read-only)");
+	   "20 counts: under 1 us, then [2^(i-1), 2^i) us for i = 1..18, then 262144 us and up (read-only)");
 
 /* the recommendation table in use: settings at features 0, 100, ..., 1000 */
 static int mlp_get_table(char *buf, const struct kernel_param *kp)

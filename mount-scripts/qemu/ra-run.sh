@@ -66,21 +66,8 @@ fi
 [ -n "$KVER" ] && [ -r "/boot/vmlinuz-$KVER" ] || die "no kernel image/headers (KVER=$KVER)"
 
 # --- module (W=1, warnings fail) and workload ------------------------------
-# in a private copy: run-all.sh (maybe running at the same time) cleans kmod/
-mkdir -p "$WORK/kmod"
-cp -r "$ROOT/kmod/." "$WORK/kmod/"
-make -s -C "$WORK/kmod" KVER="$KVER" clean >/dev/null 2>&1 || true
-if ! make -C "$WORK/kmod" KVER="$KVER" W=1 >"$WORK/kbuild.log" 2>&1; then
-	cat "$WORK/kbuild.log"
-	die "module build failed"
-fi
-if grep -q 'warning:' "$WORK/kbuild.log"; then
-	grep -B2 -A4 'warning:' "$WORK/kbuild.log"
-	die "module build has warnings at W=1"
-fi
+"$HERE/build-kmod.sh" "$WORK" "$KVER" mlp_ra_kmod.ko mlproxy_kmod.ko || die "module build failed"
 export RA_KO=$WORK/kmod/mlp_ra_kmod.ko
-[ -f "$RA_KO" ] || die "no $RA_KO"
-"$ROOT/kmod/check-symbols.sh" "$RA_KO" || die "unprefixed global symbols"
 export RA_WORK=$WORK/ra-work
 gcc -O2 -static -Wall -Wextra -Werror -o "$RA_WORK" "$HERE/guest/ra-work.c" -lpthread || die "ra-work build failed"
 

@@ -65,19 +65,9 @@ VMLINUZ=/boot/vmlinuz-$KVER
 say "kernel $KVER"
 
 # --- 3. module (W=1, warnings fail) and host unit tests --------------------
-make -s -C "$ROOT/kmod" KVER="$KVER" clean >/dev/null 2>&1 || true
-if ! make -C "$ROOT/kmod" KVER="$KVER" W=1 >"$WORK/kbuild.log" 2>&1; then
-	cat "$WORK/kbuild.log"
-	die "module build failed"
-fi
-if grep -q 'warning:' "$WORK/kbuild.log"; then
-	grep -B2 -A4 'warning:' "$WORK/kbuild.log"
-	die "module build has warnings at W=1"
-fi
-KO=$ROOT/kmod/mlproxy_kmod.ko
-[ -f "$KO" ] || die "no $KO"
-"$ROOT/kmod/check-symbols.sh" "$KO" || die "unprefixed global symbols"
-make -s -C "$ROOT/kmod" hosttest >"$WORK/hosttest.log" 2>&1 || {
+"$HERE/build-kmod.sh" "$WORK" "$KVER" mlproxy_kmod.ko || die "module build failed"
+KO=$WORK/kmod/mlproxy_kmod.ko
+make -s -C "$WORK/kmod" hosttest >"$WORK/hosttest.log" 2>&1 || {
 	cat "$WORK/hosttest.log"
 	die "kmod host unit tests failed"
 }
