@@ -29,6 +29,7 @@ enum ra_feature {
 	RA_F_WASTE,		/* log2((pages read in + 1) / (pages delivered + 1)) + 16 */
 	RA_F_TASKS,		/* reading tasks, x1000 */
 	RA_F_RA_KB,		/* log2(readahead in force, KiB) */
+	RA_F_READ_KB,		/* log2(mean read() KiB + 1), 0 without read() */
 	RA_NR_FEATURES
 };
 #define RA_INPUTS	(RA_NR_FEATURES + 1)
@@ -40,6 +41,7 @@ struct ra_counts {
 	u64 reqs, req_bytes, seq_reqs;
 	u64 pages_added;
 	u64 read_bytes, fault_bytes;	/* delivered to tasks */
+	u64 read_calls;			/* read() calls that delivered bytes */
 	unsigned int nr_tasks;
 	s32 task_pid[RA_MAX_TASKS];
 	u64 task_bytes[RA_MAX_TASKS];
@@ -54,5 +56,30 @@ bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff);
 u32 mlp_ra_clamp_kb(u32 kb);
 int mlp_ra_best_candidate(const s32 predicted[RA_NR_CANDIDATES]);
 
+/*
+ * Evidence relative to the default in the same context.  Scores of whole
+ * intervals are not comparable across phases (a scan interval scores about
+ * 15, a throttled mmap lookup interval about 8), and a window that finishes
+ * the fast phase sooner spends more of its time in the slow one, so a raw
+ * mean over intervals punishes the better window.  Each interval is
+ * therefore put in a context that readahead cannot change (how the tasks
+ * read: by mmap or read(), alone or with others, in small or large
+ * read() calls) and reported as its score minus the default's running
+ * score in that context, plus RA_REL_BASE.
+ */
+#define RA_NR_CONTEXTS		8
+#define RA_REL_BASE		10000	/* a relative score of 0 doublings */
+#define RA_BASE_MIN		3	/* default intervals before a context counts */
+#define RA_BASE_SHIFT		3	/* running mean: 1/8 weight per new score */
+
+struct ra_baseline {
+	s32 mean[RA_NR_CONTEXTS];
+	u32 n[RA_NR_CONTEXTS];		/* scores seen, up to RA_BASE_MIN */
+};
+
+unsigned int mlp_ra_context(const struct ra_counts *c);
+void mlp_ra_baseline_add(struct ra_baseline *b, unsigned int ctx, s32 eff);
+bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
+		     s32 *rel);
 
 #endif /* MLP_RA_CALC_H */

@@ -162,13 +162,13 @@ job_ci() {
 	log "ci: auto run, mode $(mread $MNT/models/ci/mode), choice $(param choice_kb) KiB"
 	run_work auto $seed "$plan" | tee /tmp/auto.out
 	t_auto=$(total_ms </tmp/auto.out)
-	# give the policy up to 2 more workloads to show a promotion on feedback
+	# give the policy up to 8 more workloads (about 3 s each in auto) to show a promotion on feedback
 	m=0
-	while [ $m -lt 2 ] && ! model_events ci | grep -q 'cause=promote'; do
+	while [ $m -lt 8 ] && ! model_events ci | grep -q 'cause=promote'; do
 		run_work more $((seed + 10 + m)) "$plan" >/dev/null
 		m=$((m + 1))
 	done
-	echo "RA-CI default_ms=$t_def auto_ms=$t_auto mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) samples=$(param samples_sent) feedback=$(param feedback_sent)"
+	echo "RA-CI default_ms=$t_def auto_ms=$t_auto more_runs=$m mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) samples=$(param samples_sent) feedback=$(param feedback_sent)"
 	model_events ci | grep ' mode ' | sed 's/^/EVENT /'
 	mread $MNT/models/ci/stats | tr '\n' ' ' | sed 's/^/STATS /'
 	echo
@@ -189,6 +189,7 @@ job_ci() {
 	if model_events ci | grep -q 'cause=promote'; then pass "the mode climbed on feedback"; else echo "TODO RA no promotion on feedback within the CI run"; fi
 	unload_ra || fail "rmmod"
 	clean_unload_checks "$ra0"
+	dmesg | grep 'mlp_ra_kmod' | sed 's/^/KMSG /'
 }
 
 setra() { echo "$1" >$RAK; }
