@@ -488,16 +488,18 @@ static void ra_set_window_kb(u32 kb)
 	atomic_set(&ra.target_pages, (int)(kb / (PAGE_SIZE / 1024)));
 }
 
-/* Queue an evidence score: relative to the default in the same context. */
-static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff)
+/*
+ * Queue an evidence score (rel: relative to the default in the same
+ * context, or -1 while that is unknown) and fold a default score into the
+ * context's baseline.  Explored and settling intervals are no evidence.
+ */
+static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
+			      s32 rel)
 {
 	struct ra_fb *f;
-	s32 rel;
 
 	if (s->cur_explore || s->cur_settling)
 		return;
-	if (!mlp_ra_relative(&s->baseline, ctx, eff, &rel))
-		rel = -1;
 	if (!s->cur_scored_as_ml)
 		mlp_ra_baseline_add(&s->baseline, ctx, eff);
 	if (rel < 0)
@@ -532,25 +534,36 @@ static void ra_report_evidence(struct ra_subsys *s)
 	}
 }
 
+/*
+ * A training sample pairs the features of the previous interval and the
+ * window of this one with this interval's score relative to the default
+ * in its context: the network then learns what a window gains over the
+ * default for what was just seen, not how fast each phase is.  Settling
+ * intervals still consume the previous window's readahead: no sample.
+ */
 static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 		      bool scored, s32 eff, unsigned int ctx)
 {
 	unsigned int i;
+	s32 rel;
 
+	if (!scored || !mlp_ra_relative(&s->baseline, ctx, eff, &rel))
+		rel = -1;
 	spin_lock(&s->ring_lock);
-	if (s->have_prev && scored) {
+	if (s->have_prev && rel >= 0 && !s->cur_settling) {
 		if (s->nr_samples < RA_SAMPLE_RING) {
 			s32 *row = s->samples[s->nr_samples++];
 
 			for (i = 0; i < RA_NR_FEATURES; i++)
 				row[i] = s->prev_features[i];
 			row[RA_NR_FEATURES] = mlp_ra_log2fx(kb);
-			row[RA_INPUTS] = eff;
+			row[RA_INPUTS] = rel;
 		} else {
 			atomic64_inc(&s->samples_dropped);
 		}
-		ra_queue_feedback(s, ctx, eff);
 	}
+	if (scored)
+		ra_queue_feedback(s, ctx, eff, rel);
 	memcpy(s->newest_features, features, sizeof(s->newest_features));
 	s->have_newest = true;
 	spin_unlock(&s->ring_lock);
