@@ -186,6 +186,9 @@ struct ra_subsys {
 	/* evidence sent per context, [ml][ctx], for the unload summary */
 	s64 ev_sum[2][RA_NR_CONTEXTS];
 	u32 ev_n[2][RA_NR_CONTEXTS];
+	/* the network's choices per context of the interval it saw */
+	u32 chosen[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	unsigned int last_ctx;
 
 	/* rings to the I/O thread */
 	spinlock_t ring_lock;
@@ -527,10 +530,12 @@ static void ra_report_evidence(struct ra_subsys *s)
 		for (k = 0; k < 2; k++)
 			mean[k] = s->ev_n[k][c] ?
 				  (s32)div_s64(s->ev_sum[k][c], s->ev_n[k][c]) : 0;
-		pr_info("evidence context %u (%s, %s, %s): ml %u mean %d, default %u mean %d\n",
+		pr_info("evidence context %u (%s, %s, %s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u\n",
 			c, c & 1 ? "mmap" : "read()", c & 2 ? "shared" : "alone",
 			c & 4 ? "large reads" : "small reads",
-			s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0]);
+			s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
+			s->chosen[c][0], s->chosen[c][1], s->chosen[c][2],
+			s->chosen[c][3]);
 	}
 }
 
@@ -554,9 +559,9 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 		if (s->nr_samples < RA_SAMPLE_RING) {
 			s32 *row = s->samples[s->nr_samples++];
 
-			for (i = 0; i < RA_NR_FEATURES; i++)
+			for (i = 0; i < RA_NR_MODEL_FEATURES; i++)
 				row[i] = s->prev_features[i];
-			row[RA_NR_FEATURES] = mlp_ra_log2fx(kb);
+			row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(kb);
 			row[RA_INPUTS] = rel;
 		} else {
 			atomic64_inc(&s->samples_dropped);
@@ -592,14 +597,16 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
 
 	if (!use_qnet)
 		return (u32)atomic_read(&s->choice_kb);
-	memcpy(in, features, sizeof(s32) * RA_NR_FEATURES);
+	memcpy(in, features, sizeof(s32) * RA_NR_MODEL_FEATURES);
 	for (i = 0; i < RA_NR_CANDIDATES; i++) {
-		in[RA_NR_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
+		in[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
 		if (ml_model_eval(&s->model, in, out))
 			return (u32)atomic_read(&s->choice_kb);
 		predicted[i] = out[0];
 	}
-	kb = mlp_ra_candidates_kb[mlp_ra_best_candidate(predicted)];
+	i = mlp_ra_best_candidate(predicted);
+	s->chosen[s->last_ctx][i]++;
+	kb = mlp_ra_candidates_kb[i];
 	atomic_set(&s->choice_kb, (int)kb);
 	atomic64_inc(&s->choices_qnet);
 	return kb;
@@ -680,7 +687,8 @@ static void ra_timer_fn(struct timer_list *t)
 		atomic_set(&s->last_eff, eff);
 	else
 		atomic64_inc(&s->intervals_idle);
-	ra_record(s, features, s->cur_kb, scored, eff, mlp_ra_context(&c));
+	s->last_ctx = mlp_ra_context(&c);
+	ra_record(s, features, s->cur_kb, scored, eff, s->last_ctx);
 	atomic64_inc(&s->intervals);
 
 	if (READ_ONCE(s->unloading)) {
@@ -789,9 +797,9 @@ static int ra_recommend(struct ra_subsys *s)
 	spin_lock_bh(&s->ring_lock);
 	have = s->have_newest;
 	for (i = 0; have && i < RA_NR_CANDIDATES; i++) {
-		for (j = 0; j < RA_NR_FEATURES; j++)
+		for (j = 0; j < RA_NR_MODEL_FEATURES; j++)
 			hint->queries[i][j] = s->newest_features[j];
-		hint->queries[i][RA_NR_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
+		hint->queries[i][RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
 	}
 	spin_unlock_bh(&s->ring_lock);
 	if (!have)
@@ -918,7 +926,7 @@ static int __init ra_init(void)
 		return -EINVAL;
 	}
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=16\nlearning_rate=0.01\nbatch_size=256\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
 				    promote_dwell_ms, cooldown_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;

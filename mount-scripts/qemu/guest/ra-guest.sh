@@ -9,7 +9,7 @@
 #          (operator pins collaboration for a warm-up, hands over to auto):
 #          auto not slower than the default, a promotion on feedback, a
 #          clean unload (readahead as found, no kprobes left)
-#   bench  warm-up of a fresh model (collaboration pinned, CURVE lines), then auto;
+#   bench  warm-up of a fresh model (in auto, or RA_WARMUP_MODE pinned; CURVE lines);
 #          RA_REPS repetitions of both workloads under every variant:
 #          default (= 128 KiB), fixed 16/512/2048, emergency (module loaded,
 #          nothing applied) and auto with the warmed-up model (RUN lines)
@@ -23,6 +23,7 @@ JOB=${RA_JOB:-ci}
 SCALE=${RA_SCALE:-1}
 REPS=${RA_REPS:-1}
 WARMUP_S=${RA_WARMUP_S:-120}
+WARMUP_MODE=${RA_WARMUP_MODE:-auto}
 FAILED=0
 SERVER=
 
@@ -148,7 +149,7 @@ job_ci() {
 	log "ci: default run"
 	run_work default $seed "$plan" | tee /tmp/def.out
 	t_def=$(total_ms </tmp/def.out)
-	load_ra ci interval_ms=50 promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
+	load_ra ci interval_ms=100 promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
 	pass "mlp_ra_kmod loads and creates its model"
 	mwrite $MNT/models/ci/mode collaboration
 	log "ci: warm-up in collaboration (pinned), seeds $seed_warm+"
@@ -162,9 +163,9 @@ job_ci() {
 	log "ci: auto run, mode $(mread $MNT/models/ci/mode), choice $(param choice_kb) KiB"
 	run_work auto $seed "$plan" | tee /tmp/auto.out
 	t_auto=$(total_ms </tmp/auto.out)
-	# give the policy up to 8 more workloads (about 3 s each in auto) to show a promotion on feedback
+	# give the policy up to 24 more workloads (2-4 s each in auto) to show a promotion on feedback
 	m=0
-	while [ $m -lt 8 ] && ! model_events ci | grep -q 'cause=promote'; do
+	while [ $m -lt 24 ] && ! model_events ci | grep -q 'cause=promote'; do
 		run_work more $((seed + 10 + m)) "$plan" >/dev/null
 		m=$((m + 1))
 	done
@@ -221,12 +222,13 @@ bench_variant() {
 job_bench() {
 	ra0=$(cat $RAK)
 	warm_trainer
-	# warm-up: train a fresh model on seeds 1000+ with collaboration pinned
-	# (half the blocks follow the model, explore_permil of those explore),
-	# then hand it to auto; CURVE lines record mode and efficiency throughout
-	log "bench: warm-up, collaboration pinned (${WARMUP_S}s), then auto"
+	# warm-up: train a fresh model on seeds 1000+; in auto (RA_WARMUP_MODE,
+	# the default) the policy alone moves it from emergency on, otherwise
+	# the named mode is pinned for the warm-up and then handed to auto.
+	# CURVE lines record mode and efficiency throughout
+	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto"
 	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 || { fail "load"; return; }
-	mwrite $MNT/models/readahead/mode collaboration
+	[ "$WARMUP_MODE" = auto ] || mwrite $MNT/models/readahead/mode "$WARMUP_MODE"
 	curve_sampler &
 	t_end=$(($(cut -d. -f1 /proc/uptime) + WARMUP_S))
 	k=0
