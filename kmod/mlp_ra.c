@@ -181,6 +181,7 @@ struct ra_subsys {
 	unsigned int block_pos;		/* intervals into the current block */
 	u32 cur_kb;
 	s32 prev_features[RA_NR_FEATURES];
+	unsigned int prev_ctx;
 	bool have_prev;
 	struct ra_baseline baseline;	/* the default's score per context */
 	/* evidence sent per context, [ml][ctx], for the unload summary */
@@ -544,7 +545,10 @@ static void ra_report_evidence(struct ra_subsys *s)
  * window of this one with this interval's score relative to the default
  * in its context: the network then learns what a window gains over the
  * default for what was just seen, not how fast each phase is.  Settling
- * intervals still consume the previous window's readahead: no sample.
+ * intervals still consume the previous window's readahead, and across a
+ * phase change the features describe another phase (an mmap phase that
+ * is followed by a scan would teach "after mmap, 2048 KiB pays"): no
+ * sample from either.
  */
 static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 		      bool scored, s32 eff, unsigned int ctx)
@@ -555,7 +559,7 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 	if (!scored || !mlp_ra_relative(&s->baseline, ctx, eff, &rel))
 		rel = -1;
 	spin_lock(&s->ring_lock);
-	if (s->have_prev && rel >= 0 && !s->cur_settling) {
+	if (s->have_prev && rel >= 0 && !s->cur_settling && ctx == s->prev_ctx) {
 		if (s->nr_samples < RA_SAMPLE_RING) {
 			s32 *row = s->samples[s->nr_samples++];
 
@@ -573,6 +577,7 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 	s->have_newest = true;
 	spin_unlock(&s->ring_lock);
 	memcpy(s->prev_features, features, sizeof(s->prev_features));
+	s->prev_ctx = ctx;
 	s->have_prev = true;
 }
 

@@ -163,9 +163,9 @@ job_ci() {
 	log "ci: auto run, mode $(mread $MNT/models/ci/mode), choice $(param choice_kb) KiB"
 	run_work auto $seed "$plan" | tee /tmp/auto.out
 	t_auto=$(total_ms </tmp/auto.out)
-	# give the policy up to 24 more workloads (2-4 s each in auto) to show a promotion on feedback
+	# give the policy up to 40 more workloads (2-4 s each in auto) to show a promotion on feedback
 	m=0
-	while [ $m -lt 24 ] && ! model_events ci | grep -q 'cause=promote'; do
+	while [ $m -lt 40 ] && ! model_events ci | grep -q 'cause=promote'; do
 		run_work more $((seed + 10 + m)) "$plan" >/dev/null
 		m=$((m + 1))
 	done
