@@ -179,12 +179,13 @@ job_ci() {
 	else
 		fail "auto slower than the default (${t_auto} ms vs ${t_def} ms)"
 	fi
-	ev_ml=$(stat_of ci evidence_ml_count)
-	ev_def=$(stat_of ci evidence_default_count)
+	# feedback lines received in all (a promotion empties the evidence windows)
+	ev_ml=$(stat_of ci feedback_ml)
+	ev_def=$(stat_of ci feedback_default)
 	if [ "${ev_ml:-0}" -gt 0 ] 2>/dev/null && [ "${ev_def:-0}" -gt 0 ] 2>/dev/null; then
-		pass "feedback reached the mode policy (evidence: $ev_ml ml, $ev_def default)"
+		pass "feedback reached the mode policy (feedback lines: $ev_ml ml, $ev_def default)"
 	else
-		fail "no evidence at the mode policy (ml $ev_ml, default $ev_def)"
+		fail "no feedback at the mode policy (ml $ev_ml, default $ev_def)"
 	fi
 	# not reliably reached in CI time under TCG (see docs/use-case-readahead.md): reported, not failed
 	if model_events ci | grep -q 'cause=promote'; then pass "the mode climbed on feedback"; else echo "TODO RA no promotion on feedback within the CI run"; fi
