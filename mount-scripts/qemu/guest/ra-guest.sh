@@ -229,7 +229,9 @@ job_bench() {
 	# CURVE lines record mode and efficiency throughout
 	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto"
 	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 || { fail "load"; return; }
-	[ "$WARMUP_MODE" = auto ] || mwrite $MNT/models/readahead/mode "$WARMUP_MODE"
+	# a model the module creates starts pinned (policy manual) in emergency:
+	# writing auto hands it to the policy, which leaves emergency after the cool-down
+	mwrite $MNT/models/readahead/mode "$WARMUP_MODE"
 	curve_sampler &
 	t_end=$(($(cut -d. -f1 /proc/uptime) + WARMUP_S))
 	k=0
