@@ -42,8 +42,7 @@ function parse(text) {
       const c = fields(line);
       curve.push(c);
       if (measured) autoModes[c.mode] = (autoModes[c.mode] ?? 0) + 1;
-    }
-    else if (line.startsWith('EVENT ')) events.push(line.slice(6));
+    } else if (line.startsWith('EVENT ')) events.push(line.slice(6));
     else if (line.startsWith('RUN rep=')) {
       const f = fields(line);
       const cell = ((runs[f.work] ??= {})[f.variant] ??= {});
