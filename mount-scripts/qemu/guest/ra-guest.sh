@@ -152,10 +152,13 @@ job_ci() {
 	load_ra ci interval_ms=100 promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
 	pass "mlp_ra_kmod loads and creates its model"
 	mwrite $MNT/models/ci/mode collaboration
+	# the warm-up alternates the scan-heavy and the lookup-heavy workload, as the bench's does:
+	# trained on scans alone the network saw too few mmap lookups to learn that they want a small window
 	log "ci: warm-up in collaboration (pinned), seeds $seed_warm+"
 	n=0
-	while [ $n -lt 2 ] || { [ "$(stat_of ci train_rounds)" -lt 3 ] 2>/dev/null && [ $n -lt 8 ]; }; do
-		run_work warmup $((seed_warm + n)) "$plan" >/dev/null
+	while [ $n -lt 4 ] || { [ "$(stat_of ci train_rounds)" -lt 3 ] 2>/dev/null && [ $n -lt 8 ]; }; do
+		if [ $((n % 2)) = 1 ]; then wplan=$(plan_lookup); else wplan=$plan; fi
+		run_work warmup $((seed_warm + n)) "$wplan" >/dev/null
 		n=$((n + 1))
 	done
 	log "ci: after $n warm-up runs: train_rounds $(stat_of ci train_rounds), loss $(stat_of ci loss)"
