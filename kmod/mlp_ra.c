@@ -22,19 +22,27 @@
  * files keep starting from it.
  *
  * Decisions: a timer closes an interval every interval_ms, scores it
- * (mlp_ra_efficiency), and picks the next interval's window: on
- * apply_permil of every 1000 intervals the model's choice, otherwise the
- * kernel default (the device's read_ahead_kb).  In learning and
- * collaboration, explore_permil of the model's intervals try a random
+ * (mlp_ra_efficiency), and picks the next interval's window.  Choices hold
+ * for blocks of block_intervals: on apply_permil of every 1000 blocks the
+ * model decides, otherwise the kernel default (the device's read_ahead_kb).
+ * In a model block the timer evaluates the model's integer network
+ * (ml_model_eval, RCU, no waiting) for every candidate on the features of
+ * the interval just closed and applies the best, every interval; without
+ * a network it applies the I/O thread's latest recommendation.  In learning
+ * and collaboration, explore_permil of the model's blocks try a random
  * candidate instead; they train the model but are not reported as ML
- * evidence.  The timer never waits on user space: the choice is an atomic
- * the I/O thread updates.
+ * evidence.
+ *
+ * Evidence: each interval's score is reported relative to the default's
+ * running score in the same context (mlp_ra_context: how the tasks read,
+ * which readahead cannot change), because whole-interval scores differ by
+ * phase and a better window shifts time from fast phases to slow ones.
  *
  * The I/O kthread, every period_ms: connect, read the mode, publish the
- * (features, candidate -> efficiency) samples, ask for the predicted
- * efficiency of every candidate for the newest features in one
- * recommendation transaction, keep the best, and send one feedback line
- * per scored interval (ml or default).
+ * (features, candidate -> efficiency) samples, fetch the integer network
+ * when its generation moved (or, without one, ask for the predicted
+ * efficiency of every candidate in one recommendation transaction), and
+ * send the queued ml and default evidence as feedback.
  *
  * Unload: the window in force goes back to the default for two intervals
  * so files being read are restored, then every probe is removed.
@@ -107,6 +115,17 @@ static unsigned int settle_intervals = 2;
 module_param(settle_intervals, uint, 0444);
 MODULE_PARM_DESC(settle_intervals, "first intervals of a block not reported as evidence (0..block_intervals-1, default 2)");
 
+/*
+ * use_qnet: the model's choice is made in the timer, every interval, by
+ * evaluating the model's integer network (the qnet file, fetched when its
+ * generation moves) on the features of the interval just closed, once per
+ * candidate.  Without a network (or with use_qnet=0) the choice comes from
+ * the I/O thread's recommendation transaction, up to a round old.
+ */
+static bool use_qnet = true;
+module_param(use_qnet, bool, 0444);
+MODULE_PARM_DESC(use_qnet, "choose per interval with the in-kernel integer network (1, default) or only from the recommendation transaction (0)");
+
 /* explore_permil: share of model blocks that try a random candidate. */
 static unsigned int explore_permil = 300;
 module_param(explore_permil, uint, 0444);
@@ -162,7 +181,15 @@ struct ra_subsys {
 	unsigned int block_pos;		/* intervals into the current block */
 	u32 cur_kb;
 	s32 prev_features[RA_NR_FEATURES];
+	unsigned int prev_ctx;
 	bool have_prev;
+	struct ra_baseline baseline;	/* the default's score per context */
+	/* evidence sent per context, [ml][ctx], for the unload summary */
+	s64 ev_sum[2][RA_NR_CONTEXTS];
+	u32 ev_n[2][RA_NR_CONTEXTS];
+	/* the network's choices per context of the interval it saw */
+	u32 chosen[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	unsigned int last_ctx;
 
 	/* rings to the I/O thread */
 	spinlock_t ring_lock;
@@ -178,6 +205,7 @@ struct ra_subsys {
 
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
+	atomic64_t choices_qnet;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
 	atomic_t probes_attached;
@@ -217,6 +245,9 @@ ML_LIB_STATUS(intervals, ml_lib_counter_ops, ra.intervals, "intervals closed (re
 ML_LIB_STATUS(intervals_ml, ml_lib_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
 ML_LIB_STATUS(intervals_explore, ml_lib_counter_ops, ra.intervals_explore, "intervals that explored a random candidate (read-only)");
 ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals in which no task read from the device (read-only)");
+ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
+ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
+ML_LIB_STATUS(qnet_status, ml_lib_int_ops, ra.model.qnet_status, "0, or the negative errno of the last qnet fetch that gave no network (read-only)");
 ML_LIB_STATUS(samples_sent, ml_lib_counter_ops, ra.model.cnt.samples_sent, "training samples committed (read-only)");
 ML_LIB_STATUS(samples_dropped, ml_lib_counter_ops, ra.samples_dropped, "samples lost to a full ring (read-only)");
 ML_LIB_STATUS(feedback_sent, ml_lib_counter_ops, ra.model.cnt.feedback_sent, "feedback writes (read-only)");
@@ -266,10 +297,12 @@ static void ra_count_delivered(u64 bytes, bool fault)
 	unsigned long flags;
 
 	spin_lock_irqsave(&ra.count_lock, flags);
-	if (fault)
+	if (fault) {
 		ra.cnt.fault_bytes += bytes;
-	else
+	} else {
 		ra.cnt.read_bytes += bytes;
+		ra.cnt.read_calls++;
+	}
 	mlp_ra_add_task_bytes(&ra.cnt, task_pid_nr(current), bytes);
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
@@ -292,9 +325,9 @@ static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* kretprobe data: was the call for a file on the device */
+/* kretprobe data: count the return (a call for a file on the device) */
 struct ra_ret_data {
-	bool ours;
+	bool count;
 };
 
 /* filemap_read(struct kiocb *iocb, ...) */
@@ -303,8 +336,8 @@ static int ra_krp_read_entry(struct kretprobe_instance *ri, struct pt_regs *regs
 	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct kiocb *iocb = (struct kiocb *)regs->di;
 
-	d->ours = iocb && iocb->ki_filp && ra_on_device(iocb->ki_filp->f_mapping);
-	return d->ours ? 0 : 1;	/* 1: skip the return handler */
+	d->count = iocb && iocb->ki_filp && ra_on_device(iocb->ki_filp->f_mapping);
+	return d->count ? 0 : 1;	/* 1: skip the return handler */
 }
 
 static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -316,24 +349,32 @@ static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-/* filemap_fault(struct vm_fault *vmf) */
+/*
+ * filemap_fault(struct vm_fault *vmf).  A fault that has to read returns
+ * VM_FAULT_RETRY once the page is in (it dropped mmap_lock to wait), and
+ * its retry is usually served by fault-around (filemap_map_pages), which
+ * never calls filemap_fault again.  So a fault is counted at its first
+ * attempt, whatever that returns but an error, and a retry
+ * (FAULT_FLAG_TRIED) is not counted again.
+ */
 static int ra_krp_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 	struct file *file = vmf && vmf->vma ? vmf->vma->vm_file : NULL;
 
 	if (!file || !ra_on_device(file->f_mapping))
 		return 1;
 	ra_impose(&file->f_ra);
-	return 0;
+	d->count = !(vmf->flags & FAULT_FLAG_TRIED);
+	return d->count ? 0 : 1;
 }
 
 static int ra_krp_fault_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	vm_fault_t ret = (vm_fault_t)regs_return_value(regs);
 
-	/* a retried fault comes back; count the page once, when it is served */
-	if (!(ret & (VM_FAULT_RETRY | VM_FAULT_ERROR)))
+	if (!(ret & VM_FAULT_ERROR))
 		ra_count_delivered(PAGE_SIZE, true);
 	return 0;
 }
@@ -451,38 +492,92 @@ static void ra_set_window_kb(u32 kb)
 	atomic_set(&ra.target_pages, (int)(kb / (PAGE_SIZE / 1024)));
 }
 
+/*
+ * Queue an evidence score (rel: relative to the default in the same
+ * context, or -1 while that is unknown) and fold a default score into the
+ * context's baseline.  Explored and settling intervals are no evidence.
+ */
+static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
+			      s32 rel)
+{
+	struct ra_fb *f;
+
+	if (s->cur_explore || s->cur_settling)
+		return;
+	if (!s->cur_scored_as_ml)
+		mlp_ra_baseline_add(&s->baseline, ctx, eff);
+	if (rel < 0)
+		return;
+	if (s->fb_count >= RA_FB_RING) {
+		atomic64_inc(&s->feedback_dropped);
+		return;
+	}
+	f = &s->fb[(s->fb_head + s->fb_count++) % RA_FB_RING];
+	f->ml = s->cur_scored_as_ml;
+	f->eff = rel;
+	s->ev_sum[f->ml][ctx] += rel;
+	s->ev_n[f->ml][ctx]++;
+}
+
+/* dmesg: the mean relative score of ml and default evidence per context */
+static void ra_report_evidence(struct ra_subsys *s)
+{
+	unsigned int c, k;
+	s32 mean[2];
+
+	for (c = 0; c < RA_NR_CONTEXTS; c++) {
+		if (!s->ev_n[0][c] && !s->ev_n[1][c])
+			continue;
+		for (k = 0; k < 2; k++)
+			mean[k] = s->ev_n[k][c] ?
+				  (s32)div_s64(s->ev_sum[k][c], s->ev_n[k][c]) : 0;
+		pr_info("evidence context %u (%s, %s, %s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u\n",
+			c, c & 1 ? "mmap" : "read()", c & 2 ? "shared" : "alone",
+			c & 4 ? "large reads" : "small reads",
+			s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
+			s->chosen[c][0], s->chosen[c][1], s->chosen[c][2],
+			s->chosen[c][3]);
+	}
+}
+
+/*
+ * A training sample pairs the features of the previous interval and the
+ * window of this one with this interval's score relative to the default
+ * in its context: the network then learns what a window gains over the
+ * default for what was just seen, not how fast each phase is.  Settling
+ * intervals still consume the previous window's readahead, and across a
+ * phase change the features describe another phase (an mmap phase that
+ * is followed by a scan would teach "after mmap, 2048 KiB pays"): no
+ * sample from either.
+ */
 static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
-		      bool scored, s32 eff)
+		      bool scored, s32 eff, unsigned int ctx)
 {
 	unsigned int i;
+	s32 rel;
 
+	if (!scored || !mlp_ra_relative(&s->baseline, ctx, eff, &rel))
+		rel = -1;
 	spin_lock(&s->ring_lock);
-	if (s->have_prev && scored) {
+	if (s->have_prev && rel >= 0 && !s->cur_settling && ctx == s->prev_ctx) {
 		if (s->nr_samples < RA_SAMPLE_RING) {
 			s32 *row = s->samples[s->nr_samples++];
 
-			for (i = 0; i < RA_NR_FEATURES; i++)
+			for (i = 0; i < RA_NR_MODEL_FEATURES; i++)
 				row[i] = s->prev_features[i];
-			row[RA_NR_FEATURES] = mlp_ra_log2fx(kb);
-			row[RA_INPUTS] = eff;
+			row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(kb);
+			row[RA_INPUTS] = rel;
 		} else {
 			atomic64_inc(&s->samples_dropped);
 		}
-		if (!s->cur_explore && !s->cur_settling) {
-			if (s->fb_count < RA_FB_RING) {
-				struct ra_fb *f = &s->fb[(s->fb_head + s->fb_count++) % RA_FB_RING];
-
-				f->ml = s->cur_scored_as_ml;
-				f->eff = eff;
-			} else {
-				atomic64_inc(&s->feedback_dropped);
-			}
-		}
 	}
+	if (scored)
+		ra_queue_feedback(s, ctx, eff, rel);
 	memcpy(s->newest_features, features, sizeof(s->newest_features));
 	s->have_newest = true;
 	spin_unlock(&s->ring_lock);
 	memcpy(s->prev_features, features, sizeof(s->prev_features));
+	s->prev_ctx = ctx;
 	s->have_prev = true;
 }
 
@@ -494,9 +589,37 @@ static void ra_count_block_interval(struct ra_subsys *s)
 		atomic64_inc(&s->intervals_ml);
 }
 
-static void ra_start_block(struct ra_subsys *s, u32 def_kb)
+/*
+ * The model's window for the next interval: the integer network's best
+ * candidate for the features just seen, or the latest recommendation.
+ * 0 when there is neither.
+ */
+static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
 {
-	u32 choice = (u32)atomic_read(&s->choice_kb);
+	s32 in[RA_INPUTS], out[QNET_MAX_OUTPUTS], predicted[RA_NR_CANDIDATES];
+	unsigned int i;
+	u32 kb;
+
+	if (!use_qnet)
+		return (u32)atomic_read(&s->choice_kb);
+	memcpy(in, features, sizeof(s32) * RA_NR_MODEL_FEATURES);
+	for (i = 0; i < RA_NR_CANDIDATES; i++) {
+		in[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
+		if (ml_model_eval(&s->model, in, out))
+			return (u32)atomic_read(&s->choice_kb);
+		predicted[i] = out[0];
+	}
+	i = mlp_ra_best_candidate(predicted);
+	s->chosen[s->last_ctx][i]++;
+	kb = mlp_ra_candidates_kb[i];
+	atomic_set(&s->choice_kb, (int)kb);
+	atomic64_inc(&s->choices_qnet);
+	return kb;
+}
+
+static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
+{
+	u32 choice = ra_model_choice_kb(s, features);
 	int mode = atomic_read(&s->model.mode);
 	bool may_explore = mode == ML_LIB_LEARNING_MODE ||
 			   mode == ML_LIB_COLLABORATION_MODE;
@@ -517,25 +640,33 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb)
 	ra_set_window_kb(kb);
 }
 
-static void ra_decide_next(struct ra_subsys *s)
+static void ra_decide_next(struct ra_subsys *s, const s32 *features)
 {
 	u32 def_kb = ra_device_kb();
+	u32 kb;
 
 	atomic_set(&s->default_kb, (int)def_kb);
 	if (s->block_pos + 1 < block_intervals) {
-		/* same block: keep the choice (a default block follows the device) */
+		/*
+		 * Same block: a default block follows the device, an explored
+		 * one keeps its candidate, a model block asks the model again
+		 * (with the network, for this interval's features).
+		 */
 		s->block_pos++;
 		s->cur_settling = s->block_pos < settle_intervals;
-		if (!s->cur_scored_as_ml && !s->cur_explore) {
-			s->cur_kb = def_kb;
-			ra_set_window_kb(def_kb);
-		}
+		kb = s->cur_kb;
+		if (s->cur_scored_as_ml)
+			kb = mlp_ra_clamp_kb(ra_model_choice_kb(s, features) ?: kb);
+		else if (!s->cur_explore)
+			kb = def_kb;
+		s->cur_kb = kb;
+		ra_set_window_kb(kb);
 		ra_count_block_interval(s);
 		return;
 	}
 	s->block_pos = 0;
 	s->cur_settling = settle_intervals > 0;
-	ra_start_block(s, def_kb);
+	ra_start_block(s, def_kb, features);
 	ra_count_block_interval(s);
 }
 
@@ -561,7 +692,8 @@ static void ra_timer_fn(struct timer_list *t)
 		atomic_set(&s->last_eff, eff);
 	else
 		atomic64_inc(&s->intervals_idle);
-	ra_record(s, features, s->cur_kb, scored, eff);
+	s->last_ctx = mlp_ra_context(&c);
+	ra_record(s, features, s->cur_kb, scored, eff, s->last_ctx);
 	atomic64_inc(&s->intervals);
 
 	if (READ_ONCE(s->unloading)) {
@@ -569,7 +701,7 @@ static void ra_timer_fn(struct timer_list *t)
 		s->cur_kb = ra_device_kb();
 		ra_set_window_kb(s->cur_kb);
 	} else {
-		ra_decide_next(s);
+		ra_decide_next(s, features);
 	}
 	if (READ_ONCE(s->timer_armed))
 		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
@@ -653,12 +785,65 @@ static const struct ml_lib_model_ops ra_ops = {
 /* ------------------------------------------------------------------ */
 /* the I/O kthread                                                     */
 
-static void ra_round(struct ra_subsys *s)
+/*
+ * Without a network: ask for every candidate's predicted efficiency in one
+ * recommendation transaction and keep the best.  Return: 0, or a transport
+ * error for correct_system_state().
+ */
+static int ra_recommend(struct ra_subsys *s)
 {
 	struct ml_lib_model *m = &s->model;
 	struct ml_lib_hint *hint = &s->hint;
-	unsigned int i, j, writes;
+	unsigned int i, j;
 	bool have;
+	int err;
+
+	memset(hint, 0, sizeof(*hint));
+	spin_lock_bh(&s->ring_lock);
+	have = s->have_newest;
+	for (i = 0; have && i < RA_NR_CANDIDATES; i++) {
+		for (j = 0; j < RA_NR_MODEL_FEATURES; j++)
+			hint->queries[i][j] = s->newest_features[j];
+		hint->queries[i][RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
+	}
+	spin_unlock_bh(&s->ring_lock);
+	if (!have)
+		return 0;
+	hint->nr_queries = RA_NR_CANDIDATES;
+	hint->min = 0;
+	hint->max = RA_EFF_MAX;
+	hint->slack = RA_EFF_MAX;
+	err = ml_model_preprocess_recommendation(m, hint);
+	if (!err) {
+		apply_ml_model_recommendation(m, hint);
+	} else if (err == -EINVAL || err == -ERANGE) {
+		apply_ml_model_recommendation(m, NULL);
+		atomic_set(&m->last_error, err);
+	} else if (err != -ENODATA) {
+		return err;	/* a transport error */
+	}
+	return 0;
+}
+
+static void ra_send_feedback(struct ra_subsys *s)
+{
+	struct ml_lib_model *m = &s->model;
+	unsigned int writes;
+	int err;
+
+	for (writes = 0; writes < RA_FB_PER_ROUND; writes++) {
+		estimate_ml_model_efficiency(m, &s->fbk);
+		if (!s->fbk.have_ml && !s->fbk.have_default)
+			break;
+		err = ml_model_error_backpropagation(m, &s->fbk);
+		if (correct_system_state(m, err))
+			return;
+	}
+}
+
+static void ra_round(struct ra_subsys *s)
+{
+	struct ml_lib_model *m = &s->model;
 	int err;
 
 	if (!atomic_read(&m->connected)) {
@@ -677,39 +862,17 @@ static void ra_round(struct ra_subsys *s)
 		return;
 	ml_model_discard_dataset(m);
 
-	memset(hint, 0, sizeof(*hint));
-	spin_lock_bh(&s->ring_lock);
-	have = s->have_newest;
-	for (i = 0; have && i < RA_NR_CANDIDATES; i++) {
-		for (j = 0; j < RA_NR_FEATURES; j++)
-			hint->queries[i][j] = s->newest_features[j];
-		hint->queries[i][RA_NR_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
-	}
-	spin_unlock_bh(&s->ring_lock);
-	if (have) {
-		hint->nr_queries = RA_NR_CANDIDATES;
-		hint->min = 0;
-		hint->max = RA_EFF_MAX;
-		hint->slack = RA_EFF_MAX;
-		err = ml_model_preprocess_recommendation(m, hint);
-		if (!err) {
-			apply_ml_model_recommendation(m, hint);
-		} else if (err == -EINVAL || err == -ERANGE) {
-			apply_ml_model_recommendation(m, NULL);
-			atomic_set(&m->last_error, err);
-		} else if (err != -ENODATA && correct_system_state(m, err)) {
-			return;
-		}
-	}
-
-	for (writes = 0; writes < RA_FB_PER_ROUND; writes++) {
-		estimate_ml_model_efficiency(m, &s->fbk);
-		if (!s->fbk.have_ml && !s->fbk.have_default)
-			break;
-		err = ml_model_error_backpropagation(m, &s->fbk);
-		if (correct_system_state(m, err))
+	/* a rejected network is counted and dropped inside; only transport errors matter */
+	err = use_qnet ? ml_model_fetch_qnet(m) : 0;
+	if (err && correct_system_state(m, err == -EINVAL || err == -E2BIG ||
+					err == -EBADMSG ? 0 : err))
+		return;
+	if (!use_qnet || !rcu_access_pointer(m->qnet)) {
+		err = ra_recommend(s);
+		if (err && correct_system_state(m, err))
 			return;
 	}
+	ra_send_feedback(s);
 }
 
 static bool ra_should_stop(struct ra_subsys *s)
@@ -768,7 +931,7 @@ static int __init ra_init(void)
 		return -EINVAL;
 	}
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=16\nlearning_rate=0.01\nbatch_size=256\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
 				    promote_dwell_ms, cooldown_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;
@@ -853,6 +1016,7 @@ static void __exit ra_exit(void)
 	del_timer_sync(&s->timer);
 	ra_detach();
 	ml_model_destroy(&s->model);
+	ra_report_evidence(s);
 	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore), %lld samples sent, probes left %d\n",
 		ra_device_kb(), (long long)atomic64_read(&s->intervals),
 		(long long)atomic64_read(&s->intervals_ml),

@@ -67,6 +67,7 @@ void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
 		out[RA_F_WASTE] = 0;
 	out[RA_F_TASKS] = (s32)c->nr_tasks * RA_SCALE;
 	out[RA_F_RA_KB] = mlp_ra_log2fx(ra_kb);
+	out[RA_F_READ_KB] = mlp_ra_log2fx(ra_div(c->read_bytes >> 10, c->read_calls) + 1);
 }
 
 /*
@@ -110,4 +111,49 @@ int mlp_ra_best_candidate(const s32 predicted[RA_NR_CANDIDATES])
 		if (predicted[i] > predicted[best])
 			best = i;
 	return best;
+}
+
+/*
+ * The context of an interval, 0..RA_NR_CONTEXTS-1, from what the tasks
+ * asked for, never from what the device did: bit 0 most bytes came by mmap
+ * faults, bit 1 more than one task read, bit 2 read() calls of 32 KiB or
+ * more on average (scans) rather than small ones (lookups, short runs).
+ */
+unsigned int mlp_ra_context(const struct ra_counts *c)
+{
+	u64 delivered = c->read_bytes + c->fault_bytes;
+	unsigned int ctx = 0;
+
+	if (c->fault_bytes * 2 > delivered)
+		ctx |= 1;
+	if (c->nr_tasks > 1)
+		ctx |= 2;
+	if (c->read_calls && ra_div(c->read_bytes, c->read_calls) >= 32 * 1024)
+		ctx |= 4;
+	return ctx;
+}
+
+/* Fold a default interval's score into its context's running mean. */
+void mlp_ra_baseline_add(struct ra_baseline *b, unsigned int ctx, s32 eff)
+{
+	if (ctx >= RA_NR_CONTEXTS)
+		return;
+	if (!b->n[ctx])
+		b->mean[ctx] = eff;
+	else
+		b->mean[ctx] += (eff - b->mean[ctx]) / (1 << RA_BASE_SHIFT);
+	if (b->n[ctx] < RA_BASE_MIN)
+		b->n[ctx]++;	/* only the threshold matters */
+}
+
+/* eff relative to the default in its context; false until that is known. */
+bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
+		     s32 *rel)
+{
+	if (ctx >= RA_NR_CONTEXTS || b->n[ctx] < RA_BASE_MIN)
+		return false;
+	*rel = eff - b->mean[ctx] + RA_REL_BASE;
+	if (*rel < 0)
+		*rel = 0;
+	return true;
 }

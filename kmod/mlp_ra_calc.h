@@ -20,18 +20,29 @@
 #define RA_MAX_KB		2048
 #define RA_MAX_TASKS		8	/* reading tasks tracked per interval */
 
-/* model inputs: RA_NR_FEATURES features of an interval + one candidate */
+/*
+ * Features of an interval.  The model's inputs are the first
+ * RA_NR_MODEL_FEATURES, which describe how the tasks read and which the
+ * readahead cannot change, plus one candidate window.  The others follow
+ * from the window in force (request size and rate, sequentiality, waste,
+ * the window itself); within a block the window stays the same, so as
+ * inputs they are collinear with the candidate, and a network trained on
+ * them predicts the status quo for every candidate (seen in CI: it chose
+ * 16 KiB for scans).  They are computed but not learned from.
+ */
 enum ra_feature {
-	RA_F_REQ_RATE,		/* log2(device read requests per s + 1) */
+	RA_F_MMAP_PERMIL,	/* delivered bytes that came by mmap faults */
+	RA_F_TASKS,		/* reading tasks, x1000 */
+	RA_F_READ_KB,		/* log2(mean read() KiB + 1), 0 without read() */
+	RA_NR_MODEL_FEATURES,
+	RA_F_REQ_RATE = RA_NR_MODEL_FEATURES, /* log2(device read requests per s + 1) */
 	RA_F_REQ_KB,		/* log2(mean request KiB + 1) */
 	RA_F_SEQ_PERMIL,	/* requests starting where the last one ended */
-	RA_F_MMAP_PERMIL,	/* delivered bytes that came by mmap faults */
 	RA_F_WASTE,		/* log2((pages read in + 1) / (pages delivered + 1)) + 16 */
-	RA_F_TASKS,		/* reading tasks, x1000 */
 	RA_F_RA_KB,		/* log2(readahead in force, KiB) */
 	RA_NR_FEATURES
 };
-#define RA_INPUTS	(RA_NR_FEATURES + 1)
+#define RA_INPUTS	(RA_NR_MODEL_FEATURES + 1)
 
 extern const u32 mlp_ra_candidates_kb[RA_NR_CANDIDATES];
 
@@ -40,6 +51,7 @@ struct ra_counts {
 	u64 reqs, req_bytes, seq_reqs;
 	u64 pages_added;
 	u64 read_bytes, fault_bytes;	/* delivered to tasks */
+	u64 read_calls;			/* read() calls that delivered bytes */
 	unsigned int nr_tasks;
 	s32 task_pid[RA_MAX_TASKS];
 	u64 task_bytes[RA_MAX_TASKS];
@@ -54,5 +66,37 @@ bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff);
 u32 mlp_ra_clamp_kb(u32 kb);
 int mlp_ra_best_candidate(const s32 predicted[RA_NR_CANDIDATES]);
 
+/*
+ * Evidence relative to the default in the same context.  Scores of whole
+ * intervals are not comparable across phases (a scan interval scores about
+ * 15, a throttled mmap lookup interval about 8), and a window that finishes
+ * the fast phase sooner spends more of its time in the slow one, so a raw
+ * mean over intervals punishes the better window.  Each interval is
+ * therefore put in a context that readahead cannot change (how the tasks
+ * read: by mmap or read(), alone or with others, in small or large
+ * read() calls) and reported as its score minus the default's running
+ * score in that context, plus RA_REL_BASE.
+ */
+#define RA_NR_CONTEXTS		8
+/*
+ * RA_REL_BASE: the score of "as good as the default".  The mode policy
+ * judges the relative difference of means, so the base sets what its
+ * margins mean: with 5000 (five doublings), +2% to promote is 0.1 of a
+ * doubling, a 7% throughput gain; -1% to demote a 3.5% loss; -25%
+ * (inadequate) a 2.4x loss.  Scores below zero (32x worse) clamp to 0.
+ */
+#define RA_REL_BASE		5000
+#define RA_BASE_MIN		3	/* default intervals before a context counts */
+#define RA_BASE_SHIFT		3	/* running mean: 1/8 weight per new score */
+
+struct ra_baseline {
+	s32 mean[RA_NR_CONTEXTS];
+	u32 n[RA_NR_CONTEXTS];		/* scores seen, up to RA_BASE_MIN */
+};
+
+unsigned int mlp_ra_context(const struct ra_counts *c);
+void mlp_ra_baseline_add(struct ra_baseline *b, unsigned int ctx, s32 eff);
+bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
+		     s32 *rel);
 
 #endif /* MLP_RA_CALC_H */

@@ -67,6 +67,7 @@ static void test_features(void)
 	c.seq_reqs = 9;
 	c.pages_added = 320;
 	c.read_bytes = 320 * 4096;
+	c.read_calls = 10;
 	mlp_ra_add_task_bytes(&c, 1, c.read_bytes);
 	mlp_ra_features(&c, 100, 128, f);
 	ok(f[RA_F_REQ_RATE] == mlp_ra_log2fx(101), "request rate per second");
@@ -74,6 +75,7 @@ static void test_features(void)
 	ok(f[RA_F_SEQ_PERMIL] == 900 && f[RA_F_MMAP_PERMIL] == 0, "sequential share, mmap share");
 	ok(f[RA_F_WASTE] == 16000, "no waste when every page read in was delivered");
 	ok(f[RA_F_TASKS] == 1000 && f[RA_F_RA_KB] == 7000, "tasks and the window in force");
+	ok(f[RA_F_READ_KB] == mlp_ra_log2fx(129), "mean read() KiB");
 	c.fault_bytes = c.read_bytes;
 	c.read_bytes = 0;
 	c.pages_added = 320 * 32;
@@ -94,6 +96,39 @@ static void test_choice(void)
 	   "the documented candidate set");
 }
 
+static void test_context(void)
+{
+	struct ra_counts scan = { 0 }, lookup = { 0 }, mmap = { 0 }, mix = { 0 };
+	struct ra_baseline b = { 0 };
+	s32 rel = -1;
+	int i;
+
+	scan.read_bytes = 40 << 20;
+	scan.read_calls = 320;			/* 128 KiB reads */
+	mlp_ra_add_task_bytes(&scan, 1, scan.read_bytes);
+	lookup.read_bytes = 400 * 4096;
+	lookup.read_calls = 400;		/* 4 KiB reads */
+	mlp_ra_add_task_bytes(&lookup, 1, lookup.read_bytes);
+	mmap.fault_bytes = 100 * 4096;
+	mlp_ra_add_task_bytes(&mmap, 1, mmap.fault_bytes);
+	mix = scan;
+	mlp_ra_add_task_bytes(&mix, 2, 4096);
+	ok(mlp_ra_context(&scan) == 4 && mlp_ra_context(&lookup) == 0 &&
+	   mlp_ra_context(&mmap) == 1 && mlp_ra_context(&mix) == 6,
+	   "contexts: large read(), small read(), mmap, more than one task");
+	ok(!mlp_ra_relative(&b, 4, 15000, &rel), "no relative score before the default is known in the context");
+	for (i = 0; i < RA_BASE_MIN; i++)
+		mlp_ra_baseline_add(&b, 4, 14000);
+	ok(mlp_ra_relative(&b, 4, 15000, &rel) && rel == RA_REL_BASE + 1000,
+	   "a doubling over the default in the same context is RA_REL_BASE + 1000");
+	ok(!mlp_ra_relative(&b, 1, 15000, &rel), "contexts are kept apart");
+	for (i = 0; i < 200; i++)
+		mlp_ra_baseline_add(&b, 4, 12000);
+	ok(mlp_ra_relative(&b, 4, 12000, &rel) && rel > RA_REL_BASE - 50 && rel <= RA_REL_BASE,
+	   "the default's running score follows a change in the context");
+	ok(!mlp_ra_relative(&b, RA_NR_CONTEXTS, 1, &rel), "an out-of-range context is refused");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -102,5 +137,6 @@ int main(void)
 	test_efficiency();
 	test_features();
 	test_choice();
+	test_context();
 	return tap_done();
 }

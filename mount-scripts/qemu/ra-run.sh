@@ -18,6 +18,8 @@
 # Environment: KVER, RA_FILE_MIB (size of each data file, default 1024),
 # RA_MEM_MIB (guest RAM, default 1024), RA_REPS (bench repetitions,
 # default 3), RA_WARMUP_S (bench learning-curve seconds, default 150),
+# RA_WARMUP_MODE (auto: the policy moves a fresh model from emergency on,
+# default; or a mode pinned during the warm-up),
 # RA_SCALE (work multiplier, default 1),
 # RA_CACHE (image cache dir, default /var/tmp/mlp-ra), RA_TIMEOUT (qemu
 # seconds), RA_LOG (keep the console log there), MLP_NO_BUILD=1.
@@ -99,7 +101,7 @@ say "initramfs $(du -h "$INITRD" | cut -f1); $DEV: $IOPS IOPS, $BPS B/s; RAM $ME
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
-CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
 start=$(date +%s)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \

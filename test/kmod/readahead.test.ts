@@ -1,8 +1,8 @@
 // Readahead use case, short variant: boots mlp_ra_kmod with the real mlproxy server in the qemu guest
 // on the hdd device model (mount-scripts/qemu/ra-run.sh ci hdd) and checks that mlproxy in auto is not
 // slower than the kernel default on the scan-heavy workload (15% noise allowed), that interval scores reach the
-// mode policy (a promotion is checked as a todo), and that
-// the module unloads clean (readahead as found, no kprobes left). A few minutes of TCG guest time.
+// mode policy (a climb collaboration -> recommendation on feedback is checked as a todo: it came in 7 of 9
+// quiet-host runs, 2 of 2 with this warm-up, but only after 16-40 extra runs), and that the module unloads clean (readahead as found, no kprobes left). About two minutes of TCG guest time.
 // Set MLPROXY_SKIP_GUEST=1 to skip it.
 import t from 'tap';
 import { runGuestScript } from '../helpers/guest-run.js';
@@ -18,11 +18,15 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   t.same(lines.filter((l) => l.startsWith('FAIL ') || l.startsWith('ra-run: FAIL')), [], 'no FAIL lines');
   t.ok(has('PASS RA auto not slower than the default'), 'auto is not slower than the kernel default');
   t.ok(has('PASS RA feedback reached the mode policy'), 'interval scores reached the mode policy as ml and default evidence');
-  // Known gap: under TCG on a busy host the model trains too slowly for a promotion within the CI run.
-  t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback', { todo: 'not reliably reached in CI time under TCG' });
+  // Came in 7 of 9 quiet-host runs (2 of 2 with the alternating warm-up), after 16-40 extra runs and just above
+  // the policy's 99.9% (docs/use-case-readahead.md, round 2): not yet reliable enough to fail CI.
+  t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback', { todo: 'promotion reached late (16-40 extra runs), not reliably' });
   t.ok(has('PASS RA module unloaded') && has('PASS RA read_ahead_kb restored') && has('PASS RA no kprobes left'), 'clean unload');
   t.ok(has('ra-run: PASS:'), 'harness verdict is PASS');
-  const summary = lines.find((l) => l.startsWith('RA-CI '));
-  if (summary) t.comment(summary);
+  // what the policy and the module saw: the summary, mode events, the evidence and the per-context lines
+  const evidence = lines.filter((l) => l.startsWith('RA-CI ') || l.startsWith('EVENT ') || / evidence context /.test(l));
+  const stats = lines.find((l) => l.startsWith('STATS '));
+  if (stats) evidence.push(stats.replace(/.*?(evidence_ml_count)/, '$1'));
+  if (evidence.length) t.comment(evidence.join('\n'));
   if (code !== 0) t.comment(lines.filter((l) => !l.startsWith('dmesg: ')).slice(-120).join('\n'));
 });
