@@ -2,12 +2,12 @@
 // mount-scripts/qemu/run-all.sh and checks its verdict and PASS markers. Takes up to ~8 minutes.
 // Set MLPROXY_SKIP_GUEST=1 to skip it (e.g. for a quick local run).
 import t from 'tap';
-import { runGuestScript } from '../helpers/guest-run.js';
+import { GUEST_TURN_WAIT_MS, runGuestScript } from '../helpers/guest-run.js';
 
 const SCENARIOS = ['5', '1', '7', '4', '2', '3', '6'];
 const LIMIT_MS = 480_000;
 
-t.setTimeout(LIMIT_MS + 60_000);
+t.setTimeout(LIMIT_MS + 60_000 + GUEST_TURN_WAIT_MS);
 
 t.test('guest scenarios pass under qemu', { skip: process.env.MLPROXY_SKIP_GUEST === '1' && 'MLPROXY_SKIP_GUEST=1' }, async (t) => {
   const { code, lines } = await runGuestScript('mount-scripts/qemu/run-all.sh', SCENARIOS, { MLP_QEMU_TIMEOUT: String(Math.floor((LIMIT_MS - 60_000) / 1000)) }, LIMIT_MS);

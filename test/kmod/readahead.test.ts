@@ -5,11 +5,11 @@
 // quiet-host runs, 2 of 2 with this warm-up, but only after 16-40 extra runs), and that the module unloads clean (readahead as found, no kprobes left). About two minutes of TCG guest time.
 // Set MLPROXY_SKIP_GUEST=1 to skip it.
 import t from 'tap';
-import { runGuestScript } from '../helpers/guest-run.js';
+import { GUEST_TURN_WAIT_MS, runGuestScript } from '../helpers/guest-run.js';
 
 const LIMIT_MS = 600_000;
 
-t.setTimeout(LIMIT_MS + 60_000);
+t.setTimeout(LIMIT_MS + 60_000 + GUEST_TURN_WAIT_MS);
 
 t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: process.env.MLPROXY_SKIP_GUEST === '1' && 'MLPROXY_SKIP_GUEST=1' }, async (t) => {
   const { code, lines } = await runGuestScript('mount-scripts/qemu/ra-run.sh', ['ci', 'hdd'], { RA_TIMEOUT: String(Math.floor((LIMIT_MS - 60_000) / 1000)) }, LIMIT_MS);
