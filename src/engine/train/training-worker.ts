@@ -151,7 +151,11 @@ process.on('message', (req: WorkerRequest) => {
     } catch (err) {
       reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
-    process.send?.(reply);
+    // A server killed mid-round leaves nobody to answer: the send fails (EPIPE) and the worker's job is over.
+    if (!process.connected) process.exit(0);
+    process.send?.(reply, undefined, {}, (err) => {
+      if (err) process.exit(0);
+    });
   });
 });
 // The server went away (exited, or was killed): nothing is left to train for.
