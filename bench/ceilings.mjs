@@ -148,7 +148,11 @@ function writeData(work) {
 const SERVERS = ['mlproxy', 'fuseNative', 'c'];
 const MEASURES = ['perWrite', 'text', 'binary', 'txn', 'cat', 'flood'];
 
+/** The 1-minute load average: read before the run, since the run's own flood threads raise it. */
+const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
 run(async () => {
+  const loadBefore = loadAverage();
   const work = mkdtempSync(join(tmpdir(), 'mlproxy-ceilings-'));
   const servers = {};
   try {
@@ -207,7 +211,7 @@ run(async () => {
     const rss = { fuseNative: rssOf(servers.fuseNative.pid).rss, c: rssOf(servers.c.pid).rss };
 
     const out = summarise(results, scale, rss);
-    const section = render(out, data, versions);
+    const section = render(out, data, versions, loadBefore);
     const goals = goalsOf(out);
     // The plot sits next to the table in docs/ (not for the smoke run's toy numbers).
     if (!QUICK) writeFileSync(join(ROOT, 'docs/performance-ceilings.svg'), plot(out));
@@ -218,7 +222,7 @@ run(async () => {
       title: TITLE,
       section: `${section}\n\n${goalsTable(goals)}`,
       goals,
-      data: { machine: machine(), versions, sizes: SIZES, rounds: ROUNDS, results, scale, rss },
+      data: { machine: machine(), loadBefore, versions, sizes: SIZES, rounds: ROUNDS, results, scale, rss },
     });
   } finally {
     for (const s of Object.values(servers)) await s.stop();
@@ -318,7 +322,7 @@ function goalsTable(goals) {
   )}`;
 }
 
-function render(out, data, versions) {
+function render(out, data, versions, loadBefore) {
   const m = machine();
   const names = { mlproxy: 'mlproxy', fuseNative: 'bare fuse-native', c: 'C libfuse', strict: 'mlproxy --state-dir' };
   const cell = (x, f = fmt) => `${f(x.median)} (${f(x.min)}–${f(x.max)})`;
@@ -349,7 +353,7 @@ function render(out, data, versions) {
   const header = ['measure', names.mlproxy, names.fuseNative, names.c, 'mlproxy ÷ fuse-native', 'C ÷ fuse-native', 'mlproxy --state-dir strict'];
   const scaleRows = out.scale.map((x) => [String(x.models), fmt(x.p50 / 1000), fmt(x.p99 / 1000), fmt(x.bareP99 / 1000), fmt(x.rss / 2 ** 20)]);
   const perModel = out.scale.length > 1 ? (out.scale.at(-1).rss - out.scale[0].rss) / (out.scale.at(-1).models - out.scale[0].models) : NaN;
-  const busy = m.nproc && Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]) > m.nproc / 2;
+  const busy = m.nproc && loadBefore > m.nproc / 2;
   return `
 Three servers side by side in one run, all mounted with mlproxy's options (\`${versions.mountOptions}\`, from
 \`mountOptionString\` in src/fs/mount.ts): **mlproxy** (one model ${INPUTS}-64-64-${OUTPUTS}, scale ${SCALE}, initialised, not
@@ -361,7 +365,7 @@ transaction file (mlproxy: \`recommendation\`; write, then pread at 0) and a sta
 with taskset; the client runs on CPU 0 (same core) or CPU 1 (different cores). ${ROUNDS} rounds; in each, every measure
 runs on every server in rotated order. Cells: median over rounds (min–max); ratios: median of the per-round ratios.
 fuse-native ${versions.fuseNative}, gcc ${versions.gcc}, Node ${m.node}, kernel ${m.kernel}, ${m.cpu} × ${m.nproc}, ${m.date}.
-${busy ? '\n**Measured with other work on the machine** (load average above half the CPUs): absolute numbers are pessimistic and tails noisy; the interleaved ratios are the figures to read.\n' : ''}
+${busy ? '\n**Measured with other work on the machine** (load average ${loadBefore} before the run, above half the CPUs): absolute numbers are pessimistic and tails noisy; the interleaved ratios are the figures to read.\n' : ''}
 Data: ${fmt(data.textRows)} samples of ${INPUTS} + ${OUTPUTS} integers (fixed point, scale ${SCALE}): ${fmt(data.textBytes / 1e6)} MB as text,
 ${fmt(data.binaryBytes / 1e6)} MB as MLDS; one sample per write: ${fmt(SIZES.lineWrites)} writes on one open file; transactions:
 ${fmt(SIZES.txns)} per run on a held fd; \`cat stats\`: ${fmt(SIZES.cats)} open-read-close; the flood: ${FLOOD_WRITERS} writer threads sending
