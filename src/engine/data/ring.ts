@@ -1,7 +1,7 @@
 // Owns the bounded training buffer: fixed-width Float32Array rows in a ring, oldest dropped first, and the
 // column statistics for normalisation, summed per segment of slots when asked and only where rows changed
 // (a push is then a copy, however fast samples arrive).
-import type { RowBlocks } from './row-blocks.js';
+import { flatten, type RowBlocks } from './row-blocks.js';
 
 /** Rows per statistics segment: a push marks its segments stale, and only stale ones are summed again. */
 const SEGMENT_ROWS = 1024;
@@ -90,9 +90,7 @@ export class SampleRing {
 
   /** Every row, oldest first, in one row-major copy. */
   toArray(): Float32Array {
-    const rows = new Float32Array(this.count * this.width);
-    for (let i = 0; i < this.count; i++) rows.set(this.row(i), i * this.width);
-    return rows;
+    return flatten(this.views());
   }
 
   /** Every row, oldest first, as at most two views of the ring (valid until the next push). */

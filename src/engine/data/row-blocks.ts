@@ -38,9 +38,8 @@ export function valueCount(blocks: RowBlocks): number {
   return n;
 }
 
-/** All rows in one array (restore, compaction, tests); the hot path passes the blocks themselves. */
+/** All rows in one new array (the buffer's `toArray`, tests); the hot path passes the blocks themselves. */
 export function flatten(blocks: RowBlocks): Float32Array {
-  if (blocks.length === 1) return blocks[0];
   const out = new Float32Array(valueCount(blocks));
   let at = 0;
   for (const b of blocks) {
@@ -83,7 +82,7 @@ export class BlockBuilder {
    * batch. Every view from blocks() is void from here on; the builder must not be used again.
    */
   release(): void {
-    for (const block of this.owned) if (block.length === this.blockRows * this.width) giveBack(block);
+    for (const block of this.owned) this.recycle(block);
     this.owned.length = 0;
     this.sealed = [];
     this.open = new Float32Array(0);
@@ -148,7 +147,11 @@ export class BlockBuilder {
   private disown(view: Float32Array): void {
     const at = this.owned.findIndex((block) => block.buffer === view.buffer);
     if (at < 0) return;
-    const [block] = this.owned.splice(at, 1);
+    this.recycle(this.owned.splice(at, 1)[0]);
+  }
+
+  /** Blocks of the standard size go to the spares; a bigger one (a write larger than a block) to the collector. */
+  private recycle(block: Float32Array): void {
     if (block.length === this.blockRows * this.width) giveBack(block);
   }
 
