@@ -1,6 +1,6 @@
 // Pure wire formats: dataset decoding across chunk boundaries, numbers, queries, feedback and config text.
 import t, { type Test } from 'tap';
-import { DatasetDecoder, parseNumber, parseQueries, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
+import { DatasetDecoder, parseNumber, parseQueries, parseQueryBytes, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
 import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/session/config.js';
 import { SampleRing } from '../../src/engine/data/ring.js';
 import { BlockBuilder, flatten } from '../../src/engine/data/row-blocks.js';
@@ -487,5 +487,41 @@ t.test('row blocks: a batch held open under a drop limit holds only about the li
   t.equal(rows[rows.length - 1], 199_999, 'the newest row');
   b.release();
   t.equal(b.heldBytes, 0, 'nothing held after release');
+  t.end();
+});
+
+t.test('queries from bytes: the same values or the same error as parseQueries on the text', (t) => {
+  const alphabet = ['1', '2', '0', '9', '-', '+', '.', ' ', ' ', '\t', '\n', '\n', 'e', '#', '0#', '\r', '\xa0', 'x', '55', '1000000001'];
+  let s = 5;
+  const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
+  const outcome = (fn: () => Float32Array) => {
+    try {
+      return [...fn()];
+    } catch (err) {
+      return err instanceof MlError ? `${err.code} ${err.message}` : `bug ${String(err)}`;
+    }
+  };
+  let fast = 0;
+  let errors = 0;
+  let differ = 0;
+  for (let i = 0; i < 20000; i++) {
+    const scale = [1, 1000, 0.5][i % 3];
+    const lines = Array.from({ length: 1 + Math.floor(rand() * 3) }, () =>
+      rand() < 0.7
+        ? [0, 1].map(() => `${rand() < 0.3 ? '-' : ''}${Math.floor(rand() * 2000)}${rand() < 0.3 ? '.25' : ''}`).join(rand() < 0.5 ? ' ' : ' \t')
+        : Array.from({ length: 1 + Math.floor(rand() * 8) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join(''),
+    );
+    const text = lines.join('\n') + (rand() < 0.8 ? '\n' : '');
+    const want = outcome(() => parseQueries(text, 2, scale, 2));
+    const got = outcome(() => parseQueryBytes(Buffer.from(text, 'latin1'), 2, scale, 2));
+    const wantLatin1 = outcome(() => parseQueries(Buffer.from(text, 'latin1').toString('utf8'), 2, scale, 2));
+    if (typeof want === 'string') errors++;
+    else fast++;
+    if (JSON.stringify(got) !== JSON.stringify(wantLatin1) || (typeof got !== 'string' && got.some((v, k) => !Object.is(v, (wantLatin1 as number[])[k])))) {
+      if (++differ < 5) t.fail(`${JSON.stringify(text)}: bytes give ${JSON.stringify(got)}, text gives ${JSON.stringify(wantLatin1)}`);
+    }
+  }
+  t.ok(fast > 3000 && errors > 3000, `${fast} parsed, ${errors} refused`);
+  t.equal(differ, 0, 'bytes and text agree on every write');
   t.end();
 });

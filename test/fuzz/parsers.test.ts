@@ -5,7 +5,7 @@
 // MLPROXY_FUZZ_RUNS raises the number of cases (default 300 per property).
 import t from 'tap';
 import fc from 'fast-check';
-import { DatasetDecoder, parseNumber, parseQueries, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
+import { DatasetDecoder, parseNumber, parseQueries, parseQueryBytes, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
 import { flatten } from '../../src/engine/data/row-blocks.js';
 import { parseConfigText, formatConfig, validateConfig, DEFAULT_CONFIG, CONFIG_KEYS, type ModelConfig } from '../../src/engine/session/config.js';
 import { fromModelJson, toModelJson, toWeightsBin } from '../../src/engine/store/modelfile.js';
@@ -183,6 +183,19 @@ t.test('recommendation: any write gives queries or EINVAL; answers round-trip wi
       },
     ),
     params(1501),
+  );
+  // The server parses the bytes of the write; whatever they are, it must say what the text parser says.
+  fc.assert(
+    fc.property(shape, hostileBytes, ({ inputs, scale }, bytes) => {
+      const buf = Buffer.from(bytes);
+      const fromBytes = outcome(() => parseQueryBytes(buf, inputs, scale, 4096));
+      const fromText = outcome(() => parseQueries(buf.toString('utf8'), inputs, scale, 4096));
+      if (fromBytes instanceof MlError || fromText instanceof MlError) {
+        return fromBytes instanceof MlError && fromText instanceof MlError && fromBytes.message === fromText.message;
+      }
+      return fromBytes.length === fromText.length && fromBytes.every((v, i) => Object.is(v, fromText[i]));
+    }),
+    params(1507),
   );
   // formatRows is what a reader of `recommendation` (and `dataset`) gets: scale=1 keeps 7 significant
   // digits; a fixed-point model rounds value × scale to an integer. Reading it back is parseQueries.

@@ -276,6 +276,43 @@ export function parseQueries(text: string, inputs: number, scale: number, maxLin
   return out;
 }
 
+/**
+ * parseQueries on the bytes of the write, without making a string: each line goes through the byte scanner, and
+ * the first line it is not sure of (a comment, an exponent it cannot round, a wrong count, anything invalid)
+ * sends the whole write to parseQueries, which owns every error message and numbers lines the same way.
+ * Queries have no comments: the scanner's dataset grammar does, so a write with a '#' goes to parseQueries too.
+ */
+export function parseQueryBytes(bytes: Buffer, inputs: number, scale: number, maxLines: number): Float32Array {
+  const slow = () => parseQueries(bytes.toString('utf8'), inputs, scale, maxLines);
+  if (bytes.includes(0x23)) return slow();
+  let rows = 0;
+  for (let start = 0; start < bytes.length; ) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl < 0 ? bytes.length : nl;
+    if (!blankLine(bytes, start, end)) rows++;
+    start = end + 1;
+  }
+  if (rows === 0 || rows > maxLines) return slow();
+  const out = new Float32Array(rows * inputs);
+  let at = 0;
+  for (let start = 0; start < bytes.length; ) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl < 0 ? bytes.length : nl;
+    if (!blankLine(bytes, start, end)) {
+      if (scanRow(bytes, start, end, inputs, scale, out, at) !== ROW.written) return slow();
+      at += inputs;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+/** Nothing but spaces and tabs (parseQueries trims more, but a line with anything else goes to it anyway). */
+function blankLine(bytes: Buffer, start: number, end: number): boolean {
+  for (let p = start; p < end; p++) if (bytes[p] !== 0x20 && bytes[p] !== 0x09) return false;
+  return true;
+}
+
 /** Format output rows: integers times `scale` when the model is fixed-point, else short decimals. */
 export function formatRows(values: ArrayLike<number>, width: number, scale: number): string {
   let text = '';

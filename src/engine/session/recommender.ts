@@ -6,7 +6,7 @@ import type { Bus } from '../../events.js';
 import { LIMITS } from '../../limits.js';
 import type { Fault } from '../../protocol.js';
 import { type Mode, CORRECTION_REPEAT } from '../../modes/index.js';
-import { formatRows, parseFeedback, parseQueries, type FeedbackLine } from '../data/codec.js';
+import { formatRows, parseFeedback, parseQueryBytes, type FeedbackLine } from '../data/codec.js';
 import type { FastNetwork } from '../infer/network.js';
 import type { ModelConfig } from './config.js';
 import { applyFault } from './faults.js';
@@ -48,9 +48,9 @@ export class Recommender {
   constructor(private readonly ctx: RecommenderContext) {}
 
   /** The queries of a write to `recommendation`, already divided by scale; throws EINVAL on bad input. */
-  parseQueries(text: string): Float32Array {
+  parseQueries(bytes: Buffer): Float32Array {
     const config = this.ctx.config();
-    return parseQueries(text, config.inputs, config.scale, MAX_QUERIES_PER_WRITE);
+    return parseQueryBytes(bytes, config.inputs, config.scale, MAX_QUERIES_PER_WRITE);
   }
 
   /** Answer parsed queries with the weights in force: the answer text the writer reads back. */

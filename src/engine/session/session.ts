@@ -243,9 +243,9 @@ export class Session {
 
   // ---- recommendations and feedback ----------------------------------------------------------
 
-  /** A recommendation transaction: the text written in, the answer text to read back. */
-  transact(text: string): string {
-    const queries = this.report.validated('recommendation', () => this.recommender.parseQueries(text));
+  /** A recommendation transaction: the bytes written in, the answer text to read back. */
+  transact(written: Buffer): string {
+    const queries = this.report.validated('recommendation', () => this.recommender.parseQueries(written));
     return this.recommender.answer(queries);
   }
 
