@@ -353,10 +353,11 @@ t.test('bulk line scan takes a line only when the reference parser takes it, wit
         ? [0, 1, 2].map(() => `${rand() < 0.3 ? '-' : ''}${Math.floor(rand() * 2000)}${rand() < 0.3 ? '.5' : ''}`).join(rand() < 0.5 ? ' ' : ' \t') +
           (rand() < 0.2 ? parts.join('') : '')
         : parts.join('');
-    const bytes = Buffer.from(`${line}\n`, 'latin1');
+    // Bytes after the newline that would read as more digits: the scan must stop at `last` all the same.
+    const bytes = Buffer.from(`${line}\n999 9`, 'latin1');
     const out = new Float32Array(3);
     const cursor = { at: 0, rows: 0, lines: 0 };
-    scanLines(bytes, bytes.length - 1, 3, scale, out, 0, 1, 65536, cursor);
+    scanLines(bytes, line.length, 3, scale, out, 0, 1, 65536, cursor);
     if (cursor.lines === 1 && cursor.rows === 0) {
       if (line.trim() !== '') wrong++; // passed as blank: only a line of spaces and tabs may be
       continue;

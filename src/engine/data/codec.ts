@@ -286,7 +286,7 @@ export function parseQueryBytes(bytes: Buffer, inputs: number, scale: number, ma
   const slow = () => parseQueries(bytes.toString('utf8'), inputs, scale, maxLines);
   if (bytes.includes(0x23)) return slow();
   let rows = 0;
-  for (let start = 0; start < bytes.length; ) {
+  for (let start = 0; start < bytes.length;) {
     const nl = bytes.indexOf(0x0a, start);
     const end = nl < 0 ? bytes.length : nl;
     if (!blankLine(bytes, start, end)) rows++;
@@ -295,7 +295,7 @@ export function parseQueryBytes(bytes: Buffer, inputs: number, scale: number, ma
   if (rows === 0 || rows > maxLines) return slow();
   const out = new Float32Array(rows * inputs);
   let at = 0;
-  for (let start = 0; start < bytes.length; ) {
+  for (let start = 0; start < bytes.length;) {
     const nl = bytes.indexOf(0x0a, start);
     const end = nl < 0 ? bytes.length : nl;
     if (!blankLine(bytes, start, end)) {
