@@ -353,8 +353,9 @@ t.test('bulk line scan takes a line only when the reference parser takes it, wit
         ? [0, 1, 2].map(() => `${rand() < 0.3 ? '-' : ''}${Math.floor(rand() * 2000)}${rand() < 0.3 ? '.5' : ''}`).join(rand() < 0.5 ? ' ' : ' \t') +
           (rand() < 0.2 ? parts.join('') : '')
         : parts.join('');
-    // Bytes after the newline that would read as more digits: the scan must stop at `last` all the same.
-    const bytes = Buffer.from(`${line}\n999 9`, 'latin1');
+    // Every other line ends the buffer (digits read one at a time there); the others are followed by bytes
+    // that would read as more digits, and the scan must stop at `last` all the same.
+    const bytes = Buffer.from(`${line}\n${i % 2 ? '999 9' : ''}`, 'latin1');
     const out = new Float32Array(3);
     const cursor = { at: 0, rows: 0, lines: 0 };
     scanLines(bytes, line.length, 3, scale, out, 0, 1, 65536, cursor);

@@ -16,7 +16,7 @@ const DOT = 0x2e;
 const PLUS = 0x2b;
 const MINUS = 0x2d;
 const ZERO = 0x30;
-/** Bytes scanLines reads past a number's first digit without checking where the buffer ends. */
+/** Bytes scanLines reads at once from a number's first digit. */
 const DIGIT_WINDOW = 3;
 
 /** Bytes String.prototype.trim removes from a latin1 line: tab, LF, VT, FF, CR, space, NBSP. */
@@ -121,8 +121,8 @@ export interface LineCursor {
  *
  * Why the first three digits are read as a window: a branch on each digit mispredicts whenever numbers change
  * length, which in real data they do all the time; reading three bytes and masking the ones past the end costs
- * no branch: 17-20 % less time per line of the benchmark's data in-process (docs/performance.md). The window reads
- * up to 3 bytes past a number's first digit, so the last bytes of `buf` go to the caller's byte loop instead.
+ * no branch: 20-25 % less time per line of the benchmark's data in-process (docs/performance.md). Within the last
+ * three bytes of `buf` the window would read past its end, so there digits are read one at a time.
  */
 export function scanLines(
   buf: Uint8Array,
@@ -139,7 +139,6 @@ export function scanLines(
   let rows = 0;
   let lines = 0;
   let lineStart = p;
-  const windowEnd = Math.min(last, buf.length - DIGIT_WINDOW - 1);
   lines: while (p <= last && rows < maxRows) {
     lineStart = p;
     let c = buf[p];
@@ -152,26 +151,34 @@ export function scanLines(
     }
     const base = outAt + rows * count;
     for (let n = 0; ;) {
-      if (p > windowEnd) break lines;
       // Sign and the first three digits without a branch on the data: each `has` is 0 or 1.
       const negative = +(c === MINUS);
       p += negative | +(c === PLUS);
-      const d0 = buf[p] - ZERO;
-      const d1 = buf[p + 1] - ZERO;
-      const d2 = buf[p + 2] - ZERO;
-      const has1 = +(d0 >>> 0 < 10);
-      const has2 = has1 & +(d1 >>> 0 < 10);
-      const has3 = has2 & +(d2 >>> 0 < 10);
-      if (has1 === 0) break lines;
-      let value = d0 * (1 + 9 * has2) + d1 * has2;
-      value = value * (1 + 9 * has3) + d2 * has3;
-      p += 1 + has2 + has3;
+      let value: number;
       let digit: number;
-      if (has3)
-        while ((digit = buf[p] - ZERO) >= 0 && digit <= 9) {
-          value = value * 10 + digit;
-          p++;
-        }
+      if (p + DIGIT_WINDOW <= buf.length) {
+        const d0 = buf[p] - ZERO;
+        const d1 = buf[p + 1] - ZERO;
+        const d2 = buf[p + 2] - ZERO;
+        const has1 = +(d0 >>> 0 < 10);
+        const has2 = has1 & +(d1 >>> 0 < 10);
+        const has3 = has2 & +(d2 >>> 0 < 10);
+        if (has1 === 0) break lines;
+        value = d0 * (1 + 9 * has2) + d1 * has2;
+        value = value * (1 + 9 * has3) + d2 * has3;
+        p += 1 + has2 + has3;
+        // Three digits end before the newline at `last`, so the fourth byte is still in `buf`.
+        if (has3)
+          while ((digit = buf[p] - ZERO) >= 0 && digit <= 9) {
+            value = value * 10 + digit;
+            p++;
+          }
+      } else {
+        // The last bytes of `buf`: one digit at a time (the newline at `last` stops the loop).
+        if ((digit = buf[p] - ZERO) < 0 || digit > 9) break lines;
+        value = digit;
+        while ((digit = buf[++p] - ZERO) >= 0 && digit <= 9) value = value * 10 + digit;
+      }
       c = buf[p];
       if (c === DOT) {
         const fracStart = p + 1;
