@@ -147,31 +147,13 @@ static double seek_cost_us(const struct model *m, uint64_t head, uint64_t start)
 	return s;
 }
 
-static int read_all(int fd, void *buf, size_t len)
+/* Moves all len bytes, or fails on EOF, an error or a signal that stops the server. */
+static int io_all(int fd, void *buf, size_t len, int writing)
 {
 	char *p = buf;
 
 	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n > 0) {
-			p += n;
-			len -= n;
-		} else if (n < 0 && errno == EINTR && !stopping) {
-			continue;
-		} else {
-			return -1;	/* EOF, error or shutting down */
-		}
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
 
 		if (n > 0) {
 			p += n;
@@ -184,6 +166,9 @@ static int write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+static int read_all(int fd, void *buf, size_t len) { return io_all(fd, buf, len, 0); }
+static int write_all(int fd, const void *buf, size_t len) { return io_all(fd, (void *)buf, len, 1); }
 
 static int drop_bytes(int fd, uint64_t len)
 {
