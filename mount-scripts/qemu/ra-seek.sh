@@ -17,6 +17,9 @@
 #   RA_SEEK_MIN_US 500      a short seek (settle)
 #   RA_SEEK_MAX_US 4000     a full-stroke seek (the whole image)
 #   RA_SEEK_RATE_MIBPS 120  transfer rate
+#   RA_SEEK_RT_PRIORITY 10  SCHED_FIFO priority of the server (0: normal), so
+#                           that the guest's busy vCPU threads do not delay
+#                           its replies; it sleeps between them
 seek_start() {
 	local work=$1 img=$2 i
 	gcc -O2 -Wall -Wextra -Werror -o "$work/nbd-seek-server" "$HERE/nbd-seek-server.c" -lm ||
@@ -25,7 +28,7 @@ seek_start() {
 	SEEK_LOG=$work/nbd-seek.log
 	"$work/nbd-seek-server" --socket "$SEEK_SOCK" --image "$img" \
 		--seek-min-us "${RA_SEEK_MIN_US:-500}" --seek-max-us "${RA_SEEK_MAX_US:-4000}" \
-		--rate-mibps "${RA_SEEK_RATE_MIBPS:-120}" 2>"$SEEK_LOG" &
+		--rate-mibps "${RA_SEEK_RATE_MIBPS:-120}" --rt-priority "${RA_SEEK_RT_PRIORITY:-10}" 2>"$SEEK_LOG" &
 	SEEK_PID=$!
 	for i in $(seq 50); do
 		[ -S "$SEEK_SOCK" ] && break
