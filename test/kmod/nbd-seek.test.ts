@@ -203,7 +203,7 @@ t.test('nbd-seek-server', async (t) => {
 
     await request(w, CMD.DISC, 0, 0);
     t.ok(await w.ended(), 'DISC: the server closes the connection without a reply');
-    for (let i = 0; i < 100 && !/client done/.test(log); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && !/client done/.test(log); i++) await new Promise((r) => setTimeout(r, 20));
     t.match(log, /nbd-seek: client done: requests=5 bytes=(\d+) sequential=(\d+) seeks=(\d+) seek_us=\d+ transfer_us=\d+ late_us=\d+ late_1ms=\d+\n/, 'accounting line for the client: only successful reads counted');
 
     const tr = traces(log);
