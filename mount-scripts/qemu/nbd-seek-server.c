@@ -21,7 +21,7 @@
  *             a forward gap costs at most reading through it, d / rate
  *             (the head waits for the gap to pass under it)
  * A request is answered when the head is done with it: at
- * max(its arrival, the previous reply) + service.  The pread from FILE
+ * max(its arrival, the end of the previous request's service) + service.  The pread from FILE
  * happens inside that time; how late each reply leaves against that
  * deadline (a slow pread, or a wake-up delayed by other work on the CPUs)
  * is measured and reported as `late`.
