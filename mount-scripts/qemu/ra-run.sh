@@ -3,7 +3,7 @@
 #
 # The readahead use case in one qemu TCG boot (issue 9):
 #
-#   mount-scripts/qemu/ra-run.sh ci|bench hdd|cloud
+#   mount-scripts/qemu/ra-run.sh ci|bench hdd|cloud|seek
 #
 # Builds kmod/ at W=1 (warnings fail) and the static workload ra-work,
 # makes (once, cached) a raw ext4 image holding two files of non-zero data,
@@ -12,6 +12,9 @@
 # device model:
 #   hdd    200 IOPS, 120 MiB/s  (knee 614 KiB per request)
 #   cloud  3000 IOPS, 125 MiB/s (knee 43 KiB)
+#   seek   no throttle: the image is served by nbd-seek-server (ra-seek.sh),
+#          whose seek cost grows with the distance from the last request
+#          (knee about 200 KiB; RA_SEEK_* parameters)
 # The guest (guest/ra-guest.sh) prints PASS/FAIL, RUN, CURVE and EVENT lines;
 # this script fails on any FAIL, panic, oops or timeout.
 #
@@ -28,8 +31,8 @@ trap 'echo "ra-run: FAIL: command failed at line $LINENO" >&2' ERR
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-JOB=${1:?usage: ra-run.sh ci|bench hdd|cloud}
-DEV=${2:?usage: ra-run.sh ci|bench hdd|cloud}
+JOB=${1:?usage: ra-run.sh ci|bench hdd|cloud|seek}
+DEV=${2:?usage: ra-run.sh ci|bench hdd|cloud|seek}
 FILE_MIB=${RA_FILE_MIB:-1024}
 MEM_MIB=${RA_MEM_MIB:-1024}
 CACHE=${RA_CACHE:-/var/tmp/mlp-ra}
@@ -37,7 +40,8 @@ CACHE=${RA_CACHE:-/var/tmp/mlp-ra}
 case $DEV in
 hdd) IOPS=200 BPS=$((120 * 1024 * 1024)) SCALE=${RA_SCALE:-1} ;;
 cloud) IOPS=3000 BPS=$((125 * 1024 * 1024)) SCALE=${RA_SCALE:-1} ;;
-*) echo "ra-run: device model must be hdd or cloud" >&2; exit 2 ;;
+seek) IOPS=- BPS=- SCALE=${RA_SCALE:-1} ;;
+*) echo "ra-run: device model must be hdd, cloud or seek" >&2; exit 2 ;;
 esac
 case $JOB in
 ci) TIMEOUT=${RA_TIMEOUT:-420} ;;
@@ -54,9 +58,11 @@ die() {
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mlp-ra.XXXXXX")
 QPID=
 TPID=
+SEEK_PID=
 cleanup() {
 	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
 	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null
+	[ -n "$SEEK_PID" ] && kill "$SEEK_PID" 2>/dev/null && wait "$SEEK_PID" 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -98,6 +104,14 @@ INITRD=$WORK/initrd.cpio.lz4
 MLP_INITRAMFS_EXTRA=$HERE/ra-stage.sh "$HERE/build-initramfs.sh" "$KVER" "$WORK/kmod/mlproxy_kmod.ko" "$INITRD"
 say "initramfs $(du -h "$INITRD" | cut -f1); $DEV: $IOPS IOPS, $BPS B/s; RAM $MEM_MIB MiB; job $JOB"
 
+# --- device model ------------------------------------------------------------------
+DRIVE="file=$IMG,if=virtio,format=raw,readonly=on,cache=none,aio=threads,throttling.iops-total=$IOPS,throttling.bps-total=$BPS"
+if [ "$DEV" = seek ]; then
+	. "$HERE/ra-seek.sh"
+	seek_start "$WORK" "$IMG"
+	DRIVE=$SEEK_DRIVE
+fi
+
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
@@ -106,7 +120,7 @@ start=$(date +%s)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 	-append "$CMDLINE" \
-	-drive "file=$IMG,if=virtio,format=raw,readonly=on,cache=none,aio=threads,throttling.iops-total=$IOPS,throttling.bps-total=$BPS" \
+	-drive "$DRIVE" \
 	</dev/null >"$LOG" 2>&1 &
 QPID=$!
 tail -n +1 -f --pid="$QPID" "$LOG" 2>/dev/null | grep --line-buffered -v '^dmesg: ' &
@@ -121,6 +135,7 @@ kill "$TPID" 2>/dev/null || true
 TPID=
 elapsed=$(($(date +%s) - start))
 [ -n "${RA_LOG:-}" ] && cp "$LOG" "$RA_LOG"
+[ "$DEV" = seek ] && seek_report
 
 # --- verdict -----------------------------------------------------------------------
 tr -d '\r' <"$LOG" >"$LOG.clean"
