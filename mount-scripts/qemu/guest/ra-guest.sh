@@ -149,7 +149,7 @@ job_ci() {
 	log "ci: default run"
 	run_work default $seed "$plan" | tee /tmp/def.out
 	t_def=$(total_ms </tmp/def.out)
-	load_ra ci interval_ms=100 promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
+	load_ra ci interval_ms=100 settle_intervals=1 promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
 	pass "mlp_ra_kmod loads and creates its model"
 	mwrite $MNT/models/ci/mode collaboration
 	# the warm-up alternates the scan-heavy and the lookup-heavy workload, as the bench's does:
