@@ -21,10 +21,14 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // Came in 7 of 9 quiet-host runs (2 of 2 with the alternating warm-up), after 16-40 extra runs and just above
   // the policy's 99.9% (docs/use-case-readahead.md, round 2): not yet reliable enough to fail CI.
   t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback', { todo: 'promotion reached late (16-40 extra runs), not reliably' });
+  t.ok(has('PASS RA the mode fell back on a phase type the model had not seen'), 'the mode fell back on a phase type the model had not seen', {
+    todo: 'new in round 3: not yet shown reliable',
+  });
+  t.ok(has('PASS RA the mode climbed again after the fall-back'), 'the mode climbed again after the fall-back', { todo: 'new in round 3: not yet shown reliable' });
   t.ok(has('PASS RA module unloaded') && has('PASS RA read_ahead_kb restored') && has('PASS RA no kprobes left'), 'clean unload');
   t.ok(has('ra-run: PASS:'), 'harness verdict is PASS');
   // what the policy and the module saw: the summary, mode events, the evidence and the per-context lines
-  const evidence = lines.filter((l) => l.startsWith('RA-CI ') || l.startsWith('EVENT ') || / evidence context /.test(l));
+  const evidence = lines.filter((l) => l.startsWith('RA-CI ') || l.startsWith('RA-FALLBACK ') || l.startsWith('EVENT ') || / evidence context | not seen before/.test(l));
   const stats = lines.find((l) => l.startsWith('STATS '));
   if (stats) evidence.push(stats.replace(/.*?(evidence_ml_count)/, '$1'));
   if (evidence.length) t.comment(evidence.join('\n'));
