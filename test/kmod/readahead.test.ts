@@ -1,8 +1,10 @@
 // Readahead use case, short variant: boots mlp_ra_kmod with the real mlproxy server in the qemu guest
 // on the hdd device model (mount-scripts/qemu/ra-run.sh ci hdd) and checks that mlproxy in auto is not
 // slower than the kernel default on the scan-heavy workload (15% noise allowed), that interval scores reach the
-// mode policy (a climb collaboration -> recommendation on feedback is checked as a todo: it came in 7 of 9
-// quiet-host runs, 2 of 2 with this warm-up, but only after 16-40 extra runs), and that the module unloads clean (readahead as found, no kprobes left). About two minutes of TCG guest time.
+// mode policy, that the mode climbs collaboration -> recommendation on feedback, that a workload with a phase
+// type the model has not seen makes the policy demote it and that it climbs again (both todo until shown
+// reliable), and that the module unloads clean (readahead as found, no kprobes left). About four minutes of
+// TCG guest time.
 // Set MLPROXY_SKIP_GUEST=1 to skip it.
 import t from 'tap';
 import { GUEST_TURN_WAIT_MS, runGuestScript } from '../helpers/guest-run.js';

@@ -160,12 +160,18 @@ job_ci() {
 	# trained on scans alone the network saw too few mmap lookups to learn that they want a small window
 	log "ci: warm-up in collaboration (pinned), seeds $seed_warm+"
 	n=0
-	while [ $n -lt 4 ] || { [ "$(stat_of ci train_rounds)" -lt 3 ] 2>/dev/null && [ $n -lt 8 ]; }; do
+	while [ $n -lt 6 ] || { [ "$(stat_of ci train_rounds)" -lt 6 ] 2>/dev/null && [ $n -lt 10 ]; }; do
 		if [ $((n % 2)) = 1 ]; then wplan=$(plan_lookup); else wplan=$plan; fi
 		run_work warmup $((seed_warm + n)) "$wplan" >/dev/null
 		n=$((n + 1))
 	done
 	log "ci: after $n warm-up runs: train_rounds $(stat_of ci train_rounds), rollbacks $(stat_of ci rollbacks), loss $(stat_of ci loss), samples $(param samples_sent), evidence $(stat_of ci evidence_advantage) (ml $(stat_of ci evidence_ml_count), default $(stat_of ci evidence_default_count))"
+	# hand the trained model over with fresh evidence windows: an operator's change of mode resets
+	# them (docs/modes.md), so the policy judges the trained network, not the warm-up's first rounds
+	# (ci-4 of round 3: the warm-up's evidence trailed the default by 8% and stayed in the windows
+	# until the promotion, 85 s later)
+	mwrite $MNT/models/ci/mode learning
+	mwrite $MNT/models/ci/mode collaboration
 	mwrite $MNT/models/ci/mode auto
 	log "ci: auto run, mode $(mread $MNT/models/ci/mode), choice $(param choice_kb) KiB"
 	run_work auto $seed "$plan" | tee /tmp/auto.out
