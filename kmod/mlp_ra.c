@@ -8,7 +8,8 @@
  *   - tracepoint block_rq_complete: read requests, bytes, sequentiality;
  *   - tracepoint mm_filemap_add_to_page_cache: pages read in;
  *   - kretprobe filemap_read: bytes read() delivered, per task;
- *   - kretprobe filemap_fault: pages mmap faults delivered, per task.
+ *   - kretprobes filemap_fault and filemap_map_pages: pages mmap faults
+ *     delivered, per task, and how near each fault is to the one before.
  * The three non-exported tracepoints are found by name with
  * for_each_kernel_tracepoint().
  *
@@ -29,8 +30,8 @@
  * (ml_model_eval, RCU, no waiting) for every candidate on the features of
  * the interval just closed and applies the best, every interval; without
  * a network it applies the I/O thread's latest recommendation.  In learning
- * and collaboration, explore_permil of the model's blocks try a random
- * candidate instead; they train the model but are not reported as ML
+ * and collaboration, explore_permil of the model's blocks try a neighbour
+ * of its choice instead; they train the model but are not reported as ML
  * evidence.
  *
  * Evidence: each interval's score is reported relative to the default's
@@ -126,7 +127,10 @@ static bool use_qnet = true;
 module_param(use_qnet, bool, 0444);
 MODULE_PARM_DESC(use_qnet, "choose per interval with the in-kernel integer network (1, default) or only from the recommendation transaction (0)");
 
-/* explore_permil: share of model blocks that try a random candidate. */
+/*
+ * explore_permil: share of model blocks that try another candidate, a
+ * neighbour of the model's choice (mlp_ra_explore_candidate).
+ */
 static unsigned int explore_permil = 300;
 module_param(explore_permil, uint, 0444);
 MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 300)");
@@ -139,6 +143,10 @@ MODULE_PARM_DESC(promote_dwell_ms, "mlproxy promote_dwell_ms for a model created
 static unsigned int cooldown_ms = 300000;
 module_param(cooldown_ms, uint, 0444);
 MODULE_PARM_DESC(cooldown_ms, "mlproxy emergency_cooldown_ms for a model created here (default 300000)");
+
+static unsigned int demote_dwell_ms = 60000;
+module_param(demote_dwell_ms, uint, 0444);
+MODULE_PARM_DESC(demote_dwell_ms, "mlproxy demote_dwell_ms for a model created here (default 60000)");
 
 #define RA_SAMPLE_RING	ML_LIB_MAX_SAMPLES
 #define RA_FB_RING	256
@@ -168,6 +176,7 @@ struct ra_subsys {
 	/* the window in force, pages; read by the probes */
 	atomic_t target_pages;
 	atomic_t default_kb;
+	u64 last_fault_pgoff;		/* under count_lock */
 
 	/* interval timer */
 	struct timer_list timer;
@@ -175,6 +184,7 @@ struct ra_subsys {
 	u64 last_close_ns;
 	struct mlp_synth_gate gate;
 	struct mlp_synth_rng rng;
+	bool block_ml;			/* the block is the model's (not explored) */
 	bool cur_scored_as_ml;		/* the open interval applies the model */
 	bool cur_explore;
 	bool cur_settling;		/* the open interval is not evidence */
@@ -184,6 +194,7 @@ struct ra_subsys {
 	unsigned int prev_ctx;
 	bool have_prev;
 	struct ra_baseline baseline;	/* the default's score per context */
+	unsigned int unseen_noted;	/* contexts reported new in dmesg, bits */
 	/* evidence sent per context, [ml][ctx], for the unload summary */
 	s64 ev_sum[2][RA_NR_CONTEXTS];
 	u32 ev_n[2][RA_NR_CONTEXTS];
@@ -205,6 +216,7 @@ struct ra_subsys {
 
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
+	atomic64_t intervals_phase_change, intervals_unseen;
 	atomic64_t choices_qnet;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
@@ -245,6 +257,8 @@ ML_LIB_STATUS(intervals, ml_lib_counter_ops, ra.intervals, "intervals closed (re
 ML_LIB_STATUS(intervals_ml, ml_lib_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
 ML_LIB_STATUS(intervals_explore, ml_lib_counter_ops, ra.intervals_explore, "intervals that explored a random candidate (read-only)");
 ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals in which no task read from the device (read-only)");
+ML_LIB_STATUS(intervals_phase_change, ml_lib_counter_ops, ra.intervals_phase_change, "scored intervals not reported as evidence because their context differed from the one before (read-only)");
+ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
 ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
 ML_LIB_STATUS(qnet_status, ml_lib_int_ops, ra.model.qnet_status, "0, or the negative errno of the last qnet fetch that gave no network (read-only)");
@@ -292,13 +306,16 @@ static void ra_tp_page_added(void *data, struct folio *folio)
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
-static void ra_count_delivered(u64 bytes, bool fault)
+/* pgoff: the page a fault asked for (unused for read()) */
+static void ra_count_delivered(u64 bytes, bool fault, u64 pgoff)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&ra.count_lock, flags);
 	if (fault) {
 		ra.cnt.fault_bytes += bytes;
+		mlp_ra_add_fault_distance(&ra.cnt, ra.last_fault_pgoff, pgoff);
+		ra.last_fault_pgoff = pgoff;
 	} else {
 		ra.cnt.read_bytes += bytes;
 		ra.cnt.read_calls++;
@@ -328,6 +345,7 @@ static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
 /* kretprobe data: count the return (a call for a file on the device) */
 struct ra_ret_data {
 	bool count;
+	u64 pgoff;	/* faults: the page asked for */
 };
 
 /* filemap_read(struct kiocb *iocb, ...) */
@@ -345,7 +363,7 @@ static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	long ret = (long)regs_return_value(regs);
 
 	if (ret > 0)
-		ra_count_delivered((u64)ret, false);
+		ra_count_delivered((u64)ret, false, 0);
 	return 0;
 }
 
@@ -357,25 +375,64 @@ static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
  * attempt, whatever that returns but an error, and a retry
  * (FAULT_FLAG_TRIED) is not counted again.
  */
+static struct file *ra_fault_file(const struct vm_fault *vmf)
+{
+	struct file *file = vmf && vmf->vma ? vmf->vma->vm_file : NULL;
+
+	return file && ra_on_device(file->f_mapping) ? file : NULL;
+}
+
 static int ra_krp_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
-	struct file *file = vmf && vmf->vma ? vmf->vma->vm_file : NULL;
+	struct file *file = ra_fault_file(vmf);
 
-	if (!file || !ra_on_device(file->f_mapping))
+	if (!file)
 		return 1;
 	ra_impose(&file->f_ra);
 	d->count = !(vmf->flags & FAULT_FLAG_TRIED);
+	d->pgoff = vmf->pgoff;
 	return d->count ? 0 : 1;
 }
 
 static int ra_krp_fault_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	vm_fault_t ret = (vm_fault_t)regs_return_value(regs);
 
 	if (!(ret & VM_FAULT_ERROR))
-		ra_count_delivered(PAGE_SIZE, true);
+		ra_count_delivered(PAGE_SIZE, true, d->pgoff);
+	return 0;
+}
+
+/*
+ * filemap_map_pages(struct vm_fault *vmf, ...): fault-around.  A first
+ * attempt whose page is already in the page cache (read around by an
+ * earlier fault) is served here and never reaches filemap_fault; it
+ * returns VM_FAULT_NOPAGE when the faulting address got mapped.  Counting
+ * those too makes every touch of a missing mapping count once, whatever
+ * the window: without them a large window, which serves more touches from
+ * the cache, looked as if it delivered less.
+ */
+static int ra_krp_map_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
+	struct vm_fault *vmf = (struct vm_fault *)regs->di;
+
+	if (!ra_fault_file(vmf) || (vmf->flags & FAULT_FLAG_TRIED))
+		return 1;
+	d->pgoff = vmf->pgoff;
+	return 0;
+}
+
+static int ra_krp_map_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
+	vm_fault_t ret = (vm_fault_t)regs_return_value(regs);
+
+	if (ret & VM_FAULT_NOPAGE)
+		ra_count_delivered(PAGE_SIZE, true, d->pgoff);
 	return 0;
 }
 
@@ -397,7 +454,14 @@ static struct kretprobe ra_krp_fault = {
 	.data_size = sizeof(struct ra_ret_data),
 	.maxactive = 64,
 };
-static struct kretprobe *ra_kretprobes[] = { &ra_krp_read, &ra_krp_fault };
+static struct kretprobe ra_krp_map = {
+	.kp.symbol_name = "filemap_map_pages",
+	.entry_handler = ra_krp_map_entry,
+	.handler = ra_krp_map_ret,
+	.data_size = sizeof(struct ra_ret_data),
+	.maxactive = 64,
+};
+static struct kretprobe *ra_kretprobes[] = { &ra_krp_read, &ra_krp_fault, &ra_krp_map };
 
 struct ra_tp {
 	const char *name;
@@ -461,7 +525,7 @@ static int ra_attach(void)
 	}
 	err = register_kretprobes(ra_kretprobes, ARRAY_SIZE(ra_kretprobes));
 	if (err) {
-		pr_err("kretprobes on filemap_read/filemap_fault failed (%d)\n", err);
+		pr_err("kretprobes on filemap_read/filemap_fault/filemap_map_pages failed (%d)\n", err);
 		unregister_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
 		goto fail_tp;
 	}
@@ -495,7 +559,13 @@ static void ra_set_window_kb(u32 kb)
 /*
  * Queue an evidence score (rel: relative to the default in the same
  * context, or -1 while that is unknown) and fold a default score into the
- * context's baseline.  Explored and settling intervals are no evidence.
+ * context's baseline.  Explored and settling intervals are no evidence,
+ * and neither is an interval whose context differs from the one before
+ * (a phase change): it straddles two phases, and in a model block its
+ * window was chosen for the phase that ended.  The CI runs showed such
+ * intervals, about one in six of the scan-heavy workload's, as the noisiest
+ * of all, and a cost only model blocks paid; the time to finish the work
+ * still pays it.
  */
 static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 			      s32 rel)
@@ -504,6 +574,10 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 
 	if (s->cur_explore || s->cur_settling)
 		return;
+	if (s->have_prev && ctx != s->prev_ctx) {
+		atomic64_inc(&s->intervals_phase_change);
+		return;
+	}
 	if (!s->cur_scored_as_ml)
 		mlp_ra_baseline_add(&s->baseline, ctx, eff);
 	if (rel < 0)
@@ -519,6 +593,14 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 	s->ev_n[f->ml][ctx]++;
 }
 
+/* what mlp_ra_context()'s bits mean, for dmesg */
+static const char *const ra_context_names[RA_NR_CONTEXTS] = {
+	"read(), alone, small reads", "mmap, alone, scattered faults",
+	"read(), shared, small reads", "mmap, shared, scattered faults",
+	"read(), alone, large reads", "mmap, alone, near faults",
+	"read(), shared, large reads", "mmap, shared, near faults",
+};
+
 /* dmesg: the mean relative score of ml and default evidence per context */
 static void ra_report_evidence(struct ra_subsys *s)
 {
@@ -531,10 +613,8 @@ static void ra_report_evidence(struct ra_subsys *s)
 		for (k = 0; k < 2; k++)
 			mean[k] = s->ev_n[k][c] ?
 				  (s32)div_s64(s->ev_sum[k][c], s->ev_n[k][c]) : 0;
-		pr_info("evidence context %u (%s, %s, %s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u\n",
-			c, c & 1 ? "mmap" : "read()", c & 2 ? "shared" : "alone",
-			c & 4 ? "large reads" : "small reads",
-			s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
+		pr_info("evidence context %u (%s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u\n",
+			c, ra_context_names[c], s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
 			s->chosen[c][0], s->chosen[c][1], s->chosen[c][2],
 			s->chosen[c][3]);
 	}
@@ -617,6 +697,39 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
 	return kb;
 }
 
+/*
+ * Whether a model interval may apply the model: not in a context the
+ * default has no score for yet (a phase type not seen since the module
+ * loaded, such as one the model was never trained on).  There the
+ * interval runs the default and counts as a default interval: the model's
+ * evidence could not be judged without that score, and in recommendation
+ * no default block would ever give it one.  Once the context has
+ * RA_BASE_MIN default scores, the model decides there and its evidence is
+ * judged against them, so a model that serves the new phase badly is
+ * demoted by the mode policy on that evidence.
+ */
+static bool ra_model_may_apply(struct ra_subsys *s)
+{
+	unsigned int ctx = s->last_ctx;
+
+	if (s->baseline.n[ctx] >= RA_BASE_MIN)
+		return true;
+	atomic64_inc(&s->intervals_unseen);
+	if (!(s->unseen_noted & BIT(ctx))) {
+		s->unseen_noted |= BIT(ctx);
+		pr_info("context %u (%s) not seen before: the default runs there until it has %d scores\n",
+			ctx, ra_context_names[ctx], RA_BASE_MIN);
+	}
+	return false;
+}
+
+/* The window of a model block's interval, and whether it is the model's. */
+static u32 ra_model_interval_kb(struct ra_subsys *s, u32 def_kb, u32 choice)
+{
+	s->cur_scored_as_ml = choice && ra_model_may_apply(s);
+	return s->cur_scored_as_ml ? mlp_ra_clamp_kb(choice) : def_kb;
+}
+
 static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 {
 	u32 choice = ra_model_choice_kb(s, features);
@@ -627,13 +740,14 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 
 	s->cur_scored_as_ml = false;
 	s->cur_explore = false;
+	s->block_ml = false;
 	if (mlp_synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
 		if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
-			kb = mlp_ra_candidates_kb[mlp_synth_rand(&s->rng) % RA_NR_CANDIDATES];
+			kb = mlp_ra_candidates_kb[mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng))];
 			s->cur_explore = true;
 		} else if (choice) {
-			kb = mlp_ra_clamp_kb(choice);
-			s->cur_scored_as_ml = true;
+			s->block_ml = true;
+			kb = ra_model_interval_kb(s, def_kb, choice);
 		}
 	}
 	s->cur_kb = kb;
@@ -655,8 +769,9 @@ static void ra_decide_next(struct ra_subsys *s, const s32 *features)
 		s->block_pos++;
 		s->cur_settling = s->block_pos < settle_intervals;
 		kb = s->cur_kb;
-		if (s->cur_scored_as_ml)
-			kb = mlp_ra_clamp_kb(ra_model_choice_kb(s, features) ?: kb);
+		if (s->block_ml)
+			kb = ra_model_interval_kb(s, def_kb,
+						  ra_model_choice_kb(s, features));
 		else if (!s->cur_explore)
 			kb = def_kb;
 		s->cur_kb = kb;
@@ -931,8 +1046,8 @@ static int __init ra_init(void)
 		return -EINVAL;
 	}
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\n",
-				    promote_dwell_ms, cooldown_ms);
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\n",
+				    promote_dwell_ms, cooldown_ms, demote_dwell_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;
 	ra_options.extra_config = ra_extra_config;

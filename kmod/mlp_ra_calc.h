@@ -34,6 +34,7 @@ enum ra_feature {
 	RA_F_MMAP_PERMIL,	/* delivered bytes that came by mmap faults */
 	RA_F_TASKS,		/* reading tasks, x1000 */
 	RA_F_READ_KB,		/* log2(mean read() KiB + 1), 0 without read() */
+	RA_F_FAULT_DIST,	/* log2(mean pages between faults + 1), 0 without */
 	RA_NR_MODEL_FEATURES,
 	RA_F_REQ_RATE = RA_NR_MODEL_FEATURES, /* log2(device read requests per s + 1) */
 	RA_F_REQ_KB,		/* log2(mean request KiB + 1) */
@@ -46,12 +47,27 @@ enum ra_feature {
 
 extern const u32 mlp_ra_candidates_kb[RA_NR_CANDIDATES];
 
+/*
+ * Faults are "near" when they land on average within RA_NEAR_PAGES of the
+ * fault before (1 MiB): a column read through a mapping (touches up to
+ * 1 MiB apart, in order), not random lookups (a third of the file apart
+ * on average).  Which faults reach the probes does not depend on the
+ * window (see mlp_ra.c), so neither does the distance.  As a network
+ * input it is log2 of the mean distance: a share of near faults was
+ * nearly always 0 in training, and one rare near fault then stood
+ * thousands of standard deviations out (the first CI run with it
+ * diverged); log2 of the distance spreads from 0 (no faults) to about
+ * 17 (lookups in a 1 GiB file) from the start.
+ */
+#define RA_NEAR_PAGES		256
+
 /* What the probes counted in one interval. */
 struct ra_counts {
 	u64 reqs, req_bytes, seq_reqs;
 	u64 pages_added;
 	u64 read_bytes, fault_bytes;	/* delivered to tasks */
 	u64 read_calls;			/* read() calls that delivered bytes */
+	u64 fault_dist, fault_dist_n;	/* pages from each fault to the one before */
 	unsigned int nr_tasks;
 	s32 task_pid[RA_MAX_TASKS];
 	u64 task_bytes[RA_MAX_TASKS];
@@ -59,12 +75,14 @@ struct ra_counts {
 };
 
 s32 mlp_ra_log2fx(u64 x);
+void mlp_ra_add_fault_distance(struct ra_counts *c, u64 last_pgoff, u64 pgoff);
 void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes);
 void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
 		     s32 out[RA_NR_FEATURES]);
 bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff);
 u32 mlp_ra_clamp_kb(u32 kb);
 int mlp_ra_best_candidate(const s32 predicted[RA_NR_CANDIDATES]);
+int mlp_ra_explore_candidate(u32 choice_kb, u32 rnd);
 
 /*
  * Evidence relative to the default in the same context.  Scores of whole

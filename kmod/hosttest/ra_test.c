@@ -92,13 +92,21 @@ static void test_choice(void)
 	ok(mlp_ra_best_candidate(p2) == 0, "a tie goes to the smaller window");
 	ok(mlp_ra_clamp_kb(4) == RA_MIN_KB && mlp_ra_clamp_kb(1 << 20) == RA_MAX_KB && mlp_ra_clamp_kb(512) == 512,
 	   "windows are clamped to 16..2048 KiB");
+	ok(mlp_ra_explore_candidate(16, 7) == 1 && mlp_ra_explore_candidate(2048, 8) == 2,
+	   "exploring from either end of the set tries its only neighbour");
+	ok(mlp_ra_explore_candidate(128, 0) == 0 && mlp_ra_explore_candidate(128, 1) == 2 &&
+	   mlp_ra_explore_candidate(512, 0) == 1 && mlp_ra_explore_candidate(512, 1) == 3,
+	   "exploring from the middle tries one step smaller or larger");
+	ok(mlp_ra_explore_candidate(0, 3) == 3 && mlp_ra_explore_candidate(0, 6) == 2,
+	   "without a choice any candidate may be tried");
 	ok(mlp_ra_candidates_kb[0] == 16 && mlp_ra_candidates_kb[1] == 128 && mlp_ra_candidates_kb[2] == 512 && mlp_ra_candidates_kb[3] == 2048,
 	   "the documented candidate set");
 }
 
 static void test_context(void)
 {
-	struct ra_counts scan = { 0 }, lookup = { 0 }, mmap = { 0 }, mix = { 0 };
+	struct ra_counts scan = { 0 }, lookup = { 0 }, mmap = { 0 }, mix = { 0 }, column = { 0 };
+	s32 f[RA_NR_FEATURES];
 	struct ra_baseline b = { 0 };
 	s32 rel = -1;
 	int i;
@@ -113,9 +121,18 @@ static void test_context(void)
 	mlp_ra_add_task_bytes(&mmap, 1, mmap.fault_bytes);
 	mix = scan;
 	mlp_ra_add_task_bytes(&mix, 2, 4096);
+	column = mmap;
+	for (i = 0; i < 100; i++)
+		mlp_ra_add_fault_distance(&column, 5000 - 16 * i, 5000 - 16 * (i + 1));	/* backwards, 64 KiB apart */
+	mlp_ra_add_fault_distance(&mmap, 10, 10 + 3 * RA_NEAR_PAGES);
 	ok(mlp_ra_context(&scan) == 4 && mlp_ra_context(&lookup) == 0 &&
-	   mlp_ra_context(&mmap) == 1 && mlp_ra_context(&mix) == 6,
-	   "contexts: large read(), small read(), mmap, more than one task");
+	   mlp_ra_context(&mmap) == 1 && mlp_ra_context(&mix) == 6 &&
+	   mlp_ra_context(&column) == 5,
+	   "contexts: large read(), small read(), mmap scattered and near, more than one task");
+	mlp_ra_features(&column, 100, 128, f);
+	ok(f[RA_F_FAULT_DIST] == mlp_ra_log2fx(17), "log2 of the mean distance between faults, either way");
+	mlp_ra_features(&scan, 100, 128, f);
+	ok(f[RA_F_FAULT_DIST] == 0, "no faults, no distance");
 	ok(!mlp_ra_relative(&b, 4, 15000, &rel), "no relative score before the default is known in the context");
 	for (i = 0; i < RA_BASE_MIN; i++)
 		mlp_ra_baseline_add(&b, 4, 14000);

@@ -1,8 +1,10 @@
 // Readahead use case, short variant: boots mlp_ra_kmod with the real mlproxy server in the qemu guest
 // on the hdd device model (mount-scripts/qemu/ra-run.sh ci hdd) and checks that mlproxy in auto is not
 // slower than the kernel default on the scan-heavy workload (15% noise allowed), that interval scores reach the
-// mode policy (a climb collaboration -> recommendation on feedback is checked as a todo: it came in 7 of 9
-// quiet-host runs, 2 of 2 with this warm-up, but only after 16-40 extra runs), and that the module unloads clean (readahead as found, no kprobes left). About two minutes of TCG guest time.
+// mode policy, that the mode climbs collaboration -> recommendation on feedback, that a workload with a phase
+// type the model has not seen makes the policy demote it and that it climbs again (both todo until shown
+// reliable), and that the module unloads clean (readahead as found, no kprobes left). About four minutes of
+// TCG guest time.
 // Set MLPROXY_SKIP_GUEST=1 to skip it.
 import t from 'tap';
 import { GUEST_TURN_WAIT_MS, runGuestScript } from '../helpers/guest-run.js';
@@ -18,13 +20,19 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   t.same(lines.filter((l) => l.startsWith('FAIL ') || l.startsWith('ra-run: FAIL')), [], 'no FAIL lines');
   t.ok(has('PASS RA auto not slower than the default'), 'auto is not slower than the kernel default');
   t.ok(has('PASS RA feedback reached the mode policy'), 'interval scores reached the mode policy as ml and default evidence');
-  // Came in 7 of 9 quiet-host runs (2 of 2 with the alternating warm-up), after 16-40 extra runs and just above
-  // the policy's 99.9% (docs/use-case-readahead.md, round 2): not yet reliable enough to fail CI.
-  t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback', { todo: 'promotion reached late (16-40 extra runs), not reliably' });
+  // Round 3: 4 of 4 tap runs promoted at the first 100 ml values (60-67 s in collaboration, 16-26 of the 40
+  // extra runs) with Welch t 5.2-7.7 against about 3.1 needed (docs/use-case-readahead.md, CI).
+  t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback (collaboration -> recommendation)');
+  // The fall-back happens when the model serves the new phase worse than the default, which depends on what
+  // the network makes of a fault distance it has never seen: 2 of 4 tap runs (the other two chose well at once).
+  t.ok(has('PASS RA the mode fell back on a phase type the model had not seen'), 'the mode fell back on a phase type the model had not seen', {
+    todo: 'only when the network first serves the new phase badly (2 of 4 tap runs)',
+  });
+  t.ok(has('PASS RA the mode climbed again after the fall-back'), 'the mode climbed again after the fall-back', { todo: 'needs the fall-back first (2 of 4 tap runs, climbed in both)' });
   t.ok(has('PASS RA module unloaded') && has('PASS RA read_ahead_kb restored') && has('PASS RA no kprobes left'), 'clean unload');
   t.ok(has('ra-run: PASS:'), 'harness verdict is PASS');
   // what the policy and the module saw: the summary, mode events, the evidence and the per-context lines
-  const evidence = lines.filter((l) => l.startsWith('RA-CI ') || l.startsWith('EVENT ') || / evidence context /.test(l));
+  const evidence = lines.filter((l) => l.startsWith('RA-CI ') || l.startsWith('RA-FALLBACK ') || l.startsWith('EVENT ') || / evidence context | not seen before/.test(l));
   const stats = lines.find((l) => l.startsWith('STATS '));
   if (stats) evidence.push(stats.replace(/.*?(evidence_ml_count)/, '$1'));
   if (evidence.length) t.comment(evidence.join('\n'));

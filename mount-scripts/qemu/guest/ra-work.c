@@ -15,6 +15,13 @@
  *                  aligned offset of f2 (an iterator over a few keys)
  *   mix:MIB:N      seq:MIB on f1 in a second thread while this one does N
  *                  pread 4 KiB lookups on f2; the phase ends when both end
+ *   rstride:N:KIB  N 4 KiB touches through the mapping of f2, KIB KiB apart,
+ *                  backwards from a random page (records read newest first
+ *                  through a mapped log: the phase type the model has not
+ *                  seen in the warm-up).  At 64 KiB apart each touch falls in
+ *                  its own fault-around block; mmap read-around, centred on
+ *                  the fault, serves the next touches from 128 KiB on, and
+ *                  a 16 KiB window costs a device request per touch
  * Prints one line per phase: "RAW phase=I kind=K ms=MS" (plus the lookup
  * thread's own ms for mix) and "RAW total ms=MS".  fio cannot keep a file
  * open across phases, hence this program.  Built static on the host.
@@ -93,6 +100,19 @@ static unsigned long do_mmap(long n)
 	return sum;
 }
 
+static unsigned long do_rstride(long n, long kib)
+{
+	unsigned long sum = 0;
+	long pages = size2 / PAGE, step = kib * 1024 / PAGE;
+	long p = rnd() % pages;
+
+	if (step < 1)
+		step = 1;
+	for (long i = 0; i < n; i++, p = (p - step + pages) % pages)
+		sum += map2[p * PAGE];
+	return sum;
+}
+
 static void do_runs(long n)
 {
 	char buf[PAGE];
@@ -168,6 +188,8 @@ int main(int argc, char **argv)
 			do_seq(a);
 		} else if (!strcmp(kind, "mmap")) {
 			sink += do_mmap(a);
+		} else if (!strcmp(kind, "rstride")) {
+			sink += do_rstride(a, b);
 		} else if (!strcmp(kind, "runs")) {
 			do_runs(a);
 		} else if (!strcmp(kind, "mix")) {
