@@ -256,13 +256,15 @@ bench_variant() {
 		load_ra idle || fail "load for emergency"
 		;;
 	auto)
+		# no curve sampler here: its forks (about 17 a second) would be a cost
+		# only this variant pays; the mode is read at the start and the end
 		setra 128
 		load_ra readahead interval_ms=50 || fail "load for auto"
-		curve_sampler &
 		;;
 	esac
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
+	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore)"
 	case $v in emerg | auto) unload_ra ;; esac
 	setra 128
 }
