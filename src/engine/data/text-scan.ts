@@ -156,6 +156,7 @@ export function scanLines(
       p += negative | +(c === PLUS);
       let value: number;
       let digit: number;
+      let more: number; // 1 when digits may follow the ones already read
       if (p + DIGIT_WINDOW <= buf.length) {
         const d0 = buf[p] - ZERO;
         const d1 = buf[p + 1] - ZERO;
@@ -167,18 +168,20 @@ export function scanLines(
         value = d0 * (1 + 9 * has2) + d1 * has2;
         value = value * (1 + 9 * has3) + d2 * has3;
         p += 1 + has2 + has3;
-        // Three digits end before the newline at `last`, so the fourth byte is still in `buf`.
-        if (has3)
-          while ((digit = buf[p] - ZERO) >= 0 && digit <= 9) {
-            value = value * 10 + digit;
-            p++;
-          }
+        more = has3;
       } else {
-        // The last bytes of `buf`: one digit at a time (the newline at `last` stops the loop).
+        // The last bytes of `buf`: the first digit alone, the rest below.
         if ((digit = buf[p] - ZERO) < 0 || digit > 9) break lines;
         value = digit;
-        while ((digit = buf[++p] - ZERO) >= 0 && digit <= 9) value = value * 10 + digit;
+        p++;
+        more = 1;
       }
+      // Any further digits one at a time; the newline at `last` stops the loop inside `buf`.
+      if (more)
+        while ((digit = buf[p] - ZERO) >= 0 && digit <= 9) {
+          value = value * 10 + digit;
+          p++;
+        }
       c = buf[p];
       if (c === DOT) {
         const fracStart = p + 1;
