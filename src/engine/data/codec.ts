@@ -285,24 +285,19 @@ export function parseQueries(text: string, inputs: number, scale: number, maxLin
 export function parseQueryBytes(bytes: Buffer, inputs: number, scale: number, maxLines: number): Float32Array {
   const slow = () => parseQueries(bytes.toString('utf8'), inputs, scale, maxLines);
   if (bytes.includes(0x23)) return slow();
-  let rows = 0;
+  // The query lines' bounds first: the answer is sized by them, and too many or none is parseQueries' error.
+  const bounds: number[] = [];
   for (let start = 0; start < bytes.length;) {
     const nl = bytes.indexOf(0x0a, start);
     const end = nl < 0 ? bytes.length : nl;
-    if (!blankLine(bytes, start, end)) rows++;
+    if (!blankLine(bytes, start, end)) bounds.push(start, end);
     start = end + 1;
   }
+  const rows = bounds.length / 2;
   if (rows === 0 || rows > maxLines) return slow();
   const out = new Float32Array(rows * inputs);
-  let at = 0;
-  for (let start = 0; start < bytes.length;) {
-    const nl = bytes.indexOf(0x0a, start);
-    const end = nl < 0 ? bytes.length : nl;
-    if (!blankLine(bytes, start, end)) {
-      if (scanRow(bytes, start, end, inputs, scale, out, at) !== ROW.written) return slow();
-      at += inputs;
-    }
-    start = end + 1;
+  for (let r = 0; r < rows; r++) {
+    if (scanRow(bytes, bounds[2 * r], bounds[2 * r + 1], inputs, scale, out, r * inputs) !== ROW.written) return slow();
   }
   return out;
 }
