@@ -1,6 +1,6 @@
 // Pure wire formats: dataset decoding across chunk boundaries, numbers, queries, feedback and config text.
 import t, { type Test } from 'tap';
-import { DatasetDecoder, parseNumber, parseQueries, parseQueryBytes, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
+import { DatasetDecoder, parseNumber, scaleInts, parseQueries, parseQueryBytes, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
 import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/session/config.js';
 import { SampleRing } from '../../src/engine/data/ring.js';
 import { BlockBuilder, flatten } from '../../src/engine/data/row-blocks.js';
@@ -262,6 +262,35 @@ t.test('fast text parser: random lines agree with the documented rules', (t) => 
     if (sameOutcome(t, text, 3, pick([1, 1000]), cuts)) agreed++;
   }
   t.equal(agreed, rounds, 'every random stream decodes as the documented rules say');
+  t.end();
+});
+
+t.test('binary values scaled by the reciprocal round exactly as the division does', (t) => {
+  // The reference is the Float32Array store of v / scale, the rounding docs/protocol.md promises.
+  const check = (scale: number, raw: Int32Array, what: string) => {
+    const got = new Float32Array(raw.length + 1);
+    const want = new Float32Array(raw.length);
+    for (let i = 0; i < raw.length; i++) want[i] = raw[i] / scale;
+    t.equal(scaleInts(raw, raw.length, scale, got, 1), -1, `${what}: nothing out of range`);
+    let differ = 0;
+    for (let i = 0; i < raw.length; i++) if (!Object.is(got[i + 1], want[i])) differ++;
+    t.equal(differ, 0, `${what}: every value as the division rounds it`);
+  };
+  // Every integer the multiply takes, for the scales fixed-point users pick.
+  const all = new Int32Array(2 ** 25 - 1);
+  for (let i = 0; i < all.length; i++) all[i] = i - (2 ** 24 - 1);
+  for (const scale of [1000, 7]) check(scale, all, `scale ${scale}, all |v| < 2^24`);
+  // Random values across the range for odd scales up to the limit and past it, and non-integer scales.
+  let seed = 7;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const mixed = new Int32Array(400_000);
+  for (let i = 0; i < mixed.length; i++) {
+    const magnitude = i % 2 ? random() * 2 ** 24 : random() * 1e9;
+    mixed[i] = Math.trunc(random() < 0.5 ? -magnitude : magnitude);
+  }
+  mixed.set([2 ** 24 - 1, -(2 ** 24 - 1), 2 ** 24, -(2 ** 24), 1e9, -1e9, 0, 1, -1]);
+  for (const scale of [1, 7, 10, 100, 999_983, 2 ** 24 - 1, 2 ** 24, 2 ** 24 + 1, 1e9, 0.5, 2.5, 0.001]) check(scale, mixed, `scale ${scale}`);
+  t.equal(scaleInts(Int32Array.from([5, 1e9 + 1, -(1e9 + 1)]), 3, 1000, new Float32Array(3), 0), 1, 'the first value beyond ±1e9 is reported');
   t.end();
 });
 
