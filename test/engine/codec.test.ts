@@ -1,11 +1,12 @@
 // Pure wire formats: dataset decoding across chunk boundaries, numbers, queries, feedback and config text.
 import t, { type Test } from 'tap';
-import { DatasetDecoder, parseNumber, scaleInts, parseQueries, parseQueryBytes, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
+import { DatasetDecoder, parseNumber, parseQueries, parseQueryBytes, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
 import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/session/config.js';
 import { SampleRing } from '../../src/engine/data/ring.js';
 import { BlockBuilder, flatten } from '../../src/engine/data/row-blocks.js';
 import { MlError } from '../../src/errors.js';
 import { ROW, scanLines, scanRow } from '../../src/engine/data/text-scan.js';
+import { scaleInts } from '../../src/engine/data/fixed-point.js';
 
 const einval = (fn: () => unknown) => {
   try {

@@ -3,6 +3,7 @@ import { fail } from '../../errors.js';
 import { BINARY_DATASET, MAX_ABS_VALUE, isKeyword, type FeedbackSource, FEEDBACK_SOURCES } from '../../protocol.js';
 import { ROW, scanLines, scanRow, type LineCursor } from './text-scan.js';
 import { BlockBuilder, type RowBlocks } from './row-blocks.js';
+import { scaleInts } from './fixed-point.js';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -255,38 +256,6 @@ export class DatasetDecoder {
     new Uint8Array(this.scratch.buffer, 0, values * 4).set(data.subarray(0, values * 4));
     return this.scratch;
   }
-}
-
-/** Integers up to this magnitude are exact in a float32 and take the multiply in scaleInts. */
-const EXACT_FLOAT32_INT = 2 ** 24;
-
-/**
- * `raw[0, values)` divided by `scale` into `out` from `at`, rounded as the Float32Array store of `v / scale`
- * rounds; returns the index of the first value beyond ±MAX_ABS_VALUE (the caller's error), or -1.
- *
- * Why a multiply by the reciprocal gives the very same float32 as the division, when `scale` is an integer
- * ≤ 2^24 and |v| < 2^24 (the usual fixed-point data): both v and scale are exact float32s, so v / scale
- * rounded to a double and then to a float32 is the correctly rounded float32 quotient (a double has more than
- * 2 × 24 + 2 bits, so the double rounding is harmless). The product v × fl(1/scale) differs from the exact
- * quotient Q by at most 2^-52 relative. A float32 rounding boundary (a midpoint M between two float32s) that
- * is not Q itself lies at least 2^-25 / scale relative away from Q, because v × 2^k − M × scale × 2^k is a
- * non-zero integer for the right k; for scale ≤ 2^24 that is 2^-49, far outside the product's error. Q
- * cannot be a midpoint itself: a midpoint has 25 significant bits, so v would need |v| ≥ 2^24. So no
- * boundary lies between the product and Q, and both round to the same float32. (A search of every v up to 1e9
- * at scales 3 to 999,983 found no disagreement either; the limit keeps to what is proved.) A division costs
- * ~2 ns a value here, a multiply ~0.5 (docs/performance.md); test/engine/codec.test.ts checks every v < 2^24.
- */
-export function scaleInts(raw: Int32Array, values: number, scale: number, out: Float32Array, at: number): number {
-  // Any other scale, or a larger value, takes the division (limit 0 sends every value there).
-  const limit = Number.isInteger(scale) && scale <= EXACT_FLOAT32_INT ? EXACT_FLOAT32_INT : 0;
-  const reciprocal = 1 / scale;
-  for (let i = 0; i < values; i++) {
-    const v = raw[i];
-    if (v < limit && v > -limit) out[at + i] = v * reciprocal;
-    else if (v > MAX_ABS_VALUE || v < -MAX_ABS_VALUE) return i;
-    else out[at + i] = v / scale;
-  }
-  return -1;
 }
 
 /** Parse a write to `recommendation`: one line of `inputs` numbers per query. */

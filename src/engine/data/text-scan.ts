@@ -3,6 +3,7 @@
 // same values; for anything else (a bad line, or a number it cannot round exactly) it says "not sure" and
 // the caller asks the reference parser, which either throws the documented error or parses the rare case.
 import { MAX_ABS_VALUE } from '../../protocol.js';
+import { reciprocalLimit } from './fixed-point.js';
 
 /** Powers of ten that are exact doubles (10^22 is the last one). */
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
@@ -139,6 +140,10 @@ export function scanLines(
   let rows = 0;
   let lines = 0;
   let lineStart = p;
+  // Integers below `limit` are scaled by a multiply that rounds as the division does once stored as a float32
+  // (fixed-point.ts); a Float64Array keeps the division's double.
+  const limit = out instanceof Float32Array ? reciprocalLimit(scale) : 0;
+  const reciprocal = 1 / scale;
   lines: while (p <= last && rows < maxRows) {
     lineStart = p;
     let c = buf[p];
@@ -157,6 +162,7 @@ export function scanLines(
       let value: number;
       let digit: number;
       let more: number; // 1 when digits may follow the ones already read
+      let exactBelow = limit; // 0 once the value has a fraction: only integers may take the multiply
       if (p + DIGIT_WINDOW <= buf.length) {
         const d0 = buf[p] - ZERO;
         const d1 = buf[p + 1] - ZERO;
@@ -189,11 +195,13 @@ export function scanLines(
         // Exact as long as the mantissa is (every step below it was, too) and 10^digits is.
         if (value > MAX_EXACT_MANTISSA || p - fracStart > 22) break lines;
         value /= POW10[p - fracStart];
+        exactBelow = 0;
         c = buf[p];
       }
       // An integer part at most MAX_ABS_VALUE was exact at every step, having only grown to it.
       if (value > MAX_ABS_VALUE || (c | 0x20) === 0x65) break lines;
-      out[base + n++] = (value * (1 - 2 * negative)) / scale;
+      const signed = value * (1 - 2 * negative);
+      out[base + n++] = value < exactBelow ? signed * reciprocal : signed / scale;
       if (c === SPACE || c === TAB) {
         do c = buf[++p];
         while (c === SPACE || c === TAB);

@@ -1,0 +1,42 @@
+// Owns scaling fixed-point values to floats: when a multiply may stand in for the division without changing one bit.
+import { MAX_ABS_VALUE } from '../../protocol.js';
+
+/** Integers below this magnitude are exact in a float32. */
+const EXACT_FLOAT32_INT = 2 ** 24;
+
+/**
+ * The magnitude below which an integer `v` times `1 / scale` stored into a Float32Array gives the very same
+ * float32 as `v / scale` stored there (the rounding docs/protocol.md promises); 0 when no integer may.
+ *
+ * Why: for an integer scale ≤ 2^24 and |v| < 2^24 both are exact float32s, so v / scale rounded to a double and
+ * then to a float32 is the correctly rounded float32 quotient (a double has more than 2 × 24 + 2 bits, so the
+ * double rounding is harmless). The product v × fl(1/scale) differs from the exact quotient Q by at most 2^-52
+ * relative. A float32 rounding boundary (a midpoint M between two float32s) that is not Q itself lies at least
+ * 2^-25 / scale relative away from Q, because v × 2^k − M × scale × 2^k is a non-zero integer for the right k;
+ * for scale ≤ 2^24 that is 2^-49, far outside the product's error. Q cannot be a midpoint itself: a midpoint
+ * has 25 significant bits, so v would need |v| ≥ 2^24. So no boundary lies between the product and Q, and both
+ * round to the same float32. (A search of every v up to 1e9 at scales 3 to 999,983 found no disagreement
+ * either; the limit keeps to what is proved.) A division costs ~2 ns a value here, a multiply ~0.5
+ * (docs/performance.md); test/engine/codec.test.ts checks every v below the limit for two scales.
+ */
+export function reciprocalLimit(scale: number): number {
+  return Number.isInteger(scale) && scale <= EXACT_FLOAT32_INT ? EXACT_FLOAT32_INT : 0;
+}
+
+/**
+ * `raw[0, values)` divided by `scale` into `out` from `at`, rounded as the Float32Array store of `v / scale`
+ * rounds (a multiply by the reciprocal where reciprocalLimit allows it); returns the index of the
+ * first value beyond ±MAX_ABS_VALUE (the caller's error), or -1.
+ */
+export function scaleInts(raw: Int32Array, values: number, scale: number, out: Float32Array, at: number): number {
+  // Any other scale, or a larger value, takes the division (limit 0 sends every value there).
+  const limit = reciprocalLimit(scale);
+  const reciprocal = 1 / scale;
+  for (let i = 0; i < values; i++) {
+    const v = raw[i];
+    if (v < limit && v > -limit) out[at + i] = v * reciprocal;
+    else if (v > MAX_ABS_VALUE || v < -MAX_ABS_VALUE) return i;
+    else out[at + i] = v / scale;
+  }
+  return -1;
+}
