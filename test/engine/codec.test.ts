@@ -415,6 +415,24 @@ t.test('bulk line scan takes a line only when the reference parser takes it, wit
   t.end();
 });
 
+t.test('bulk line scan takes every plain line itself: each integer from -20000 to 20000, with and without a fraction', (t) => {
+  // Refusing a good line is not wrong (the reference parser takes it) but it is the slow way: this is the fast path's job.
+  const numbers: string[] = [];
+  for (let v = -20000; v <= 20000; v++) numbers.push(String(v), `+${v < 0 ? -v : v}.${(v * 7) % 1000 < 0 ? 5 : (v * 7) % 1000}`);
+  const width = 4;
+  const lines: string[] = [];
+  for (let i = 0; i + width <= numbers.length; i += width) lines.push(numbers.slice(i, i + width).join(i % 3 ? ' ' : '\t '));
+  const bytes = Buffer.from(lines.join('\n') + '\n', 'latin1');
+  const out = new Float32Array(lines.length * width);
+  const cursor = { at: 0, rows: 0, lines: 0 };
+  scanLines(bytes, bytes.length - 1, width, 1000, out, 0, lines.length, 65536, cursor);
+  t.equal(cursor.rows, lines.length, 'every line taken by the bulk scan');
+  const want = new Float32Array(out.length);
+  lines.forEach((line, r) => line.split(/\s+/).forEach((tok, i) => (want[r * width + i] = Number(tok) / 1000)));
+  t.equal(out.findIndex((v, i) => !Object.is(v, want[i])), -1, 'each value as Number() / scale stores it');
+  t.end();
+});
+
 t.test('bulk line scan stops at the row limit and at the last newline, and counts blank lines', (t) => {
   const bytes = Buffer.from('1 2\n\n  \n3 4\n5 6\n7 x\n');
   const out = new Float32Array(8);
