@@ -39,6 +39,9 @@ export function createOps(opts: OpsOptions) {
    */
   function run(op: string, cb: Callback, result: () => unknown[] | Promise<unknown[]>): void {
     const began = performance.now();
+    // Someone waits on a read (a transaction's answer, `cat stats`) or a listing; a dataset writer's own open,
+    // lookups and bulk writes must not make the next bulk write wait (see write for the other writes).
+    if (op === 'read' || op === 'readdir') bulk.sawInteractive(began);
     const failed = (err: unknown) => {
       const errno = toErrno(err, (bug) => log('error', `internal error in ${op}`, { error: String((bug as Error)?.stack ?? bug) }));
       if (err instanceof MlError && err.code !== 'ENOENT') log('info', `${op}: ${err.message}`, { errno: err.code });
@@ -216,6 +219,7 @@ export function createOps(opts: OpsOptions) {
         if (!h.session) fail('EACCES', `${path} is read-only`);
         const kind = kindOf(h.file);
         if (!kind.write) fail('EACCES', `${path} is read-only`);
+        if (!kind.bulkWrite) bulk.sawInteractive(performance.now()); // a transaction's or a control's write
         // Files whose writes collect until close (dataset) are decoded as they stream; every other write is parsed whole.
         if (!kind.flush) checkWriteSize(h.session, h.file, len);
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.

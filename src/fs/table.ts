@@ -32,7 +32,7 @@ export interface FileKind {
   flush?: (ctx: FileContext) => void | Promise<void>;
   /** Files that exist only when a server option asks for them. */
   testOnly?: boolean;
-  /** Bulk writes (datasets): run after the requests already waiting, see fs/bulk-queue.ts. */
+  /** Bulk writes (datasets): run after the requests already waiting while others are being served, see fs/bulk-queue.ts. */
   bulkWrite?: boolean;
 }
 
