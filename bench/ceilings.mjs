@@ -365,7 +365,7 @@ transaction file (mlproxy: \`recommendation\`; write, then pread at 0) and a sta
 with taskset; the client runs on CPU 0 (same core) or CPU 1 (different cores). ${ROUNDS} rounds; in each, every measure
 runs on every server in rotated order. Cells: median over rounds (min–max); ratios: median of the per-round ratios.
 fuse-native ${versions.fuseNative}, gcc ${versions.gcc}, Node ${m.node}, kernel ${m.kernel}, ${m.cpu} × ${m.nproc}, ${m.date}.
-${busy ? '\n**Measured with other work on the machine** (load average ${loadBefore} before the run, above half the CPUs): absolute numbers are pessimistic and tails noisy; the interleaved ratios are the figures to read.\n' : ''}
+${busy ? `\n**Measured with other work on the machine** (load average ${fmt(loadBefore)} before the run, above half the CPUs): absolute numbers are pessimistic and tails noisy; the interleaved ratios are the figures to read.\n` : ''}
 Data: ${fmt(data.textRows)} samples of ${INPUTS} + ${OUTPUTS} integers (fixed point, scale ${SCALE}): ${fmt(data.textBytes / 1e6)} MB as text,
 ${fmt(data.binaryBytes / 1e6)} MB as MLDS; one sample per write: ${fmt(SIZES.lineWrites)} writes on one open file; transactions:
 ${fmt(SIZES.txns)} per run on a held fd; \`cat stats\`: ${fmt(SIZES.cats)} open-read-close; the flood: ${FLOOD_WRITERS} writer threads sending
