@@ -283,7 +283,7 @@ t.test('binary values scaled by the reciprocal round exactly as the division doe
   for (const scale of [1000, 7]) check(scale, all, `scale ${scale}, all |v| < 2^24`);
   // Random values across the range for odd scales up to the limit and past it, and non-integer scales.
   let seed = 7;
-  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const mixed = new Int32Array(400_000);
   for (let i = 0; i < mixed.length; i++) {
     const magnitude = i % 2 ? random() * 2 ** 24 : random() * 1e9;
@@ -429,7 +429,63 @@ t.test('bulk line scan takes every plain line itself: each integer from -20000 t
   t.equal(cursor.rows, lines.length, 'every line taken by the bulk scan');
   const want = new Float32Array(out.length);
   lines.forEach((line, r) => line.split(/\s+/).forEach((tok, i) => (want[r * width + i] = Number(tok) / 1000)));
-  t.equal(out.findIndex((v, i) => !Object.is(v, want[i])), -1, 'each value as Number() / scale stores it');
+  t.equal(
+    out.findIndex((v, i) => !Object.is(v, want[i])),
+    -1,
+    'each value as Number() / scale stores it',
+  );
+  t.end();
+});
+
+t.test('bulk line scan of a big buffer takes what one line at a time takes, and stops where it stops', (t) => {
+  // The reference scans each line alone and stops at the first line not taken or at the row limit; a scan of
+  // the whole buffer must give the same rows, values, stop and line count (odd lines land anywhere in it).
+  let s = 5;
+  const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
+  const count = 3;
+  const good = () =>
+    Array.from({ length: count }, () => `${rand() < 0.4 ? '-' : ''}${Math.floor(rand() ** 2 * 30000)}${rand() < 0.1 ? '.25' : ''}`).join(
+      rand() < 0.8 ? ' ' : ' \t',
+    );
+  const odd = ['', '   ', ' 1 2 3', '1 2', '1 2 3 4', '1 2 x', '1e3 2 3', '# note', '1 2 3\r', '1 2 3 ', '99999999999 1 2'];
+  let mismatches = 0;
+  let pastMiddle = 0;
+  let beforeMiddle = 0;
+  for (let i = 0; i < 1500; i++) {
+    const lines = Array.from({ length: 100 + Math.floor(rand() * 300) }, () => (rand() < 0.005 ? odd[Math.floor(rand() * odd.length)] : good()));
+    const text = lines.join('\n') + '\n';
+    const bytes = Buffer.from(text + (i % 2 ? '777' : ''), 'latin1');
+    const last = text.length - 1;
+    const maxRows = rand() < 0.3 ? Math.floor(rand() * lines.length) + 1 : lines.length;
+    const scale = i % 3 ? 1000 : 1;
+    const got = new Float32Array(maxRows * count);
+    const cursor = { at: 0, rows: 0, lines: 0 };
+    scanLines(bytes, last, count, scale, got, 0, maxRows, 65536, cursor);
+    const want = new Float32Array(maxRows * count);
+    const one = { at: 0, rows: 0, lines: 0 };
+    const ref = { at: 0, rows: 0, lines: 0 };
+    for (const line of lines) {
+      if (ref.rows === maxRows) break;
+      const lineBytes = Buffer.from(`${line}\n`, 'latin1');
+      one.at = 0;
+      scanLines(lineBytes, line.length, count, scale, want, ref.rows * count, 1, 65536, one);
+      if (one.lines === 0) break;
+      ref.at += lineBytes.length;
+      ref.rows += one.rows;
+      ref.lines += 1;
+    }
+    const same =
+      cursor.at === ref.at && cursor.rows === ref.rows && cursor.lines === ref.lines && got.every((v, k) => k >= ref.rows * count || Object.is(v, want[k]));
+    if (!same && mismatches++ < 3)
+      t.fail(`buffer ${i}: got at ${cursor.at} rows ${cursor.rows} lines ${cursor.lines}, one line at a time ${ref.at} ${ref.rows} ${ref.lines}`);
+    if (ref.at > text.length / 2) pastMiddle++;
+    else beforeMiddle++;
+  }
+  t.equal(mismatches, 0, 'every buffer as one line at a time');
+  t.ok(
+    pastMiddle > 300 && beforeMiddle > 300,
+    `stopped past the middle in ${pastMiddle} buffers, before it in ${beforeMiddle}: odd lines and row limits all over`,
+  );
   t.end();
 });
 

@@ -30,7 +30,11 @@ t.test('jobs run one per turn, with other waiting work in between, and settle th
 t.test('with no interactive request lately a job runs at once; after one it queues for the quiet time', async (t) => {
   const clock = { now: 0 };
   const q = new BulkQueue(() => clock.now);
-  t.equal(q.run(() => 'lone'), 'lone', 'a lone writer is not made to wait a turn');
+  t.equal(
+    q.run(() => 'lone'),
+    'lone',
+    'a lone writer is not made to wait a turn',
+  );
   t.throws(
     () =>
       q.run(() => {
@@ -47,5 +51,9 @@ t.test('with no interactive request lately a job runs at once; after one it queu
   const behind = q.run(() => 'behind');
   t.type(behind, Promise, 'past the quiet time a job still queues behind one waiting, keeping the order');
   t.same(await Promise.all([queued as Promise<string>, behind as Promise<string>]), ['queued', 'behind']);
-  t.equal(q.run(() => 'quiet again'), 'quiet again', 'once the queue is empty and the quiet time passed, at once again');
+  t.equal(
+    q.run(() => 'quiet again'),
+    'quiet again',
+    'once the queue is empty and the quiet time passed, at once again',
+  );
 });
