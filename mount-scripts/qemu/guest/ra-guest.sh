@@ -26,6 +26,7 @@ SCALE=${RA_SCALE:-1}
 REPS=${RA_REPS:-1}
 WARMUP_S=${RA_WARMUP_S:-120}
 WARMUP_MODE=${RA_WARMUP_MODE:-auto}
+TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1}
 FAILED=0
 SERVER=
 
@@ -124,6 +125,17 @@ run_work() {
 total_ms() { awk '/^RUN .* total ms=/ { sub(/.*total ms=/, ""); sub(/ .*/, ""); print; exit }'; }
 
 model_events() { mread "$MNT/models/$1/events"; }
+
+# The server's training (TensorFlow.js) runs on the guest's two vCPUs: in the
+# bench's measured runs it would compete with the work being timed, a cost
+# only the variants with a model pay.  training_pause=on (docs/protocol.md)
+# stops new rounds; samples, feedback, the mode policy and qnet go on.
+pause_training() { # NAME
+	[ "$TRAIN_PAUSE" = 1 ] || return 0
+	mwrite "$MNT/models/$1/config" "training_pause=on"
+	mwrite "$MNT/models/$1/control" commit
+	grep -q '^training_pause=on$' "$MNT/models/$1/config" || fail "training paused on $1"
+}
 
 curve_sampler() { # one CURVE line per second while the module is loaded (t: guest uptime)
 	while [ -d $P ]; do
@@ -254,6 +266,7 @@ bench_variant() {
 	emerg)
 		setra 128
 		load_ra idle || fail "load for emergency"
+		pause_training idle
 		;;
 	auto)
 		# no curve sampler here: its forks (about 17 a second) would be a cost
@@ -264,7 +277,7 @@ bench_variant() {
 	esac
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
-	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore)"
+	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE"
 	case $v in emerg | auto) unload_ra ;; esac
 	setra 128
 }
@@ -292,6 +305,9 @@ job_bench() {
 	mwrite $MNT/models/readahead/mode auto
 	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_advantage) ' | tr '\n' ' ')"
 	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+	# the measured runs use the model as the warm-up left it: no training during them
+	pause_training readahead
+	log "bench: training paused for the measured runs: $TRAIN_PAUSE (train_rounds $(stat_of readahead train_rounds))"
 	unload_ra
 	sleep 1.5
 	clean_unload_checks "$ra0"

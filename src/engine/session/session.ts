@@ -60,7 +60,7 @@ export class Session {
       },
     });
     this.learner = new Learner(name, worker, {
-      active: () => trainsIn(this._state),
+      active: () => this.trains(),
       buffer: () => this.intake.buffer,
       batchSize: () => this._config.batch_size,
       // The test-only diverge fault trains with a NaN step size, which poisons the weights for real.
@@ -82,7 +82,7 @@ export class Session {
         this.persistMeta();
       },
       () => this._config,
-      (now) => this.learner.staleSince(now) > STALE_AFTER_MS && trainsIn(this._state),
+      (now) => this.learner.staleSince(now) > STALE_AFTER_MS && this.trains(),
     );
     this.recommender = new Recommender({
       name,
@@ -95,6 +95,11 @@ export class Session {
       whyNoNetwork: () => `model is ${this._state}, it has no network yet (write init to control)`,
     });
     this.record('created', `state=created mode=${this.modes.mode}`);
+  }
+
+  /** Whether training rounds may run now: the state trains and the operator has not paused training. */
+  private trains(): boolean {
+    return trainsIn(this._state) && this._config.training_pause === 'off';
   }
 
   // ---- what others may read ------------------------------------------------------------------
@@ -182,6 +187,7 @@ export class Session {
         return;
       case 'start':
         if (this._state === 'initialized' || this._state === 'stopped') this._state = 'started';
+        this.learner.resumed();
         this.learner.poke();
         return;
       case 'stop':
@@ -229,6 +235,7 @@ export class Session {
     if (this.intake.reshape(next, before)) this.recommender.forget();
     if (this.store) this.store.durability = next.durability;
     if (changed.some((k) => SHAPE_KEYS.includes(k)) && this._state !== 'created') this.learner.rebuild(next);
+    if (changed.includes('training_pause') && next.training_pause === 'off') this.learner.resumed();
     this.record('config_committed', changed.length ? changed.map((k) => `${k}=${String(next[k])}`).join(' ') : 'no change');
     this.bus.emit('config_committed', { model: this.name, changed });
     this.learner.poke();

@@ -86,6 +86,14 @@ export class Learner {
   }
 
   /**
+   * Training may run again after a pause (`stop`, `training_pause=on`): data that waited meanwhile
+   * was not waiting on a failing worker, so staleness counts from now.
+   */
+  resumed(): void {
+    if (this.waitingSinceMs) this.waitingSinceMs = Date.now();
+  }
+
+  /**
    * How long new data has waited without a round publishing weights (0 when nothing waits): a
    * worker that keeps failing or diverging shows up here, and the mode policy calls it stale.
    */
