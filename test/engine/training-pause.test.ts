@@ -2,38 +2,16 @@
 // and the paused time is not counted as staleness; `training_pause=off` resumes training.
 // Real parts: a Session with the real training process (it runs from dist/, so this imports the build).
 import t from 'tap';
-import { createBus } from '../../dist/events.js';
-import { Session } from '../../dist/engine/session/session.js';
-import { TrainingWorker } from '../../dist/engine/train/trainer.js';
+import type { Session } from '../../dist/engine/session/session.js';
+import { runningSession, sleep, until, feed as feedRows } from '../helpers/engine-session.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const setUp = (t: Tap.Test) => runningSession(t, 'inputs=2\noutputs=1\nhidden=8\nbatch_size=8\n');
 
-async function until(what: string, test: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-function setUp(t: Tap.Test) {
-  const worker = new TrainingWorker();
-  const session = new Session('p', createBus(), worker);
-  t.teardown(async () => {
-    await session.destroy();
-    await worker.close();
-  });
-  session.stageConfig('inputs=2\noutputs=1\nhidden=8\nbatch_size=8\n');
-  for (const verb of ['commit', 'init', 'start', 'prepare_dataset']) session.control(verb);
-  return session;
-}
-
-async function feed(session: Session, rows: number): Promise<void> {
-  let text = '';
-  for (let i = 0; i < rows; i++) text += `${i % 7} ${i % 11} ${i % 5}\n`;
-  const batch = session.openBatch();
-  batch.feed(Buffer.from(text));
-  await batch.commit();
+function feed(session: Session, rows: number): Promise<void> {
+  return feedRows(
+    session,
+    Array.from({ length: rows }, (_, i) => `${i % 7} ${i % 11} ${i % 5}`),
+  );
 }
 
 t.test('paused: samples are taken in, queries answered, no round runs; off: training resumes', async (t) => {

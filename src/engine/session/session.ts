@@ -55,6 +55,7 @@ export class Session {
       config: () => this._config,
       report: this.report,
       newData: () => {
+        this.noteNewInputs();
         this.learner.noteNewData();
         this.learner.poke();
       },
@@ -65,7 +66,9 @@ export class Session {
       batchSize: () => this._config.batch_size,
       // The test-only diverge fault trains with a NaN step size, which poisons the weights for real.
       learningRate: () => (this.recommender.fault === 'diverge' ? NaN : this._config.learning_rate),
-      roundPublished: (r, net) => {
+      roundPublished: (r, net, trainedInputs) => {
+        const { inMean, inStd } = net.snapshot;
+        this.modes.noteTrained({ rows: trainedInputs, inputs: inMean.length, inMean, inStd });
         this.bus.emit('training_round', { model: name, ...r });
         this.store?.weightsChanged(name, net.snapshot);
       },
@@ -83,6 +86,7 @@ export class Session {
       },
       () => this._config,
       (now) => this.learner.staleSince(now) > STALE_AFTER_MS && this.trains(),
+      (line) => this.record('novelty', line),
     );
     this.recommender = new Recommender({
       name,
@@ -100,6 +104,28 @@ export class Session {
   /** Whether training rounds may run now: the state trains and the operator has not paused training. */
   private trains(): boolean {
     return trainsIn(this._state) && this._config.training_pause === 'off';
+  }
+
+  /** Samples the novelty check has seen (intake's running total when it last looked). */
+  private inputsSeen = 0;
+
+  /** Hand the samples that just arrived to the novelty check, before any training round can take them in. */
+  private noteNewInputs(): void {
+    const total = this.intake.counts.samples_total;
+    const ring = this.intake.buffer;
+    const fresh = Math.min(total - this.inputsSeen, ring.size);
+    this.inputsSeen = total;
+    if (fresh <= 0) return;
+    const width = ring.width;
+    const rows = new Float32Array(fresh * width);
+    for (let k = 0; k < fresh; k++) rows.set(ring.row(ring.size - fresh + k), k * width);
+    this.modes.noteInputs(rows, width, this._config.inputs, Date.now());
+  }
+
+  /** New weights: what the old ones were trained on no longer says what is familiar. */
+  private rebuild(...args: Parameters<Learner['rebuild']>): void {
+    this.learner.rebuild(...args);
+    this.modes.forgetTrained();
   }
 
   // ---- what others may read ------------------------------------------------------------------
@@ -178,11 +204,11 @@ export class Session {
   private applyVerb(verb: Verb): void | Promise<void> {
     switch (verb) {
       case 'init':
-        this.learner.rebuild(this._config);
+        this.rebuild(this._config);
         this._state = 'initialized';
         return;
       case 'reinit':
-        this.learner.rebuild(this._config);
+        this.rebuild(this._config);
         this.learner.poke();
         return;
       case 'start':
@@ -234,7 +260,7 @@ export class Session {
     this.counts.config_commits++;
     if (this.intake.reshape(next, before)) this.recommender.forget();
     if (this.store) this.store.durability = next.durability;
-    if (changed.some((k) => SHAPE_KEYS.includes(k)) && this._state !== 'created') this.learner.rebuild(next);
+    if (changed.some((k) => SHAPE_KEYS.includes(k)) && this._state !== 'created') this.rebuild(next);
     if (changed.includes('training_pause') && next.training_pause === 'off') this.learner.resumed();
     this.record('config_committed', changed.length ? changed.map((k) => `${k}=${String(next[k])}`).join(' ') : 'no change');
     this.bus.emit('config_committed', { model: this.name, changed });
@@ -313,7 +339,7 @@ export class Session {
   private async load(): Promise<void> {
     if (!this.importDir) fail('EINVAL', 'load: the server runs without --state-dir, so there is no import directory');
     const loaded = await readImport(this.importDir, this._config).catch((err: unknown) => this.report.reject('load', err));
-    this.learner.rebuild(this._config, loaded.weights, loaded.normalisation);
+    this.rebuild(this._config, loaded.weights, loaded.normalisation);
     if (this._state === 'created') this._state = 'initialized';
     this.record(
       'loaded',
