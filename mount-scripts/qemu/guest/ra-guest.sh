@@ -221,21 +221,23 @@ job_ci() {
 }
 
 # The fall-back: after the climb, a workload with a phase type the model has
-# not seen (plan_new).  The module runs the default in the new context until
-# it has a score there, then the model; if the model serves the new phase
-# worse than the default, the policy demotes it on that evidence (or sends it
-# to emergency if it is far worse), and it climbs again once training on
-# the new phase makes it better than the default there.
-mode_events_since() { model_events "$1" | grep ' mode ' | tail -n +$(($2 + 1)); }
-fell_back() { mode_events_since "$1" "$2" | grep -q -E 'cause=(demote|inadequate)'; }
-climbed_again() { mode_events_since "$1" "$2" | sed -n -E '/cause=(demote|inadequate)/,$p' | grep -q 'cause=promote'; }
+# not seen (plan_new).  The server sees the new phase's samples are unlike
+# the inputs it last trained on (a novelty episode) and takes the model from
+# recommendation to collaboration at once (cause=novel); the module runs the
+# default in the new context until it has a score there, then the model.  If
+# the model serves the new phase worse than the default, the policy may also
+# demote it on that evidence; it climbs again once the inputs are familiar
+# and the evidence says it beats the default.
+mode_events_since() { model_events "$1" | grep -E ' (mode|novelty) ' | tail -n +$(($2 + 1)); }
+fell_back() { mode_events_since "$1" "$2" | grep -q -E 'cause=(novel|demote|inadequate)'; }
+climbed_again() { mode_events_since "$1" "$2" | sed -n -E '/cause=(novel|demote|inadequate)/,$p' | grep -q 'cause=promote'; }
 
 ci_fallback() {
 	if [ "$(param mode)" != recommendation ]; then
 		echo "TODO RA fall-back not tried: the model is not in recommendation"
 		return
 	fi
-	before=$(model_events ci | grep -c ' mode ')
+	before=$(model_events ci | grep -c -E ' (mode|novelty) ')
 	log "ci: a phase type the model has not seen: $(plan_new)"
 	f=0
 	while [ $f -lt 20 ] && ! fell_back ci "$before"; do
@@ -250,6 +252,12 @@ ci_fallback() {
 	echo "RA-FALLBACK runs_to_fall=$f runs_to_climb=$g mode=$(param mode) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change) ml=$(param intervals_ml) explore=$(param intervals_explore)"
 	mode_events_since ci "$before" | sed 's/^/EVENT /'
 	if fell_back ci "$before"; then pass "the mode fell back on a phase type the model had not seen"; else echo "TODO RA no fall-back on the unseen phase type"; fi
+	# the server noticed the new inputs itself, before any evidence about the model there (src/modes/novelty.ts)
+	first=$(mode_events_since ci "$before" | grep -m1 -E 'cause=(novel|demote|inadequate)')
+	case $first in
+	*cause=novel*) pass "the fall-back came from novelty, before performance evidence" ;;
+	*) echo "TODO RA the fall-back was not on novelty: ${first:-none}" ;;
+	esac
 	if climbed_again ci "$before"; then pass "the mode climbed again after the fall-back"; else echo "TODO RA no climb after the fall-back"; fi
 }
 
