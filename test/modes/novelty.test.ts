@@ -11,7 +11,7 @@ import type { Mode } from '../../src/modes/modes.js';
 /** A seeded generator, so every run judges the same samples. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /**
@@ -78,7 +78,10 @@ t.test('a combination never trained on begins an episode, though each input alon
   t.ok(r, 'a report while the episode lasts');
   t.equal(r?.unfamiliar, N.trigger);
   t.equal(r?.window, N.window);
-  t.ok(r && r.trainedMin < r.value && r.value < r.trainedMax, `the named input (${r?.input} at ${r?.value}) lies inside its trained range ${r?.trainedMin}..${r?.trainedMax}`);
+  t.ok(
+    r && r.trainedMin < r.value && r.value < r.trainedMax,
+    `the named input (${r?.input} at ${r?.value}) lies inside its trained range ${r?.trainedMin}..${r?.trainedMax}`,
+  );
   t.equal(m.episodes, 1);
 
   // familiar samples push the unfamiliar ones out of the window: the episode ends at half the trigger
@@ -111,17 +114,20 @@ t.test('a few stray samples do not begin an episode', async (t) => {
 t.test('nothing is judged before a round is trained, or after forget, or with another input count', async (t) => {
   const fresh = new NoveltyMonitor();
   const far = new Float32Array(N.window * 3).fill(1000);
-  t.ok(feed(fresh, far).every((c) => c === null), 'untrained: never');
-  const m = trainedMonitor();
   t.ok(
-    m.observe(new Float32Array(N.window * 4).fill(1000), 4, 3) === null && m.unfamiliarCount === 0,
-    'a sample with another input count is not judged',
+    feed(fresh, far).every((c) => c === null),
+    'untrained: never',
   );
+  const m = trainedMonitor();
+  t.ok(m.observe(new Float32Array(N.window * 4).fill(1000), 4, 3) === null && m.unfamiliarCount === 0, 'a sample with another input count is not judged');
   feed(m, new Float32Array(N.trigger * 3).fill(1000));
   t.ok(m.report(), 'episode on');
   m.forget();
   t.equal(m.report(), undefined, 'forget ends it');
-  t.ok(feed(m, far).every((c) => c === null), 'and judges nothing until trained again');
+  t.ok(
+    feed(m, far).every((c) => c === null),
+    'and judges nothing until trained again',
+  );
 });
 
 // ---- the policy ----------------------------------------------------------------------------------
