@@ -36,6 +36,13 @@ export interface PolicyTiming {
   emergency_cooldown_ms: number;
 }
 
+/**
+ * Least time between two novelty judgements: bounds the check's CPU under a flood of small dataset writes
+ * (a judgement scans up to 1024 trained rows per sample) far above the few samples a second a kernel
+ * subsystem sends.
+ */
+export const JUDGE_EVERY_MS = 100;
+
 /** How long training may fail to publish while data waits before recommendations count as stale. */
 export const STALE_AFTER_MS = 30_000;
 
@@ -48,6 +55,11 @@ export class ModePolicy {
   private diverged = false;
   /** Whether the inputs arriving are like those of the newest training round (src/modes/novelty.ts). */
   private readonly novelty = new NoveltyMonitor();
+  /** Inputs of the newest samples not judged yet, and the timer that will judge them. */
+  private waiting: Float32Array[] = [];
+  private waitingInputs = 0;
+  private judgeTimer: NodeJS.Timeout | undefined;
+  private lastJudgedMs = 0;
 
   constructor(
     private readonly onTransition: OnTransition,
@@ -122,9 +134,29 @@ export class ModePolicy {
     this.novelty.forget();
   }
 
-  /** New samples arrived (row-major, `width` values, the first `inputs` inputs): a novelty episode may begin or end. */
-  noteInputs(samples: Float32Array, width: number, inputs: number, now: number): void {
-    const change = this.novelty.observe(samples, width, inputs);
+  /**
+   * New samples arrived (row-major, `width` values, the first `inputs` inputs). Judging them takes a
+   * scan of the trained rows per sample, so it happens off the request path: the newest window's worth
+   * waits here and is judged at most every JUDGE_EVERY_MS. A novelty episode may begin or end then.
+   */
+  noteInputs(samples: Float32Array, width: number, inputs: number): void {
+    const rows = samples.length / width;
+    for (let r = Math.max(0, rows - DEFAULT_NOVELTY.window); r < rows; r++) this.waiting.push(samples.slice(r * width, r * width + inputs));
+    if (this.waiting.length > DEFAULT_NOVELTY.window) this.waiting.splice(0, this.waiting.length - DEFAULT_NOVELTY.window);
+    this.waitingInputs = inputs;
+    if (this.judgeTimer) return;
+    this.judgeTimer = setTimeout(() => this.judgeWaiting(), Math.max(0, this.lastJudgedMs + JUDGE_EVERY_MS - Date.now()));
+    this.judgeTimer.unref();
+  }
+
+  private judgeWaiting(): void {
+    this.judgeTimer = undefined;
+    this.lastJudgedMs = Date.now();
+    const inputs = this.waitingInputs;
+    const rows = new Float32Array(this.waiting.length * inputs);
+    this.waiting.forEach((row, k) => rows.set(row, k * inputs));
+    this.waiting = [];
+    const change = this.novelty.observe(rows, inputs, inputs);
     if (!change) return;
     const r = this.novelty.report();
     const unfamiliar = `${this.novelty.unfamiliarCount} of the last ${DEFAULT_NOVELTY.window} samples unfamiliar`;
@@ -133,7 +165,7 @@ export class ModePolicy {
         ? `began ${unfamiliar}; input ${r.input} at ${r.value.toPrecision(4)}, trained ${r.trainedMin.toPrecision(4)}..${r.trainedMax.toPrecision(4)}`
         : `ended ${unfamiliar}`,
     );
-    this.evaluate(now);
+    this.evaluate(Date.now());
   }
 
   noteDivergence(now: number): void {

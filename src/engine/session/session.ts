@@ -5,7 +5,7 @@
 import { MlError, fail } from '../../errors.js';
 import type { Bus } from '../../events.js';
 import { type ModelState, type Verb, FAULTS, MODE_POLICY_AUTO, VERBS, keywordFromWrite } from '../../protocol.js';
-import { type Mode, isMode } from '../../modes/index.js';
+import { type Mode, DEFAULT_NOVELTY, isMode } from '../../modes/index.js';
 import type { SampleRing } from '../data/ring.js';
 import type { Snapshot } from '../infer/network.js';
 import { readImport } from '../store/import.js';
@@ -109,17 +109,18 @@ export class Session {
   /** Samples the novelty check has seen (intake's running total when it last looked). */
   private inputsSeen = 0;
 
-  /** Hand the samples that just arrived to the novelty check, before any training round can take them in. */
+  /** Hand the newest samples that just arrived to the novelty check (it judges them off the request path). */
   private noteNewInputs(): void {
     const total = this.intake.counts.samples_total;
     const ring = this.intake.buffer;
-    const fresh = Math.min(total - this.inputsSeen, ring.size);
+    // only the newest window's worth can matter to the check
+    const fresh = Math.min(total - this.inputsSeen, ring.size, DEFAULT_NOVELTY.window);
     this.inputsSeen = total;
     if (fresh <= 0) return;
     const width = ring.width;
     const rows = new Float32Array(fresh * width);
     for (let k = 0; k < fresh; k++) rows.set(ring.row(ring.size - fresh + k), k * width);
-    this.modes.noteInputs(rows, width, this._config.inputs, Date.now());
+    this.modes.noteInputs(rows, width, this._config.inputs);
   }
 
   /** New weights: what the old ones were trained on no longer says what is familiar. */
