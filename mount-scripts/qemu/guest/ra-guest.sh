@@ -305,7 +305,7 @@ bench_variant() {
 	esac
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
-	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE"
+	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes)"
 	case $v in emerg | auto) unload_ra ;; esac
 	setra 128
 }
@@ -332,7 +332,7 @@ job_bench() {
 	done
 	mwrite $MNT/models/readahead/mode auto
 	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_advantage) ' | tr '\n' ' ')"
-	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 	# the measured runs use the model as the warm-up left it: no training during them
 	pause_training readahead
 	log "bench: training paused for the measured runs: $TRAIN_PAUSE (train_rounds $(stat_of readahead train_rounds))"
@@ -357,7 +357,7 @@ job_bench() {
 		done
 		r=$((r + 1))
 	done
-	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 }
 
 log "ra-guest: job $JOB, scale $SCALE, reps $REPS"
