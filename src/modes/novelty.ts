@@ -14,7 +14,7 @@ export interface NoveltyThresholds {
 }
 
 /** docs/modes.md, "Unfamiliar inputs", gives the reasoning for each number. */
-export const DEFAULT_NOVELTY: Readonly<NoveltyThresholds> = Object.freeze({ radius: 1, minNeighbours: 4, window: 32, trigger: 8 });
+export const DEFAULT_NOVELTY: Readonly<NoveltyThresholds> = Object.freeze({ radius: 0.5, minNeighbours: 4, window: 32, trigger: 8 });
 
 /** The inputs of one training round, standardised as the network standardises its inputs. */
 export interface TrainedInputs {
