@@ -258,7 +258,7 @@ ci_fallback() {
 	before=$(model_events ci | grep -c -E ' (mode|novelty) ')
 	log "ci: a phase type the model has not seen: $(plan_new)"
 	f=0
-	while [ $f -lt 20 ] && ! fell_back ci "$before"; do
+	while [ $f -lt 30 ] && ! fell_back ci "$before"; do
 		run_work new $((100 + f)) "$(plan_new)" | tee /tmp/new.out | grep ' total ' | sed 's/^/NEW /'
 		f=$((f + 1))
 	done
