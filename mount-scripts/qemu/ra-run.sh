@@ -23,7 +23,10 @@
 # default 3), RA_WARMUP_S (bench learning-curve seconds, default 150),
 # RA_WARMUP_MODE (auto: the policy moves a fresh model from emergency on,
 # default; or a mode pinned during the warm-up),
-# RA_SCALE (work multiplier, default 1),
+# RA_SCALE (work multiplier, default 1), RA_TRAIN_PAUSE (bench: 1, the
+# default, pauses the server's training during the measured runs; 0 keeps it),
+# RA_SETTLE (bench: 1, the default, starts a measured run with the module
+# once it is connected, its start-up a once-per-load cost; 0 at once),
 # RA_CACHE (image cache dir, default /var/tmp/mlp-ra), RA_TIMEOUT (qemu
 # seconds), RA_LOG (keep the console log there), MLP_NO_BUILD=1.
 set -euo pipefail
@@ -115,7 +118,7 @@ fi
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
-CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
 start=$(date +%s)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \

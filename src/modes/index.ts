@@ -16,4 +16,5 @@ export {
 export { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
 export { createPolicyMemory, noteSignals, noteTransition, activeSetbacks, type PolicyMemory, type Cause, type TransitionCause } from './memory.js';
 export { decide, evidenceResetFor, resetForTransition, type Signals, type DecideInput, type Decision } from './policy.js';
+export { NoveltyMonitor, DEFAULT_NOVELTY, type NoveltyThresholds, type NoveltyReport, type TrainedInputs, type NoveltyChange } from './novelty.js';
 export { describeTransition, evidenceStats, formatNumber } from './describe.js';

@@ -19,11 +19,11 @@ export interface PolicyMemory {
 }
 
 /** Why the policy changed a mode; a fixed token, safe as a metrics label. */
-export type Cause = 'critical' | 'diverged' | 'stale' | 'inadequate' | 'demote' | 'promote' | 'cooldown';
+export type Cause = 'critical' | 'diverged' | 'stale' | 'inadequate' | 'novel' | 'demote' | 'promote' | 'cooldown';
 /** Why a mode changed: a policy cause, or the operator writing a mode. */
 export type TransitionCause = Cause | 'operator';
 
-/** Transitions that count against the model and lengthen the next wait. */
+/** Transitions that count against the model and lengthen the next wait ('novel' is the inputs' doing, not the model's). */
 const SETBACKS: ReadonlySet<TransitionCause> = new Set(['critical', 'diverged', 'stale', 'inadequate', 'demote']);
 
 export function createPolicyMemory(nowMs: number): PolicyMemory {

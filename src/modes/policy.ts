@@ -3,6 +3,7 @@ import { type Mode, type Policy, demotionOf, promotionOf } from './modes.js';
 import { type Evidence, type EvidenceSummary, clearEvidence, confidenceAbove, confidenceBelow } from './evidence.js';
 import { type Cause, type PolicyMemory, activeSetbacks, backoffFactor } from './memory.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
+import type { NoveltyReport } from './novelty.js';
 
 export interface Signals {
   /** The kernel reported a critical state (a `critical` feedback line since the last decision). */
@@ -11,6 +12,8 @@ export interface Signals {
   diverged: boolean;
   /** The model has stopped producing fresh recommendations. */
   recommendationsStale: boolean;
+  /** Present while the inputs arriving are unlike those the model was trained on (novelty.ts). */
+  novelty?: NoveltyReport;
 }
 
 /** Pass a PolicyMemory spread in: `decide({ mode, policy, summary, signals, nowMs, ...memory })`. */
@@ -57,7 +60,7 @@ function decision(mode: Mode, cause: Cause, reason: string, numbers: Record<stri
 
 /**
  * Decide whether `input.mode` should change; null means stay. Checked in order of urgency:
- * signal-driven emergencies, leaving emergency, inadequate evidence, demotion, promotion.
+ * signal-driven emergencies, leaving emergency, inadequate evidence, unfamiliar inputs, demotion, promotion.
  * With policy 'manual' the mode is the operator's and only critical or diverged override it.
  */
 export function decide(input: DecideInput, t: Thresholds = DEFAULT_THRESHOLDS): Decision | null {
@@ -86,6 +89,10 @@ export function decide(input: DecideInput, t: Thresholds = DEFAULT_THRESHOLDS): 
     }
   }
 
+  // Unfamiliar inputs: the model would decide alone where neither its training nor the evidence has
+  // been. Narrow it to collaboration at once, where the default runs beside it again and is judged there.
+  if (signals.novelty && mode === 'recommendation') return unfamiliar(signals.novelty, base);
+
   const down = demotionOf(mode);
   if (down && inMode >= t.demoteDwellMs) {
     if (mode === 'recommendation' && s.defaultCount < t.minSamplesDemote && s.mlCount >= t.minSamplesDemote) {
@@ -105,7 +112,8 @@ export function decide(input: DecideInput, t: Thresholds = DEFAULT_THRESHOLDS): 
   const up = promotionOf(mode);
   const dwell = t.promoteDwellMs * backoffFactor(setbacks, 0, t.backoffMaxDoublings);
   const enoughToPromote = s.mlCount >= t.minSamplesPromote && s.defaultCount >= t.minSamplesPromote;
-  if (up && enoughToPromote && inMode >= dwell) {
+  // No wider exposure while the inputs are unfamiliar.
+  if (up && !signals.novelty && enoughToPromote && inMode >= dwell) {
     const better = confidenceAbove(s, t.promoteMargin);
     if (better >= t.promoteConfidence) {
       const reason = `ml beats default by ${pct(s.advantage)}, beyond the ${pct(t.promoteMargin)} promotion margin with ${conf(better)} confidence`;
@@ -113,6 +121,22 @@ export function decide(input: DecideInput, t: Thresholds = DEFAULT_THRESHOLDS): 
     }
   }
   return null;
+}
+
+function unfamiliar(n: NoveltyReport, base: Record<string, number>): Decision {
+  const num = (x: number) => Number(x.toPrecision(4));
+  const reason =
+    `inputs unlike the model's training data: ${n.unfamiliar} of the last ${n.window} samples are unfamiliar ` +
+    `(input ${n.input} at ${num(n.value)}, trained ${num(n.trainedMin)}..${num(n.trainedMax)})`;
+  return decision('collaboration', 'novel', reason, {
+    ...base,
+    unfamiliar: n.unfamiliar,
+    window: n.window,
+    input: n.input,
+    value: n.value,
+    trained_min: n.trainedMin,
+    trained_max: n.trainedMax,
+  });
 }
 
 function leaveEmergency(input: DecideInput, t: Thresholds, setbacks: number, base: Record<string, number>): Decision | null {

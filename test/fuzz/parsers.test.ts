@@ -276,6 +276,7 @@ const configValues = fc.record({
   promote_dwell_ms: fc.integer({ min: 0, max: 86_400_000 }),
   demote_dwell_ms: fc.integer({ min: 0, max: 86_400_000 }),
   emergency_cooldown_ms: fc.integer({ min: 0, max: 86_400_000 }),
+  training_pause: fc.constantFrom('off' as const, 'on' as const),
 });
 
 t.test('config: any write stages keys or is EINVAL; a written config reads back as written', async (t) => {

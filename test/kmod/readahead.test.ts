@@ -2,9 +2,8 @@
 // on the hdd device model (mount-scripts/qemu/ra-run.sh ci hdd) and checks that mlproxy in auto is not
 // slower than the kernel default on the scan-heavy workload (15% noise allowed), that interval scores reach the
 // mode policy, that the mode climbs collaboration -> recommendation on feedback, that a workload with a phase
-// type the model has not seen makes the policy demote it and that it climbs again (both todo until shown
-// reliable), and that the module unloads clean (readahead as found, no kprobes left). About four minutes of
-// TCG guest time.
+// type the model has not seen makes the policy fall back (on novelty, a todo, or on evidence) and climb again, and that the
+// module unloads clean (readahead as found, no kprobes left). About four minutes of TCG guest time.
 // Set MLPROXY_SKIP_GUEST=1 to skip it.
 import t from 'tap';
 import { GUEST_TURN_WAIT_MS, runGuestScript } from '../helpers/guest-run.js';
@@ -23,12 +22,14 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // Round 3: 4 of 4 tap runs promoted at the first 100 ml values (60-67 s in collaboration, 16-26 of the 40
   // extra runs) with Welch t 5.2-7.7 against about 3.1 needed (docs/use-case-readahead.md, CI).
   t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback (collaboration -> recommendation)');
-  // The fall-back happens when the model serves the new phase worse than the default, which depends on what
-  // the network makes of a fault distance it has never seen: 2 of 4 tap runs (the other two chose well at once).
-  t.ok(has('PASS RA the mode fell back on a phase type the model had not seen'), 'the mode fell back on a phase type the model had not seen', {
-    todo: 'only when the network first serves the new phase badly (2 of 4 tap runs)',
+  // The fall-back and the climb after it: 9 of 9 round-4 tap runs (5 on novelty at the first run of the new
+  // phase type, 4 on evidence after 10-17 runs), each climbed again within 13-19 runs (docs/use-case-readahead.md).
+  t.ok(has('PASS RA the mode fell back on a phase type the model had not seen'), 'the mode fell back on a phase type the model had not seen');
+  t.ok(has('PASS RA the mode climbed again after the fall-back'), 'the mode climbed again after the fall-back');
+  // The server noticing the new inputs itself (cause=novel, src/modes/novelty.ts) came first in 5 of 9 runs.
+  t.ok(has('PASS RA the fall-back came from novelty'), 'the fall-back came from novelty, before performance evidence', {
+    todo: 'novelty came first in 5 of 9 tap runs; it missed whenever the network kept one window for the new phase',
   });
-  t.ok(has('PASS RA the mode climbed again after the fall-back'), 'the mode climbed again after the fall-back', { todo: 'needs the fall-back first (2 of 4 tap runs, climbed in both)' });
   t.ok(has('PASS RA module unloaded') && has('PASS RA read_ahead_kb restored') && has('PASS RA no kprobes left'), 'clean unload');
   t.ok(has('ra-run: PASS:'), 'harness verdict is PASS');
   // what the policy and the module saw: the summary, mode events, the evidence and the per-context lines

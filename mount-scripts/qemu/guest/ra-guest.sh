@@ -26,6 +26,8 @@ SCALE=${RA_SCALE:-1}
 REPS=${RA_REPS:-1}
 WARMUP_S=${RA_WARMUP_S:-120}
 WARMUP_MODE=${RA_WARMUP_MODE:-auto}
+TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1}
+SETTLE=${RA_SETTLE:-1}
 FAILED=0
 SERVER=
 
@@ -125,6 +127,34 @@ total_ms() { awk '/^RUN .* total ms=/ { sub(/.*total ms=/, ""); sub(/ .*/, ""); 
 
 model_events() { mread "$MNT/models/$1/events"; }
 
+# The server's training (TensorFlow.js) runs on the guest's two vCPUs: in the
+# bench's measured runs it would compete with the work being timed, a cost
+# only the variants with a model pay.  training_pause=on (docs/protocol.md)
+# stops new rounds; samples, feedback, the mode policy and qnet go on.
+pause_training() { # NAME
+	[ "$TRAIN_PAUSE" = 1 ] || return 0
+	mwrite "$MNT/models/$1/config" "training_pause=on"
+	mwrite "$MNT/models/$1/control" commit
+	grep -q '^training_pause=on$' "$MNT/models/$1/config" || fail "training paused on $1"
+}
+
+# A module just loaded connects to mlproxy (model directory, config, start,
+# the first qnet fetch) in its I/O thread's first rounds, a once-per-load
+# cost a deployment pays at boot.  With RA_SETTLE=1 (the default) a measured
+# run starts once the module is connected and one period (500 ms) more has
+# passed; the time it took is printed (SETTLE line).  RA_SETTLE=0: at once.
+settle_module() {
+	[ "$SETTLE" = 1 ] || return 0
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	i=0
+	while [ $i -lt 100 ] && [ "$(param connected)" != 1 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.6
+	echo "SETTLE connected=$(param connected) after_s=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }') mode=$(param mode)"
+}
+
 curve_sampler() { # one CURVE line per second while the module is loaded (t: guest uptime)
 	while [ -d $P ]; do
 		echo "CURVE t=$(cut -d' ' -f1 /proc/uptime) mode=$(param mode) ra_kb=$(param ra_kb) choice_kb=$(param choice_kb) eff=$(param last_efficiency) ml=$(param intervals_ml) explore=$(param intervals_explore) intervals=$(param intervals)"
@@ -209,24 +239,26 @@ job_ci() {
 }
 
 # The fall-back: after the climb, a workload with a phase type the model has
-# not seen (plan_new).  The module runs the default in the new context until
-# it has a score there, then the model; if the model serves the new phase
-# worse than the default, the policy demotes it on that evidence (or sends it
-# to emergency if it is far worse), and it climbs again once training on
-# the new phase makes it better than the default there.
-mode_events_since() { model_events "$1" | grep ' mode ' | tail -n +$(($2 + 1)); }
-fell_back() { mode_events_since "$1" "$2" | grep -q -E 'cause=(demote|inadequate)'; }
-climbed_again() { mode_events_since "$1" "$2" | sed -n -E '/cause=(demote|inadequate)/,$p' | grep -q 'cause=promote'; }
+# not seen (plan_new).  The server sees the new phase's samples are unlike
+# the inputs it last trained on (a novelty episode) and takes the model from
+# recommendation to collaboration at once (cause=novel); the module runs the
+# default in the new context until it has a score there, then the model.  If
+# the model serves the new phase worse than the default, the policy may also
+# demote it on that evidence; it climbs again once the inputs are familiar
+# and the evidence says it beats the default.
+mode_events_since() { model_events "$1" | grep -E ' (mode|novelty) ' | tail -n +$(($2 + 1)); }
+fell_back() { mode_events_since "$1" "$2" | grep -q -E 'cause=(novel|demote|inadequate)'; }
+climbed_again() { mode_events_since "$1" "$2" | sed -n -E '/cause=(novel|demote|inadequate)/,$p' | grep -q 'cause=promote'; }
 
 ci_fallback() {
 	if [ "$(param mode)" != recommendation ]; then
 		echo "TODO RA fall-back not tried: the model is not in recommendation"
 		return
 	fi
-	before=$(model_events ci | grep -c ' mode ')
+	before=$(model_events ci | grep -c -E ' (mode|novelty) ')
 	log "ci: a phase type the model has not seen: $(plan_new)"
 	f=0
-	while [ $f -lt 20 ] && ! fell_back ci "$before"; do
+	while [ $f -lt 30 ] && ! fell_back ci "$before"; do
 		run_work new $((100 + f)) "$(plan_new)" | tee /tmp/new.out | grep ' total ' | sed 's/^/NEW /'
 		f=$((f + 1))
 	done
@@ -238,6 +270,12 @@ ci_fallback() {
 	echo "RA-FALLBACK runs_to_fall=$f runs_to_climb=$g mode=$(param mode) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change) ml=$(param intervals_ml) explore=$(param intervals_explore)"
 	mode_events_since ci "$before" | sed 's/^/EVENT /'
 	if fell_back ci "$before"; then pass "the mode fell back on a phase type the model had not seen"; else echo "TODO RA no fall-back on the unseen phase type"; fi
+	# the server noticed the new inputs itself, before any evidence about the model there (src/modes/novelty.ts)
+	first=$(mode_events_since ci "$before" | grep -m1 -E 'cause=(novel|demote|inadequate)')
+	case $first in
+	*cause=novel*) pass "the fall-back came from novelty, before performance evidence" ;;
+	*) echo "TODO RA the fall-back was not on novelty: ${first:-none}" ;;
+	esac
 	if climbed_again ci "$before"; then pass "the mode climbed again after the fall-back"; else echo "TODO RA no climb after the fall-back"; fi
 }
 
@@ -254,17 +292,20 @@ bench_variant() {
 	emerg)
 		setra 128
 		load_ra idle || fail "load for emergency"
+		pause_training idle
+		settle_module
 		;;
 	auto)
 		# no curve sampler here: its forks (about 17 a second) would be a cost
 		# only this variant pays; the mode is read at the start and the end
 		setra 128
 		load_ra readahead interval_ms=50 || fail "load for auto"
+		settle_module
 		;;
 	esac
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
-	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore)"
+	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes)"
 	case $v in emerg | auto) unload_ra ;; esac
 	setra 128
 }
@@ -291,7 +332,10 @@ job_bench() {
 	done
 	mwrite $MNT/models/readahead/mode auto
 	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_advantage) ' | tr '\n' ' ')"
-	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
+	# the measured runs use the model as the warm-up left it: no training during them
+	pause_training readahead
+	log "bench: training paused for the measured runs: $TRAIN_PAUSE (train_rounds $(stat_of readahead train_rounds))"
 	unload_ra
 	sleep 1.5
 	clean_unload_checks "$ra0"
@@ -313,7 +357,7 @@ job_bench() {
 		done
 		r=$((r + 1))
 	done
-	model_events readahead | grep ' mode ' | sed 's/^/EVENT /'
+	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 }
 
 log "ra-guest: job $JOB, scale $SCALE, reps $REPS"

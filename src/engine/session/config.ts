@@ -18,6 +18,8 @@ export interface ModelConfig {
   promote_dwell_ms: number;
   demote_dwell_ms: number;
   emergency_cooldown_ms: number;
+  /** `on`: no new training round starts (samples are still taken in, queries and qnet still answered); `off` resumes. */
+  training_pause: 'off' | 'on';
 }
 export type ConfigKey = keyof ModelConfig;
 export type StagedConfig = Partial<ModelConfig>;
@@ -35,6 +37,7 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   promote_dwell_ms: 300_000,
   demote_dwell_ms: 60_000,
   emergency_cooldown_ms: 300_000,
+  training_pause: 'off',
 });
 
 /** Bytes one model's training buffer may take: keeps a typo in buffer_capacity from eating the host. */
@@ -77,6 +80,7 @@ const PARSERS: { [K in ConfigKey]: (text: string) => ModelConfig[K] } = {
   promote_dwell_ms: (t) => integer('promote_dwell_ms', t, 0, 86_400_000),
   demote_dwell_ms: (t) => integer('demote_dwell_ms', t, 0, 86_400_000),
   emergency_cooldown_ms: (t) => integer('emergency_cooldown_ms', t, 0, 86_400_000),
+  training_pause: (t) => oneOf('training_pause', t, ['off', 'on'] as const),
 };
 
 export const CONFIG_KEYS = Object.keys(PARSERS) as ConfigKey[];

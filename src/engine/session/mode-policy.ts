@@ -8,7 +8,10 @@ import {
   type Policy,
   type PolicyMemory,
   type Signals,
+  type TrainedInputs,
+  DEFAULT_NOVELTY,
   DEFAULT_THRESHOLDS,
+  NoveltyMonitor,
   applyPermil,
   createEvidence,
   createPolicyMemory,
@@ -23,6 +26,8 @@ import {
 } from '../../modes/index.js';
 
 type OnTransition = (from: Mode, to: Mode, cause: string, line: string) => void;
+/** A novelty episode began or ended: one line for the events file. */
+type OnNovelty = (line: string) => void;
 
 /** The parts of the thresholds a model's config may set. */
 export interface PolicyTiming {
@@ -30,6 +35,13 @@ export interface PolicyTiming {
   demote_dwell_ms: number;
   emergency_cooldown_ms: number;
 }
+
+/**
+ * Least time between two novelty judgements: bounds the check's CPU under a flood of small dataset writes
+ * (a judgement scans up to 1024 trained rows per sample) far above the few samples a second a kernel
+ * subsystem sends.
+ */
+export const JUDGE_EVERY_MS = 100;
 
 /** How long training may fail to publish while data waits before recommendations count as stale. */
 export const STALE_AFTER_MS = 30_000;
@@ -41,12 +53,20 @@ export class ModePolicy {
   private evidence: Evidence = createEvidence();
   private memory: PolicyMemory;
   private diverged = false;
+  /** Whether the inputs arriving are like those of the newest training round (src/modes/novelty.ts). */
+  private readonly novelty = new NoveltyMonitor();
+  /** Inputs of the newest samples not judged yet, and the timer that will judge them. */
+  private waiting: Float32Array[] = [];
+  private waitingInputs = 0;
+  private judgeTimer: NodeJS.Timeout | undefined;
+  private lastJudgedMs = 0;
 
   constructor(
     private readonly onTransition: OnTransition,
     private readonly timing: () => PolicyTiming,
     /** Whether the model is expected to publish fresh weights and has not for STALE_AFTER_MS. */
     private readonly stale: (now: number) => boolean,
+    private readonly onNovelty: OnNovelty = () => {},
     now = Date.now(),
   ) {
     this.memory = createPolicyMemory(now);
@@ -74,7 +94,7 @@ export class ModePolicy {
 
   /** Ask the policy; signals are one-off facts seen since the last decision. */
   private evaluate(now: number, signals: Partial<Signals> = {}): void {
-    const full: Signals = { critical: false, diverged: this.diverged, recommendationsStale: this.stale(now), ...signals };
+    const full: Signals = { critical: false, diverged: this.diverged, recommendationsStale: this.stale(now), novelty: this.novelty.report(), ...signals };
     this.diverged = false;
     const d = decide({ mode: this.mode, policy: this.policy, summary: summarize(this.evidence), signals: full, nowMs: now, ...this.memory }, this.thresholds());
     this.memory = noteSignals(this.memory, full, now);
@@ -104,6 +124,50 @@ export class ModePolicy {
     this.evaluate(now);
   }
 
+  /** A training round was published: judge new inputs against the inputs it trained on. */
+  noteTrained(trained: TrainedInputs): void {
+    this.novelty.train(trained);
+  }
+
+  /** The network was rebuilt: nothing it was trained on is known any more. */
+  forgetTrained(): void {
+    this.novelty.forget();
+  }
+
+  /**
+   * New samples arrived (row-major, `width` values, the first `inputs` inputs). Judging them takes a
+   * scan of the trained rows per sample, so it happens off the request path: the newest window's worth
+   * waits here and is judged at most every JUDGE_EVERY_MS. A novelty episode may begin or end then.
+   */
+  noteInputs(samples: Float32Array, width: number, inputs: number): void {
+    const rows = samples.length / width;
+    for (let r = Math.max(0, rows - DEFAULT_NOVELTY.window); r < rows; r++) this.waiting.push(samples.slice(r * width, r * width + inputs));
+    if (this.waiting.length > DEFAULT_NOVELTY.window) this.waiting.splice(0, this.waiting.length - DEFAULT_NOVELTY.window);
+    this.waitingInputs = inputs;
+    if (this.judgeTimer) return;
+    this.judgeTimer = setTimeout(() => this.judgeWaiting(), Math.max(0, this.lastJudgedMs + JUDGE_EVERY_MS - Date.now()));
+    this.judgeTimer.unref();
+  }
+
+  private judgeWaiting(): void {
+    this.judgeTimer = undefined;
+    this.lastJudgedMs = Date.now();
+    const inputs = this.waitingInputs;
+    const rows = new Float32Array(this.waiting.length * inputs);
+    this.waiting.forEach((row, k) => rows.set(row, k * inputs));
+    this.waiting = [];
+    const change = this.novelty.observe(rows, inputs, inputs);
+    if (!change) return;
+    const r = this.novelty.report();
+    const unfamiliar = `${this.novelty.unfamiliarCount} of the last ${DEFAULT_NOVELTY.window} samples unfamiliar`;
+    this.onNovelty(
+      change === 'began' && r
+        ? `began ${unfamiliar}; input ${r.input} at ${r.value.toPrecision(4)}, trained ${r.trainedMin.toPrecision(4)}..${r.trainedMax.toPrecision(4)}`
+        : `ended ${unfamiliar}`,
+    );
+    this.evaluate(Date.now());
+  }
+
   noteDivergence(now: number): void {
     this.diverged = true;
     this.evaluate(now);
@@ -117,6 +181,7 @@ export class ModePolicy {
   /** Extra `key value` lines for the stats file. */
   statsLines(): [string, string | number][] {
     const lines: [string, string | number][] = evidenceStats(summarize(this.evidence), this.thresholds());
+    lines.push(['inputs_unfamiliar', this.novelty.unfamiliarCount], ['novelty_episodes', this.novelty.episodes]);
     for (const [key, count] of this.transitions) lines.push([`transitions_${key.replace('->', '_to_')}`, count]);
     return lines;
   }

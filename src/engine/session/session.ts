@@ -5,7 +5,7 @@
 import { MlError, fail } from '../../errors.js';
 import type { Bus } from '../../events.js';
 import { type ModelState, type Verb, FAULTS, MODE_POLICY_AUTO, VERBS, keywordFromWrite } from '../../protocol.js';
-import { type Mode, isMode } from '../../modes/index.js';
+import { type Mode, DEFAULT_NOVELTY, isMode } from '../../modes/index.js';
 import type { SampleRing } from '../data/ring.js';
 import type { Snapshot } from '../infer/network.js';
 import { readImport } from '../store/import.js';
@@ -55,17 +55,20 @@ export class Session {
       config: () => this._config,
       report: this.report,
       newData: () => {
+        this.noteNewInputs();
         this.learner.noteNewData();
         this.learner.poke();
       },
     });
     this.learner = new Learner(name, worker, {
-      active: () => trainsIn(this._state),
+      active: () => this.trains(),
       buffer: () => this.intake.buffer,
       batchSize: () => this._config.batch_size,
       // The test-only diverge fault trains with a NaN step size, which poisons the weights for real.
       learningRate: () => (this.recommender.fault === 'diverge' ? NaN : this._config.learning_rate),
-      roundPublished: (r, net) => {
+      roundPublished: (r, net, trainedInputs) => {
+        const { inMean, inStd } = net.snapshot;
+        this.modes.noteTrained({ rows: trainedInputs, inputs: inMean.length, inMean, inStd });
         this.bus.emit('training_round', { model: name, ...r });
         this.store?.weightsChanged(name, net.snapshot);
       },
@@ -82,7 +85,8 @@ export class Session {
         this.persistMeta();
       },
       () => this._config,
-      (now) => this.learner.staleSince(now) > STALE_AFTER_MS && trainsIn(this._state),
+      (now) => this.learner.staleSince(now) > STALE_AFTER_MS && this.trains(),
+      (line) => this.record('novelty', line),
     );
     this.recommender = new Recommender({
       name,
@@ -95,6 +99,34 @@ export class Session {
       whyNoNetwork: () => `model is ${this._state}, it has no network yet (write init to control)`,
     });
     this.record('created', `state=created mode=${this.modes.mode}`);
+  }
+
+  /** Whether training rounds may run now: the state trains and the operator has not paused training. */
+  private trains(): boolean {
+    return trainsIn(this._state) && this._config.training_pause === 'off';
+  }
+
+  /** Samples the novelty check has seen (intake's running total when it last looked). */
+  private inputsSeen = 0;
+
+  /** Hand the newest samples that just arrived to the novelty check (it judges them off the request path). */
+  private noteNewInputs(): void {
+    const total = this.intake.counts.samples_total;
+    const ring = this.intake.buffer;
+    // only the newest window's worth can matter to the check
+    const fresh = Math.min(total - this.inputsSeen, ring.size, DEFAULT_NOVELTY.window);
+    this.inputsSeen = total;
+    if (fresh <= 0) return;
+    const width = ring.width;
+    const rows = new Float32Array(fresh * width);
+    for (let k = 0; k < fresh; k++) rows.set(ring.row(ring.size - fresh + k), k * width);
+    this.modes.noteInputs(rows, width, this._config.inputs);
+  }
+
+  /** New weights: what the old ones were trained on no longer says what is familiar. */
+  private rebuild(...args: Parameters<Learner['rebuild']>): void {
+    this.learner.rebuild(...args);
+    this.modes.forgetTrained();
   }
 
   // ---- what others may read ------------------------------------------------------------------
@@ -173,15 +205,16 @@ export class Session {
   private applyVerb(verb: Verb): void | Promise<void> {
     switch (verb) {
       case 'init':
-        this.learner.rebuild(this._config);
+        this.rebuild(this._config);
         this._state = 'initialized';
         return;
       case 'reinit':
-        this.learner.rebuild(this._config);
+        this.rebuild(this._config);
         this.learner.poke();
         return;
       case 'start':
         if (this._state === 'initialized' || this._state === 'stopped') this._state = 'started';
+        this.learner.resumed();
         this.learner.poke();
         return;
       case 'stop':
@@ -228,7 +261,8 @@ export class Session {
     this.counts.config_commits++;
     if (this.intake.reshape(next, before)) this.recommender.forget();
     if (this.store) this.store.durability = next.durability;
-    if (changed.some((k) => SHAPE_KEYS.includes(k)) && this._state !== 'created') this.learner.rebuild(next);
+    if (changed.some((k) => SHAPE_KEYS.includes(k)) && this._state !== 'created') this.rebuild(next);
+    if (changed.includes('training_pause') && next.training_pause === 'off') this.learner.resumed();
     this.record('config_committed', changed.length ? changed.map((k) => `${k}=${String(next[k])}`).join(' ') : 'no change');
     this.bus.emit('config_committed', { model: this.name, changed });
     this.learner.poke();
@@ -306,7 +340,7 @@ export class Session {
   private async load(): Promise<void> {
     if (!this.importDir) fail('EINVAL', 'load: the server runs without --state-dir, so there is no import directory');
     const loaded = await readImport(this.importDir, this._config).catch((err: unknown) => this.report.reject('load', err));
-    this.learner.rebuild(this._config, loaded.weights, loaded.normalisation);
+    this.rebuild(this._config, loaded.weights, loaded.normalisation);
     if (this._state === 'created') this._state = 'initialized';
     this.record(
       'loaded',

@@ -25,7 +25,8 @@ export interface TrainingFeed {
   buffer(): SampleRing;
   batchSize(): number;
   learningRate(): number;
-  roundPublished(result: RoundResult, network: FastNetwork): void;
+  /** `trainedInputs`: the round's input rows, standardised with the network's own input normalisation. */
+  roundPublished(result: RoundResult, network: FastNetwork, trainedInputs: Float32Array): void;
   roundDiverged(loss: number): void;
 }
 
@@ -83,6 +84,14 @@ export class Learner {
   noteNewData(): void {
     this.stepsSinceNewData = 0;
     this.waitingSinceMs ||= Date.now();
+  }
+
+  /**
+   * Training may run again after a pause (`stop`, `training_pause=on`): data that waited meanwhile
+   * was not waiting on a failing worker, so staleness counts from now.
+   */
+  resumed(): void {
+    if (this.waitingSinceMs) this.waitingSinceMs = Date.now();
   }
 
   /**
@@ -152,7 +161,7 @@ export class Learner {
         this.lastLoss = r.loss;
         this.install(r.weights, norm);
         const result = { steps: r.steps, samples: r.steps * batchSize, loss: r.loss, generation: this.generation, seconds: (performance.now() - began) / 1000 };
-        this.feed.roundPublished(result, this.fast as FastNetwork);
+        this.feed.roundPublished(result, this.fast as FastNetwork, xs);
       })
       .catch((err: Error) => {
         this.lastError = err.message;
