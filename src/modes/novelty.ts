@@ -110,6 +110,11 @@ export class NoveltyMonitor {
     return { unfamiliar: this.unfamiliar, window: this.t.window, ...this.worst, ...this.trainedRange(this.worst.input) };
   }
 
+  /** Whether there are trained inputs to judge against (none before the first round, or after a rebuild). */
+  get judging(): boolean {
+    return this.trained !== undefined;
+  }
+
   /** Unfamiliar samples among the newest `window` judged. */
   get unfamiliarCount(): number {
     return this.unfamiliar;

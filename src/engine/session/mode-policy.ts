@@ -129,6 +129,11 @@ export class ModePolicy {
     this.novelty.train(trained);
   }
 
+  /** Whether new inputs can be judged: a round has been trained since the network was built. */
+  get judgesNovelty(): boolean {
+    return this.novelty.judging;
+  }
+
   /** The network was rebuilt: nothing it was trained on is known any more. */
   forgetTrained(): void {
     this.novelty.forget();

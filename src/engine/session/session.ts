@@ -111,6 +111,8 @@ export class Session {
 
   /** Hand the newest samples that just arrived to the novelty check (it judges them off the request path). */
   private noteNewInputs(): void {
+    // Before the first training round there is nothing to judge against; a model that is not training pays nothing.
+    if (!this.modes.judgesNovelty) return;
     const total = this.intake.counts.samples_total;
     const ring = this.intake.buffer;
     // only the newest window's worth can matter to the check
