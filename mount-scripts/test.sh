@@ -11,7 +11,8 @@ mount-scripts/setup.sh --test
 work=.test-run
 rm -rf "$work" && mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
-{ npx tap; echo $? > "$work/code"; } 2>&1 | tee "$work/out"
+# set -e would end the group at a failing tap, before its code is kept: keep it whatever it is.
+{ tapcode=0; npx tap || tapcode=$?; echo "$tapcode" > "$work/code"; } 2>&1 | tee "$work/out"
 code=$(cat "$work/code")
 
 # tap's own summary is "# { total: N, pass: P, fail: F, skip: S }"; say it plainly as well.
