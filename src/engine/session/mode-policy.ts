@@ -140,13 +140,13 @@ export class ModePolicy {
   }
 
   /**
-   * New samples arrived (row-major, `width` values, the first `inputs` inputs). Judging them takes a
-   * scan of the trained rows per sample, so it happens off the request path: the newest window's worth
-   * waits here and is judged at most every JUDGE_EVERY_MS. A novelty episode may begin or end then.
+   * New samples arrived, oldest first (views of the buffer's rows: the first `inputs` values are kept).
+   * Judging them takes a scan of the trained rows per sample, so it happens off the request path: the
+   * newest window's worth waits here and is judged at most every JUDGE_EVERY_MS. A novelty episode may
+   * begin or end then.
    */
-  noteInputs(samples: Float32Array, width: number, inputs: number): void {
-    const rows = samples.length / width;
-    for (let r = Math.max(0, rows - DEFAULT_NOVELTY.window); r < rows; r++) this.waiting.push(samples.slice(r * width, r * width + inputs));
+  noteInputs(samples: readonly Float32Array[], inputs: number): void {
+    for (const row of samples.slice(-DEFAULT_NOVELTY.window)) this.waiting.push(row.slice(0, inputs));
     if (this.waiting.length > DEFAULT_NOVELTY.window) this.waiting.splice(0, this.waiting.length - DEFAULT_NOVELTY.window);
     this.waitingInputs = inputs;
     if (this.judgeTimer) return;

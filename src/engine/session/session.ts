@@ -119,10 +119,8 @@ export class Session {
     const fresh = Math.min(total - this.inputsSeen, ring.size, DEFAULT_NOVELTY.window);
     this.inputsSeen = total;
     if (fresh <= 0) return;
-    const width = ring.width;
-    const rows = new Float32Array(fresh * width);
-    for (let k = 0; k < fresh; k++) rows.set(ring.row(ring.size - fresh + k), k * width);
-    this.modes.noteInputs(rows, width, this._config.inputs);
+    const rows = Array.from({ length: fresh }, (_, k) => ring.row(ring.size - fresh + k));
+    this.modes.noteInputs(rows, this._config.inputs);
   }
 
   /** New weights: what the old ones were trained on no longer says what is familiar. */
