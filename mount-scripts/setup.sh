@@ -2,13 +2,14 @@
 # Installs everything mlproxy needs on a Debian 12 machine, as root, and builds it. Idempotent.
 #   mount-scripts/setup.sh          the server: libfuse2, fuse, node modules, dist/
 #   mount-scripts/setup.sh --test   also what the tests use: Prometheus (promtool) and the qemu guest kit
-#                                   (libc6-dev: the static readahead workload; e2fsprogs: its disk image)
+#                                   (libc6-dev: the static readahead workload; e2fsprogs: its disk image),
+#                                   and clang + lld, to check the committed WebAssembly text scan against its C source
 set -eu
 cd "$(dirname "$0")/.."
 
 packages="libfuse2 fuse"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages prometheus linux-image-amd64 linux-headers-amd64 linux-source-6.1 qemu-system-x86 busybox-static cpio kmod gcc make libfuse-dev pkg-config libc6-dev e2fsprogs lz4"
+  packages="$packages prometheus linux-image-amd64 linux-headers-amd64 linux-source-6.1 qemu-system-x86 busybox-static cpio kmod gcc make libfuse-dev pkg-config libc6-dev e2fsprogs lz4 clang lld"
 fi
 
 missing=""

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Owns the bulk scan of plain text dataset lines, compiled to WebAssembly (native/build-wasm.mjs): the same
+ * contract as scanLines in src/engine/data/text-scan.ts, which stays the reference and the fall-back.
+ *
+ * Why WebAssembly: in JavaScript the scan is bound by the chain from one number's end to the next number's
+ * start (each load waits for the previous number's length), and the way around it, two lanes over the two
+ * halves of a write in one loop, did not fit V8's inlining limit. Here two lanes cost nothing to write, a
+ * number's first eight bytes are one 64-bit load, nothing is bounds-checked per byte, and the common
+ * number (an integer of up to seven digits) runs no branch on its data; docs/performance.md has the
+ * measurements.
+ *
+ * The caller copies whole lines (the last byte a newline) to `input`, followed by at least PADDING zero
+ * bytes so that every 64-bit load stays inside the copy; a zero byte is not a digit, so nothing past the
+ * last newline is ever taken. Values are those of Number() divided by the scale and rounded to a float32,
+ * as the reference computes them: a mantissa below 2^53 and 10^k for k <= 22 are exact doubles, and one
+ * IEEE division of two exact doubles is correctly rounded; an integer takes the multiply by 1/scale only
+ * below `exact_below` (src/engine/data/fixed-point.ts proves that gives the same float32).
+ */
+typedef unsigned long long u64;
+typedef long long s64;
+typedef unsigned int u32;
+typedef unsigned char u8;
+
+#define PADDING 16
+#define MAX_ABS_VALUE 1e9
+#define MAX_EXACT_MANTISSA 9007199254740991ull
+/* A mantissa of at most 19 digits fits a u64 (10^19 - 1 < 2^64); longer ones go to the reference. */
+#define MAX_MANTISSA_DIGITS 19
+
+static const double pow10[23] = {
+	1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+static const u64 pow10_int[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000 };
+
+static inline u64 load64(const u8 *p)
+{
+	u64 v;
+
+	__builtin_memcpy(&v, p, 8);
+	return v;
+}
+
+/* Leading digit bytes of a little-endian word (the first byte is the low one): 0 to 8. */
+static inline u32 leading_digits(u64 w)
+{
+	/* A byte is a digit when its high nibble is 3 and adding 6 keeps it 3; a carry out of a byte can only
+	 * come from a byte >= 0xfa, a non-digit, beyond which nothing is read. */
+	u64 not_digit = ((w & 0xf0f0f0f0f0f0f0f0ull) ^ 0x3030303030303030ull) |
+			(((w + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) ^ 0x3030303030303030ull);
+
+	return not_digit ? (u32)__builtin_ctzll(not_digit) >> 3 : 8;
+}
+
+/* The value of the first `digits` (1 to 8) digit bytes of a little-endian word. */
+static inline u64 digits_value(u64 w, u32 digits)
+{
+	/* Move the digits to the top (zero bytes below them read as leading zeros), then add neighbours in
+	 * pairs, the pairs in fours and the fours in one. */
+	u64 v = (w & 0x0f0f0f0f0f0f0f0full) << (64 - 8 * digits);
+
+	v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffull;
+	v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffull;
+	return (v * 10000 + (v >> 32)) & 0xffffffffull;
+}
+
+/* Digits from `p` on, added to `*mantissa`: returns how many, or MAX_MANTISSA_DIGITS + 1 once too many. */
+static inline u32 read_digits(const u8 *p, u64 *mantissa)
+{
+	u32 total = 0;
+
+	for (;;) {
+		u64 w = load64(p + total);
+		u32 k = leading_digits(w);
+
+		if (k)
+			*mantissa = *mantissa * pow10_int[k] + digits_value(w, k);
+		total += k;
+		if (k < 8)
+			return total;
+		if (total > MAX_MANTISSA_DIGITS - 8)
+			return MAX_MANTISSA_DIGITS + 1;
+	}
+}
+
+static inline double with_sign(double value, u32 negative)
+{
+	u64 bits;
+
+	__builtin_memcpy(&bits, &value, 8);
+	bits ^= (u64)negative << 63;
+	__builtin_memcpy(&value, &bits, 8);
+	return value;
+}
+
+struct scan_params {
+	u32 count;
+	u32 max_rows;
+	u32 max_line_bytes;
+	double scale;
+	double reciprocal;
+	double exact_below;
+	int multiply;		/* exact_below covers every integer of up to seven digits */
+};
+
+/*
+ * The general form of a number at `p`: any digit count, a fraction, the value limit, the division. Returns
+ * the byte after it, or 0 when the scan is not sure (not [+-]digits[.digits], too many digits to be exact,
+ * beyond MAX_ABS_VALUE). Out of line: it costs a call, and keeping it out keeps the common path short.
+ */
+static __attribute__((noinline)) const u8 *number_general(const u8 *p, float *out, const struct scan_params *sp)
+{
+	u32 negative = *p == '-';
+	u64 mantissa = 0;
+	double value;
+	int integer = 1;
+
+	p += negative | (*p == '+');
+	u32 digits = read_digits(p, &mantissa);
+
+	if (digits == 0 || digits > MAX_MANTISSA_DIGITS)
+		return 0;
+	p += digits;
+	if (*p == '.') {
+		u32 fraction = read_digits(p + 1, &mantissa);
+
+		if (fraction > 22 || digits + fraction > MAX_MANTISSA_DIGITS || mantissa > MAX_EXACT_MANTISSA)
+			return 0;
+		value = (double)(s64)mantissa / pow10[fraction];
+		integer = 0;
+		p += 1 + fraction;
+	} else {
+		/* At most 15 integer digits get here (read_digits stops at 16), so the mantissa is exact. */
+		value = (double)(s64)mantissa;
+	}
+	if (value > MAX_ABS_VALUE)
+		return 0;
+	value = with_sign(value, negative);
+	if (integer && value < sp->exact_below && value > -sp->exact_below)
+		*out = (float)(value * sp->reciprocal);
+	else
+		*out = (float)(value / sp->scale);
+	return p;
+}
+
+/*
+ * One number at `p`, [+-]digits[.digits], scaled into `*out`: returns the byte after it (which the caller
+ * must find to be a blank or a newline: that is what turns away an exponent or any other trailing byte),
+ * or 0 when the scan is not sure. The common case, an integer of at most seven digits, takes one load and
+ * no branch on the data: its value is below 10^7 < 2^24, so it is exact, within MAX_ABS_VALUE, and may take
+ * the multiply whenever the scale allows one at all; anything else goes to number_general.
+ */
+static inline __attribute__((always_inline)) const u8 *number(const u8 *p, float *out, const struct scan_params *sp)
+{
+	u64 w = load64(p);
+	u32 first = (u32)(w & 0xff);
+	u32 negative = first == '-';
+	u32 sign = negative | (first == '+');
+
+	w >>= 8 * sign;
+	u32 digits = leading_digits(w);
+	const u8 *after = p + sign + digits;
+
+	/* digits == 0, or as many as the word holds (more may follow): one unsigned comparison. */
+	if (__builtin_expect(digits - 1 >= 7 - sign, 0))
+		return number_general(p, out, sp);
+	if (*after == '.') {
+		/* A fraction of up to seven digits from one more load: at most 14 digits in all, an exact
+		 * mantissa, and 10^fraction exact too; divided twice, as the reference does. */
+		u64 f = load64(after + 1);
+		u32 fraction = leading_digits(f);
+
+		if (__builtin_expect(fraction == 8, 0))
+			return number_general(p, out, sp);
+		u64 mantissa = digits_value(w, digits) * pow10_int[fraction] + (fraction ? digits_value(f, fraction) : 0);
+		double value = (double)(s64)mantissa / pow10[fraction];
+
+		*out = (float)(with_sign(value, negative) / sp->scale);
+		return after + 1 + fraction;
+	}
+	if (__builtin_expect(!sp->multiply, 0))
+		return number_general(p, out, sp);
+	/* The sign as a bit flip: a select or branch on it costs a misprediction on every other number of
+	 * mixed-sign data (V8 compiles a float select to a branch), and -0 must stay -0 as in the reference. */
+	*out = (float)(with_sign((double)(s64)digits_value(w, digits), negative) * sp->reciprocal);
+	return after;
+}
+
+/*
+ * One line from `start`, every rule of the reference: leading blanks, numbers separated by spaces or tabs,
+ * trailing blanks, a blank line. Returns the next line's start (`*row` 1 when it wrote a row), or 0 when it
+ * does not take the line.
+ */
+static const u8 *line(const u8 *start, float *out, const struct scan_params *sp, u32 *row)
+{
+	const u8 *p = start;
+	u32 n = 0;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\n') {
+		for (;;) {
+			u8 c;
+
+			if (n == sp->count)
+				return 0;
+			p = number(p, out + n++, sp);
+			if (!p)
+				return 0;
+			c = *p;
+			if (c == '\n')
+				break;
+			if (c != ' ' && c != '\t')
+				return 0;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p == '\n')
+				break;
+		}
+		if (n != sp->count)
+			return 0;
+	}
+	if ((u32)(p - start) > sp->max_line_bytes)
+		return 0;
+	*row = n != 0;
+	return p + 1;
+}
+
+/*
+ * Two lines at once, one from each lane, in their plainest form only: no leading or trailing blanks and one
+ * space between numbers. Both loads of an iteration depend only on their own lane, so each lane's wait
+ * for its next number's start hides behind the other's work. Returns 1 when both lines were taken.
+ */
+static inline __attribute__((always_inline)) int line_pair(const u8 **a, float *out_a, const u8 **b, float *out_b,
+							   const struct scan_params *sp)
+{
+	const u8 *p = *a, *q = *b;
+	u32 n;
+
+	for (n = 0; n < sp->count; n++) {
+		u8 want = n + 1 < sp->count ? ' ' : '\n';
+
+		p = number(p, out_a + n, sp);
+		q = number(q, out_b + n, sp);
+		if (!p || !q || *p != want || *q != want)
+			return 0;
+		p++;
+		q++;
+	}
+	if ((u32)(p - 1 - *a) > sp->max_line_bytes || (u32)(q - 1 - *b) > sp->max_line_bytes)
+		return 0;
+	*a = p;
+	*b = q;
+	return 1;
+}
+
+/* Results, read by the caller after scan(): [0] offset to resume at, [1] rows, [2] lines passed. */
+static u32 result[3];
+
+__attribute__((export_name("result_address"))) u32 *result_address(void)
+{
+	return result;
+}
+
+static void finish(const u8 *input, const u8 *at, u32 rows, u32 lines)
+{
+	result[0] = (u32)(at - input);
+	result[1] = rows;
+	result[2] = lines;
+}
+
+/* One lane: a run of whole lines, and how far it got. */
+struct lane {
+	const u8 *p;		/* the next line's start, or the line it stopped on */
+	float *out;		/* its rows */
+	u32 *row_ends;		/* for each row: the offset past it and the lines passed up to it */
+	u32 rows;
+	u32 lines;
+	int stopped;
+};
+
+static inline float *lane_row(const struct lane *l, const struct scan_params *sp)
+{
+	return l->out + l->rows * sp->count;
+}
+
+static inline void took_line(struct lane *l, const u8 *next, u32 row, const u8 *input)
+{
+	l->p = next;
+	l->lines++;
+	if (row) {
+		l->row_ends[2 * l->rows] = (u32)(next - input);
+		l->row_ends[2 * l->rows + 1] = l->lines;
+		l->rows++;
+	}
+}
+
+/* The lane's next line by every rule: 1 when taken, 0 when the lane stops on it. */
+static int lane_line(struct lane *l, const struct scan_params *sp, const u8 *input)
+{
+	u32 row;
+	const u8 *next = line(l->p, lane_row(l, sp), sp, &row);
+
+	if (!next) {
+		l->stopped = 1;
+		return 0;
+	}
+	took_line(l, next, row, input);
+	return 1;
+}
+
+/*
+ * Scan `input[0, length)` (whole lines, length >= 1) into `rows` (room for length / 2 + 2 floats) with
+ * `row_ends` as scratch (room for length + 2 u32s): at most `max_rows` rows, stopping at the first line it
+ * does not take. Two lanes: the input's halves, split at a line start, scanned in one loop, the second into
+ * the back of `rows`; its rows count only if the first lane took every line of its half, and only as many
+ * as `max_rows` allows.
+ */
+__attribute__((export_name("scan"))) void scan(const u8 *input, u32 length, float *rows, u32 *row_ends,
+					       u32 count, u32 max_rows, u32 max_line_bytes, double scale,
+					       double reciprocal, double exact_below)
+{
+	const struct scan_params sp = { count, max_rows, max_line_bytes, scale, reciprocal, exact_below,
+					 exact_below >= 1e7 };
+	const u8 *end = input + length;
+	const u8 *mid = input + length / 2;
+	struct lane a, b;
+
+	while (mid > input && mid < end && mid[-1] != '\n')
+		mid++;
+	/* A number and its separator take at least two bytes: a lane of n bytes writes at most n / 2 floats
+	 * and n / 2 rows (two u32s of row ends each). The second lane's go behind the first lane's room. */
+	a = (struct lane){ .p = input, .out = rows, .row_ends = row_ends };
+	b = (struct lane){ .p = mid, .out = rows + (mid - input) / 2 + 1, .row_ends = row_ends + (mid - input) + 2 };
+	while (a.p < mid && b.p < end && a.rows < max_rows && b.rows < max_rows && !b.stopped) {
+		const u8 *next_a = a.p, *next_b = b.p;
+
+		if (line_pair(&next_a, lane_row(&a, &sp), &next_b, lane_row(&b, &sp), &sp)) {
+			took_line(&a, next_a, 1, input);
+			took_line(&b, next_b, 1, input);
+			continue;
+		}
+		/* Not both plain: each line by every rule; the first lane stopping ends the scan. */
+		if (!lane_line(&a, &sp, input))
+			return finish(input, a.p, a.rows, a.lines);
+		lane_line(&b, &sp, input);
+	}
+	while (a.p < mid && a.rows < max_rows)
+		if (!lane_line(&a, &sp, input))
+			return finish(input, a.p, a.rows, a.lines);
+	if (a.rows >= max_rows || mid == end)
+		return finish(input, a.p, a.rows, a.lines);
+	while (!b.stopped && b.p < end && b.rows < max_rows)
+		lane_line(&b, &sp, input);
+
+	/* The second lane's rows follow the first's, as many as the limit leaves room for. */
+	u32 taken = b.rows < max_rows - a.rows ? b.rows : max_rows - a.rows;
+
+	__builtin_memmove(rows + a.rows * count, b.out, taken * count * sizeof(float));
+	if (taken < b.rows)
+		return finish(input, input + b.row_ends[2 * (taken - 1)], a.rows + taken, a.lines + b.row_ends[2 * (taken - 1) + 1]);
+	return finish(input, b.p, a.rows + taken, a.lines + b.lines);
+}

@@ -1,0 +1,128 @@
+// Owns the WebAssembly build of the bulk text scan (native/text-scan.c): its memory, and feeding it whole lines
+// a window at a time with the same contract as scanLinesInJs in text-scan.ts.
+import { TEXT_SCAN_WASM } from './text-scan-wasm.js';
+import type { LineCursor } from './text-scan.js';
+import { reciprocalLimit } from './fixed-point.js';
+
+interface ScanExports {
+  memory: WebAssembly.Memory;
+  __heap_base: WebAssembly.Global;
+  result_address(): number;
+  scan(
+    input: number,
+    length: number,
+    rows: number,
+    rowEnds: number,
+    count: number,
+    maxRows: number,
+    maxLineBytes: number,
+    scale: number,
+    reciprocal: number,
+    exactBelow: number,
+  ): void;
+}
+
+/** Zero bytes after the input: the C side's 64-bit loads past the last newline stay inside them. */
+const PADDING = 16;
+/** The first window of a call is small, so that a write of odd lines (each sent to the reference parser) costs little; it doubles up to WINDOW_MAX. */
+const WINDOW_MIN = 2048;
+/** Big enough that the two lanes run long; small enough that the copy stays in the cache. */
+const WINDOW_MAX = 16384;
+const PAGE = 65536;
+const LF = 0x0a;
+
+const align = (n: number): number => (n + 15) & ~15;
+
+class WasmScanner {
+  private readonly exports: ScanExports;
+  private readonly base: number;
+  private bytes!: Uint8Array;
+  private floats!: Float32Array;
+  private results!: Uint32Array;
+  /** The longest input the memory holds now. */
+  private capacity = 0;
+
+  constructor() {
+    const module = new WebAssembly.Module(Buffer.from(TEXT_SCAN_WASM, 'base64'));
+    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as ScanExports;
+    this.base = align(this.exports.__heap_base.value as number);
+    this.views();
+  }
+
+  private views(): void {
+    const { buffer } = this.exports.memory;
+    this.bytes = new Uint8Array(buffer);
+    this.floats = new Float32Array(buffer);
+    this.results = new Uint32Array(buffer, this.exports.result_address(), 3);
+  }
+
+  /** Where input, rows and row ends go for an input of `length` bytes (the C side's room rules). */
+  private layout(length: number): { input: number; rows: number; rowEnds: number } {
+    const input = this.base;
+    const rows = align(input + length + PADDING);
+    const rowEnds = align(rows + 4 * (Math.floor(length / 2) + 2));
+    if (length > this.capacity) {
+      const end = rowEnds + 4 * (length + 2);
+      const have = this.exports.memory.buffer.byteLength;
+      if (end > have) this.exports.memory.grow(Math.ceil((end - have) / PAGE));
+      this.views();
+      this.capacity = length;
+    }
+    return { input, rows, rowEnds };
+  }
+
+  scanLines(
+    buf: Uint8Array,
+    last: number,
+    count: number,
+    scale: number,
+    out: Float32Array,
+    outAt: number,
+    maxRows: number,
+    maxLineBytes: number,
+    cursor: LineCursor,
+  ): void {
+    const reciprocal = 1 / scale;
+    const exactBelow = reciprocalLimit(scale);
+    let at = cursor.at;
+    let rows = 0;
+    let lines = 0;
+    for (let window = WINDOW_MIN; at <= last && rows < maxRows; window = Math.min(2 * window, WINDOW_MAX)) {
+      // Whole lines: the window ends on a newline, or is one line longer than the window.
+      let end = buf.lastIndexOf(LF, Math.min(last, at + window - 1));
+      if (end < at) {
+        end = buf.indexOf(LF, at);
+        if (end - at > maxLineBytes) break; // a line longer than allowed: the scan would stop on it
+      }
+      const length = end + 1 - at;
+      const room = this.layout(length);
+      this.bytes.set(buf.subarray(at, end + 1), room.input);
+      this.bytes.fill(0, room.input + length, room.input + length + PADDING);
+      this.exports.scan(room.input, length, room.rows, room.rowEnds, count, maxRows - rows, maxLineBytes, scale, reciprocal, exactBelow);
+      const [resume, taken, passed] = this.results;
+      const first = room.rows >> 2;
+      out.set(this.floats.subarray(first, first + taken * count), outAt + rows * count);
+      rows += taken;
+      lines += passed;
+      at += resume;
+      if (resume < length) break; // stopped on a line it does not take, or at the row limit
+    }
+    cursor.at = at;
+    cursor.rows = rows;
+    cursor.lines = lines;
+  }
+}
+
+let scanner: WasmScanner | null | undefined;
+
+/** The WebAssembly scanner, or null where WebAssembly cannot run (then the JavaScript scan serves alone). */
+export function wasmScanner(): WasmScanner | null {
+  if (scanner === undefined) {
+    try {
+      scanner = new WasmScanner();
+    } catch {
+      scanner = null;
+    }
+  }
+  return scanner;
+}

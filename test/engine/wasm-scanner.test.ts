@@ -1,0 +1,147 @@
+// The WebAssembly text scan (native/text-scan.c) against the JavaScript one it stands in for, and its bytes against its source.
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { scanLinesInJs, type LineCursor } from '../../src/engine/data/text-scan.js';
+import { wasmScanner } from '../../src/engine/data/wasm-scanner.js';
+
+const scanner = (() => {
+  const found = wasmScanner();
+  if (!found) throw new Error('WebAssembly does not run here');
+  return found;
+})();
+
+let seed = 11;
+/** xorshift32: plain integer steps, so every run draws the same buffers. */
+const rand = () => {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 4294967296;
+};
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');
+
+/** Numbers the fast path takes, in every length and sign; at `oddRate`, one it must leave alone or send the long way. */
+function numberText(oddRate: number): string {
+  const sign = pick(['', '', '', '-', '-', '+']);
+  const r = rand();
+  if (r < oddRate / 2) return sign + digits(10 + Math.floor(rand() * 12)) + (rand() < 0.5 ? `.${digits(Math.floor(rand() * 25))}` : '');
+  if (r < oddRate)
+    return pick([
+      '-0',
+      '+0',
+      '0.0',
+      '-0.000',
+      '007',
+      '1000000000',
+      '-1000000000',
+      '1000000001',
+      '999999999.99',
+      '.5',
+      '5.',
+      '1e3',
+      '2E-1',
+      '12a',
+      '--1',
+      '+-1',
+      '1.2.3',
+      '-',
+      '0x10',
+      '١',
+    ]);
+  if (r < 0.55) return sign + digits(1 + Math.floor(rand() * 9));
+  return `${sign}${digits(1 + Math.floor(rand() * 8))}.${digits(Math.floor(rand() * 8))}`;
+}
+
+function lineText(count: number, oddRate: number): string {
+  const r = rand();
+  if (r < oddRate) return pick(['', '  ', '\t', '# a comment', '1 2 # note']);
+  const n = r < 2 * oddRate ? count + pick([-1, 1]) : count;
+  const sep = () => (rand() < 0.9 ? ' ' : pick(['\t', '  ', ' \t ']));
+  let line = Array.from({ length: Math.max(n, 0) }, () => numberText(oddRate)).reduce((acc, x, i) => (i ? acc + sep() + x : x), '');
+  if (rand() < 0.02) line = pick([' ', '\t']) + line;
+  if (rand() < oddRate) line += pick([' ', '\t', '\r', ' \r']);
+  return line;
+}
+
+function scanBoth(bytes: Buffer, last: number, count: number, scale: number, maxRows: number, maxLineBytes: number, at: number) {
+  const js = new Float32Array(maxRows * count + 1);
+  const wasm = new Float32Array(maxRows * count + 1);
+  const jsCursor: LineCursor = { at, rows: 0, lines: 0 };
+  const wasmCursor: LineCursor = { at, rows: 0, lines: 0 };
+  scanLinesInJs(bytes, last, count, scale, js, 1, maxRows, maxLineBytes, jsCursor);
+  scanner.scanLines(bytes, last, count, scale, wasm, 1, maxRows, maxLineBytes, wasmCursor);
+  return { js, wasm, jsCursor, wasmCursor };
+}
+
+t.test('the WebAssembly scan takes what the JavaScript scan takes, with the same values, and stops where it stops', (t) => {
+  let mismatches = 0;
+  let rows = 0;
+  let stops = 0;
+  let limits = 0;
+  for (let i = 0; i < 2500; i++) {
+    // Short lines and long ones (a 400-number line is longer than the scan's 16 KiB window).
+    const count = rand() < 0.02 ? 400 : 1 + Math.floor(rand() * 6);
+    // Some buffers run clean for many windows, some stop every few lines.
+    const oddRate = pick([0, 0, 0.0005, 0.005, 0.03]);
+    const lines = Array.from({ length: 1 + Math.floor(rand() * (count > 100 ? 60 : 600)) }, () => lineText(count, oddRate));
+    const text = lines.join('\n') + '\n';
+    // Bytes before the scan's start and after its last newline must not change what it takes.
+    const bytes = Buffer.from(pick(['', '9 9\n', ' ']) + text + pick(['', '12', '3 4 5']), 'latin1');
+    const start = bytes.indexOf(text, 0, 'latin1');
+    const last = start + text.length - 1;
+    const maxRows = rand() < 0.3 ? 1 + Math.floor(rand() * lines.length) : lines.length + 5;
+    const maxLineBytes = rand() < 0.05 ? Math.floor(rand() * 40) : 65536;
+    const scale = pick([1, 1000, 1000, 7, 0.5, 3.7, 1e8]);
+    const { js, wasm, jsCursor, wasmCursor } = scanBoth(bytes, last, count, scale, maxRows, maxLineBytes, start);
+    const same =
+      jsCursor.at === wasmCursor.at &&
+      jsCursor.rows === wasmCursor.rows &&
+      jsCursor.lines === wasmCursor.lines &&
+      // Values of the rows taken (the JavaScript scan may have written part of the line it stopped on).
+      js.every((v, k) => k > jsCursor.rows * count || Object.is(v, wasm[k]));
+    if (!same && mismatches++ < 3) {
+      const k = js.findIndex((v, j) => j <= jsCursor.rows * count && !Object.is(v, wasm[j]));
+      t.fail(
+        `buffer ${i} (count ${count}, scale ${scale}, maxRows ${maxRows}, maxLineBytes ${maxLineBytes}): JS at ${jsCursor.at} rows ${jsCursor.rows} lines ${jsCursor.lines}, ` +
+          `wasm at ${wasmCursor.at} rows ${wasmCursor.rows} lines ${wasmCursor.lines}; first value apart: ${k} (${js[k]} vs ${wasm[k]}); ` +
+          `line there: ${JSON.stringify(bytes.toString('latin1', jsCursor.at, bytes.indexOf(0x0a, jsCursor.at)))}`,
+      );
+    }
+    rows += jsCursor.rows;
+    if (jsCursor.rows === maxRows) limits++;
+    else if (jsCursor.at <= last) stops++;
+  }
+  t.equal(mismatches, 0, 'every buffer alike');
+  t.ok(rows > 100000 && stops > 300 && limits > 300, `${rows} rows taken; ${stops} stops on a line, ${limits} at the row limit`);
+  t.end();
+});
+
+t.test('the WebAssembly scan rounds every integer and short decimal as Number() / scale stores it', (t) => {
+  const numbers: string[] = [];
+  for (let v = -30000; v <= 30000; v++) numbers.push(String(v), `${v < 0 ? '-' : '+'}${Math.abs(v) % 977}.${String(Math.abs(v) % 1000).padStart(3, '0')}`);
+  for (let i = 0; i < 20000; i++) numbers.push(`${rand() < 0.5 ? '-' : ''}${digits(1 + Math.floor(rand() * 7))}.${digits(Math.floor(rand() * 8))}`);
+  const width = 4;
+  const lines: string[] = [];
+  for (let i = 0; i + width <= numbers.length; i += width) lines.push(numbers.slice(i, i + width).join(' '));
+  const bytes = Buffer.from(lines.join('\n') + '\n', 'latin1');
+  for (const scale of [1, 1000, 7, 0.001, 3.7]) {
+    const out = new Float32Array(lines.length * width);
+    const cursor: LineCursor = { at: 0, rows: 0, lines: 0 };
+    scanner.scanLines(bytes, bytes.length - 1, width, scale, out, 0, lines.length, 65536, cursor);
+    t.equal(cursor.rows, lines.length, `scale ${scale}: every line taken`);
+    const want = Float32Array.from(lines.flatMap((line) => line.split(' ').map((tok) => Number(tok) / scale)));
+    const k = out.findIndex((v, i) => !Object.is(v, want[i]));
+    t.equal(k, -1, `scale ${scale}: each value as Number() / scale stores it${k < 0 ? '' : ` (${numbers[k]}: ${out[k]}, want ${want[k]})`}`);
+  }
+  t.end();
+});
+
+// mount-scripts/setup.sh --test installs clang and lld, so CI always runs this.
+const noClang = spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed';
+t.test('the committed WebAssembly bytes are the build of native/text-scan.c', { skip: noClang }, (t) => {
+  const script = fileURLToPath(new URL('../../native/build-wasm.mjs', import.meta.url));
+  t.doesNotThrow(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' }), 'node native/build-wasm.mjs --check');
+  t.end();
+});
