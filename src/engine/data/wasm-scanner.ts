@@ -25,7 +25,7 @@ interface ScanExports {
 /** Zero bytes after the input: the C side's 64-bit loads past the last newline stay inside them. */
 const PADDING = 16;
 /** The first window of a call is small, so that a write of odd lines (each sent to the reference parser) costs little; it doubles up to WINDOW_MAX. */
-const WINDOW_MIN = 2048;
+const WINDOW_MIN = 1024;
 /** Big enough that the two lanes run long; small enough that the copy stays in the cache. */
 const WINDOW_MAX = 16384;
 const PAGE = 65536;
@@ -99,7 +99,10 @@ class WasmScanner {
       this.bytes.set(buf.subarray(at, end + 1), room.input);
       this.bytes.fill(0, room.input + length, room.input + length + PADDING);
       this.exports.scan(room.input, length, room.rows, room.rowEnds, count, maxRows - rows, maxLineBytes, scale, reciprocal, exactBelow);
-      const [resume, taken, passed] = this.results;
+      const results = this.results;
+      const resume = results[0];
+      const taken = results[1];
+      const passed = results[2];
       const first = room.rows >> 2;
       out.set(this.floats.subarray(first, first + taken * count), outAt + rows * count);
       rows += taken;
