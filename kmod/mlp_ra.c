@@ -135,6 +135,20 @@ static unsigned int explore_permil = 300;
 module_param(explore_permil, uint, 0444);
 MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 300)");
 
+/*
+ * device_stats: also attach the tracepoints block_rq_complete and
+ * mm_filemap_add_to_page_cache, which count the device's read requests
+ * and the pages read in.  They feed only the features that follow from
+ * the window (request rate and size, sequentiality, read-in waste), which
+ * the model does not learn from; an operator reads them in last_features.
+ * Off by default: a page added to the page cache is the most frequent
+ * event the module could see (about 50,000 per 1.6 s lookup run on the
+ * cloud device model, on any device, filtered in the handler).
+ */
+static bool device_stats;
+module_param(device_stats, bool, 0444);
+MODULE_PARM_DESC(device_stats, "also count device requests and pages read in, for last_features (0, default: off)");
+
 /* Mode policy timing written into a model this module creates. */
 static unsigned int promote_dwell_ms = 300000;
 module_param(promote_dwell_ms, uint, 0444);
@@ -147,6 +161,20 @@ MODULE_PARM_DESC(cooldown_ms, "mlproxy emergency_cooldown_ms for a model created
 static unsigned int demote_dwell_ms = 60000;
 module_param(demote_dwell_ms, uint, 0444);
 MODULE_PARM_DESC(demote_dwell_ms, "mlproxy demote_dwell_ms for a model created here (default 60000)");
+
+/*
+ * EXPERIMENT (round 5, to be removed): probe_groups chooses which probes
+ * attach, bits: 1 tracepoints, 2 readahead kprobes, 4 filemap_read
+ * kretprobe, 8 filemap_fault/filemap_map_pages kretprobes.  Hits are
+ * counted per probe and printed at unload.
+ */
+static unsigned int probe_groups = 15;
+module_param(probe_groups, uint, 0444);
+MODULE_PARM_DESC(probe_groups, "EXPERIMENT: probe groups to attach (bits: 1 tp, 2 ra kprobes, 4 read kretprobe, 8 fault kretprobes)");
+
+enum { HIT_RQ, HIT_PAGE, HIT_RA, HIT_READ, HIT_FAULT, HIT_MAP, NR_HITS };
+static DEFINE_PER_CPU(u64[NR_HITS], ra_hits);
+#define RA_HIT(i) this_cpu_inc(ra_hits[i])
 
 #define RA_SAMPLE_RING	ML_LIB_MAX_SAMPLES
 #define RA_FB_RING	256
@@ -177,6 +205,7 @@ struct ra_subsys {
 	atomic_t target_pages;
 	atomic_t default_kb;
 	u64 last_fault_pgoff;		/* under count_lock */
+	bool have_touch;		/* under count_lock */
 
 	/* interval timer */
 	struct timer_list timer;
@@ -244,6 +273,29 @@ static int ra_get_pages_kb(char *buf, const struct kernel_param *kp)
 
 static const struct kernel_param_ops ra_pages_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_pages_kb };
 
+/* the last closed interval's features, named (mlp_ra_calc.h, enum ra_feature) */
+static const char *const ra_feature_names[RA_NR_FEATURES] = {
+	"mmap_permil", "tasks", "read_kb_log2", "fault_dist_log2",
+	"req_rate_log2", "req_kb_log2", "seq_permil", "waste_log2", "ra_kb_log2",
+};
+
+static int ra_get_features(char *buf, const struct kernel_param *kp)
+{
+	s32 f[RA_NR_FEATURES];
+	unsigned int i;
+	int n = 0;
+
+	spin_lock_bh(&ra.ring_lock);
+	memcpy(f, ra.newest_features, sizeof(f));
+	spin_unlock_bh(&ra.ring_lock);
+	for (i = 0; i < RA_NR_FEATURES; i++)
+		n += scnprintf(buf + n, PAGE_SIZE - n, "%s%s=%d", i ? " " : "",
+			       ra_feature_names[i], f[i]);
+	return n + scnprintf(buf + n, PAGE_SIZE - n, "\n");
+}
+
+static const struct kernel_param_ops ra_features_ops = { .set = ml_lib_param_ro_set, .get = ra_get_features };
+
 ML_LIB_STATUS(mode, ml_lib_mode_ops, ra.model.mode, "mode in force (read-only)");
 ML_LIB_STATUS(apply_permil, ml_lib_int_ops, ra.model.apply_permil, "intervals per 1000 that apply the model (read-only)");
 ML_LIB_STATUS(connected, ml_lib_int_ops, ra.model.connected, "1 while the model on the mount is usable (read-only)");
@@ -252,6 +304,7 @@ ML_LIB_STATUS(ra_kb, ra_pages_kb_ops, ra.target_pages, "readahead in force for f
 ML_LIB_STATUS(default_kb, ml_lib_int_ops, ra.default_kb, "the device's own readahead (the kernel default), KiB (read-only)");
 ML_LIB_STATUS(choice_kb, ml_lib_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
 ML_LIB_STATUS(last_efficiency, ml_lib_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
+ML_LIB_STATUS(last_features, ra_features_ops, ra, "features of the last closed interval, fixed point x1000; the device-side ones (req_*, seq_permil, waste_log2) only with device_stats=1 (read-only)");
 ML_LIB_STATUS(probes_attached, ml_lib_int_ops, ra.probes_attached, "tracepoints and kprobes attached (read-only)");
 ML_LIB_STATUS(intervals, ml_lib_counter_ops, ra.intervals, "intervals closed (read-only)");
 ML_LIB_STATUS(intervals_ml, ml_lib_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
@@ -284,6 +337,7 @@ static void ra_tp_rq_complete(void *data, struct request *rq, blk_status_t err,
 {
 	unsigned long flags;
 
+	RA_HIT(HIT_RQ);
 	if (!rq->q || rq->q->disk != ra.disk || req_op(rq) != REQ_OP_READ)
 		return;
 	spin_lock_irqsave(&ra.count_lock, flags);
@@ -299,6 +353,7 @@ static void ra_tp_page_added(void *data, struct folio *folio)
 {
 	unsigned long flags;
 
+	RA_HIT(HIT_PAGE);
 	if (!ra_on_device(folio->mapping))
 		return;
 	spin_lock_irqsave(&ra.count_lock, flags);
@@ -306,21 +361,38 @@ static void ra_tp_page_added(void *data, struct folio *folio)
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
-/* pgoff: the page a fault asked for (unused for read()) */
-static void ra_count_delivered(u64 bytes, bool fault, u64 pgoff)
+/* read() bytes delivered to the current task */
+static void ra_count_read(u64 bytes)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&ra.count_lock, flags);
-	if (fault) {
-		ra.cnt.fault_bytes += bytes;
-		mlp_ra_add_fault_distance(&ra.cnt, ra.last_fault_pgoff, pgoff);
-		ra.last_fault_pgoff = pgoff;
-	} else {
-		ra.cnt.read_bytes += bytes;
-		ra.cnt.read_calls++;
-	}
+	ra.cnt.read_bytes += bytes;
+	ra.cnt.read_calls++;
 	mlp_ra_add_task_bytes(&ra.cnt, task_pid_nr(current), bytes);
+	spin_unlock_irqrestore(&ra.count_lock, flags);
+}
+
+/*
+ * One touch of a mapped page not yet mapped (pgoff: its page in the file),
+ * seen at the first attempt of the fault.  With fault-around (the default)
+ * every such fault enters filemap_map_pages first, and filemap_fault only
+ * when that did not map the page: the second sighting of the same page is
+ * the same touch and is not counted again.
+ */
+static void ra_count_touch(u64 pgoff)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ra.count_lock, flags);
+	if (!ra.have_touch || pgoff != ra.last_fault_pgoff) {
+		ra.cnt.fault_bytes += PAGE_SIZE;
+		if (ra.have_touch)
+			mlp_ra_add_fault_distance(&ra.cnt, ra.last_fault_pgoff, pgoff);
+		ra.last_fault_pgoff = pgoff;
+		ra.have_touch = true;
+		mlp_ra_add_task_bytes(&ra.cnt, task_pid_nr(current), PAGE_SIZE);
+	}
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
@@ -332,38 +404,51 @@ static void ra_impose(struct file_ra_state *f_ra)
 		WRITE_ONCE(f_ra->ra_pages, pages);
 }
 
+/*
+ * Every probe is a kprobe at a function's entry, which this kernel serves
+ * through ftrace (KPROBES_ON_FTRACE: "[FTRACE]" in the kprobes list, no
+ * breakpoint trap).  Round 4 counted read() bytes and faults at the
+ * functions' returns with kretprobes, which add a return trampoline and a
+ * per-call instance to every call, on any file; round 5 counts at entry
+ * (what a read() will deliver, a fault's first attempt), see below.
+ */
+
 /* page_cache_sync_ra / page_cache_async_ra(struct readahead_control *, ...) */
 static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct readahead_control *ractl = (struct readahead_control *)regs->di;
 
+	RA_HIT(HIT_RA);
 	if (ractl && ractl->ra && ra_on_device(ractl->mapping))
 		ra_impose(ractl->ra);
 	return 0;
 }
 
-/* kretprobe data: count the return (a call for a file on the device) */
-struct ra_ret_data {
-	bool count;
-	u64 pgoff;	/* faults: the page asked for */
-};
-
-/* filemap_read(struct kiocb *iocb, ...) */
-static int ra_krp_read_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * filemap_read(struct kiocb *iocb, struct iov_iter *iter, ...): the bytes
+ * this read() will deliver, counted as it starts: what it asks for, up to
+ * the end of the file.  A read() of a regular file is short only at the
+ * end of the file or on an error or signal; a read() is counted in the
+ * interval it starts in.
+ */
+static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct kiocb *iocb = (struct kiocb *)regs->di;
+	struct iov_iter *iter = (struct iov_iter *)regs->si;
+	struct inode *inode;
+	loff_t size;
+	size_t want;
 
-	d->count = iocb && iocb->ki_filp && ra_on_device(iocb->ki_filp->f_mapping);
-	return d->count ? 0 : 1;	/* 1: skip the return handler */
-}
-
-static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	long ret = (long)regs_return_value(regs);
-
-	if (ret > 0)
-		ra_count_delivered((u64)ret, false, 0);
+	RA_HIT(HIT_READ);
+	if (!iocb || !iter || !iocb->ki_filp ||
+	    !ra_on_device(iocb->ki_filp->f_mapping))
+		return 0;
+	inode = iocb->ki_filp->f_mapping->host;
+	size = i_size_read(inode);
+	want = iov_iter_count(iter);
+	if (iocb->ki_pos >= size || !want)
+		return 0;
+	ra_count_read(min_t(u64, want, (u64)(size - iocb->ki_pos)));
 	return 0;
 }
 
@@ -372,8 +457,7 @@ static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
  * VM_FAULT_RETRY once the page is in (it dropped mmap_lock to wait), and
  * its retry is usually served by fault-around (filemap_map_pages), which
  * never calls filemap_fault again.  So a fault is counted at its first
- * attempt, whatever that returns but an error, and a retry
- * (FAULT_FLAG_TRIED) is not counted again.
+ * attempt and a retry (FAULT_FLAG_TRIED) is not counted again.
  */
 static struct file *ra_fault_file(const struct vm_fault *vmf)
 {
@@ -382,86 +466,45 @@ static struct file *ra_fault_file(const struct vm_fault *vmf)
 	return file && ra_on_device(file->f_mapping) ? file : NULL;
 }
 
-static int ra_krp_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 	struct file *file = ra_fault_file(vmf);
 
+	RA_HIT(HIT_FAULT);
 	if (!file)
-		return 1;
+		return 0;
 	ra_impose(&file->f_ra);
-	d->count = !(vmf->flags & FAULT_FLAG_TRIED);
-	d->pgoff = vmf->pgoff;
-	return d->count ? 0 : 1;
-}
-
-static int ra_krp_fault_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
-	vm_fault_t ret = (vm_fault_t)regs_return_value(regs);
-
-	if (!(ret & VM_FAULT_ERROR))
-		ra_count_delivered(PAGE_SIZE, true, d->pgoff);
+	if (!(vmf->flags & FAULT_FLAG_TRIED))
+		ra_count_touch(vmf->pgoff);
 	return 0;
 }
 
 /*
- * filemap_map_pages(struct vm_fault *vmf, ...): fault-around.  A first
- * attempt whose page is already in the page cache (read around by an
- * earlier fault) is served here and never reaches filemap_fault; it
- * returns VM_FAULT_NOPAGE when the faulting address got mapped.  Counting
- * those too makes every touch of a missing mapping count once, whatever
- * the window: without them a large window, which serves more touches from
- * the cache, looked as if it delivered less.
+ * filemap_map_pages(struct vm_fault *vmf, ...): fault-around, entered
+ * before filemap_fault by every read fault on a file mapping (unless
+ * fault-around is off).  A first attempt whose page an earlier read-around
+ * already brought in is served here and never reaches filemap_fault;
+ * counting every first attempt here makes every touch of a missing
+ * mapping count once, whatever the window: without those served here, a
+ * large window, which serves more touches from the cache, looked as if it
+ * delivered less (round 3).
  */
-static int ra_krp_map_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int ra_kp_map_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 
-	if (!ra_fault_file(vmf) || (vmf->flags & FAULT_FLAG_TRIED))
-		return 1;
-	d->pgoff = vmf->pgoff;
-	return 0;
-}
-
-static int ra_krp_map_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
-	vm_fault_t ret = (vm_fault_t)regs_return_value(regs);
-
-	if (ret & VM_FAULT_NOPAGE)
-		ra_count_delivered(PAGE_SIZE, true, d->pgoff);
+	RA_HIT(HIT_MAP);
+	if (ra_fault_file(vmf) && !(vmf->flags & FAULT_FLAG_TRIED))
+		ra_count_touch(vmf->pgoff);
 	return 0;
 }
 
 static struct kprobe ra_kp_sync = { .symbol_name = "page_cache_sync_ra", .pre_handler = ra_kp_ra_pre };
 static struct kprobe ra_kp_async = { .symbol_name = "page_cache_async_ra", .pre_handler = ra_kp_ra_pre };
-static struct kprobe *ra_kprobes[] = { &ra_kp_sync, &ra_kp_async };
-
-static struct kretprobe ra_krp_read = {
-	.kp.symbol_name = "filemap_read",
-	.entry_handler = ra_krp_read_entry,
-	.handler = ra_krp_read_ret,
-	.data_size = sizeof(struct ra_ret_data),
-	.maxactive = 64,
-};
-static struct kretprobe ra_krp_fault = {
-	.kp.symbol_name = "filemap_fault",
-	.entry_handler = ra_krp_fault_entry,
-	.handler = ra_krp_fault_ret,
-	.data_size = sizeof(struct ra_ret_data),
-	.maxactive = 64,
-};
-static struct kretprobe ra_krp_map = {
-	.kp.symbol_name = "filemap_map_pages",
-	.entry_handler = ra_krp_map_entry,
-	.handler = ra_krp_map_ret,
-	.data_size = sizeof(struct ra_ret_data),
-	.maxactive = 64,
-};
-static struct kretprobe *ra_kretprobes[] = { &ra_krp_read, &ra_krp_fault, &ra_krp_map };
+static struct kprobe ra_kp_read = { .symbol_name = "filemap_read", .pre_handler = ra_kp_read_pre };
+static struct kprobe ra_kp_fault = { .symbol_name = "filemap_fault", .pre_handler = ra_kp_fault_pre };
+static struct kprobe ra_kp_map = { .symbol_name = "filemap_map_pages", .pre_handler = ra_kp_map_pre };
 
 struct ra_tp {
 	const char *name;
@@ -484,9 +527,15 @@ static void ra_find_tp(struct tracepoint *tp, void *priv)
 			ra_tps[i].tp = tp;
 }
 
+/* EXPERIMENT: the probes of the groups chosen */
+static struct kprobe *ra_kp_on[5];
+static unsigned int ra_nr_kp;
+
 static void ra_detach(void)
 {
 	unsigned int i;
+	u64 hits[NR_HITS] = { 0 };
+	int cpu;
 
 	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
 		if (ra_tps[i].registered)
@@ -494,18 +543,25 @@ static void ra_detach(void)
 		ra_tps[i].registered = false;
 	}
 	tracepoint_synchronize_unregister();
-	unregister_kretprobes(ra_kretprobes, ARRAY_SIZE(ra_kretprobes));
-	unregister_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
+	if (ra_nr_kp)
+		unregister_kprobes(ra_kp_on, ra_nr_kp);
+	ra_nr_kp = 0;
 	atomic_set(&ra.probes_attached, 0);
+	for_each_possible_cpu(cpu)
+		for (i = 0; i < NR_HITS; i++)
+			hits[i] += per_cpu(ra_hits, cpu)[i];
+	pr_info("probe hits (groups %u): rq_complete %llu page_added %llu ra %llu read %llu fault %llu map_pages %llu\n",
+		probe_groups, hits[HIT_RQ], hits[HIT_PAGE], hits[HIT_RA],
+		hits[HIT_READ], hits[HIT_FAULT], hits[HIT_MAP]);
 }
 
 static int ra_attach(void)
 {
-	unsigned int i;
+	unsigned int i, tps = 0;
 	int err;
 
 	for_each_kernel_tracepoint(ra_find_tp, NULL);
-	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
+	for (i = 0; device_stats && (probe_groups & 1) && i < ARRAY_SIZE(ra_tps); i++) {
 		if (!ra_tps[i].tp) {
 			pr_err("tracepoint %s not found\n", ra_tps[i].name);
 			err = -ENOENT;
@@ -517,20 +573,26 @@ static int ra_attach(void)
 			goto fail_tp;
 		}
 		ra_tps[i].registered = true;
+		tps++;
 	}
-	err = register_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
+	ra_nr_kp = 0;
+	if (probe_groups & 2) {
+		ra_kp_on[ra_nr_kp++] = &ra_kp_sync;
+		ra_kp_on[ra_nr_kp++] = &ra_kp_async;
+	}
+	if (probe_groups & 4)
+		ra_kp_on[ra_nr_kp++] = &ra_kp_read;
+	if (probe_groups & 8) {
+		ra_kp_on[ra_nr_kp++] = &ra_kp_fault;
+		ra_kp_on[ra_nr_kp++] = &ra_kp_map;
+	}
+	err = ra_nr_kp ? register_kprobes(ra_kp_on, ra_nr_kp) : 0;
 	if (err) {
-		pr_err("kprobes on page_cache_{sync,async}_ra failed (%d)\n", err);
+		pr_err("kprobes on page_cache_{sync,async}_ra/filemap_read/filemap_fault/filemap_map_pages failed (%d)\n", err);
+		ra_nr_kp = 0;
 		goto fail_tp;
 	}
-	err = register_kretprobes(ra_kretprobes, ARRAY_SIZE(ra_kretprobes));
-	if (err) {
-		pr_err("kretprobes on filemap_read/filemap_fault/filemap_map_pages failed (%d)\n", err);
-		unregister_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
-		goto fail_tp;
-	}
-	atomic_set(&ra.probes_attached, (int)(ARRAY_SIZE(ra_tps) +
-		   ARRAY_SIZE(ra_kprobes) + ARRAY_SIZE(ra_kretprobes)));
+	atomic_set(&ra.probes_attached, (int)(tps + ra_nr_kp));
 	return 0;
 
 fail_tp:
@@ -982,7 +1044,12 @@ static void ra_round(struct ra_subsys *s)
 	if (err && correct_system_state(m, err == -EINVAL || err == -E2BIG ||
 					err == -EBADMSG ? 0 : err))
 		return;
-	if (!use_qnet || !rcu_access_pointer(m->qnet)) {
+	/*
+	 * A recommendation is asked for only while some blocks may apply it:
+	 * in emergency (apply_permil 0) it would be a transaction with the
+	 * server every round for a choice nothing uses.
+	 */
+	if ((!use_qnet || !rcu_access_pointer(m->qnet)) && ml_model_apply_permil(m)) {
 		err = ra_recommend(s);
 		if (err && correct_system_state(m, err))
 			return;

@@ -48,8 +48,8 @@ seek) IOPS=- BPS=- SCALE=${RA_SCALE:-1} ;;
 esac
 case $JOB in
 ci) TIMEOUT=${RA_TIMEOUT:-420} ;;
-bench) TIMEOUT=${RA_TIMEOUT:-3000} ;;
-*) echo "ra-run: job must be ci or bench" >&2; exit 2 ;;
+bench | overhead) TIMEOUT=${RA_TIMEOUT:-3000} ;;
+*) echo "ra-run: job must be ci, bench or overhead" >&2; exit 2 ;;
 esac
 
 say() { echo "ra-run: $*"; }
@@ -118,7 +118,7 @@ fi
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
-CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
 start=$(date +%s)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \

@@ -310,6 +310,67 @@ bench_variant() {
 	setra 128
 }
 
+# The module's own cost (round 5): RA_REPS repetitions of one workload
+# (RA_OVH_WORK, scan or lookup), the variants (RA_OVH_VARIANTS) interleaved and
+# rotated each repetition: none (no module), emerg (the module on a model in
+# emergency: probes attached, nothing applied, training paused, started once
+# connected), noserver (the same, but mount_path leads nowhere: probes and
+# timer without any transaction with the server), pN (emergency with only the
+# probe groups N attached, bits: 1 tracepoints, 2 readahead kprobes,
+# 4 filemap_read kretprobe, 8 fault kretprobes).  RUN lines as the bench's;
+# a HITS line per module run (dmesg at unload).
+ovh_variant() { # VARIANT SEED PLAN
+	v=$1
+	case $v in
+	none) ;;
+	emerg) load_ra idle || fail "load for $v" ;;
+	noserver)
+		insmod $KO model_name=idle mount_path=/nonexistent || fail "load for $v"
+		sleep 1.1
+		;;
+	old) insmod /lib/modules/mlp_ra_kmod_old.ko model_name=idle timeout_ms=5000 || fail "load for $v" ;;
+	oldnoserver)
+		insmod /lib/modules/mlp_ra_kmod_old.ko model_name=idle mount_path=/nonexistent || fail "load for $v"
+		sleep 1.1
+		;;
+	p*) load_ra idle probe_groups="${v#p}" || fail "load for $v" ;;
+	esac
+	case $v in emerg | old | p*)
+		pause_training idle
+		settle_module
+		;;
+	esac
+	# the same quiet time before every variant's run: the server's work after
+	# the previous variant's rmmod (its model's stop) must not fall into the
+	# next run (round 5's first attempt: the variant without a module, the
+	# only one that started at once, read 1.1-1.2x the others)
+	sleep 1.5
+	[ "$v" = emerg ] && [ "$2" = 10 ] && sed 's/^/KPROBES /' /sys/kernel/debug/kprobes/list
+	run_work "$v mode=$(param mode)" "$2" "$3"
+	case $v in none) ;; *)
+		n_hits=$(dmesg | grep -c 'mlp_ra_kmod: probe hits')
+		unload_ra
+		[ "$(dmesg | grep -c 'mlp_ra_kmod: probe hits')" -gt "$n_hits" ] &&
+			dmesg | grep 'mlp_ra_kmod: probe hits' | tail -n 1 | sed "s/^/HITS variant=$v /"
+		;;
+	esac
+}
+
+job_overhead() {
+	work=${RA_OVH_WORK:-lookup}
+	vs=$(echo "${RA_OVH_VARIANTS:-none,emerg,noserver,p0}" | tr , ' ')
+	warm_trainer
+	log "overhead: $work, variants $vs, $REPS repetitions"
+	r=1
+	while [ $r -le "$REPS" ]; do
+		for v in $vs; do
+			ovh_variant "$v" $((r * 10)) "$(plan_$work)" | sed "s/^RUN /RUN rep=$r work=$work variant=/"
+		done
+		vs="$(echo "$vs" | cut -d' ' -f2-) $(echo "$vs" | cut -d' ' -f1)"
+		r=$((r + 1))
+	done
+}
+
 job_bench() {
 	ra0=$(cat $RAK)
 	warm_trainer
@@ -331,7 +392,7 @@ job_bench() {
 		k=$((k + 1))
 	done
 	mwrite $MNT/models/readahead/mode auto
-	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_advantage) ' | tr '\n' ' ')"
+	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_(advantage|ml_count|default_count|ml_mean|default_mean|welch_t|confidence_better)) ' | tr '\n' ' ')"
 	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 	# the measured runs use the model as the warm-up left it: no training during them
 	pause_training readahead
@@ -376,6 +437,7 @@ fi
 case $JOB in
 ci) job_ci ;;
 bench) job_bench ;;
+overhead) job_overhead ;;
 *) fail "unknown RA_JOB $JOB" ;;
 esac
 kill "$SERVER" 2>/dev/null
