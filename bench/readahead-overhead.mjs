@@ -61,8 +61,7 @@ if (!runs.none) {
 }
 
 const reps = Object.keys(runs.none);
-const paired = (v, pick) =>
-  reps.filter((r) => runs[v][r] && pick(runs[v][r]) > 0 && pick(runs.none[r]) > 0).map((r) => pick(runs[v][r]) / pick(runs.none[r]));
+const paired = (v, pick) => reps.filter((r) => runs[v][r] && pick(runs[v][r]) > 0 && pick(runs.none[r]) > 0).map((r) => pick(runs[v][r]) / pick(runs.none[r]));
 
 const kinds = runs.none[reps[0]].kinds;
 // Interference from other work on the host only ever adds time, so the fastest quarter of each variant's runs
@@ -71,10 +70,17 @@ console.log(
   `| variant | runs | seconds, median (range) | lower quartile s, vs no module | vs no module: median of paired ratios (range) | per phase, median of paired ratios (${kinds.join(', ')}) |`,
 );
 console.log('|---|---|---|---|---|---|');
-const noneQ = quantile(Object.values(runs.none).map((r) => r.total).filter((t) => t > 0), 0.25);
+const noneQ = quantile(
+  Object.values(runs.none)
+    .map((r) => r.total)
+    .filter((t) => t > 0),
+  0.25,
+);
 const ratios = {};
 for (const v of order) {
-  const totals = Object.values(runs[v]).map((r) => r.total).filter((t) => t > 0);
+  const totals = Object.values(runs[v])
+    .map((r) => r.total)
+    .filter((t) => t > 0);
   ratios[v] = paired(v, (r) => r.total);
   const phase = kinds.map((_, i) => f2(median(paired(v, (r) => r.phases[i])))).join(' / ');
   const range = v === 'none' ? '' : ` (${f3(Math.min(...ratios[v]))}-${f3(Math.max(...ratios[v]))})`;
@@ -112,7 +118,9 @@ if (svgPath) {
     `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${opt('--title') ?? 'time with the module / time without, per repetition'}</text>`,
   ];
   for (const t of [1, 1.02, 1.05, 1.1, 1.2, 1.3].filter((t) => t >= lo && t <= hi)) {
-    out.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${H - 30}" stroke="${t === 1 ? '#000' : t === 1.02 ? '#c00' : '#ccc'}" stroke-dasharray="${t === 1 ? '' : '3,3'}"/>`);
+    out.push(
+      `<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${H - 30}" stroke="${t === 1 ? '#000' : t === 1.02 ? '#c00' : '#ccc'}" stroke-dasharray="${t === 1 ? '' : '3,3'}"/>`,
+    );
     out.push(`<text x="${x(t)}" y="${H - 14}" text-anchor="middle">${t === 1 ? '1' : t.toFixed(2)}x</text>`);
   }
   vs.forEach((v, i) => {

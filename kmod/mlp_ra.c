@@ -4,14 +4,15 @@
  * mlproxy serves in user space (through ml_lib.c, the same library
  * mlproxy_kmod uses; this is a second module linking its own copy).
  *
- * Observation (probes on the target device only):
- *   - tracepoint block_rq_complete: read requests, bytes, sequentiality;
- *   - tracepoint mm_filemap_add_to_page_cache: pages read in;
- *   - kretprobe filemap_read: bytes read() delivered, per task;
- *   - kretprobes filemap_fault and filemap_map_pages: pages mmap faults
- *     delivered, per task, and how near each fault is to the one before.
- * The three non-exported tracepoints are found by name with
- * for_each_kernel_tracepoint().
+ * Observation (probes on the target device only, all at function entry):
+ *   - kprobe filemap_read: bytes a read() delivers, per task;
+ *   - kprobes filemap_map_pages and filemap_fault: mmap touches of pages
+ *     not yet mapped, per task, and how near each is to the one before;
+ *   - with device_stats=1 only, tracepoints block_rq_complete (read
+ *     requests, bytes, sequentiality) and mm_filemap_add_to_page_cache
+ *     (pages read in), for features the model does not learn from; they
+ *     are not exported and are found by name with
+ *     for_each_kernel_tracepoint().
  *
  * Actuation: every file's own window (file->f_ra.ra_pages) is copied from
  * the device at open, so changing the device's readahead misses files
@@ -161,20 +162,6 @@ MODULE_PARM_DESC(cooldown_ms, "mlproxy emergency_cooldown_ms for a model created
 static unsigned int demote_dwell_ms = 60000;
 module_param(demote_dwell_ms, uint, 0444);
 MODULE_PARM_DESC(demote_dwell_ms, "mlproxy demote_dwell_ms for a model created here (default 60000)");
-
-/*
- * EXPERIMENT (round 5, to be removed): probe_groups chooses which probes
- * attach, bits: 1 tracepoints, 2 readahead kprobes, 4 filemap_read
- * kretprobe, 8 filemap_fault/filemap_map_pages kretprobes.  Hits are
- * counted per probe and printed at unload.
- */
-static unsigned int probe_groups = 15;
-module_param(probe_groups, uint, 0444);
-MODULE_PARM_DESC(probe_groups, "EXPERIMENT: probe groups to attach (bits: 1 tp, 2 ra kprobes, 4 read kretprobe, 8 fault kretprobes)");
-
-enum { HIT_RQ, HIT_PAGE, HIT_RA, HIT_READ, HIT_FAULT, HIT_MAP, NR_HITS };
-static DEFINE_PER_CPU(u64[NR_HITS], ra_hits);
-#define RA_HIT(i) this_cpu_inc(ra_hits[i])
 
 #define RA_SAMPLE_RING	ML_LIB_MAX_SAMPLES
 #define RA_FB_RING	256
@@ -337,7 +324,6 @@ static void ra_tp_rq_complete(void *data, struct request *rq, blk_status_t err,
 {
 	unsigned long flags;
 
-	RA_HIT(HIT_RQ);
 	if (!rq->q || rq->q->disk != ra.disk || req_op(rq) != REQ_OP_READ)
 		return;
 	spin_lock_irqsave(&ra.count_lock, flags);
@@ -353,7 +339,6 @@ static void ra_tp_page_added(void *data, struct folio *folio)
 {
 	unsigned long flags;
 
-	RA_HIT(HIT_PAGE);
 	if (!ra_on_device(folio->mapping))
 		return;
 	spin_lock_irqsave(&ra.count_lock, flags);
@@ -418,7 +403,6 @@ static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct readahead_control *ractl = (struct readahead_control *)regs->di;
 
-	RA_HIT(HIT_RA);
 	if (ractl && ractl->ra && ra_on_device(ractl->mapping))
 		ra_impose(ractl->ra);
 	return 0;
@@ -439,7 +423,6 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	loff_t size;
 	size_t want;
 
-	RA_HIT(HIT_READ);
 	if (!iocb || !iter || !iocb->ki_filp ||
 	    !ra_on_device(iocb->ki_filp->f_mapping))
 		return 0;
@@ -471,7 +454,6 @@ static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 	struct file *file = ra_fault_file(vmf);
 
-	RA_HIT(HIT_FAULT);
 	if (!file)
 		return 0;
 	ra_impose(&file->f_ra);
@@ -494,7 +476,6 @@ static int ra_kp_map_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 
-	RA_HIT(HIT_MAP);
 	if (ra_fault_file(vmf) && !(vmf->flags & FAULT_FLAG_TRIED))
 		ra_count_touch(vmf->pgoff);
 	return 0;
@@ -527,15 +508,13 @@ static void ra_find_tp(struct tracepoint *tp, void *priv)
 			ra_tps[i].tp = tp;
 }
 
-/* EXPERIMENT: the probes of the groups chosen */
-static struct kprobe *ra_kp_on[5];
-static unsigned int ra_nr_kp;
+static struct kprobe *ra_kprobes[] = {
+	&ra_kp_sync, &ra_kp_async, &ra_kp_read, &ra_kp_fault, &ra_kp_map,
+};
 
-static void ra_detach(void)
+static void ra_detach_tps(void)
 {
 	unsigned int i;
-	u64 hits[NR_HITS] = { 0 };
-	int cpu;
 
 	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
 		if (ra_tps[i].registered)
@@ -543,25 +522,24 @@ static void ra_detach(void)
 		ra_tps[i].registered = false;
 	}
 	tracepoint_synchronize_unregister();
-	if (ra_nr_kp)
-		unregister_kprobes(ra_kp_on, ra_nr_kp);
-	ra_nr_kp = 0;
-	atomic_set(&ra.probes_attached, 0);
-	for_each_possible_cpu(cpu)
-		for (i = 0; i < NR_HITS; i++)
-			hits[i] += per_cpu(ra_hits, cpu)[i];
-	pr_info("probe hits (groups %u): rq_complete %llu page_added %llu ra %llu read %llu fault %llu map_pages %llu\n",
-		probe_groups, hits[HIT_RQ], hits[HIT_PAGE], hits[HIT_RA],
-		hits[HIT_READ], hits[HIT_FAULT], hits[HIT_MAP]);
 }
 
+static void ra_detach(void)
+{
+	ra_detach_tps();
+	unregister_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
+	atomic_set(&ra.probes_attached, 0);
+}
+
+/* the kprobes always; the tracepoints with device_stats */
 static int ra_attach(void)
 {
 	unsigned int i, tps = 0;
 	int err;
 
-	for_each_kernel_tracepoint(ra_find_tp, NULL);
-	for (i = 0; device_stats && (probe_groups & 1) && i < ARRAY_SIZE(ra_tps); i++) {
+	if (device_stats)
+		for_each_kernel_tracepoint(ra_find_tp, NULL);
+	for (i = 0; device_stats && i < ARRAY_SIZE(ra_tps); i++) {
 		if (!ra_tps[i].tp) {
 			pr_err("tracepoint %s not found\n", ra_tps[i].name);
 			err = -ENOENT;
@@ -575,33 +553,16 @@ static int ra_attach(void)
 		ra_tps[i].registered = true;
 		tps++;
 	}
-	ra_nr_kp = 0;
-	if (probe_groups & 2) {
-		ra_kp_on[ra_nr_kp++] = &ra_kp_sync;
-		ra_kp_on[ra_nr_kp++] = &ra_kp_async;
-	}
-	if (probe_groups & 4)
-		ra_kp_on[ra_nr_kp++] = &ra_kp_read;
-	if (probe_groups & 8) {
-		ra_kp_on[ra_nr_kp++] = &ra_kp_fault;
-		ra_kp_on[ra_nr_kp++] = &ra_kp_map;
-	}
-	err = ra_nr_kp ? register_kprobes(ra_kp_on, ra_nr_kp) : 0;
+	err = register_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
 	if (err) {
-		pr_err("kprobes on page_cache_{sync,async}_ra/filemap_read/filemap_fault/filemap_map_pages failed (%d)\n", err);
-		ra_nr_kp = 0;
+		pr_err("kprobes on page_cache_{sync,async}_ra, filemap_{read,fault,map_pages} failed (%d)\n", err);
 		goto fail_tp;
 	}
-	atomic_set(&ra.probes_attached, (int)(tps + ra_nr_kp));
+	atomic_set(&ra.probes_attached, (int)(tps + ARRAY_SIZE(ra_kprobes)));
 	return 0;
 
 fail_tp:
-	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
-		if (ra_tps[i].registered)
-			tracepoint_probe_unregister(ra_tps[i].tp, ra_tps[i].probe, NULL);
-		ra_tps[i].registered = false;
-	}
-	tracepoint_synchronize_unregister();
+	ra_detach_tps();
 	return err;
 }
 
@@ -1112,8 +1073,15 @@ static int __init ra_init(void)
 		pr_err("mount_path must be an absolute path\n");
 		return -EINVAL;
 	}
+	/*
+	 * novelty_inputs: mlproxy judges whether the situation is new on the
+	 * context features only (inputs 0..3), not on the candidate window
+	 * (input 4): a known context with a window the model newly prefers
+	 * is not a new situation.
+	 */
+	BUILD_BUG_ON(RA_NR_MODEL_FEATURES != 4);
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\n",
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\nnovelty_inputs=0,1,2,3\n",
 				    promote_dwell_ms, cooldown_ms, demote_dwell_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;

@@ -312,13 +312,13 @@ bench_variant() {
 
 # The module's own cost (round 5): RA_REPS repetitions of one workload
 # (RA_OVH_WORK, scan or lookup), the variants (RA_OVH_VARIANTS) interleaved and
-# rotated each repetition: none (no module), emerg (the module on a model in
-# emergency: probes attached, nothing applied, training paused, started once
-# connected), noserver (the same, but mount_path leads nowhere: probes and
-# timer without any transaction with the server), pN (emergency with only the
-# probe groups N attached, bits: 1 tracepoints, 2 readahead kprobes,
-# 4 filemap_read kretprobe, 8 fault kretprobes).  RUN lines as the bench's;
-# a HITS line per module run (dmesg at unload).
+# rotated each repetition, each run after the same quiet time: none (no
+# module), emerg (the module on a model in emergency: probes attached, nothing
+# applied, training paused, started once connected), noserver (the same, but
+# mount_path leads nowhere: probes and timer without any transaction with the
+# server), dstats (emerg with device_stats=1), old and oldnoserver (emerg and
+# noserver with another build of the module, RA_KO_OLD on the host).  RUN
+# lines as the bench's.
 ovh_variant() { # VARIANT SEED PLAN
 	v=$1
 	case $v in
@@ -333,9 +333,9 @@ ovh_variant() { # VARIANT SEED PLAN
 		insmod /lib/modules/mlp_ra_kmod_old.ko model_name=idle mount_path=/nonexistent || fail "load for $v"
 		sleep 1.1
 		;;
-	p*) load_ra idle probe_groups="${v#p}" || fail "load for $v" ;;
+	dstats) load_ra idle device_stats=1 || fail "load for $v" ;;
 	esac
-	case $v in emerg | old | p*)
+	case $v in emerg | old | dstats)
 		pause_training idle
 		settle_module
 		;;
@@ -347,18 +347,12 @@ ovh_variant() { # VARIANT SEED PLAN
 	sleep 1.5
 	[ "$v" = emerg ] && [ "$2" = 10 ] && sed 's/^/KPROBES /' /sys/kernel/debug/kprobes/list
 	run_work "$v mode=$(param mode)" "$2" "$3"
-	case $v in none) ;; *)
-		n_hits=$(dmesg | grep -c 'mlp_ra_kmod: probe hits')
-		unload_ra
-		[ "$(dmesg | grep -c 'mlp_ra_kmod: probe hits')" -gt "$n_hits" ] &&
-			dmesg | grep 'mlp_ra_kmod: probe hits' | tail -n 1 | sed "s/^/HITS variant=$v /"
-		;;
-	esac
+	[ "$v" = none ] || unload_ra
 }
 
 job_overhead() {
 	work=${RA_OVH_WORK:-lookup}
-	vs=$(echo "${RA_OVH_VARIANTS:-none,emerg,noserver,p0}" | tr , ' ')
+	vs=$(echo "${RA_OVH_VARIANTS:-none,emerg,noserver}" | tr , ' ')
 	warm_trainer
 	log "overhead: $work, variants $vs, $REPS repetitions"
 	r=1
