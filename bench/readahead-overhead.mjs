@@ -3,7 +3,10 @@
 // module in the same repetition (median and range of the paired ratios), per phase too, plus the module's probe
 // hits per run; writes the paired ratios as a dot plot (SVG) when --svg is given.
 //
-//   node bench/readahead-overhead.mjs LOG [--svg docs/readahead-overhead-cloud.svg] [--title TEXT]
+//   node bench/readahead-overhead.mjs LOG [--skip REP,...] [--svg docs/readahead-overhead-cloud.svg] [--title TEXT]
+//
+// --skip leaves repetitions out (logs from before the guest job made a throwaway run first: a boot's first run
+// is slow whatever it runs, and it was always the first variant's).
 import fs from 'node:fs';
 
 const args = process.argv.slice(2);
@@ -11,7 +14,8 @@ const opt = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const logPath = args.find((a, i) => !a.startsWith('--') && !['--svg', '--title'].includes(args[i - 1]));
+const logPath = args.find((a, i) => !a.startsWith('--') && !['--svg', '--title', '--skip'].includes(args[i - 1]));
+const skipped = new Set((opt('--skip') ?? '').split(',').filter(Boolean));
 if (!logPath) {
   console.error('usage: node bench/readahead-overhead.mjs LOG [--svg FILE] [--title TEXT]');
   process.exit(2);
@@ -38,6 +42,7 @@ for (const raw of fs.readFileSync(logPath, 'utf8').replace(/\r/g, '').split('\n'
   const line = raw.trim();
   if (line.startsWith('RUN rep=')) {
     const f = fields(line);
+    if (skipped.has(f.rep)) continue;
     if (!runs[f.variant]) {
       runs[f.variant] = {};
       order.push(f.variant);
@@ -61,15 +66,36 @@ if (!runs.none) {
 }
 
 const reps = Object.keys(runs.none);
+
+/**
+ * 95% interval of the ratio of medians (variant / none) by resampling the repetitions (paired: one draw takes
+ * both runs of a repetition), 2000 draws from a fixed seed so a report reads the same every time.
+ */
+function bootstrapRatio(v) {
+  const both = reps.filter((r) => runs[v][r]?.total > 0 && runs.none[r].total > 0);
+  let seed = 12345;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const draws = [];
+  for (let d = 0; d < 2000; d++) {
+    const pick = both.map(() => both[Math.floor(random() * both.length)]);
+    draws.push(median(pick.map((r) => runs[v][r].total)) / median(pick.map((r) => runs.none[r].total)));
+  }
+  return [quantile(draws, 0.025), quantile(draws, 0.975)];
+}
 const paired = (v, pick) => reps.filter((r) => runs[v][r] && pick(runs[v][r]) > 0 && pick(runs.none[r]) > 0).map((r) => pick(runs[v][r]) / pick(runs.none[r]));
 
 const kinds = runs.none[reps[0]].kinds;
 // Interference from other work on the host only ever adds time, so the fastest quarter of each variant's runs
 // (its lower quartile) is printed beside the median: the ratio of lower quartiles is the least disturbed estimate.
 console.log(
-  `| variant | runs | seconds, median (range) | lower quartile s, vs no module | vs no module: median of paired ratios (range) | per phase, median of paired ratios (${kinds.join(', ')}) |`,
+  `| variant | runs | seconds, median (range) | vs no module: ratio of medians [95% interval] | lower quartile s, vs no module | vs no module: median of paired ratios (range) | per phase, median of paired ratios (${kinds.join(', ')}) |`,
 );
-console.log('|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|');
+const noneMedian = median(
+  Object.values(runs.none)
+    .map((r) => r.total)
+    .filter((t) => t > 0),
+);
 const noneQ = quantile(
   Object.values(runs.none)
     .map((r) => r.total)
@@ -86,6 +112,7 @@ for (const v of order) {
   const range = v === 'none' ? '' : ` (${f3(Math.min(...ratios[v]))}-${f3(Math.max(...ratios[v]))})`;
   console.log(
     `| ${v} | ${totals.length} | ${f2(median(totals) / 1000)} (${f2(Math.min(...totals) / 1000)}-${f2(Math.max(...totals) / 1000)}) | ` +
+      `${v === 'none' ? '1' : `${f3(median(totals) / noneMedian)} [${bootstrapRatio(v).map(f3).join('-')}]`} | ` +
       `${f2(quantile(totals, 0.25) / 1000)}, ${f3(quantile(totals, 0.25) / noneQ)} | ` +
       `${v === 'none' ? '1 (reference)' : f3(median(ratios[v])) + range} | ${v === 'none' ? '' : phase} |`,
   );
