@@ -3,7 +3,7 @@
 #
 # The readahead use case in one qemu TCG boot (issue 9):
 #
-#   mount-scripts/qemu/ra-run.sh ci|bench hdd|cloud|seek
+#   mount-scripts/qemu/ra-run.sh ci|bench|overhead hdd|cloud|seek
 #
 # Builds kmod/ at W=1 (warnings fail) and the static workload ra-work,
 # makes (once, cached) a raw ext4 image holding two files of non-zero data,
@@ -16,7 +16,11 @@
 #          whose seek cost grows with the distance from the last request
 #          (knee about 200 KiB; RA_SEEK_* parameters)
 # The guest (guest/ra-guest.sh) prints PASS/FAIL, RUN, CURVE and EVENT lines;
-# this script fails on any FAIL, panic, oops or timeout.
+# this script fails on any FAIL, panic, oops or timeout.  `overhead` measures
+# the module's own cost: RA_OVH_WORK (scan or lookup) under the variants
+# RA_OVH_VARIANTS (comma-separated: none, emerg, noserver, dstats, and old,
+# oldnoserver with the module built at RA_KO_OLD), interleaved; report with
+# bench/readahead-overhead.mjs.
 #
 # Environment: KVER, RA_FILE_MIB (size of each data file, default 1024),
 # RA_MEM_MIB (guest RAM, default 1024), RA_REPS (bench repetitions,
@@ -34,8 +38,8 @@ trap 'echo "ra-run: FAIL: command failed at line $LINENO" >&2' ERR
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-JOB=${1:?usage: ra-run.sh ci|bench hdd|cloud|seek}
-DEV=${2:?usage: ra-run.sh ci|bench hdd|cloud|seek}
+JOB=${1:?usage: ra-run.sh ci|bench|overhead hdd|cloud|seek}
+DEV=${2:?usage: ra-run.sh ci|bench|overhead hdd|cloud|seek}
 FILE_MIB=${RA_FILE_MIB:-1024}
 MEM_MIB=${RA_MEM_MIB:-1024}
 CACHE=${RA_CACHE:-/var/tmp/mlp-ra}

@@ -15,6 +15,8 @@
 #          RA_REPS repetitions of both workloads under every variant:
 #          default (= 128 KiB), fixed 16/512/2048, emergency (module loaded,
 #          nothing applied) and auto with the warmed-up model (RUN lines)
+#   overhead  the module's own cost: one workload under variants with and
+#          without the module, interleaved (job_overhead below)
 # Prints PASS/FAIL lines; every wait is bounded.
 MNT=/mnt/mlproxy
 DATA=/data
