@@ -214,6 +214,9 @@ struct ra_subsys {
 	/* evidence sent per context, [ml][ctx], for the unload summary */
 	s64 ev_sum[2][RA_NR_CONTEXTS];
 	u32 ev_n[2][RA_NR_CONTEXTS];
+	/* ml evidence per context and window applied, for the same summary */
+	s64 ev_win_sum[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	u32 ev_win_n[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	/* the network's choices per context of the interval it saw */
 	u32 chosen[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	unsigned int last_ctx;
@@ -614,6 +617,15 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 	f->eff = rel;
 	s->ev_sum[f->ml][ctx] += rel;
 	s->ev_n[f->ml][ctx]++;
+	if (f->ml) {
+		unsigned int w;
+
+		for (w = 0; w < RA_NR_CANDIDATES - 1; w++)
+			if (s->cur_kb <= mlp_ra_candidates_kb[w])
+				break;
+		s->ev_win_sum[ctx][w] += rel;
+		s->ev_win_n[ctx][w]++;
+	}
 }
 
 /* what mlp_ra_context()'s bits mean, for dmesg */
@@ -624,22 +636,39 @@ static const char *const ra_context_names[RA_NR_CONTEXTS] = {
 	"read(), shared, large reads", "mmap, shared, near faults",
 };
 
-/* dmesg: the mean relative score of ml and default evidence per context */
+static s32 ra_mean(s64 sum, u32 n)
+{
+	return n ? (s32)div_s64(sum, n) : 0;
+}
+
+/*
+ * dmesg: the mean relative score of ml and default evidence per context,
+ * and of the ml evidence by the window it ran with (round 5: on cloud the
+ * lookups' ml evidence read below the default while the network chose
+ * 16 KiB there most of the time; this line tells which windows pulled it)
+ */
 static void ra_report_evidence(struct ra_subsys *s)
 {
 	unsigned int c, k;
 	s32 mean[2];
+	const s64 *ws;
+	const u32 *wn;
 
 	for (c = 0; c < RA_NR_CONTEXTS; c++) {
 		if (!s->ev_n[0][c] && !s->ev_n[1][c])
 			continue;
 		for (k = 0; k < 2; k++)
-			mean[k] = s->ev_n[k][c] ?
-				  (s32)div_s64(s->ev_sum[k][c], s->ev_n[k][c]) : 0;
+			mean[k] = ra_mean(s->ev_sum[k][c], s->ev_n[k][c]);
 		pr_info("evidence context %u (%s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u\n",
 			c, ra_context_names[c], s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
 			s->chosen[c][0], s->chosen[c][1], s->chosen[c][2],
 			s->chosen[c][3]);
+		ws = s->ev_win_sum[c];
+		wn = s->ev_win_n[c];
+		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d\n",
+			c, wn[0], wn[1], wn[2], wn[3], ra_mean(ws[0], wn[0]),
+			ra_mean(ws[1], wn[1]), ra_mean(ws[2], wn[2]),
+			ra_mean(ws[3], wn[3]));
 	}
 }
 
