@@ -353,7 +353,10 @@ ovh_variant() { # VARIANT SEED PLAN
 	sleep 1.5
 	[ "$v" = emerg ] && [ "$2" = 10 ] && sed 's/^/KPROBES /' /sys/kernel/debug/kprobes/list
 	run_work "$v mode=$(param mode)" "$2" "$3"
-	[ "$v" = none ] || unload_ra
+	[ "$v" = none ] && return
+	echo "FEATURES variant=$v probes=$(param probes_attached) $(param last_features)"
+	unload_ra
+	dmesg | grep 'mlp_ra_kmod: unloaded' | tail -n 1 | sed "s/^/UNLOADED variant=$v /"
 }
 
 job_overhead() {
