@@ -322,7 +322,8 @@ bench_variant() {
 # module), emerg (the module on a model in emergency: probes attached, nothing
 # applied, training paused, started once connected), noserver (the same, but
 # mount_path leads nowhere: probes and timer without any transaction with the
-# server), dstats (emerg with device_stats=1), old and oldnoserver (emerg and
+# server), dstats (emerg with device_stats=1), slow (emerg with the timer and
+# the I/O thread's round 10x rarer: the probes' share), old and oldnoserver (emerg and
 # noserver with another build of the module, RA_KO_OLD on the host).  RUN
 # lines as the bench's.
 ovh_variant() { # VARIANT SEED PLAN
@@ -340,8 +341,9 @@ ovh_variant() { # VARIANT SEED PLAN
 		sleep 1.1
 		;;
 	dstats) load_ra idle device_stats=1 || fail "load for $v" ;;
+	slow) load_ra idle interval_ms=1000 period_ms=5000 || fail "load for $v" ;;
 	esac
-	case $v in emerg | old | dstats)
+	case $v in emerg | old | dstats | slow)
 		pause_training idle
 		settle_module
 		;;
