@@ -4,14 +4,15 @@
  * mlproxy serves in user space (through ml_lib.c, the same library
  * mlproxy_kmod uses; this is a second module linking its own copy).
  *
- * Observation (probes on the target device only):
- *   - tracepoint block_rq_complete: read requests, bytes, sequentiality;
- *   - tracepoint mm_filemap_add_to_page_cache: pages read in;
- *   - kretprobe filemap_read: bytes read() delivered, per task;
- *   - kretprobes filemap_fault and filemap_map_pages: pages mmap faults
- *     delivered, per task, and how near each fault is to the one before.
- * The three non-exported tracepoints are found by name with
- * for_each_kernel_tracepoint().
+ * Observation (probes on the target device only, all at function entry):
+ *   - kprobe filemap_read: bytes a read() delivers, per task;
+ *   - kprobes filemap_map_pages and filemap_fault: mmap touches of pages
+ *     not yet mapped, per task, and how near each is to the one before;
+ *   - with device_stats=1 only, tracepoints block_rq_complete (read
+ *     requests, bytes, sequentiality) and mm_filemap_add_to_page_cache
+ *     (pages read in), for features the model does not learn from; they
+ *     are not exported and are found by name with
+ *     for_each_kernel_tracepoint().
  *
  * Actuation: every file's own window (file->f_ra.ra_pages) is copied from
  * the device at open, so changing the device's readahead misses files
@@ -135,6 +136,20 @@ static unsigned int explore_permil = 300;
 module_param(explore_permil, uint, 0444);
 MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 300)");
 
+/*
+ * device_stats: also attach the tracepoints block_rq_complete and
+ * mm_filemap_add_to_page_cache, which count the device's read requests
+ * and the pages read in.  They feed only the features that follow from
+ * the window (request rate and size, sequentiality, read-in waste), which
+ * the model does not learn from; an operator reads them in last_features.
+ * Off by default: a page added to the page cache is the most frequent
+ * event the module could see (about 50,000 per 1.6 s lookup run on the
+ * cloud device model, on any device, filtered in the handler).
+ */
+static bool device_stats;
+module_param(device_stats, bool, 0444);
+MODULE_PARM_DESC(device_stats, "also count device requests and pages read in, for last_features (0, default: off)");
+
 /* Mode policy timing written into a model this module creates. */
 static unsigned int promote_dwell_ms = 300000;
 module_param(promote_dwell_ms, uint, 0444);
@@ -177,6 +192,7 @@ struct ra_subsys {
 	atomic_t target_pages;
 	atomic_t default_kb;
 	u64 last_fault_pgoff;		/* under count_lock */
+	bool have_touch;		/* under count_lock */
 
 	/* interval timer */
 	struct timer_list timer;
@@ -198,6 +214,9 @@ struct ra_subsys {
 	/* evidence sent per context, [ml][ctx], for the unload summary */
 	s64 ev_sum[2][RA_NR_CONTEXTS];
 	u32 ev_n[2][RA_NR_CONTEXTS];
+	/* ml evidence per context and window applied, for the same summary */
+	s64 ev_win_sum[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	u32 ev_win_n[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	/* the network's choices per context of the interval it saw */
 	u32 chosen[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	unsigned int last_ctx;
@@ -244,6 +263,29 @@ static int ra_get_pages_kb(char *buf, const struct kernel_param *kp)
 
 static const struct kernel_param_ops ra_pages_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_pages_kb };
 
+/* the last closed interval's features, named (mlp_ra_calc.h, enum ra_feature) */
+static const char *const ra_feature_names[RA_NR_FEATURES] = {
+	"mmap_permil", "tasks", "read_kb_log2", "fault_dist_log2",
+	"req_rate_log2", "req_kb_log2", "seq_permil", "waste_log2", "ra_kb_log2",
+};
+
+static int ra_get_features(char *buf, const struct kernel_param *kp)
+{
+	s32 f[RA_NR_FEATURES];
+	unsigned int i;
+	int n = 0;
+
+	spin_lock_bh(&ra.ring_lock);
+	memcpy(f, ra.newest_features, sizeof(f));
+	spin_unlock_bh(&ra.ring_lock);
+	for (i = 0; i < RA_NR_FEATURES; i++)
+		n += scnprintf(buf + n, PAGE_SIZE - n, "%s%s=%d", i ? " " : "",
+			       ra_feature_names[i], f[i]);
+	return n + scnprintf(buf + n, PAGE_SIZE - n, "\n");
+}
+
+static const struct kernel_param_ops ra_features_ops = { .set = ml_lib_param_ro_set, .get = ra_get_features };
+
 ML_LIB_STATUS(mode, ml_lib_mode_ops, ra.model.mode, "mode in force (read-only)");
 ML_LIB_STATUS(apply_permil, ml_lib_int_ops, ra.model.apply_permil, "intervals per 1000 that apply the model (read-only)");
 ML_LIB_STATUS(connected, ml_lib_int_ops, ra.model.connected, "1 while the model on the mount is usable (read-only)");
@@ -252,6 +294,7 @@ ML_LIB_STATUS(ra_kb, ra_pages_kb_ops, ra.target_pages, "readahead in force for f
 ML_LIB_STATUS(default_kb, ml_lib_int_ops, ra.default_kb, "the device's own readahead (the kernel default), KiB (read-only)");
 ML_LIB_STATUS(choice_kb, ml_lib_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
 ML_LIB_STATUS(last_efficiency, ml_lib_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
+ML_LIB_STATUS(last_features, ra_features_ops, ra, "features of the last closed interval, fixed point x1000; the device-side ones (req_*, seq_permil, waste_log2) only with device_stats=1 (read-only)");
 ML_LIB_STATUS(probes_attached, ml_lib_int_ops, ra.probes_attached, "tracepoints and kprobes attached (read-only)");
 ML_LIB_STATUS(intervals, ml_lib_counter_ops, ra.intervals, "intervals closed (read-only)");
 ML_LIB_STATUS(intervals_ml, ml_lib_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
@@ -306,21 +349,38 @@ static void ra_tp_page_added(void *data, struct folio *folio)
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
-/* pgoff: the page a fault asked for (unused for read()) */
-static void ra_count_delivered(u64 bytes, bool fault, u64 pgoff)
+/* read() bytes delivered to the current task */
+static void ra_count_read(u64 bytes)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&ra.count_lock, flags);
-	if (fault) {
-		ra.cnt.fault_bytes += bytes;
-		mlp_ra_add_fault_distance(&ra.cnt, ra.last_fault_pgoff, pgoff);
-		ra.last_fault_pgoff = pgoff;
-	} else {
-		ra.cnt.read_bytes += bytes;
-		ra.cnt.read_calls++;
-	}
+	ra.cnt.read_bytes += bytes;
+	ra.cnt.read_calls++;
 	mlp_ra_add_task_bytes(&ra.cnt, task_pid_nr(current), bytes);
+	spin_unlock_irqrestore(&ra.count_lock, flags);
+}
+
+/*
+ * One touch of a mapped page not yet mapped (pgoff: its page in the file),
+ * seen at the first attempt of the fault.  With fault-around (the default)
+ * every such fault enters filemap_map_pages first, and filemap_fault only
+ * when that did not map the page: the second sighting of the same page is
+ * the same touch and is not counted again.
+ */
+static void ra_count_touch(u64 pgoff)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ra.count_lock, flags);
+	if (!ra.have_touch || pgoff != ra.last_fault_pgoff) {
+		ra.cnt.fault_bytes += PAGE_SIZE;
+		if (ra.have_touch)
+			mlp_ra_add_fault_distance(&ra.cnt, ra.last_fault_pgoff, pgoff);
+		ra.last_fault_pgoff = pgoff;
+		ra.have_touch = true;
+		mlp_ra_add_task_bytes(&ra.cnt, task_pid_nr(current), PAGE_SIZE);
+	}
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
@@ -332,6 +392,15 @@ static void ra_impose(struct file_ra_state *f_ra)
 		WRITE_ONCE(f_ra->ra_pages, pages);
 }
 
+/*
+ * Every probe is a kprobe at a function's entry, which this kernel serves
+ * through ftrace (KPROBES_ON_FTRACE: "[FTRACE]" in the kprobes list, no
+ * breakpoint trap).  Round 4 counted read() bytes and faults at the
+ * functions' returns with kretprobes, which add a return trampoline and a
+ * per-call instance to every call, on any file; round 5 counts at entry
+ * (what a read() will deliver, a fault's first attempt), see below.
+ */
+
 /* page_cache_sync_ra / page_cache_async_ra(struct readahead_control *, ...) */
 static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -342,28 +411,30 @@ static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* kretprobe data: count the return (a call for a file on the device) */
-struct ra_ret_data {
-	bool count;
-	u64 pgoff;	/* faults: the page asked for */
-};
-
-/* filemap_read(struct kiocb *iocb, ...) */
-static int ra_krp_read_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * filemap_read(struct kiocb *iocb, struct iov_iter *iter, ...): the bytes
+ * this read() will deliver, counted as it starts: what it asks for, up to
+ * the end of the file.  A read() of a regular file is short only at the
+ * end of the file or on an error or signal; a read() is counted in the
+ * interval it starts in.
+ */
+static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct kiocb *iocb = (struct kiocb *)regs->di;
+	struct iov_iter *iter = (struct iov_iter *)regs->si;
+	struct inode *inode;
+	loff_t size;
+	size_t want;
 
-	d->count = iocb && iocb->ki_filp && ra_on_device(iocb->ki_filp->f_mapping);
-	return d->count ? 0 : 1;	/* 1: skip the return handler */
-}
-
-static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	long ret = (long)regs_return_value(regs);
-
-	if (ret > 0)
-		ra_count_delivered((u64)ret, false, 0);
+	if (!iocb || !iter || !iocb->ki_filp ||
+	    !ra_on_device(iocb->ki_filp->f_mapping))
+		return 0;
+	inode = iocb->ki_filp->f_mapping->host;
+	size = i_size_read(inode);
+	want = iov_iter_count(iter);
+	if (iocb->ki_pos >= size || !want)
+		return 0;
+	ra_count_read(min_t(u64, want, (u64)(size - iocb->ki_pos)));
 	return 0;
 }
 
@@ -372,8 +443,7 @@ static int ra_krp_read_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
  * VM_FAULT_RETRY once the page is in (it dropped mmap_lock to wait), and
  * its retry is usually served by fault-around (filemap_map_pages), which
  * never calls filemap_fault again.  So a fault is counted at its first
- * attempt, whatever that returns but an error, and a retry
- * (FAULT_FLAG_TRIED) is not counted again.
+ * attempt and a retry (FAULT_FLAG_TRIED) is not counted again.
  */
 static struct file *ra_fault_file(const struct vm_fault *vmf)
 {
@@ -382,86 +452,43 @@ static struct file *ra_fault_file(const struct vm_fault *vmf)
 	return file && ra_on_device(file->f_mapping) ? file : NULL;
 }
 
-static int ra_krp_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 	struct file *file = ra_fault_file(vmf);
 
 	if (!file)
-		return 1;
+		return 0;
 	ra_impose(&file->f_ra);
-	d->count = !(vmf->flags & FAULT_FLAG_TRIED);
-	d->pgoff = vmf->pgoff;
-	return d->count ? 0 : 1;
-}
-
-static int ra_krp_fault_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
-	vm_fault_t ret = (vm_fault_t)regs_return_value(regs);
-
-	if (!(ret & VM_FAULT_ERROR))
-		ra_count_delivered(PAGE_SIZE, true, d->pgoff);
+	if (!(vmf->flags & FAULT_FLAG_TRIED))
+		ra_count_touch(vmf->pgoff);
 	return 0;
 }
 
 /*
- * filemap_map_pages(struct vm_fault *vmf, ...): fault-around.  A first
- * attempt whose page is already in the page cache (read around by an
- * earlier fault) is served here and never reaches filemap_fault; it
- * returns VM_FAULT_NOPAGE when the faulting address got mapped.  Counting
- * those too makes every touch of a missing mapping count once, whatever
- * the window: without them a large window, which serves more touches from
- * the cache, looked as if it delivered less.
+ * filemap_map_pages(struct vm_fault *vmf, ...): fault-around, entered
+ * before filemap_fault by every read fault on a file mapping (unless
+ * fault-around is off).  A first attempt whose page an earlier read-around
+ * already brought in is served here and never reaches filemap_fault;
+ * counting every first attempt here makes every touch of a missing
+ * mapping count once, whatever the window: without those served here, a
+ * large window, which serves more touches from the cache, looked as if it
+ * delivered less (round 3).
  */
-static int ra_krp_map_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int ra_kp_map_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 
-	if (!ra_fault_file(vmf) || (vmf->flags & FAULT_FLAG_TRIED))
-		return 1;
-	d->pgoff = vmf->pgoff;
-	return 0;
-}
-
-static int ra_krp_map_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct ra_ret_data *d = (struct ra_ret_data *)ri->data;
-	vm_fault_t ret = (vm_fault_t)regs_return_value(regs);
-
-	if (ret & VM_FAULT_NOPAGE)
-		ra_count_delivered(PAGE_SIZE, true, d->pgoff);
+	if (ra_fault_file(vmf) && !(vmf->flags & FAULT_FLAG_TRIED))
+		ra_count_touch(vmf->pgoff);
 	return 0;
 }
 
 static struct kprobe ra_kp_sync = { .symbol_name = "page_cache_sync_ra", .pre_handler = ra_kp_ra_pre };
 static struct kprobe ra_kp_async = { .symbol_name = "page_cache_async_ra", .pre_handler = ra_kp_ra_pre };
-static struct kprobe *ra_kprobes[] = { &ra_kp_sync, &ra_kp_async };
-
-static struct kretprobe ra_krp_read = {
-	.kp.symbol_name = "filemap_read",
-	.entry_handler = ra_krp_read_entry,
-	.handler = ra_krp_read_ret,
-	.data_size = sizeof(struct ra_ret_data),
-	.maxactive = 64,
-};
-static struct kretprobe ra_krp_fault = {
-	.kp.symbol_name = "filemap_fault",
-	.entry_handler = ra_krp_fault_entry,
-	.handler = ra_krp_fault_ret,
-	.data_size = sizeof(struct ra_ret_data),
-	.maxactive = 64,
-};
-static struct kretprobe ra_krp_map = {
-	.kp.symbol_name = "filemap_map_pages",
-	.entry_handler = ra_krp_map_entry,
-	.handler = ra_krp_map_ret,
-	.data_size = sizeof(struct ra_ret_data),
-	.maxactive = 64,
-};
-static struct kretprobe *ra_kretprobes[] = { &ra_krp_read, &ra_krp_fault, &ra_krp_map };
+static struct kprobe ra_kp_read = { .symbol_name = "filemap_read", .pre_handler = ra_kp_read_pre };
+static struct kprobe ra_kp_fault = { .symbol_name = "filemap_fault", .pre_handler = ra_kp_fault_pre };
+static struct kprobe ra_kp_map = { .symbol_name = "filemap_map_pages", .pre_handler = ra_kp_map_pre };
 
 struct ra_tp {
 	const char *name;
@@ -484,7 +511,11 @@ static void ra_find_tp(struct tracepoint *tp, void *priv)
 			ra_tps[i].tp = tp;
 }
 
-static void ra_detach(void)
+static struct kprobe *ra_kprobes[] = {
+	&ra_kp_sync, &ra_kp_async, &ra_kp_read, &ra_kp_fault, &ra_kp_map,
+};
+
+static void ra_detach_tps(void)
 {
 	unsigned int i;
 
@@ -494,18 +525,24 @@ static void ra_detach(void)
 		ra_tps[i].registered = false;
 	}
 	tracepoint_synchronize_unregister();
-	unregister_kretprobes(ra_kretprobes, ARRAY_SIZE(ra_kretprobes));
+}
+
+static void ra_detach(void)
+{
+	ra_detach_tps();
 	unregister_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
 	atomic_set(&ra.probes_attached, 0);
 }
 
+/* the kprobes always; the tracepoints with device_stats */
 static int ra_attach(void)
 {
-	unsigned int i;
+	unsigned int i, tps = 0;
 	int err;
 
-	for_each_kernel_tracepoint(ra_find_tp, NULL);
-	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
+	if (device_stats)
+		for_each_kernel_tracepoint(ra_find_tp, NULL);
+	for (i = 0; device_stats && i < ARRAY_SIZE(ra_tps); i++) {
 		if (!ra_tps[i].tp) {
 			pr_err("tracepoint %s not found\n", ra_tps[i].name);
 			err = -ENOENT;
@@ -517,29 +554,18 @@ static int ra_attach(void)
 			goto fail_tp;
 		}
 		ra_tps[i].registered = true;
+		tps++;
 	}
 	err = register_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
 	if (err) {
-		pr_err("kprobes on page_cache_{sync,async}_ra failed (%d)\n", err);
+		pr_err("kprobes on page_cache_{sync,async}_ra, filemap_{read,fault,map_pages} failed (%d)\n", err);
 		goto fail_tp;
 	}
-	err = register_kretprobes(ra_kretprobes, ARRAY_SIZE(ra_kretprobes));
-	if (err) {
-		pr_err("kretprobes on filemap_read/filemap_fault/filemap_map_pages failed (%d)\n", err);
-		unregister_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
-		goto fail_tp;
-	}
-	atomic_set(&ra.probes_attached, (int)(ARRAY_SIZE(ra_tps) +
-		   ARRAY_SIZE(ra_kprobes) + ARRAY_SIZE(ra_kretprobes)));
+	atomic_set(&ra.probes_attached, (int)(tps + ARRAY_SIZE(ra_kprobes)));
 	return 0;
 
 fail_tp:
-	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
-		if (ra_tps[i].registered)
-			tracepoint_probe_unregister(ra_tps[i].tp, ra_tps[i].probe, NULL);
-		ra_tps[i].registered = false;
-	}
-	tracepoint_synchronize_unregister();
+	ra_detach_tps();
 	return err;
 }
 
@@ -591,6 +617,15 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 	f->eff = rel;
 	s->ev_sum[f->ml][ctx] += rel;
 	s->ev_n[f->ml][ctx]++;
+	if (f->ml) {
+		unsigned int w;
+
+		for (w = 0; w < RA_NR_CANDIDATES - 1; w++)
+			if (s->cur_kb <= mlp_ra_candidates_kb[w])
+				break;
+		s->ev_win_sum[ctx][w] += rel;
+		s->ev_win_n[ctx][w]++;
+	}
 }
 
 /* what mlp_ra_context()'s bits mean, for dmesg */
@@ -601,22 +636,39 @@ static const char *const ra_context_names[RA_NR_CONTEXTS] = {
 	"read(), shared, large reads", "mmap, shared, near faults",
 };
 
-/* dmesg: the mean relative score of ml and default evidence per context */
+static s32 ra_mean(s64 sum, u32 n)
+{
+	return n ? (s32)div_s64(sum, n) : 0;
+}
+
+/*
+ * dmesg: the mean relative score of ml and default evidence per context,
+ * and of the ml evidence by the window it ran with (round 5: on cloud the
+ * lookups' ml evidence read below the default while the network chose
+ * 16 KiB there most of the time; this line tells which windows pulled it)
+ */
 static void ra_report_evidence(struct ra_subsys *s)
 {
 	unsigned int c, k;
 	s32 mean[2];
+	const s64 *ws;
+	const u32 *wn;
 
 	for (c = 0; c < RA_NR_CONTEXTS; c++) {
 		if (!s->ev_n[0][c] && !s->ev_n[1][c])
 			continue;
 		for (k = 0; k < 2; k++)
-			mean[k] = s->ev_n[k][c] ?
-				  (s32)div_s64(s->ev_sum[k][c], s->ev_n[k][c]) : 0;
+			mean[k] = ra_mean(s->ev_sum[k][c], s->ev_n[k][c]);
 		pr_info("evidence context %u (%s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u\n",
 			c, ra_context_names[c], s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
 			s->chosen[c][0], s->chosen[c][1], s->chosen[c][2],
 			s->chosen[c][3]);
+		ws = s->ev_win_sum[c];
+		wn = s->ev_win_n[c];
+		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d\n",
+			c, wn[0], wn[1], wn[2], wn[3], ra_mean(ws[0], wn[0]),
+			ra_mean(ws[1], wn[1]), ra_mean(ws[2], wn[2]),
+			ra_mean(ws[3], wn[3]));
 	}
 }
 
@@ -982,7 +1034,12 @@ static void ra_round(struct ra_subsys *s)
 	if (err && correct_system_state(m, err == -EINVAL || err == -E2BIG ||
 					err == -EBADMSG ? 0 : err))
 		return;
-	if (!use_qnet || !rcu_access_pointer(m->qnet)) {
+	/*
+	 * A recommendation is asked for only while some blocks may apply it:
+	 * in emergency (apply_permil 0) it would be a transaction with the
+	 * server every round for a choice nothing uses.
+	 */
+	if ((!use_qnet || !rcu_access_pointer(m->qnet)) && ml_model_apply_permil(m)) {
 		err = ra_recommend(s);
 		if (err && correct_system_state(m, err))
 			return;
@@ -1045,8 +1102,15 @@ static int __init ra_init(void)
 		pr_err("mount_path must be an absolute path\n");
 		return -EINVAL;
 	}
+	/*
+	 * novelty_inputs: mlproxy judges whether the situation is new on the
+	 * context features only (inputs 0..3), not on the candidate window
+	 * (input 4): a known context with a window the model newly prefers
+	 * is not a new situation.
+	 */
+	BUILD_BUG_ON(RA_NR_MODEL_FEATURES != 4);
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\n",
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\nnovelty_inputs=0,1,2,3\n",
 				    promote_dwell_ms, cooldown_ms, demote_dwell_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;

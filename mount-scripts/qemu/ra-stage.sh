@@ -25,6 +25,8 @@ done | awk '!seen[$0]++' | while read -r ko; do
 	echo "$base" >>"$STAGE/lib/modules/ra/order"
 done
 cp "$RA_KO" "$STAGE/lib/modules/mlp_ra_kmod.ko"
+# another build of the module to compare in the same boot (ra-run.sh overhead, RA_KO_OLD)
+if [ -n "${RA_KO_OLD:-}" ]; then cp "$RA_KO_OLD" "$STAGE/lib/modules/mlp_ra_kmod_old.ko"; fi
 cp "$RA_WORK" "$STAGE/bin/ra-work"
 cp "$HERE/guest/ra-guest.sh" "$STAGE/ra-guest.sh"
 cp "$HERE/guest/ra-init" "$STAGE/init"

@@ -79,15 +79,20 @@ export class NoveltyMonitor {
   /**
    * Judge new samples (row-major, `width` values each, the first `inputs` of them inputs, raw units).
    * Nothing is judged before a round has been trained, or when the input count differs from it.
+   * `context`: the inputs that describe the situation (0-based), the only ones judged; the others (a
+   * candidate the subsystem asks about, say) may take values the model has not tried there without the
+   * situation being new. All inputs when absent.
    */
-  observe(samples: Float32Array, width: number, inputs: number): NoveltyChange {
+  observe(samples: Float32Array, width: number, inputs: number, context?: readonly number[]): NoveltyChange {
     const trained = this.trained;
     if (!trained || trained.inputs !== inputs) return null;
+    const dims = context?.filter((i) => i < inputs) ?? Array.from({ length: inputs }, (_, i) => i);
+    if (dims.length === 0) return null;
     const z = new Float32Array(inputs);
     for (let s = 0; s + width <= samples.length; s += width) {
-      for (let i = 0; i < inputs; i++) z[i] = (samples[s + i] - trained.inMean[i]) / trained.inStd[i];
-      const strange = this.isUnfamiliar(z, trained) ? 1 : 0;
-      if (strange) this.noteWorst(z, samples.subarray(s, s + inputs), trained);
+      for (const i of dims) z[i] = (samples[s + i] - trained.inMean[i]) / trained.inStd[i];
+      const strange = this.isUnfamiliar(z, trained, dims) ? 1 : 0;
+      if (strange) this.noteWorst(z, samples.subarray(s, s + inputs), trained, dims);
       this.unfamiliar += strange - this.recent[this.next];
       this.recent[this.next] = strange;
       this.next = (this.next + 1) % this.t.window;
@@ -120,30 +125,30 @@ export class NoveltyMonitor {
     return this.unfamiliar;
   }
 
-  private isUnfamiliar(z: Float32Array, trained: TrainedInputs): boolean {
+  private isUnfamiliar(z: Float32Array, trained: TrainedInputs, dims: readonly number[]): boolean {
     const r2 = this.t.radius * this.t.radius;
     const { rows, inputs } = trained;
     let near = 0;
     for (let r = 0; r < rows.length; r += inputs) {
       let d2 = 0;
-      for (let i = 0; i < inputs && d2 <= r2; i++) d2 += (z[i] - rows[r + i]) ** 2;
+      for (let k = 0; k < dims.length && d2 <= r2; k++) d2 += (z[dims[k]] - rows[r + dims[k]]) ** 2;
       if (d2 <= r2 && ++near >= this.t.minNeighbours) return false;
     }
     return true;
   }
 
   /** Remember which input lies furthest from the nearest trained sample, for the reason a decision gives. */
-  private noteWorst(z: Float32Array, raw: Float32Array, trained: TrainedInputs): void {
+  private noteWorst(z: Float32Array, raw: Float32Array, trained: TrainedInputs, dims: readonly number[]): void {
     const { rows, inputs } = trained;
     let best = Infinity;
     let nearest = 0;
     for (let r = 0; r < rows.length; r += inputs) {
       let d2 = 0;
-      for (let i = 0; i < inputs; i++) d2 += (z[i] - rows[r + i]) ** 2;
+      for (const i of dims) d2 += (z[i] - rows[r + i]) ** 2;
       if (d2 < best) [best, nearest] = [d2, r];
     }
-    let input = 0;
-    for (let i = 1; i < inputs; i++) {
+    let input = dims[0];
+    for (const i of dims) {
       if (Math.abs(z[i] - rows[nearest + i]) > Math.abs(z[input] - rows[nearest + input])) input = i;
     }
     this.worst = { input, value: raw[input] };

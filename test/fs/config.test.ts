@@ -12,7 +12,8 @@ t.test('config staging and commit', async (t) => {
   t.equal(
     await cat('config'),
     'inputs=1\noutputs=1\nhidden=32,32\nlearning_rate=0.01\nbatch_size=32\nbuffer_capacity=10000\nscale=1\n' +
-      'durability=strict\noverflow=drop_oldest\npromote_dwell_ms=300000\ndemote_dwell_ms=60000\nemergency_cooldown_ms=300000\ntraining_pause=off\n',
+      'durability=strict\noverflow=drop_oldest\npromote_dwell_ms=300000\ndemote_dwell_ms=60000\nemergency_cooldown_ms=300000\ntraining_pause=off\n' +
+      'novelty_inputs=all\n',
     'defaults',
   );
   t.equal(await cat('config_staged'), '', 'nothing staged');

@@ -277,6 +277,7 @@ const configValues = fc.record({
   demote_dwell_ms: fc.integer({ min: 0, max: 86_400_000 }),
   emergency_cooldown_ms: fc.integer({ min: 0, max: 86_400_000 }),
   training_pause: fc.constantFrom('off' as const, 'on' as const),
+  novelty_inputs: fc.oneof(fc.constant('all' as const), fc.uniqueArray(fc.integer({ min: 0, max: 4095 }), { minLength: 1, maxLength: 8 })),
 });
 
 t.test('config: any write stages keys or is EINVAL; a written config reads back as written', async (t) => {

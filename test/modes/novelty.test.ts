@@ -91,6 +91,27 @@ t.test('a combination never trained on begins an episode, though each input alon
   t.equal(m.report(), undefined);
 });
 
+t.test('judged on the context inputs only, that combination is familiar; a context never trained on is not', async (t) => {
+  const m = trainedMonitor();
+  // x0 is the context, x1 a candidate: x0 like phase a with the candidate phase b used
+  const pairing = new Float32Array(N.window * 3);
+  for (let k = 0; k < N.window; k++) pairing.set([0.1, 9.9, 42], k * 3);
+  const judgeContext = (raw: Float32Array) => {
+    const changes = [];
+    for (let s = 0; s < raw.length; s += 3) changes.push(m.observe(raw.subarray(s, s + 3), 3, 2, [0]));
+    return changes;
+  };
+  t.same(judgeContext(pairing), new Array(N.window).fill(null), 'no episode');
+  t.equal(m.unfamiliarCount, 0, 'not one sample unfamiliar');
+
+  // x0 = 5: between the trained contexts (standardised 0, one unit from both)
+  const between = new Float32Array(N.trigger * 3);
+  for (let k = 0; k < N.trigger; k++) between.set([5, 0, 42], k * 3);
+  t.equal(judgeContext(between).at(-1), 'began', 'a new context begins an episode');
+  t.equal(m.report()?.input, 0, 'and names the context input');
+  t.equal(m.observe(pairing.subarray(0, 3), 3, 2, [7]), null, 'an index beyond the inputs judges nothing');
+});
+
 t.test('a value beyond the trained range names that input and the range', async (t) => {
   const m = trainedMonitor();
   const novel = new Float32Array(N.trigger * 3);

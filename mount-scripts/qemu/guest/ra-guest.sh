@@ -15,6 +15,8 @@
 #          RA_REPS repetitions of both workloads under every variant:
 #          default (= 128 KiB), fixed 16/512/2048, emergency (module loaded,
 #          nothing applied) and auto with the warmed-up model (RUN lines)
+#   overhead  the module's own cost: one workload under variants with and
+#          without the module, interleaved (job_overhead below)
 # Prints PASS/FAIL lines; every wait is bounded.
 MNT=/mnt/mlproxy
 DATA=/data
@@ -303,11 +305,78 @@ bench_variant() {
 		settle_module
 		;;
 	esac
+	# the same quiet time before every variant's run (round 5, as the overhead job): the work a
+	# module variant's rmmod leaves to the server, and the rest of a load's start-up, stay out of
+	# whichever run comes next
+	sleep 1.5
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
 	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes)"
 	case $v in emerg | auto) unload_ra ;; esac
 	setra 128
+}
+
+# The module's own cost (round 5): RA_REPS repetitions of one workload
+# (RA_OVH_WORK, scan or lookup), the variants (RA_OVH_VARIANTS) interleaved and
+# rotated each repetition, each run after the same quiet time: none (no
+# module), emerg (the module on a model in emergency: probes attached, nothing
+# applied, training paused, started once connected), noserver (the same, but
+# mount_path leads nowhere: probes and timer without any transaction with the
+# server), dstats (emerg with device_stats=1), slow (emerg with the timer and
+# the I/O thread's round 10x rarer: the probes' share), old and oldnoserver (emerg and
+# noserver with another build of the module, RA_KO_OLD on the host).  RUN
+# lines as the bench's.
+ovh_variant() { # VARIANT SEED PLAN
+	v=$1
+	case $v in
+	none) ;;
+	emerg) load_ra idle || fail "load for $v" ;;
+	noserver)
+		insmod $KO model_name=idle mount_path=/nonexistent || fail "load for $v"
+		sleep 1.1
+		;;
+	old) insmod /lib/modules/mlp_ra_kmod_old.ko model_name=idle timeout_ms=5000 || fail "load for $v" ;;
+	oldnoserver)
+		insmod /lib/modules/mlp_ra_kmod_old.ko model_name=idle mount_path=/nonexistent || fail "load for $v"
+		sleep 1.1
+		;;
+	dstats) load_ra idle device_stats=1 || fail "load for $v" ;;
+	slow) load_ra idle interval_ms=1000 period_ms=5000 || fail "load for $v" ;;
+	esac
+	case $v in emerg | old | dstats | slow)
+		pause_training idle
+		settle_module
+		;;
+	esac
+	# the same quiet time before every variant's run: the server's work after
+	# the previous variant's rmmod (its model's stop) must not fall into the
+	# next run (round 5's first attempt: the variant without a module, the
+	# only one that started at once, read 1.1-1.2x the others)
+	sleep 1.5
+	[ "$v" = emerg ] && [ "$2" = 10 ] && sed 's/^/KPROBES /' /sys/kernel/debug/kprobes/list
+	run_work "$v mode=$(param mode)" "$2" "$3"
+	[ "$v" = none ] && return
+	echo "FEATURES variant=$v probes=$(param probes_attached) $(param last_features)"
+	unload_ra
+	dmesg | grep 'mlp_ra_kmod: unloaded' | tail -n 1 | sed "s/^/UNLOADED variant=$v /"
+}
+
+job_overhead() {
+	work=${RA_OVH_WORK:-lookup}
+	vs=$(echo "${RA_OVH_VARIANTS:-none,emerg,noserver}" | tr , ' ')
+	warm_trainer
+	log "overhead: $work, variants $vs, $REPS repetitions"
+	# the boot's first run is slow whatever it runs (round 5: 1.9 and 6.1 s against 1.5): not measured
+	run_work throwaway 1 "$(plan_$work)" >/dev/null
+	sleep 1.5
+	r=1
+	while [ $r -le "$REPS" ]; do
+		for v in $vs; do
+			ovh_variant "$v" $((r * 10)) "$(plan_$work)" | sed "s/^RUN /RUN rep=$r work=$work variant=/"
+		done
+		vs="$(echo "$vs" | cut -d' ' -f2-) $(echo "$vs" | cut -d' ' -f1)"
+		r=$((r + 1))
+	done
 }
 
 job_bench() {
@@ -331,7 +400,7 @@ job_bench() {
 		k=$((k + 1))
 	done
 	mwrite $MNT/models/readahead/mode auto
-	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_advantage) ' | tr '\n' ' ')"
+	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_(advantage|ml_count|default_count|ml_mean|default_mean|welch_t|confidence_better)) ' | tr '\n' ' ')"
 	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 	# the measured runs use the model as the warm-up left it: no training during them
 	pause_training readahead
@@ -376,6 +445,7 @@ fi
 case $JOB in
 ci) job_ci ;;
 bench) job_bench ;;
+overhead) job_overhead ;;
 *) fail "unknown RA_JOB $JOB" ;;
 esac
 kill "$SERVER" 2>/dev/null

@@ -20,6 +20,11 @@ export interface ModelConfig {
   emergency_cooldown_ms: number;
   /** `on`: no new training round starts (samples are still taken in, queries and qnet still answered); `off` resumes. */
   training_pause: 'off' | 'on';
+  /**
+   * The inputs the novelty check judges (0-based): those that describe the situation, not a candidate the
+   * subsystem asks about; `all` (the default) judges every input.
+   */
+  novelty_inputs: number[] | 'all';
 }
 export type ConfigKey = keyof ModelConfig;
 export type StagedConfig = Partial<ModelConfig>;
@@ -38,6 +43,7 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   demote_dwell_ms: 60_000,
   emergency_cooldown_ms: 300_000,
   training_pause: 'off',
+  novelty_inputs: 'all',
 });
 
 /** Bytes one model's training buffer may take: keeps a typo in buffer_capacity from eating the host. */
@@ -81,6 +87,12 @@ const PARSERS: { [K in ConfigKey]: (text: string) => ModelConfig[K] } = {
   demote_dwell_ms: (t) => integer('demote_dwell_ms', t, 0, 86_400_000),
   emergency_cooldown_ms: (t) => integer('emergency_cooldown_ms', t, 0, 86_400_000),
   training_pause: (t) => oneOf('training_pause', t, ['off', 'on'] as const),
+  novelty_inputs: (t) => {
+    if (t === 'all') return 'all';
+    const list = t.split(',').map((p) => integer('novelty_inputs', p, 0, 4095));
+    if (new Set(list).size !== list.length) fail('EINVAL', `config novelty_inputs: "${t}" names an input twice`);
+    return list;
+  },
 };
 
 export const CONFIG_KEYS = Object.keys(PARSERS) as ConfigKey[];
@@ -116,6 +128,8 @@ export function validateConfig(config: ModelConfig): void {
   if (config.batch_size > config.buffer_capacity) {
     fail('EINVAL', `config batch_size: ${config.batch_size} exceeds buffer_capacity ${config.buffer_capacity}`);
   }
+  const outside = config.novelty_inputs === 'all' ? undefined : config.novelty_inputs.find((i) => i >= config.inputs);
+  if (outside !== undefined) fail('EINVAL', `config novelty_inputs: input ${outside} does not exist (inputs=${config.inputs}, numbered from 0)`);
   const bytes = config.buffer_capacity * (config.inputs + config.outputs) * 4;
   if (bytes > MAX_BUFFER_BYTES) {
     fail(

@@ -34,6 +34,8 @@ export interface PolicyTiming {
   promote_dwell_ms: number;
   demote_dwell_ms: number;
   emergency_cooldown_ms: number;
+  /** The inputs novelty is judged on (config novelty_inputs). */
+  novelty_inputs: number[] | 'all';
 }
 
 /**
@@ -161,7 +163,8 @@ export class ModePolicy {
     const rows = new Float32Array(this.waiting.length * inputs);
     this.waiting.forEach((row, k) => rows.set(row, k * inputs));
     this.waiting = [];
-    const change = this.novelty.observe(rows, inputs, inputs);
+    const context = this.timing().novelty_inputs;
+    const change = this.novelty.observe(rows, inputs, inputs, context === 'all' ? undefined : context);
     if (!change) return;
     const r = this.novelty.report();
     const unfamiliar = `${this.novelty.unfamiliarCount} of the last ${DEFAULT_NOVELTY.window} samples unfamiliar`;
