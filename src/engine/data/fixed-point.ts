@@ -1,4 +1,5 @@
-// Owns scaling fixed-point values to floats: when a multiply may stand in for the division without changing one bit.
+// Owns fixed-point values: the ±MAX_ABS_VALUE check, and scaling them to floats (when a multiply may stand in for
+// the division without changing one bit).
 import { MAX_ABS_VALUE } from '../../protocol.js';
 
 /** Integers below this magnitude are exact in a float32. */
@@ -39,4 +40,27 @@ export function scaleInts(raw: Int32Array, values: number, scale: number, out: F
     else out[at + i] = v / scale;
   }
   return -1;
+}
+
+/**
+ * The index of the first of `raw[0, values)` beyond ±MAX_ABS_VALUE, or -1: the check MLDS values pass at the
+ * write, before they are scaled (a plain loop: 0.7-0.9 ns a value here, against 1.8-2.2 for scaleInts).
+ */
+export function firstBeyond(raw: Int32Array, values: number): number {
+  for (let i = 0; i < values; i++) {
+    const v = raw[i];
+    if (v > MAX_ABS_VALUE || v < -MAX_ABS_VALUE) return i;
+  }
+  return -1;
+}
+
+/**
+ * Scale checked int32s to floats in their own memory: `ints` and `floats` view the same bytes, each value is read
+ * before its slot is written, and every value is within ±MAX_ABS_VALUE already (firstBeyond), so none is refused.
+ */
+export function scaleIntsInPlace(ints: Int32Array, floats: Float32Array, scale: number): void {
+  if (ints.buffer !== floats.buffer || ints.byteOffset !== floats.byteOffset || ints.length !== floats.length) {
+    throw new Error('scaleIntsInPlace: the two views must cover the same bytes');
+  }
+  scaleInts(ints, ints.length, scale, floats, 0);
 }

@@ -32,7 +32,21 @@ function giveBack(block: Float32Array): void {
   spareCount++;
 }
 
-export function valueCount(blocks: RowBlocks): number {
+/**
+ * MLDS rows as written: int32s still to be divided by `scale` (checked against ±MAX_ABS_VALUE already). The
+ * buffer takes them so and divides them when they are first read, which keeps the division off the write path.
+ */
+export interface FixedPointRows {
+  readonly ints: readonly Int32Array[];
+  readonly scale: number;
+}
+
+/** The same bytes as `block`, read as int32s (where MLDS rows sit until they are scaled). */
+export function intsOf(block: Float32Array): Int32Array {
+  return new Int32Array(block.buffer, block.byteOffset, block.length);
+}
+
+export function valueCount(blocks: readonly { readonly length: number }[]): number {
   let n = 0;
   for (const b of blocks) n += b.length;
   return n;
