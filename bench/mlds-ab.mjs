@@ -3,7 +3,7 @@
 // the same MLDS batch (60,000 samples of 16 + 4, 64 KiB writes) to each in rotated order, round after round.
 //   node bench/mlds-ab.mjs [--rounds N] [--batches N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] NAME=ROOT...
 //     NAME=ROOT   an mlproxy checkout or copy with bin/ and dist/ built (e.g. base=/tmp/mlds-base new=.)
-//     --cpu-prof  run the mlproxy servers under node --cpu-prof, profiles written to DIR when they stop
+//     --cpu-prof  run the servers under node --cpu-prof (50 µs), NAME.cpuprofile written to DIR when they stop
 // Prints per round MB/s per server, then each build's median and range and its per-round ratio to the first
 // build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
@@ -38,8 +38,11 @@ const { xs, ys } = syntheticData(ROWS, INPUTS, OUTPUTS, 31);
 const dataFile = join(work, 'data.mlds');
 writeFileSync(dataFile, datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE));
 
+/** node flags for a server: under --cpu-prof, a profile per server named after it. */
+const profFlags = (name) => (opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', opts['cpu-prof'], '--cpu-prof-name', `${name}.cpuprofile`] : []);
+
 async function startBuild(name, root) {
-  const prof = opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', opts['cpu-prof'], '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+  const prof = profFlags(name);
   const s = await startMountProcess({
     name: `mlds-${name}`,
     cpus: SERVER_CPU,
@@ -57,7 +60,7 @@ async function startBare() {
     name: 'mlds-bare',
     cpus: SERVER_CPU,
     readyFile: 'sink',
-    command: (mnt) => [process.execPath, join(ROOT, 'bench/baselines/bare-fuse-native.mjs'), mnt],
+    command: (mnt) => [process.execPath, ...profFlags('bare'), join(ROOT, 'bench/baselines/bare-fuse-native.mjs'), mnt],
   });
   return { name: 'bare', server: s, sink: s.path('sink') };
 }
