@@ -1,7 +1,7 @@
 // Interleaved A/B of binary MLDS ingest through FUSE: two or more mlproxy builds (and the bare fuse-native
 // server for reference) mounted side by side, pinned to one CPU, the ceilings benchmark's C client writing
 // the same MLDS batch (60,000 samples of 16 + 4, 64 KiB writes) to each in rotated order, round after round.
-//   node bench/mlds-ab.mjs [--rounds N] [--batches N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] NAME=ROOT...
+//   node bench/mlds-ab.mjs [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] NAME=ROOT...
 //     NAME=ROOT   an mlproxy checkout or copy with bin/ and dist/ built (e.g. base=/tmp/mlds-base new=.)
 //     --cpu-prof  run the servers under node --cpu-prof (50 µs), NAME.cpuprofile written to DIR when they stop
 // Prints per round MB/s per server, then each build's median and range and its per-round ratio to the first
@@ -18,6 +18,7 @@ const { values: opts, positionals } = parseArgs({
   options: {
     rounds: { type: 'string', default: '7' },
     batches: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '15' },
     'client-cpu': { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
     'no-bare': { type: 'boolean', default: false },
@@ -81,7 +82,9 @@ const targets = [];
 try {
   for (const b of builds) targets.push(await startBuild(b.name, b.root));
   if (!opts['no-bare']) targets.push(await startBare());
-  for (const t of targets) batch(t); // warm-up: JIT, spare blocks, first ring fill
+  // Warm-up: the JIT, the spare blocks, and the first pass over each server's memory (the bare server's 64 MB
+  // sink faults its pages in during its first 14 batches, at a quarter of its rate).
+  for (const t of targets) for (let i = 0; i < Number(opts.warmup); i++) batch(t);
   const rounds = Number(opts.rounds);
   const perRound = [];
   for (let r = 0; r < rounds; r++) {
