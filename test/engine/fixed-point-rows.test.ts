@@ -162,6 +162,19 @@ t.test('decoder: a value beyond ±1e9 fails its write with the same errno and me
     t.equal((error as Error).message, `dataset: binary record ${record} value ${bad} is beyond ±1000000000`, `record ${record}: the documented message`);
   }
   t.equal(firstBeyond(Int32Array.from([1e9, -1e9, 0, 1e9 + 1]), 4), 3, 'firstBeyond: ±1e9 itself passes');
+  // Around the fast pass's bound (2^29) and the limit, alone and among small values, at every position.
+  const edges = [2 ** 29 - 1, -(2 ** 29), 2 ** 29, -(2 ** 29) - 1, 1e9, -1e9, 1e9 + 1, -1e9 - 1, 2 ** 31 - 1, -(2 ** 31)];
+  for (const edge of edges) {
+    for (const at of [0, 1, 17, 99]) {
+      const raw = Int32Array.from({ length: 100 }, (_, i) => (i % 7) - 3);
+      raw[at] = edge;
+      t.equal(firstBeyond(raw, 100), Math.abs(edge) > 1e9 ? at : -1, `firstBeyond: ${edge} at ${at}`);
+    }
+  }
+  const two = Int32Array.from({ length: 50 }, () => 5);
+  two.set([2 ** 29 + 5, -(2 ** 29) - 5, 999_999_999, 1e9 + 7], 10);
+  two[40] = -(2 ** 31);
+  t.equal(firstBeyond(two, 50), 13, 'firstBeyond: the first beyond, after allowed values past the bound');
   t.equal(firstBeyond(Int32Array.from([5, -1e9 - 1, 1e9 + 1]), 1), -1, 'firstBeyond: only the values asked for');
   t.end();
 });
