@@ -134,6 +134,21 @@ t.test('decoder: binary rows are the int32s written until floats are asked for, 
   d.feed(bytes.subarray(20_000));
   d.finish();
   t.ok(sameBits(flatten(d.rows()), divided(values, 1000)), 'rows asked for mid-batch: every value divided once');
+  // Writes bigger than a 64 KiB row block (cat sends 128 KiB) fill standard blocks, each a whole number of rows.
+  const wide = Int32Array.from({ length: 20 * 30_000 }, value);
+  const wideBytes = mlds(16, 4, wide);
+  for (const chunk of [131_072, 1 << 20]) {
+    const big = new DatasetDecoder(16, 4, 1000);
+    for (let at = 0; at < wideBytes.length; at += chunk) big.feed(wideBytes.subarray(at, at + chunk));
+    big.finish();
+    const blocks = big.rows();
+    t.ok(
+      blocks.every((b) => b.length <= Math.floor(16384 / 20) * 20 && b.length % 20 === 0),
+      `${chunk}-byte writes: no block beyond 64 KiB, each whole rows`,
+    );
+    t.ok(sameBits(flatten(blocks), divided(wide, 1000)), `${chunk}-byte writes: every value`);
+    big.release();
+  }
   const text = new DatasetDecoder(1, 1, 1000);
   text.feed(Buffer.from('1 2\n'));
   text.finish();

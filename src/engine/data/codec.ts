@@ -251,12 +251,24 @@ export class DatasetDecoder {
     if (reserved !== 0) fail('EINVAL', 'dataset: binary header reserved field is not 0');
   }
 
-  /** `records` whole records from the start of `data`, copied into the rows as int32s and checked (scaled once rows() ran). */
+  /**
+   * `records` whole records from the start of `data`, a block's room at a time: a write bigger than a block
+   * (cat sends 128 KiB) fills standard blocks, which are reused, rather than a block of its own size.
+   */
   private binaryRecords(data: Buffer, records: number): void {
+    const recordBytes = this.width * 4;
+    for (let done = 0; done < records;) {
+      const n = Math.min(records - done, this.rowsOut.room());
+      this.binaryPiece(data.subarray(done * recordBytes), n);
+      done += n;
+    }
+  }
+
+  /** `records` records that fit the open block, copied into it as int32s and checked (scaled once rows() ran). */
+  private binaryPiece(data: Buffer, records: number): void {
     const rows = this.rowsOut;
     const before = this.samples;
     const values = records * this.width;
-    rows.room(records);
     const { open: out, used: at } = rows;
     const ints = new Int32Array(out.buffer, out.byteOffset + at * 4, values);
     // One copy of the bytes whatever the chunk's alignment (the binding reuses its buffer once we answer).

@@ -82,11 +82,12 @@ export class BlockBuilder {
 
   constructor(readonly width: number) {
     this.blockRows = Math.max(1, Math.floor(BLOCK_VALUES / width));
-    this.open = this.newBlock(this.blockRows * width);
+    this.open = this.newBlock();
   }
 
-  private newBlock(values: number): Float32Array {
-    const block = values === this.blockRows * this.width ? takeBlock(values) : new Float32Array(values);
+  /** Every block has the same size (a whole number of rows, 64 KiB or one row), so every one can be reused. */
+  private newBlock(): Float32Array {
+    const block = takeBlock(this.blockRows * this.width);
     this.owned.push(block);
     return block;
   }
@@ -96,22 +97,20 @@ export class BlockBuilder {
    * batch. Every view from blocks() is void from here on; the builder must not be used again.
    */
   release(): void {
-    for (const block of this.owned) this.recycle(block);
+    for (const block of this.owned) giveBack(block);
     this.owned.length = 0;
     this.sealed = [];
     this.open = new Float32Array(0);
     this.used = this.first = this.sealedRows = 0;
   }
 
-  /** Rows that fit in `open` from `used` on; starts a fresh block first when it is full (or `atLeast` do not fit). */
-  room(atLeast = 1): number {
-    let free = (this.open.length - this.used) / this.width;
-    if (free < atLeast) {
-      this.seal();
-      this.open = this.newBlock(Math.max(this.blockRows, atLeast) * this.width);
-      free = this.open.length / this.width;
-    }
-    return free;
+  /** Rows that fit in `open` from `used` on (at least one); starts a fresh block first when it is full. */
+  room(): number {
+    const free = (this.open.length - this.used) / this.width;
+    if (free > 0) return free;
+    this.seal();
+    this.open = this.newBlock();
+    return this.blockRows;
   }
 
   /** `rows` rows were written into `open` at `used`. */
@@ -161,12 +160,7 @@ export class BlockBuilder {
   private disown(view: Float32Array): void {
     const at = this.owned.findIndex((block) => block.buffer === view.buffer);
     if (at < 0) return;
-    this.recycle(this.owned.splice(at, 1)[0]);
-  }
-
-  /** Blocks of the standard size go to the spares; a bigger one (a write larger than a block) to the collector. */
-  private recycle(block: Float32Array): void {
-    if (block.length === this.blockRows * this.width) giveBack(block);
+    giveBack(this.owned.splice(at, 1)[0]);
   }
 
   private seal(): void {
