@@ -42,8 +42,8 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
  * Text or binary is decided by the first bytes; a line or record may straddle chunks.
  * Samples are read straight from each chunk into the rows; only a line or record cut by the end of
  * a chunk is copied, to be completed by the next one. Binary records are copied as the int32s they are and
- * checked; they are divided by `scale` only when someone asks for floats (rows()), which the buffer does
- * only when they are first read (fixedPoint()), so a write costs a copy and the check, not the division.
+ * checked: rows() divides them by `scale`, fixedPoint() hands them over undivided (the buffer divides them
+ * when a row is first read), so a write costs a copy and the check, not the division.
  */
 export class DatasetDecoder {
   private format: 'unknown' | 'text' | 'binary' = 'unknown';
