@@ -103,6 +103,11 @@ export class DatasetDecoder {
     return { ints: this.rowsOut.blocks().map(intsOf), scale: this.scale };
   }
 
+  /** The rows' memory goes with them to whoever stored them (the buffer keeps MLDS blocks until it copies them): its blocks, whole. */
+  handOver(): Float32Array[] {
+    return this.rowsOut.handOver();
+  }
+
   /** The rows were stored: their memory goes to the next batch. The decoder must not be used again. */
   release(): void {
     this.rowsOut.release();

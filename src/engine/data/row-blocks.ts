@@ -24,7 +24,8 @@ function takeBlock(values: number): Float32Array {
   return block;
 }
 
-function giveBack(block: Float32Array): void {
+/** A block whose rows are no longer needed goes back to the spares (dropped when they are full). */
+export function giveBack(block: Float32Array): void {
   if (spareCount >= SPARE_MAX_BLOCKS) return;
   const list = spare.get(block.length) ?? [];
   list.push(block);
@@ -102,6 +103,14 @@ export class BlockBuilder {
     this.sealed = [];
     this.open = new Float32Array(0);
     this.used = this.first = this.sealedRows = 0;
+  }
+
+  /**
+   * The rows' memory now belongs to whoever stored them (the buffer keeps MLDS blocks until it copies them):
+   * returns every block this builder took, whole, and release() will give back none of them.
+   */
+  handOver(): Float32Array[] {
+    return this.owned.splice(0);
   }
 
   /** Rows that fit in `open` from `used` on (at least one); starts a fresh block first when it is full. */

@@ -6,7 +6,7 @@ import { LIMITS } from '../../limits.js';
 import type { DatasetDecoder } from '../data/codec.js';
 
 /** A finished batch's rows, as the sink may take them (views, valid until the batch is released). */
-export type DecodedRows = Pick<DatasetDecoder, 'rows' | 'fixedPoint'>;
+export type DecodedRows = Pick<DatasetDecoder, 'rows' | 'fixedPoint' | 'handOver'>;
 
 /** What a batch needs from its session: a decoder for the config in force, and where to store or refuse. */
 export interface BatchSink {
@@ -68,7 +68,7 @@ export class DatasetBatch {
       }
       return this.sink.store(decoder, bytes, decoder.dropped, width);
     } finally {
-      decoder.release(); // store copied the rows (buffer and log) before returning
+      decoder.release(); // store copied the rows (buffer and log) before returning, or took their memory (handOver)
     }
   }
 

@@ -55,7 +55,7 @@ export class Intake {
         const fixed = this.ctx.store ? undefined : decoded.fixedPoint();
         if (fixed) {
           this.checkWidth(width, valueCount(fixed.ints));
-          return this.ingestFixedPoint(fixed, bytes, dropped);
+          return this.ingestFixedPoint(fixed, bytes, dropped, () => decoded.handOver());
         }
         const rows = decoded.rows();
         this.checkWidth(width, valueCount(rows));
@@ -99,9 +99,12 @@ export class Intake {
     });
   }
 
-  /** An MLDS batch without a dataset log: into the buffer as the int32s written (it scales them when first read). */
-  private ingestFixedPoint(rows: FixedPointRows, bytes: number, droppedInBatch: number): void {
-    this.admit(valueCount(rows.ints), bytes, droppedInBatch, () => this.ring.pushFixedPoint(rows.ints, rows.scale));
+  /**
+   * An MLDS batch without a dataset log: into the buffer as the int32s written, in the batch's own blocks (it
+   * copies and scales them when a row is first read); `handOver` gives it their memory once it is admitted.
+   */
+  private ingestFixedPoint(rows: FixedPointRows, bytes: number, droppedInBatch: number, handOver: () => Float32Array[]): void {
+    this.admit(valueCount(rows.ints), bytes, droppedInBatch, () => this.ring.pushFixedPoint(rows.ints, rows.scale, handOver()));
   }
 
   /**
