@@ -2,8 +2,8 @@
 import { fail } from '../../errors.js';
 import { BINARY_DATASET, MAX_ABS_VALUE, isKeyword, type FeedbackSource, FEEDBACK_SOURCES } from '../../protocol.js';
 import { ROW, scanLines, scanRow, type LineCursor } from './text-scan.js';
-import { BlockBuilder, type RowBlocks } from './row-blocks.js';
-import { scaleInts } from './fixed-point.js';
+import { BlockBuilder, intsOf, type FixedPointRows, type RowBlocks } from './row-blocks.js';
+import { firstBeyond, scaleInts, scaleIntsInPlace } from './fixed-point.js';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -41,7 +41,9 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
  * Decodes one open file's dataset stream, chunk by chunk, into whole samples.
  * Text or binary is decided by the first bytes; a line or record may straddle chunks.
  * Samples are read straight from each chunk into the rows; only a line or record cut by the end of
- * a chunk is copied, to be completed by the next one.
+ * a chunk is copied, to be completed by the next one. Binary records are copied as the int32s they are and
+ * checked: rows() divides them by `scale`, fixedPoint() hands them over undivided (the buffer divides them
+ * when a row is first read), so a write costs a copy and the check, not the division.
  */
 export class DatasetDecoder {
   private format: 'unknown' | 'text' | 'binary' = 'unknown';
@@ -51,8 +53,8 @@ export class DatasetDecoder {
   private headerSeen = false;
   private readonly rowsOut: BlockBuilder;
   private readonly cursor: LineCursor = { at: 0, rows: 0, lines: 0 };
-  /** Where an unaligned binary chunk is copied to be read as int32s. */
-  private scratch = new Int32Array(0);
+  /** Binary rows were scaled to floats (rows() was asked for): later records are scaled as they come. */
+  private scaled = false;
   /** Values in one row: the inputs, then the outputs. */
   readonly width: number;
 
@@ -82,9 +84,28 @@ export class DatasetDecoder {
     if (this.rowsOut.count >= 2 * rows) this.dropped += this.rowsOut.keepNewest(rows);
   }
 
-  /** The decoded samples (after finish: the batch), as blocks of rows; views, valid until the next feed. */
+  /**
+   * The decoded samples (after finish: the batch) as floats, in blocks of rows; views, valid until the next feed.
+   * Binary rows are divided by `scale` here, in place, the first time.
+   */
   rows(): RowBlocks {
-    return this.rowsOut.blocks();
+    const blocks = this.rowsOut.blocks();
+    if (this.format === 'binary' && !this.scaled) {
+      for (const block of blocks) scaleIntsInPlace(intsOf(block), block, this.scale);
+      this.scaled = true;
+    }
+    return blocks;
+  }
+
+  /** Binary rows as the int32s written (checked), with the scale to divide them by; undefined for text or once rows() ran. */
+  fixedPoint(): FixedPointRows | undefined {
+    if (this.format !== 'binary' || this.scaled) return undefined;
+    return { ints: this.rowsOut.blocks().map(intsOf), scale: this.scale };
+  }
+
+  /** The rows' memory goes with them to whoever stored them (the buffer keeps MLDS blocks until it copies them): its blocks, whole. */
+  handOver(): Float32Array[] {
+    return this.rowsOut.handOver();
   }
 
   /** The rows were stored: their memory goes to the next batch. The decoder must not be used again. */
@@ -235,26 +256,33 @@ export class DatasetDecoder {
     if (reserved !== 0) fail('EINVAL', 'dataset: binary header reserved field is not 0');
   }
 
-  /** `records` whole records from the start of `data`, converted into the rows. */
+  /**
+   * `records` whole records from the start of `data`, a block's room at a time: a write bigger than a block
+   * (cat sends 128 KiB) fills standard blocks, which are reused, rather than a block of its own size.
+   */
   private binaryRecords(data: Buffer, records: number): void {
+    const recordBytes = this.width * 4;
+    for (let done = 0; done < records;) {
+      const n = Math.min(records - done, this.rowsOut.room());
+      this.binaryPiece(data.subarray(done * recordBytes), n);
+      done += n;
+    }
+  }
+
+  /** `records` records that fit the open block, copied into it as int32s and checked (scaled once rows() ran). */
+  private binaryPiece(data: Buffer, records: number): void {
     const rows = this.rowsOut;
     const before = this.samples;
     const values = records * this.width;
-    const raw = this.int32View(data, values);
-    rows.room(records);
     const { open: out, used: at } = rows;
-    const bad = scaleInts(raw, values, this.scale, out, at);
-    if (bad >= 0) fail('EINVAL', `dataset: binary record ${before + Math.floor(bad / this.width) + 1} value ${raw[bad]} is beyond ±${MAX_ABS_VALUE}`);
+    const ints = new Int32Array(out.buffer, out.byteOffset + at * 4, values);
+    // One copy of the bytes whatever the chunk's alignment (the binding reuses its buffer once we answer).
+    if (LITTLE_ENDIAN) new Uint8Array(ints.buffer, ints.byteOffset, values * 4).set(data.subarray(0, values * 4));
+    else for (let i = 0; i < values; i++) ints[i] = data.readInt32LE(i * 4);
+    const bad = firstBeyond(ints, values);
+    if (bad >= 0) fail('EINVAL', `dataset: binary record ${before + Math.floor(bad / this.width) + 1} value ${ints[bad]} is beyond ±${MAX_ABS_VALUE}`);
+    if (this.scaled) scaleInts(ints, values, this.scale, out, at);
     rows.advance(records);
-  }
-
-  /** The first `values` little-endian int32s of `data`: a view of the binding's buffer when aligned, else one copy. */
-  private int32View(data: Buffer, values: number): Int32Array {
-    if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) return new Int32Array(data.buffer, data.byteOffset, values);
-    if (!LITTLE_ENDIAN) return Int32Array.from({ length: values }, (_, i) => data.readInt32LE(i * 4));
-    if (this.scratch.length < values) this.scratch = new Int32Array(values);
-    new Uint8Array(this.scratch.buffer, 0, values * 4).set(data.subarray(0, values * 4));
-    return this.scratch;
   }
 }
 

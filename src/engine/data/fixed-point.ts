@@ -1,4 +1,5 @@
-// Owns scaling fixed-point values to floats: when a multiply may stand in for the division without changing one bit.
+// Owns fixed-point values: the ±MAX_ABS_VALUE check, and scaling them to floats (when a multiply may stand in for
+// the division without changing one bit).
 import { MAX_ABS_VALUE } from '../../protocol.js';
 
 /** Integers below this magnitude are exact in a float32. */
@@ -39,4 +40,40 @@ export function scaleInts(raw: Int32Array, values: number, scale: number, out: F
     else out[at + i] = v / scale;
   }
   return -1;
+}
+
+/** Below this magnitude every value is within ±MAX_ABS_VALUE (2^29 < 1e9): the bound the fast pass tests. */
+const SURELY_WITHIN = 2 ** 29;
+
+/**
+ * The index of the first of `raw[0, values)` beyond ±MAX_ABS_VALUE, or -1: the check MLDS values pass at the
+ * write, before they are scaled. A first pass ORs every value's magnitude bits (v ^ (v >> 31) is |v| for v ≥ 0
+ * and |v| - 1 below), with no branch on the data; when the OR stays below 2^29 every value does too, which is all
+ * fixed-point data of a sane scale. Otherwise (a value of 2^29 or more, allowed or not) a second pass finds
+ * the first one beyond. Through FUSE the branch-free pass made 64 KiB MLDS writes 7 % faster than one loop
+ * that tests each value against both bounds (docs/performance-mlds-notes.md); in-process both take 0.65-0.75 ns a value.
+ */
+export function firstBeyond(raw: Int32Array, values: number): number {
+  let bits = 0;
+  for (let i = 0; i < values; i++) {
+    const v = raw[i];
+    bits |= v ^ (v >> 31);
+  }
+  if (bits < SURELY_WITHIN) return -1;
+  for (let i = 0; i < values; i++) {
+    const v = raw[i];
+    if (v > MAX_ABS_VALUE || v < -MAX_ABS_VALUE) return i;
+  }
+  return -1;
+}
+
+/**
+ * Scale checked int32s to floats in their own memory: `ints` and `floats` view the same bytes, each value is read
+ * before its slot is written, and every value is within ±MAX_ABS_VALUE already (firstBeyond), so none is refused.
+ */
+export function scaleIntsInPlace(ints: Int32Array, floats: Float32Array, scale: number): void {
+  if (ints.buffer !== floats.buffer || ints.byteOffset !== floats.byteOffset || ints.length !== floats.length) {
+    throw new Error('scaleIntsInPlace: the two views must cover the same bytes');
+  }
+  scaleInts(ints, ints.length, scale, floats, 0);
 }

@@ -1,13 +1,30 @@
 // Owns the bounded training buffer: fixed-width Float32Array rows in a ring, oldest dropped first, and the
 // column statistics for normalisation, summed per segment of slots when asked and only where rows changed
-// (a push is then a copy, however fast samples arrive).
-import { flatten, type RowBlocks } from './row-blocks.js';
+// (a push is then a copy, however fast samples arrive). MLDS rows may be pushed as the int32s written: they wait
+// in their blocks and are copied and divided by their scale when any row is next read (the reader's cost, not the writer's).
+import { scaleIntsInPlace } from './fixed-point.js';
+import { flatten, giveBack, type RowBlocks } from './row-blocks.js';
+
+/** A pushed MLDS block waiting to be copied: its int32s (the placed part), their scale, where they go, whose memory. */
+interface Waiting {
+  ints: Int32Array;
+  scale: number;
+  /** [slot, row of `ints`, rows] triples. */
+  pieces: number[];
+  rows: number;
+  memory: readonly Float32Array[];
+}
 
 /** Rows per statistics segment: a push marks its segments stale, and only stale ones are summed again. */
 const SEGMENT_ROWS = 1024;
 
 export class SampleRing {
   private data: Float32Array;
+  /** The same memory as `data`, for rows pushed as int32s. */
+  private ints: Int32Array;
+  /** MLDS blocks pushed but not yet copied into their slots, oldest first (pushFixedPoint); `waitingRows` rows placed. */
+  private waiting: Waiting[] = [];
+  private waitingRows = 0;
   private head = 0; // index of the oldest row; 0 whenever the ring is not full
   private count = 0;
   /** Per segment of slots: column sums and sums of squares of the rows held there, valid unless stale. */
@@ -20,6 +37,7 @@ export class SampleRing {
     readonly width: number,
   ) {
     this.data = new Float32Array(cap * width);
+    this.ints = new Int32Array(this.data.buffer);
     const segments = Math.ceil(cap / SEGMENT_ROWS);
     this.segmentSums = new Float64Array(segments * width);
     this.segmentSquares = new Float64Array(segments * width);
@@ -35,31 +53,85 @@ export class SampleRing {
 
   /** Append rows (row-major, each block a whole number of rows), oldest dropped first; returns how many old rows went. */
   pushRows(rows: Float32Array | RowBlocks): number {
+    this.settle(); // the waiting MLDS rows go in first, in order
     let dropped = 0;
-    for (const block of rows instanceof Float32Array ? [rows] : rows) dropped += this.pushBlock(block);
+    for (const block of rows instanceof Float32Array ? [rows] : rows) {
+      const { pieces, skip, dropped: went } = this.place(block.length / this.width);
+      for (let p = 0; p < pieces.length; p += 3) {
+        const [slot, from, n] = [pieces[p], pieces[p + 1] + skip, pieces[p + 2]];
+        this.data.set(block.subarray(from * this.width, (from + n) * this.width), slot * this.width);
+      }
+      dropped += went;
+    }
     return dropped;
   }
 
-  /** Copy a block into the slots after the newest row in at most two contiguous pieces (the ring wraps once). */
-  private pushBlock(block: Float32Array): number {
+  /**
+   * Append rows given as int32s already checked against ±MAX_ABS_VALUE (MLDS), each to be divided by `scale`.
+   * The counts, the drops and the slots are settled now; the rows wait in their blocks and are copied into the
+   * buffer and divided in place when a row is next read, giving exactly what pushRows of their divided values
+   * would hold (same slots, same order). `memory`: the blocks' whole arrays, which the buffer gives back to the
+   * spares once their rows are copied or overwritten. At most a buffer's worth waits: a waiting block whose
+   * slots later ones cover entirely is dropped uncopied. Returns how many old rows went.
+   */
+  pushFixedPoint(rows: readonly Int32Array[], scale: number, memory: readonly Float32Array[] = []): number {
+    let dropped = 0;
+    for (const ints of rows) {
+      const { pieces, skip, dropped: went } = this.place(ints.length / this.width);
+      const placed = pieces.length ? pieces[pieces.length - 2] + pieces[pieces.length - 1] : 0;
+      this.waiting.push({ ints: ints.subarray(skip * this.width), scale, pieces, rows: placed, memory: [] });
+      this.waitingRows += placed;
+      dropped += went;
+    }
+    const last = this.waiting[this.waiting.length - 1];
+    if (last) last.memory = memory;
+    else memory.forEach(giveBack);
+    // Every slot is written again by the rows after the oldest waiting block: it need never be copied.
+    while (this.waiting.length > 1 && this.waitingRows - this.waiting[0].rows >= this.cap) {
+      const gone = this.waiting.shift() as Waiting;
+      this.waitingRows -= gone.rows;
+      gone.memory.forEach(giveBack);
+    }
+    return dropped;
+  }
+
+  /** Copy the waiting MLDS rows into their slots, oldest first, dividing each piece in place by its scale. */
+  private settle(): void {
+    if (this.waiting.length === 0) return;
     const width = this.width;
-    // Rows already held and rows of this block that do not fit both count as dropped, oldest first.
-    const dropped = Math.max(0, this.count + block.length / width - this.cap);
-    const n = Math.min(block.length / width, this.cap);
-    block = block.subarray(block.length - n * width);
+    for (const { ints, scale, pieces, memory } of this.waiting) {
+      for (let p = 0; p < pieces.length; p += 3) {
+        const [at, to] = [pieces[p] * width, (pieces[p] + pieces[p + 2]) * width];
+        this.ints.set(ints.subarray(pieces[p + 1] * width, (pieces[p + 1] + pieces[p + 2]) * width), at);
+        scaleIntsInPlace(this.ints.subarray(at, to), this.data.subarray(at, to), scale);
+      }
+      memory.forEach(giveBack);
+    }
+    this.waiting = [];
+    this.waitingRows = 0;
+  }
+
+  /**
+   * Make room for a block of `rows` rows after the newest: the oldest held rows, and the block's own rows that do
+   * not fit, count as dropped; the slots go stale. Returns the pieces as [slot, first row of the placed part, rows]
+   * triples (at most two: the ring wraps once), the block's rows skipped at its start, and the drops.
+   */
+  private place(rows: number): { pieces: number[]; skip: number; dropped: number } {
+    const dropped = Math.max(0, this.count + rows - this.cap);
+    const n = Math.min(rows, this.cap);
     const droppedHeld = Math.min(dropped, this.count);
+    const pieces: number[] = [];
     let slot = (this.head + this.count) % this.cap;
-    let from = 0;
-    while (from < n) {
+    for (let from = 0; from < n;) {
       const piece = Math.min(n - from, this.cap - slot);
-      this.data.set(block.subarray(from * width, (from + piece) * width), slot * width);
+      pieces.push(slot, from, piece);
       this.stale.fill(1, Math.floor(slot / SEGMENT_ROWS), Math.floor((slot + piece - 1) / SEGMENT_ROWS) + 1);
       from += piece;
       slot = (slot + piece) % this.cap;
     }
     this.count += n - droppedHeld;
     this.head = (this.head + droppedHeld) % this.cap;
-    return dropped;
+    return { pieces, skip: rows - n, dropped };
   }
 
   /** Sum one segment's occupied slots again. */
@@ -84,6 +156,7 @@ export class SampleRing {
 
   /** Row i, 0 being the oldest. The returned view is only valid until the next push. */
   row(i: number): Float32Array {
+    if (this.waiting.length) this.settle();
     const slot = (this.head + i) % this.cap;
     return this.data.subarray(slot * this.width, (slot + 1) * this.width);
   }
@@ -95,6 +168,7 @@ export class SampleRing {
 
   /** Every row, oldest first, as at most two views of the ring (valid until the next push). */
   views(): Float32Array[] {
+    this.settle();
     const width = this.width;
     const first = Math.min(this.count, this.cap - this.head);
     const out = [this.data.subarray(this.head * width, (this.head + first) * width)];
@@ -103,6 +177,9 @@ export class SampleRing {
   }
 
   clear(): void {
+    for (const { memory } of this.waiting) memory.forEach(giveBack);
+    this.waiting = [];
+    this.waitingRows = 0;
     this.head = 0;
     this.count = 0;
     this.stale.fill(1);
@@ -110,12 +187,14 @@ export class SampleRing {
 
   /** Change capacity, keeping the newest rows that fit; returns how many were dropped. */
   resize(capacity: number): number {
+    this.settle();
     const keep = Math.min(this.count, capacity);
     const next = new Float32Array(capacity * this.width);
     for (let i = 0; i < keep; i++) next.set(this.row(this.count - keep + i), i * this.width);
     const dropped = this.count - keep;
     const segments = Math.ceil(capacity / SEGMENT_ROWS);
     this.data = next;
+    this.ints = new Int32Array(next.buffer);
     this.cap = capacity;
     this.head = 0;
     this.count = keep;
@@ -127,6 +206,7 @@ export class SampleRing {
 
   /** Column means and standard deviations (a floor keeps constant columns from dividing by zero). */
   columnStats(): { mean: Float32Array; std: Float32Array } {
+    this.settle();
     const width = this.width;
     const sums = new Float64Array(width);
     const squares = new Float64Array(width);

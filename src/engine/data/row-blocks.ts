@@ -24,7 +24,8 @@ function takeBlock(values: number): Float32Array {
   return block;
 }
 
-function giveBack(block: Float32Array): void {
+/** A block whose rows are no longer needed goes back to the spares (dropped when they are full). */
+export function giveBack(block: Float32Array): void {
   if (spareCount >= SPARE_MAX_BLOCKS) return;
   const list = spare.get(block.length) ?? [];
   list.push(block);
@@ -32,7 +33,21 @@ function giveBack(block: Float32Array): void {
   spareCount++;
 }
 
-export function valueCount(blocks: RowBlocks): number {
+/**
+ * MLDS rows as written: int32s still to be divided by `scale` (checked against ±MAX_ABS_VALUE already). The
+ * buffer takes them so and divides them when they are first read, which keeps the division off the write path.
+ */
+export interface FixedPointRows {
+  readonly ints: readonly Int32Array[];
+  readonly scale: number;
+}
+
+/** The same bytes as `block`, read as int32s (where MLDS rows sit until they are scaled). */
+export function intsOf(block: Float32Array): Int32Array {
+  return new Int32Array(block.buffer, block.byteOffset, block.length);
+}
+
+export function valueCount(blocks: readonly { readonly length: number }[]): number {
   let n = 0;
   for (const b of blocks) n += b.length;
   return n;
@@ -68,11 +83,12 @@ export class BlockBuilder {
 
   constructor(readonly width: number) {
     this.blockRows = Math.max(1, Math.floor(BLOCK_VALUES / width));
-    this.open = this.newBlock(this.blockRows * width);
+    this.open = this.newBlock();
   }
 
-  private newBlock(values: number): Float32Array {
-    const block = values === this.blockRows * this.width ? takeBlock(values) : new Float32Array(values);
+  /** Every block has the same size (a whole number of rows, 64 KiB or one row), so every one can be reused. */
+  private newBlock(): Float32Array {
+    const block = takeBlock(this.blockRows * this.width);
     this.owned.push(block);
     return block;
   }
@@ -82,22 +98,28 @@ export class BlockBuilder {
    * batch. Every view from blocks() is void from here on; the builder must not be used again.
    */
   release(): void {
-    for (const block of this.owned) this.recycle(block);
+    for (const block of this.owned) giveBack(block);
     this.owned.length = 0;
     this.sealed = [];
     this.open = new Float32Array(0);
     this.used = this.first = this.sealedRows = 0;
   }
 
-  /** Rows that fit in `open` from `used` on; starts a fresh block first when it is full (or `atLeast` do not fit). */
-  room(atLeast = 1): number {
-    let free = (this.open.length - this.used) / this.width;
-    if (free < atLeast) {
-      this.seal();
-      this.open = this.newBlock(Math.max(this.blockRows, atLeast) * this.width);
-      free = this.open.length / this.width;
-    }
-    return free;
+  /**
+   * The rows' memory now belongs to whoever stored them (the buffer keeps MLDS blocks until it copies them):
+   * returns every block this builder took, whole, and release() will give back none of them.
+   */
+  handOver(): Float32Array[] {
+    return this.owned.splice(0);
+  }
+
+  /** Rows that fit in `open` from `used` on (at least one); starts a fresh block first when it is full. */
+  room(): number {
+    const free = (this.open.length - this.used) / this.width;
+    if (free > 0) return free;
+    this.seal();
+    this.open = this.newBlock();
+    return this.blockRows;
   }
 
   /** `rows` rows were written into `open` at `used`. */
@@ -147,12 +169,7 @@ export class BlockBuilder {
   private disown(view: Float32Array): void {
     const at = this.owned.findIndex((block) => block.buffer === view.buffer);
     if (at < 0) return;
-    this.recycle(this.owned.splice(at, 1)[0]);
-  }
-
-  /** Blocks of the standard size go to the spares; a bigger one (a write larger than a block) to the collector. */
-  private recycle(block: Float32Array): void {
-    if (block.length === this.blockRows * this.width) giveBack(block);
+    giveBack(this.owned.splice(at, 1)[0]);
   }
 
   private seal(): void {

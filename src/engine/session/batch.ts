@@ -4,7 +4,9 @@
 import { MlError, fail } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import type { DatasetDecoder } from '../data/codec.js';
-import type { RowBlocks } from '../data/row-blocks.js';
+
+/** A finished batch's rows, as the sink may take them (views, valid until the batch is released). */
+export type DecodedRows = Pick<DatasetDecoder, 'rows' | 'fixedPoint' | 'handOver'>;
 
 /** What a batch needs from its session: a decoder for the config in force, and where to store or refuse. */
 export interface BatchSink {
@@ -12,8 +14,11 @@ export interface BatchSink {
   newDecoder(): DatasetDecoder;
   /** Count a refused batch, report why (event line, bus event) and throw its MlError. */
   refuse(err: unknown, samplesDecoded: number): never;
-  /** Store decoded rows (`width` values each, as decoded); with durability=strict the promise settles once they are on disk. */
-  store(rows: RowBlocks, bytes: number, droppedInBatch: number, width: number): void | Promise<void>;
+  /**
+   * Store the decoded rows (`width` values each, as decoded: as floats, or MLDS rows as the int32s written);
+   * with durability=strict the promise settles once they are on disk.
+   */
+  store(rows: DecodedRows, bytes: number, droppedInBatch: number, width: number): void | Promise<void>;
 }
 
 function errnoOf(err: Error) {
@@ -61,9 +66,9 @@ export class DatasetBatch {
       } catch (err) {
         this.sink.refuse(err, decoder.samples);
       }
-      return this.sink.store(decoder.rows(), bytes, decoder.dropped, width);
+      return this.sink.store(decoder, bytes, decoder.dropped, width);
     } finally {
-      decoder.release(); // store copied the rows (buffer and log) before returning
+      decoder.release(); // store copied the rows (buffer and log) before returning, or took their memory (handOver)
     }
   }
 

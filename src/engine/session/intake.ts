@@ -5,7 +5,7 @@ import { MlError, fail } from '../../errors.js';
 import type { Bus } from '../../events.js';
 import { DatasetDecoder } from '../data/codec.js';
 import { SampleRing } from '../data/ring.js';
-import { valueCount, type RowBlocks } from '../data/row-blocks.js';
+import { valueCount, type FixedPointRows, type RowBlocks } from '../data/row-blocks.js';
 import type { ModelStore } from '../store/store.js';
 import { DatasetBatch } from './batch.js';
 import type { ModelConfig } from './config.js';
@@ -49,18 +49,29 @@ export class Intake {
         return new DatasetDecoder(inputs, outputs, scale, limit);
       },
       refuse: (err, decoded) => this.refuse(err, decoded),
-      store: (rows, bytes, dropped, width) => {
-        // A commit that changed the row width while this file was open: its values would be read as other samples.
-        const values = valueCount(rows);
-        if (width !== this.ring.width && values > 0) {
-          this.refuse(
-            new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${this.ring.width} while this batch was open; write it again`),
-            values / width - 1,
-          );
+      store: (decoded, bytes, dropped, width) => {
+        // Without a dataset log, MLDS rows go to the buffer as written: it divides them by scale when they are
+        // first read (a training round, a reader), off the write path. The log records floats, so with one they are scaled now.
+        const fixed = this.ctx.store ? undefined : decoded.fixedPoint();
+        if (fixed) {
+          this.checkWidth(width, valueCount(fixed.ints));
+          return this.ingestFixedPoint(fixed, bytes, dropped, () => decoded.handOver());
         }
+        const rows = decoded.rows();
+        this.checkWidth(width, valueCount(rows));
         return this.ingest(rows, bytes, dropped);
       },
     });
+  }
+
+  /** A commit that changed the row width while a batch was open: its values would be read as other samples. */
+  private checkWidth(width: number, values: number): void {
+    if (width !== this.ring.width && values > 0) {
+      this.refuse(
+        new MlError('EINVAL', `dataset: inputs+outputs changed from ${width} to ${this.ring.width} while this batch was open; write it again`),
+        values / width - 1,
+      );
+    }
   }
 
   /** Count a refused dataset batch and say why. */
@@ -75,23 +86,10 @@ export class Intake {
    * log with --state-dir. With durability=strict the promise settles once they are on disk.
    */
   ingest(rows: RowBlocks, bytes: number, droppedInBatch = 0): void | Promise<void> {
-    const width = this.ring.width;
-    const values = valueCount(rows);
-    if (values % width !== 0) fail('EINVAL', 'dataset: batch decoded for another config; write again');
-    const accepted = values / width;
-    if (accepted === 0) return;
-    if (this.ctx.config().overflow === 'reject' && this.ring.size + accepted > this.ring.capacity) {
-      const free = this.ring.capacity - this.ring.size;
-      this.refuse(new MlError('ENOSPC', `dataset: buffer full (overflow=reject): ${free} free, batch of ${accepted}; reset or discard_dataset`), accepted - 1);
-    }
-    const dropped = this.ring.pushRows(rows) + droppedInBatch;
-    this.counts.samples_total += accepted + droppedInBatch;
-    this.counts.samples_dropped += dropped;
-    this.ctx.bus.emit('samples_ingested', { model: this.ctx.name, accepted: accepted + droppedInBatch, dropped, bytes, buffered: this.ring.size });
-    this.ctx.newData();
+    if (!this.admit(valueCount(rows), bytes, droppedInBatch, () => this.ring.pushRows(rows))) return;
     const store = this.ctx.store;
     if (!store) return;
-    const durable = store.appendSamples(rows, width);
+    const durable = store.appendSamples(rows, this.ring.width);
     // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds,
     // which includes this batch (the rewrite takes over its acknowledgement).
     if (store.logOutgrew(this.ring.bytes)) this.compactLog();
@@ -99,6 +97,35 @@ export class Intake {
       this.ctx.report.record('store_error', `dataset log: samples kept in memory but not written to disk: ${err.message}`);
       return fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`);
     });
+  }
+
+  /**
+   * An MLDS batch without a dataset log: into the buffer as the int32s written, in the batch's own blocks (it
+   * copies and scales them when a row is first read); `handOver` gives it their memory once it is admitted.
+   */
+  private ingestFixedPoint(rows: FixedPointRows, bytes: number, droppedInBatch: number, handOver: () => Float32Array[]): void {
+    this.admit(valueCount(rows.ints), bytes, droppedInBatch, () => this.ring.pushFixedPoint(rows.ints, rows.scale, handOver()));
+  }
+
+  /**
+   * What every batch goes through: the row-width and overflow checks, `push` (into the buffer; returns the rows
+   * it dropped), the counters and the event. False when there was nothing to store.
+   */
+  private admit(values: number, bytes: number, droppedInBatch: number, push: () => number): boolean {
+    const width = this.ring.width;
+    if (values % width !== 0) fail('EINVAL', 'dataset: batch decoded for another config; write again');
+    const accepted = values / width;
+    if (accepted === 0) return false;
+    if (this.ctx.config().overflow === 'reject' && this.ring.size + accepted > this.ring.capacity) {
+      const free = this.ring.capacity - this.ring.size;
+      this.refuse(new MlError('ENOSPC', `dataset: buffer full (overflow=reject): ${free} free, batch of ${accepted}; reset or discard_dataset`), accepted - 1);
+    }
+    const dropped = push() + droppedInBatch;
+    this.counts.samples_total += accepted + droppedInBatch;
+    this.counts.samples_dropped += dropped;
+    this.ctx.bus.emit('samples_ingested', { model: this.ctx.name, accepted: accepted + droppedInBatch, dropped, bytes, buffered: this.ring.size });
+    this.ctx.newData();
+    return true;
   }
 
   /** reset and discard_dataset: empty the buffer (and the log). */
