@@ -40,7 +40,8 @@ const dataFile = join(work, 'data.mlds');
 writeFileSync(dataFile, datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE));
 
 /** node flags for a server: under --cpu-prof, a profile per server named after it. */
-const profFlags = (name) => (opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', opts['cpu-prof'], '--cpu-prof-name', `${name}.cpuprofile`] : []);
+const profFlags = (name) =>
+  opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', opts['cpu-prof'], '--cpu-prof-name', `${name}.cpuprofile`] : [];
 
 async function startBuild(name, root) {
   const prof = profFlags(name);
@@ -48,7 +49,20 @@ async function startBuild(name, root) {
     name: `mlds-${name}`,
     cpus: SERVER_CPU,
     readyFile: 'version',
-    command: (mnt, dir) => [process.execPath, ...prof, join(root, 'bin/mlproxy.js'), 'serve', '--mountpoint', mnt, '--metrics-listen', 'off', '--log-file', join(dir, 'server.log'), '--log-level', 'warn'],
+    command: (mnt, dir) => [
+      process.execPath,
+      ...prof,
+      join(root, 'bin/mlproxy.js'),
+      'serve',
+      '--mountpoint',
+      mnt,
+      '--metrics-listen',
+      'off',
+      '--log-file',
+      join(dir, 'server.log'),
+      '--log-level',
+      'warn',
+    ],
   });
   execFileSync('mkdir', [s.path('models', 'm')]);
   writeFileSync(s.path('models', 'm', 'config'), MODEL_CONFIG);

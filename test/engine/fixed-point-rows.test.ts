@@ -119,7 +119,13 @@ t.test('decoder: binary rows are the int32s written until floats are asked for, 
     d.finish();
     const fixed = d.fixedPoint();
     t.equal(fixed?.scale, scale, `${inputs}+${outputs}: the scale comes with the int32s`);
-    t.ok(sameBits((fixed?.ints ?? []).flatMap((b) => [...b]), values), 'the int32s as written');
+    t.ok(
+      sameBits(
+        (fixed?.ints ?? []).flatMap((b) => [...b]),
+        values,
+      ),
+      'the int32s as written',
+    );
     t.ok(sameBits(flatten(d.rows()), divided(values, scale)), 'rows(): each divided by scale as the division rounds it');
     t.equal(d.fixedPoint(), undefined, 'once scaled, no int32s are offered');
     t.ok(sameBits(flatten(d.rows()), divided(values, scale)), 'rows() again: not divided twice');

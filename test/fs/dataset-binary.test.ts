@@ -15,11 +15,14 @@ const mlds = (rows: number[][]) => mldsBatch(2, 1, rows.flat());
 
 /** How `cat dataset` prints a value stored as `raw / writtenScale` (a float32) when the model's scale is `shownScale`. */
 const shown = (raw: number, writtenScale: number, shownScale: number) => String(Math.round(Math.fround(raw / writtenScale) * shownScale));
-const lines = (rows: number[][], writtenScale: number, shownScale: number) => rows.map((r) => r.map((v) => shown(v, writtenScale, shownScale)).join(' ') + '\n').join('');
+const lines = (rows: number[][], writtenScale: number, shownScale: number) =>
+  rows.map((r) => r.map((v) => shown(v, writtenScale, shownScale)).join(' ') + '\n').join('');
 const batch = (n: number) => Array.from({ length: n }, () => [value(), value(), value()]);
 
 async function model(s: Server, name: string): Promise<void> {
-  await s.sh(`mkdir models/${name} && printf "inputs=2\\noutputs=1\\nscale=1000\\nbuffer_capacity=5000\\n" > models/${name}/config && echo commit > models/${name}/control`);
+  await s.sh(
+    `mkdir models/${name} && printf "inputs=2\\noutputs=1\\nscale=1000\\nbuffer_capacity=5000\\n" > models/${name}/config && echo commit > models/${name}/control`,
+  );
 }
 
 async function writeBatch(s: Server, name: string, bytes: Buffer | string): Promise<void> {
