@@ -387,7 +387,7 @@ server's p99 measured alternately, as the machine's reference):
 ${table(['models', 'p50 (µs)', 'p99 (µs)', 'bare fuse-native p99 (µs)', 'mlproxy RSS (MiB)'], scaleRows)}
 
 RSS per added model: ${fmt(perModel / 2 ** 20)} MiB. For reference the bare fuse-native server's RSS is ${fmt(out.rss.fuseNative / 2 ** 20)} MiB and the
-C server's ${fmt(out.rss.c / 2 ** 20)} MiB (its 64 MiB sink ring counts only as far as it was written).
+C server's ${fmt(out.rss.c / 2 ** 20)} MiB (both hold a 64 MiB sink ring, its pages touched at start).
 `;
 }
 

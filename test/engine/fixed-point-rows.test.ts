@@ -199,3 +199,19 @@ t.test('decoder: a value beyond ±1e9 fails its write with the same errno and me
   t.equal(firstBeyond(Int32Array.from([5, -1e9 - 1, 1e9 + 1]), 1), -1, 'firstBeyond: only the values asked for');
   t.end();
 });
+
+t.test('ring: the memory of MLDS blocks waiting to be copied counts in bytes until a read copies them', (t) => {
+  const width = 4;
+  const ring = new SampleRing(1000, width);
+  const empty = ring.bytes;
+  const memory = [new Float32Array(16384), new Float32Array(16384)];
+  const blocks = memory.map((m) => new Int32Array(m.buffer, 0, 100 * width).fill(7));
+  ring.pushFixedPoint(blocks, 1000, memory);
+  t.equal(ring.bytes, empty + 2 * 65536, 'two waiting 64 KiB blocks on top of the buffer');
+  t.equal(ring.views()[0][0], Math.fround(0.007), 'a read copies and divides them');
+  t.equal(ring.bytes, empty, 'and their memory is no longer held');
+  ring.pushFixedPoint([new Int32Array(memory[0].buffer, 0, width)], 1000, [memory[0]]);
+  ring.clear();
+  t.equal(ring.bytes, empty, 'a clear lets waiting blocks go too');
+  t.end();
+});

@@ -25,6 +25,8 @@ export class SampleRing {
   /** MLDS blocks pushed but not yet copied into their slots, oldest first (pushFixedPoint); `waitingRows` rows placed. */
   private waiting: Waiting[] = [];
   private waitingRows = 0;
+  /** The waiting blocks' memory, counted in `bytes` until it is given back. */
+  private waitingBytes = 0;
   private head = 0; // index of the oldest row; 0 whenever the ring is not full
   private count = 0;
   /** Per segment of slots: column sums and sums of squares of the rows held there, valid unless stale. */
@@ -84,13 +86,15 @@ export class SampleRing {
       dropped += went;
     }
     const last = this.waiting[this.waiting.length - 1];
-    if (last) last.memory = memory;
-    else memory.forEach(giveBack);
+    if (last) {
+      last.memory = memory;
+      this.waitingBytes += memory.reduce((sum, m) => sum + m.byteLength, 0);
+    } else memory.forEach(giveBack);
     // Every slot is written again by the rows after the oldest waiting block: it need never be copied.
     while (this.waiting.length > 1 && this.waitingRows - this.waiting[0].rows >= this.cap) {
       const gone = this.waiting.shift() as Waiting;
       this.waitingRows -= gone.rows;
-      gone.memory.forEach(giveBack);
+      this.giveBackWaiting(gone);
     }
     return dropped;
   }
@@ -99,14 +103,24 @@ export class SampleRing {
   private settle(): void {
     if (this.waiting.length === 0) return;
     const width = this.width;
-    for (const { ints, scale, pieces, memory } of this.waiting) {
+    for (const { ints, scale, pieces } of this.waiting) {
       for (let p = 0; p < pieces.length; p += 3) {
         const [at, to] = [pieces[p] * width, (pieces[p] + pieces[p + 2]) * width];
         this.ints.set(ints.subarray(pieces[p + 1] * width, (pieces[p + 1] + pieces[p + 2]) * width), at);
         scaleIntsInPlace(this.ints.subarray(at, to), this.data.subarray(at, to), scale);
       }
-      memory.forEach(giveBack);
     }
+    this.dropWaiting();
+  }
+
+  private giveBackWaiting(block: Waiting): void {
+    block.memory.forEach(giveBack);
+    this.waitingBytes -= block.memory.reduce((sum, m) => sum + m.byteLength, 0);
+  }
+
+  /** Every waiting block's memory goes back to the spares (its rows were copied, or are cleared). */
+  private dropWaiting(): void {
+    for (const block of this.waiting) this.giveBackWaiting(block);
     this.waiting = [];
     this.waitingRows = 0;
   }
@@ -177,9 +191,7 @@ export class SampleRing {
   }
 
   clear(): void {
-    for (const { memory } of this.waiting) memory.forEach(giveBack);
-    this.waiting = [];
-    this.waitingRows = 0;
+    this.dropWaiting();
     this.head = 0;
     this.count = 0;
     this.stale.fill(1);
@@ -234,7 +246,8 @@ export class SampleRing {
   }
 
   /** Approximate bytes held, for stats and memory budgets. */
+  /** Memory held: the buffer, and MLDS blocks pushed but not yet copied into it. */
   get bytes(): number {
-    return this.data.byteLength;
+    return this.data.byteLength + this.waitingBytes;
   }
 }
