@@ -2,7 +2,7 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { scanLinesInJs, type LineCursor } from '../../src/engine/data/text-scan.js';
+import { scanLines, scanLinesInJs, type LineCursor } from '../../src/engine/data/text-scan.js';
 import { wasmScanner } from '../../src/engine/data/wasm-scanner.js';
 
 const scanner = (() => {
@@ -143,5 +143,13 @@ const noClang = spawnSync('clang', ['--version']).status !== 0 && 'clang is not 
 t.test('the committed WebAssembly bytes are the build of native/text-scan.c', { skip: noClang }, (t) => {
   const script = fileURLToPath(new URL('../../native/build-wasm.mjs', import.meta.url));
   t.doesNotThrow(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' }), 'node native/build-wasm.mjs --check');
+  t.end();
+});
+
+t.test('a row width of 0 takes no line in bulk: the reference parser decides', (t) => {
+  const bytes = Buffer.from('1 2\n'.repeat(400), 'latin1');
+  const cursor: LineCursor = { at: 0, rows: 0, lines: 0 };
+  scanLines(bytes, bytes.length - 1, 0, 1, new Float32Array(8), 0, 100, 65536, cursor);
+  t.same(cursor, { at: 0, rows: 0, lines: 0 }, 'the first line is left to the reference parser');
   t.end();
 });

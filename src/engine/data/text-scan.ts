@@ -144,7 +144,8 @@ export function scanLines(
   cursor: LineCursor,
 ): void {
   const start = cursor.at;
-  const wasm = last - start >= WASM_MIN_BYTES && shortRuns < 2 ? wasmScanner() : null;
+  // count >= 1 only: the C loops assume a row holds a number (config never allows fewer; this keeps it so).
+  const wasm = last - start >= WASM_MIN_BYTES && shortRuns < 2 && count >= 1 ? wasmScanner() : null;
   if (wasm && out instanceof Float32Array) wasm.scanLines(buf, last, count, scale, out, outAt, maxRows, maxLineBytes, cursor);
   else scanLinesInJs(buf, last, count, scale, out, outAt, maxRows, maxLineBytes, cursor);
   const run = cursor.at - start;
