@@ -21,7 +21,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin/mlproxy.js');
 
 // ---------------------------------------------------------------------------------------------
 // Statistics
@@ -429,19 +428,21 @@ export async function startMountProcess({ name, command, readyFile, env = {}, cp
 /**
  * Start `mlproxy serve` on a fresh temporary mountpoint; resolves once the mount answers.
  * `args(dir)`: more serve flags (e.g. a --state-dir inside the server's own temporary dir);
- * `cpus`: pin the server (and its training process) to these CPUs with taskset, e.g. '0'.
+ * `cpus`: pin the server (and its training process) to these CPUs with taskset, e.g. '0';
+ * `root`: another build's checkout to run (an A/B); `nodeArgs`: node flags (e.g. --cpu-prof); `name`: for its temp dir.
  */
-export async function startServer({ env = {}, args = () => [], cpus } = {}) {
+export async function startServer({ env = {}, args = () => [], cpus, root = ROOT, nodeArgs = [], name = 'mlproxy' } = {}) {
   const logFile = (dir) => join(dir, 'server.log');
   const server = await startMountProcess({
-    name: 'mlproxy',
+    name,
     env,
     cpus,
     readyFile: 'version',
     logFile,
     command: (mnt, dir) => [
       process.execPath,
-      BIN,
+      ...nodeArgs,
+      join(root, 'bin/mlproxy.js'),
       'serve',
       '--mountpoint',
       mnt,

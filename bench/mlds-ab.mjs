@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, syntheticData, datasetBinary, startMountProcess, median, fmt } from './lib.mjs';
+import { ROOT, syntheticData, datasetBinary, startMountProcess, startServer, createModel, median, fmt } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -44,29 +44,8 @@ const profFlags = (name) =>
   opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', opts['cpu-prof'], '--cpu-prof-name', `${name}.cpuprofile`] : [];
 
 async function startBuild(name, root) {
-  const prof = profFlags(name);
-  const s = await startMountProcess({
-    name: `mlds-${name}`,
-    cpus: SERVER_CPU,
-    readyFile: 'version',
-    command: (mnt, dir) => [
-      process.execPath,
-      ...prof,
-      join(root, 'bin/mlproxy.js'),
-      'serve',
-      '--mountpoint',
-      mnt,
-      '--metrics-listen',
-      'off',
-      '--log-file',
-      join(dir, 'server.log'),
-      '--log-level',
-      'warn',
-    ],
-  });
-  execFileSync('mkdir', [s.path('models', 'm')]);
-  writeFileSync(s.path('models', 'm', 'config'), MODEL_CONFIG);
-  for (const verb of ['commit', 'init']) writeFileSync(s.path('models', 'm', 'control'), verb + '\n');
+  const s = await startServer({ name: `mlds-${name}`, cpus: SERVER_CPU, root, nodeArgs: profFlags(name) });
+  createModel(s, 'm', MODEL_CONFIG);
   return { name, server: s, sink: s.path('models', 'm', 'dataset') };
 }
 

@@ -25,8 +25,6 @@ export class SampleRing {
   /** MLDS blocks pushed but not yet copied into their slots, oldest first (pushFixedPoint); `waitingRows` rows placed. */
   private waiting: Waiting[] = [];
   private waitingRows = 0;
-  /** The waiting blocks' memory, counted in `bytes` until it is given back. */
-  private waitingBytes = 0;
   private head = 0; // index of the oldest row; 0 whenever the ring is not full
   private count = 0;
   /** Per segment of slots: column sums and sums of squares of the rows held there, valid unless stale. */
@@ -86,15 +84,13 @@ export class SampleRing {
       dropped += went;
     }
     const last = this.waiting[this.waiting.length - 1];
-    if (last) {
-      last.memory = memory;
-      this.waitingBytes += memory.reduce((sum, m) => sum + m.byteLength, 0);
-    } else memory.forEach(giveBack);
+    if (last) last.memory = memory;
+    else memory.forEach(giveBack);
     // Every slot is written again by the rows after the oldest waiting block: it need never be copied.
     while (this.waiting.length > 1 && this.waitingRows - this.waiting[0].rows >= this.cap) {
       const gone = this.waiting.shift() as Waiting;
       this.waitingRows -= gone.rows;
-      this.giveBackWaiting(gone);
+      gone.memory.forEach(giveBack);
     }
     return dropped;
   }
@@ -113,14 +109,9 @@ export class SampleRing {
     this.dropWaiting();
   }
 
-  private giveBackWaiting(block: Waiting): void {
-    block.memory.forEach(giveBack);
-    this.waitingBytes -= block.memory.reduce((sum, m) => sum + m.byteLength, 0);
-  }
-
   /** Every waiting block's memory goes back to the spares (its rows were copied, or are cleared). */
   private dropWaiting(): void {
-    for (const block of this.waiting) this.giveBackWaiting(block);
+    for (const block of this.waiting) block.memory.forEach(giveBack);
     this.waiting = [];
     this.waitingRows = 0;
   }
@@ -245,9 +236,10 @@ export class SampleRing {
     for (let r = 0; r < n; r++) out.set(this.row(Math.floor(random() * this.count)), r * this.width);
   }
 
-  /** Approximate bytes held, for stats and memory budgets. */
-  /** Memory held: the buffer, and MLDS blocks pushed but not yet copied into it. */
+  /** Bytes held, for stats and memory budgets: the buffer, and MLDS blocks pushed but not yet copied into it. */
   get bytes(): number {
-    return this.data.byteLength + this.waitingBytes;
+    let bytes = this.data.byteLength;
+    for (const { memory } of this.waiting) for (const block of memory) bytes += block.byteLength;
+    return bytes;
   }
 }

@@ -1,13 +1,14 @@
 // Owns the WebAssembly build of the bulk text scan (native/text-scan.c): its memory, and feeding it whole lines
 // a window at a time with the same contract as scanLinesInJs in text-scan.ts.
 import { TEXT_SCAN_WASM } from './text-scan-wasm.js';
+import { reciprocalLimit } from './fixed-point.js';
+
 /** text-scan.ts's LineCursor, repeated by shape: text-scan.ts imports this module, not the other way round. */
 interface LineCursor {
   at: number;
   rows: number;
   lines: number;
 }
-import { reciprocalLimit } from './fixed-point.js';
 
 interface ScanExports {
   memory: WebAssembly.Memory;
@@ -44,8 +45,6 @@ class WasmScanner {
   private bytes!: Uint8Array;
   private floats!: Float32Array;
   private results!: Uint32Array;
-  /** The longest input the memory holds now. */
-  private capacity = 0;
 
   constructor() {
     const module = new WebAssembly.Module(Buffer.from(TEXT_SCAN_WASM, 'base64'));
@@ -66,12 +65,11 @@ class WasmScanner {
     const input = this.base;
     const rows = align(input + length + PADDING);
     const rowEnds = align(rows + 4 * (Math.floor(length / 2) + 2));
-    if (length > this.capacity) {
-      const end = rowEnds + 4 * (length + 2);
-      const have = this.exports.memory.buffer.byteLength;
-      if (end > have) this.exports.memory.grow(Math.ceil((end - have) / PAGE));
-      this.views();
-      this.capacity = length;
+    const end = rowEnds + 4 * (length + 2);
+    const have = this.exports.memory.buffer.byteLength;
+    if (end > have) {
+      this.exports.memory.grow(Math.ceil((end - have) / PAGE));
+      this.views(); // growing detaches the old buffer
     }
     return { input, rows, rowEnds };
   }
