@@ -51,7 +51,7 @@ const SURELY_WITHIN = 2 ** 29;
  * and |v| - 1 below), with no branch on the data; when the OR stays below 2^29 every value does too, which is all
  * fixed-point data of a sane scale. Otherwise (a value of 2^29 or more, allowed or not) a second pass finds
  * the first one beyond. Through FUSE the branch-free pass made 64 KiB MLDS writes 7 % faster than one loop
- * that tests each value against both bounds (docs/performance-mlds-notes.md); in-process both take 0.65-0.75 ns a value.
+ * that tests each value against both bounds (docs/performance.md, sixth pass); in-process both take 0.65-0.75 ns a value.
  */
 export function firstBeyond(raw: Int32Array, values: number): number {
   let bits = 0;
