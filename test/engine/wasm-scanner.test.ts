@@ -140,7 +140,7 @@ t.test('the WebAssembly scan rounds every integer and short decimal as Number() 
 
 // mount-scripts/setup.sh --test installs clang and lld, so CI always runs this.
 const noClang = spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed';
-t.test('the committed WebAssembly bytes are the build of native/text-scan.c', { skip: noClang }, (t) => {
+t.test('the committed WebAssembly bytes are the builds of native/*.c', { skip: noClang }, (t) => {
   const script = fileURLToPath(new URL('../../native/build-wasm.mjs', import.meta.url));
   t.doesNotThrow(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' }), 'node native/build-wasm.mjs --check');
   t.end();

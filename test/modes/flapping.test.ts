@@ -5,18 +5,12 @@ import { createEvidence, recordFeedback, summarize } from '../../src/modes/evide
 import { decide, resetForTransition, type Decision, type Signals } from '../../src/modes/policy.js';
 import { createPolicyMemory, noteSignals, noteTransition } from '../../src/modes/memory.js';
 import { describeTransition } from '../../src/modes/describe.js';
+import { xorshift32 } from '../helpers/prng.js';
 
-/** xorshift32: tiny, seedable and good enough to drive noise; never returns 0 or 1. */
+/** Uniform in (0, 1), never 0 or 1. */
 function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return (x + 0.5) / 4294967296;
-  };
+  const next = xorshift32(seed);
+  return () => (next() + 0.5) / 4294967296;
 }
 
 /** Box–Muller normal deviate. */

@@ -1,6 +1,7 @@
 // Owns the WebAssembly build of the bulk text scan (native/text-scan.c): its memory, and feeding it whole lines
 // a window at a time with the same contract as scanLinesInJs in text-scan.ts.
 import { TEXT_SCAN_WASM } from './text-scan-wasm.js';
+import { instantiate, onFirstUse } from './wasm-module.js';
 import { reciprocalLimit } from './fixed-point.js';
 
 /** text-scan.ts's LineCursor, repeated by shape: text-scan.ts imports this module, not the other way round. */
@@ -47,8 +48,7 @@ class WasmScanner {
   private results!: Uint32Array;
 
   constructor() {
-    const module = new WebAssembly.Module(Buffer.from(TEXT_SCAN_WASM, 'base64'));
-    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as ScanExports;
+    this.exports = instantiate<ScanExports>(TEXT_SCAN_WASM);
     this.base = align(this.exports.__heap_base.value as number);
     this.views();
   }
@@ -119,16 +119,5 @@ class WasmScanner {
   }
 }
 
-let scanner: WasmScanner | null | undefined;
-
 /** The WebAssembly scanner, or null where WebAssembly cannot run (then the JavaScript scan serves alone). */
-export function wasmScanner(): WasmScanner | null {
-  if (scanner === undefined) {
-    try {
-      scanner = new WasmScanner();
-    } catch {
-      scanner = null;
-    }
-  }
-  return scanner;
-}
+export const wasmScanner = onFirstUse(() => new WasmScanner());
