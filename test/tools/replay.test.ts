@@ -93,7 +93,15 @@ t.test('replay', async (t) => {
       for (let i = 0; i < 30; i++) text += `${p * 30 + i} ${-(p * 30 + i)}\n`;
       pieces.push(text);
     }
-    const r = await tool(['replay', '--model', 'in', ...mnt, '--batch-samples', '25', '-'], { input: pieces, gapMs: 500 });
+    // The gaps count from the first batch stored: on a loaded machine the child may start after every piece was
+    // written, read them at once and finish inside a second, printing no progress line at all.
+    const r = await tool(['replay', '--model', 'in', ...mnt, '--batch-samples', '25', '-'], {
+      input: pieces,
+      gapMs: 500,
+      between: async (piece) => {
+        if (piece === 1) await waitFor(async () => Number((await stats(s, 'in')).samples_total) >= 25, 30_000, 'the first batch');
+      },
+    });
     t.equal(r.code, 0, r.stderr);
     t.equal((await stats(s, 'in')).samples_total, '180');
     const progress = r.stderr.split('\n').filter((l) => /^replay in: \d+ samples, \d+ samples\/s, loss \S+, train_steps \d+$/.test(l));
