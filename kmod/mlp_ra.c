@@ -98,6 +98,19 @@ static unsigned int period_ms = 500;
 module_param(period_ms, uint, 0444);
 MODULE_PARM_DESC(period_ms, "I/O round period in ms (20..60000, default 500)");
 
+/*
+ * emergency_period_ms: the I/O thread's round while the model is connected
+ * and in emergency.  Nothing is applied there, so the timer rests (see
+ * ra_rest) and a round only reads the mode: leaving emergency is noticed
+ * within this time (plus one request, bounded by timeout_ms), after which
+ * the normal cadence resumes at once.  Round 5 measured the periodic work
+ * as the module's cost on a loaded host (1.35x with a 100 ms timer and
+ * 500 ms rounds, 0.97x with both ten times rarer).
+ */
+static unsigned int emergency_period_ms = 5000;
+module_param(emergency_period_ms, uint, 0444);
+MODULE_PARM_DESC(emergency_period_ms, "I/O round period in ms while in emergency, when the timer rests (20..60000, default 5000)");
+
 static unsigned int timeout_ms = 2000;
 module_param(timeout_ms, uint, 0444);
 MODULE_PARM_DESC(timeout_ms, "mlproxy request timeout in ms (50..60000, default 2000)");
@@ -197,6 +210,13 @@ struct ra_subsys {
 	/* interval timer */
 	struct timer_list timer;
 	bool timer_armed;
+	/*
+	 * resting: in emergency the timer stops and the counting probes return
+	 * at once; set by the timer as its last act, cleared by the I/O thread
+	 * before it re-arms the timer (ra_wake).
+	 */
+	bool resting;
+	unsigned int emergency_intervals;	/* closed in a row in emergency */
 	u64 last_close_ns;
 	struct mlp_synth_gate gate;
 	struct mlp_synth_rng rng;
@@ -235,7 +255,7 @@ struct ra_subsys {
 
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
-	atomic64_t intervals_phase_change, intervals_unseen;
+	atomic64_t intervals_phase_change, intervals_unseen, rests;
 	atomic64_t choices_qnet;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
@@ -295,6 +315,8 @@ ML_LIB_STATUS(default_kb, ml_lib_int_ops, ra.default_kb, "the device's own reada
 ML_LIB_STATUS(choice_kb, ml_lib_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
 ML_LIB_STATUS(last_efficiency, ml_lib_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
 ML_LIB_STATUS(last_features, ra_features_ops, ra, "features of the last closed interval, fixed point x1000; the device-side ones (req_*, seq_permil, waste_log2) only with device_stats=1 (read-only)");
+ML_LIB_STATUS(resting, param_ops_bool, ra.resting, "1 while the timer rests in emergency (read-only)");
+ML_LIB_STATUS(rests, ml_lib_counter_ops, ra.rests, "times the timer went to rest in emergency (read-only)");
 ML_LIB_STATUS(probes_attached, ml_lib_int_ops, ra.probes_attached, "tracepoints and kprobes attached (read-only)");
 ML_LIB_STATUS(intervals, ml_lib_counter_ops, ra.intervals, "intervals closed (read-only)");
 ML_LIB_STATUS(intervals_ml, ml_lib_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
@@ -384,9 +406,17 @@ static void ra_count_touch(u64 pgoff)
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
+/*
+ * The window in force; 0 while the timer rests (emergency): then the
+ * device's own readahead, read afresh, so a file the model had widened is
+ * put back and a change of read_ahead_kb reaches files already open.
+ */
 static void ra_impose(struct file_ra_state *f_ra)
 {
 	unsigned int pages = (unsigned int)atomic_read(&ra.target_pages);
+
+	if (!pages)
+		pages = READ_ONCE(ra.disk->bdi->ra_pages);
 
 	if (pages && READ_ONCE(f_ra->ra_pages) != pages)
 		WRITE_ONCE(f_ra->ra_pages, pages);
@@ -426,7 +456,7 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	loff_t size;
 	size_t want;
 
-	if (!iocb || !iter || !iocb->ki_filp ||
+	if (READ_ONCE(ra.resting) || !iocb || !iter || !iocb->ki_filp ||
 	    !ra_on_device(iocb->ki_filp->f_mapping))
 		return 0;
 	inode = iocb->ki_filp->f_mapping->host;
@@ -460,7 +490,7 @@ static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 	if (!file)
 		return 0;
 	ra_impose(&file->f_ra);
-	if (!(vmf->flags & FAULT_FLAG_TRIED))
+	if (!(vmf->flags & FAULT_FLAG_TRIED) && !READ_ONCE(ra.resting))
 		ra_count_touch(vmf->pgoff);
 	return 0;
 }
@@ -479,7 +509,8 @@ static int ra_kp_map_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 
-	if (ra_fault_file(vmf) && !(vmf->flags & FAULT_FLAG_TRIED))
+	if (!READ_ONCE(ra.resting) && ra_fault_file(vmf) &&
+	    !(vmf->flags & FAULT_FLAG_TRIED))
 		ra_count_touch(vmf->pgoff);
 	return 0;
 }
@@ -572,6 +603,11 @@ fail_tp:
 /* ------------------------------------------------------------------ */
 /* the interval timer: score, record, decide; never waits               */
 
+static bool ra_in_emergency(struct ra_subsys *s)
+{
+	return atomic_read(&s->model.mode) == ML_LIB_EMERGENCY_MODE;
+}
+
 static u32 ra_device_kb(void)
 {
 	return (u32)(READ_ONCE(ra.disk->bdi->ra_pages) * (PAGE_SIZE / 1024));
@@ -606,7 +642,11 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 	}
 	if (!s->cur_scored_as_ml)
 		mlp_ra_baseline_add(&s->baseline, ctx, eff);
-	if (rel < 0)
+	/*
+	 * No evidence in emergency: nothing is applied there, and entering
+	 * learning empties both evidence windows anyway (docs/modes.md).
+	 */
+	if (rel < 0 || ra_in_emergency(s))
 		return;
 	if (s->fb_count >= RA_FB_RING) {
 		atomic64_inc(&s->feedback_dropped);
@@ -837,6 +877,62 @@ static void ra_decide_next(struct ra_subsys *s, const s32 *features)
 	ra_count_block_interval(s);
 }
 
+/*
+ * In emergency nothing is applied: after RA_REST_AFTER intervals at the
+ * default (which hand the files being read back to it, as at unload) the
+ * timer stops, the counting probes return at once and the window imposed
+ * is the device's own (target 0, see ra_impose).  No samples or evidence
+ * are made while resting; the default's per-context scores are kept.
+ */
+#define RA_REST_AFTER	2
+
+static bool ra_may_rest(struct ra_subsys *s)
+{
+	if (!ra_in_emergency(s)) {
+		s->emergency_intervals = 0;
+		return false;
+	}
+	return ++s->emergency_intervals > RA_REST_AFTER;
+}
+
+static void ra_rest(struct ra_subsys *s)
+{
+	atomic_set(&s->target_pages, 0);
+	atomic64_inc(&s->rests);
+	smp_store_release(&s->resting, true);	/* the timer's last act */
+}
+
+/*
+ * The I/O thread, once it has read a mode other than emergency: start the
+ * timer again with a fresh interval.  The first interval is settling (the
+ * previous window's readahead may still be consumed) and pairs with no
+ * interval before it; the next one starts a block.  The timer is not
+ * running here: it set resting as its last act and was not re-armed.
+ */
+static void ra_wake(struct ra_subsys *s)
+{
+	if (!smp_load_acquire(&s->resting) || ra_in_emergency(s) ||
+	    READ_ONCE(s->unloading))
+		return;
+	spin_lock_irq(&s->count_lock);
+	memset(&s->cnt, 0, sizeof(s->cnt));
+	s->have_touch = false;
+	spin_unlock_irq(&s->count_lock);
+	s->have_prev = false;
+	s->emergency_intervals = 0;
+	s->block_pos = block_intervals - 1;
+	s->block_ml = false;
+	s->cur_explore = false;
+	s->cur_scored_as_ml = false;
+	s->cur_settling = true;
+	s->cur_kb = ra_device_kb();
+	ra_set_window_kb(s->cur_kb);
+	s->last_close_ns = ktime_get_ns();
+	WRITE_ONCE(s->resting, false);
+	if (READ_ONCE(s->timer_armed))
+		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
+}
+
 static void ra_timer_fn(struct timer_list *t)
 {
 	struct ra_subsys *s = from_timer(s, t, timer);
@@ -867,12 +963,16 @@ static void ra_timer_fn(struct timer_list *t)
 		/* hand files back at the kernel default before the probes go */
 		s->cur_kb = ra_device_kb();
 		ra_set_window_kb(s->cur_kb);
+	} else if (ra_may_rest(s)) {
+		ra_rest(s);
+		return;		/* not re-armed: ra_wake does that */
 	} else {
 		ra_decide_next(s, features);
 	}
 	if (READ_ONCE(s->timer_armed))
 		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
 }
+
 
 /* ------------------------------------------------------------------ */
 /* ml_lib hooks                                                        */
@@ -1021,6 +1121,7 @@ static void ra_round(struct ra_subsys *s)
 	err = estimate_system_state(m);
 	if (err < 0 && correct_system_state(m, err))
 		return;
+	ra_wake(s);
 
 	err = ml_model_get_dataset(m);
 	if (!err)
@@ -1028,6 +1129,17 @@ static void ra_round(struct ra_subsys *s)
 	if (correct_system_state(m, err))
 		return;
 	ml_model_discard_dataset(m);
+	/*
+	 * In emergency: the mode, and the samples of the intervals before the
+	 * rest; evidence queued before it is dropped (entering learning
+	 * empties the server's evidence windows anyway).
+	 */
+	if (ra_in_emergency(s)) {
+		spin_lock_bh(&s->ring_lock);
+		s->fb_count = 0;
+		spin_unlock_bh(&s->ring_lock);
+		return;
+	}
 
 	/* a rejected network is counted and dropped inside; only transport errors matter */
 	err = use_qnet ? ml_model_fetch_qnet(m) : 0;
@@ -1047,6 +1159,13 @@ static void ra_round(struct ra_subsys *s)
 	ra_send_feedback(s);
 }
 
+/* connected and in emergency: only the mode is read, emergency_period_ms apart */
+static unsigned int ra_period_ms(struct ra_subsys *s)
+{
+	return atomic_read(&s->model.connected) && ra_in_emergency(s) ?
+	       emergency_period_ms : period_ms;
+}
+
 static bool ra_should_stop(struct ra_subsys *s)
 {
 	return READ_ONCE(s->unloading) || kthread_should_stop();
@@ -1064,7 +1183,7 @@ static int ra_thread_fn(void *data)
 		if (signal_pending(current))
 			flush_signals(current);
 		wait_event_interruptible_timeout(s->wq, ra_should_stop(s),
-						 msecs_to_jiffies(period_ms));
+						 msecs_to_jiffies(ra_period_ms(s)));
 	}
 	if (atomic_read(&s->model.connected))
 		ml_model_stop(&s->model);
@@ -1092,10 +1211,11 @@ static int __init ra_init(void)
 	int err;
 
 	if (interval_ms < 20 || interval_ms > 10000 || period_ms < 20 ||
-	    period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
+	    period_ms > 60000 || emergency_period_ms < 20 ||
+	    emergency_period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
 	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
 	    settle_intervals >= block_intervals) {
-		pr_err("interval_ms 20..10000, period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals\n");
+		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

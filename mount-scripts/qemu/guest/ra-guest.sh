@@ -356,7 +356,7 @@ ovh_variant() { # VARIANT SEED PLAN
 	[ "$v" = emerg ] && [ "$2" = 10 ] && sed 's/^/KPROBES /' /sys/kernel/debug/kprobes/list
 	run_work "$v mode=$(param mode)" "$2" "$3"
 	[ "$v" = none ] && return
-	echo "FEATURES variant=$v probes=$(param probes_attached) $(param last_features)"
+	echo "FEATURES variant=$v probes=$(param probes_attached) resting=$(param resting) rests=$(param rests) intervals=$(param intervals) $(param last_features)"
 	unload_ra
 	dmesg | grep 'mlp_ra_kmod: unloaded' | tail -n 1 | sed "s/^/UNLOADED variant=$v /"
 }
