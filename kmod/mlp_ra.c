@@ -150,6 +150,16 @@ module_param(explore_permil, uint, 0444);
 MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 300)");
 
 /*
+ * support_min_samples: the model may choose a candidate in a context only
+ * once the training buffer holds this many samples of it there (the
+ * default window always); see struct ra_support in mlp_ra_calc.h.  An
+ * explored block gives up to block_intervals - settle_intervals samples.
+ */
+static unsigned int support_min_samples = 32;
+module_param(support_min_samples, uint, 0444);
+MODULE_PARM_DESC(support_min_samples, "training samples a candidate needs in a context before the model may choose it there; the default window always may (0..100000, default 32)");
+
+/*
  * device_stats: also attach the tracepoints block_rq_complete and
  * mm_filemap_add_to_page_cache, which count the device's read requests
  * and the pages read in.  They feed only the features that follow from
@@ -180,6 +190,8 @@ MODULE_PARM_DESC(demote_dwell_ms, "mlproxy demote_dwell_ms for a model created h
 #define RA_FB_RING	256
 #define RA_FB_PER_ROUND	32	/* feedback writes per round, at most */
 #define RA_EFF_MAX	30000	/* log2(KiB/s) x 1000 never reaches it */
+#define RA_STREAM_BYTES	16384	/* chunk of the training buffer read at a time */
+#define RA_STREAM_MAX	(8 << 20)	/* read no more of it than this */
 
 struct ra_fb {
 	bool ml;
@@ -237,6 +249,16 @@ struct ra_subsys {
 	/* ml evidence per context and window applied, for the same summary */
 	s64 ev_win_sum[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	u32 ev_win_n[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	/*
+	 * training samples per context and candidate: the server's buffer,
+	 * read at every connection, plus the samples made since; written
+	 * under ring_lock, read by the timer without it (a count read old
+	 * or new is fine)
+	 */
+	struct ra_support support;
+	bool support_seeded;		/* I/O thread: read for this connection */
+	struct ra_support_parser parser;	/* I/O thread only */
+	char *stream_buf;		/* I/O thread only, RA_STREAM_BYTES */
 	/* the network's choices per context of the interval it saw */
 	u32 chosen[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	unsigned int last_ctx;
@@ -256,7 +278,8 @@ struct ra_subsys {
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
-	atomic64_t choices_qnet;
+	atomic64_t choices_qnet, choices_limited;
+	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
 	atomic_t probes_attached;
@@ -324,6 +347,8 @@ ML_LIB_STATUS(intervals_explore, ml_lib_counter_ops, ra.intervals_explore, "inte
 ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals in which no task read from the device (read-only)");
 ML_LIB_STATUS(intervals_phase_change, ml_lib_counter_ops, ra.intervals_phase_change, "scored intervals not reported as evidence because their context differed from the one before (read-only)");
 ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
+ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
+ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
 ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
 ML_LIB_STATUS(qnet_status, ml_lib_int_ops, ra.model.qnet_status, "0, or the negative errno of the last qnet fetch that gave no network (read-only)");
@@ -705,10 +730,11 @@ static void ra_report_evidence(struct ra_subsys *s)
 			s->chosen[c][3]);
 		ws = s->ev_win_sum[c];
 		wn = s->ev_win_n[c];
-		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d\n",
+		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d; samples %u/%u/%u/%u\n",
 			c, wn[0], wn[1], wn[2], wn[3], ra_mean(ws[0], wn[0]),
 			ra_mean(ws[1], wn[1]), ra_mean(ws[2], wn[2]),
-			ra_mean(ws[3], wn[3]));
+			ra_mean(ws[3], wn[3]), s->support.n[c][0],
+			s->support.n[c][1], s->support.n[c][2], s->support.n[c][3]);
 	}
 }
 
@@ -739,6 +765,7 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 				row[i] = s->prev_features[i];
 			row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(kb);
 			row[RA_INPUTS] = rel;
+			mlp_ra_support_add(&s->support, row, row[RA_NR_MODEL_FEATURES]);
 		} else {
 			atomic64_inc(&s->samples_dropped);
 		}
@@ -762,6 +789,23 @@ static void ra_count_block_interval(struct ra_subsys *s)
 }
 
 /*
+ * The best candidate the model may choose in the context just seen: only
+ * those with support_min_samples training samples there, and the default
+ * (round 6: the network's prediction for a window never tried in a
+ * context is an extrapolation).  -1: none (a default outside the set).
+ */
+static int ra_best_supported(struct ra_subsys *s, const s32 *predicted)
+{
+	u32 mask = mlp_ra_allowed_mask(&s->support, READ_ONCE(s->last_ctx),
+				       ra_device_kb(), support_min_samples);
+	int i = mlp_ra_best_allowed(predicted, mask);
+
+	if (i != mlp_ra_best_candidate(predicted))
+		atomic64_inc(&s->choices_limited);
+	return i;
+}
+
+/*
  * The model's window for the next interval: the integer network's best
  * candidate for the features just seen, or the latest recommendation.
  * 0 when there is neither.
@@ -781,7 +825,9 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
 			return (u32)atomic_read(&s->choice_kb);
 		predicted[i] = out[0];
 	}
-	i = mlp_ra_best_candidate(predicted);
+	i = ra_best_supported(s, predicted);
+	if (i < 0)
+		return ra_device_kb();
 	s->chosen[s->last_ctx][i]++;
 	kb = mlp_ra_candidates_kb[i];
 	atomic_set(&s->choice_kb, (int)kb);
@@ -998,6 +1044,7 @@ static void ra_apply_recommendation(struct ml_lib_model *model,
 	struct ra_subsys *s = model->parent;
 	s32 predicted[RA_NR_CANDIDATES];
 	unsigned int i;
+	int best;
 
 	if (!hint || hint->nr_queries != RA_NR_CANDIDATES) {
 		atomic_set(&s->choice_kb, 0);
@@ -1005,8 +1052,8 @@ static void ra_apply_recommendation(struct ml_lib_model *model,
 	}
 	for (i = 0; i < RA_NR_CANDIDATES; i++)
 		predicted[i] = hint->answers[i][0];
-	atomic_set(&s->choice_kb,
-		   (int)mlp_ra_candidates_kb[mlp_ra_best_candidate(predicted)]);
+	best = ra_best_supported(s, predicted);
+	atomic_set(&s->choice_kb, best < 0 ? 0 : (int)mlp_ra_candidates_kb[best]);
 }
 
 /* One ml and one default interval score per call, oldest first. */
@@ -1108,15 +1155,59 @@ static void ra_send_feedback(struct ra_subsys *s)
 	}
 }
 
+static int ra_support_consume(void *priv, const char *buf, size_t n)
+{
+	mlp_ra_support_feed(priv, buf, n);
+	return 0;
+}
+
+/*
+ * Count the server's training buffer (the dataset file, as text) by
+ * context and candidate, once per connection: it is where the samples of
+ * earlier loads are, so a module reloaded in recommendation, which never
+ * explores, still lets the model choose what training has seen.  The
+ * samples made since are added as they are made; samples the buffer has
+ * dropped since stay counted.  Return: 0, or a transport error.
+ */
+static int ra_seed_support(struct ra_subsys *s)
+{
+	struct ra_support_parser *p = &s->parser;
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	n = ml_model_read_stream(&s->model, "dataset", s->stream_buf,
+				 RA_STREAM_BYTES, RA_STREAM_MAX,
+				 ra_support_consume, p);
+	if (n < 0) {
+		pr_warn("support: reading the training buffer failed (%zd)\n", n);
+		return (int)n;
+	}
+	mlp_ra_support_end(p);
+	spin_lock_bh(&s->ring_lock);
+	s->support = p->sup;
+	spin_unlock_bh(&s->ring_lock);
+	atomic_set(&s->support_rows, (int)p->rows);
+	pr_info("support: %u samples counted in the server's training buffer (%zd bytes, %u bad rows)\n",
+		p->rows, n, p->bad);
+	return 0;
+}
+
 static void ra_round(struct ra_subsys *s)
 {
 	struct ml_lib_model *m = &s->model;
 	int err;
 
 	if (!atomic_read(&m->connected)) {
+		s->support_seeded = false;
 		err = ml_model_connect(m, &ra_options);
 		if (correct_system_state(m, err) || err)
 			return;
+	}
+	if (!s->support_seeded) {
+		err = ra_seed_support(s);
+		if (err && correct_system_state(m, err))
+			return;
+		s->support_seeded = true;	/* a refused read leaves the counts as they are */
 	}
 	err = estimate_system_state(m);
 	if (err < 0 && correct_system_state(m, err))
@@ -1214,8 +1305,8 @@ static int __init ra_init(void)
 	    period_ms > 60000 || emergency_period_ms < 20 ||
 	    emergency_period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
 	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
-	    settle_intervals >= block_intervals) {
-		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals\n");
+	    settle_intervals >= block_intervals || support_min_samples > 100000) {
+		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples 0..100000\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {
@@ -1235,6 +1326,12 @@ static int __init ra_init(void)
 	if (!ra_extra_config)
 		return -ENOMEM;
 	ra_options.extra_config = ra_extra_config;
+	ra.stream_buf = kmalloc(RA_STREAM_BYTES, GFP_KERNEL);
+	if (!ra.stream_buf) {
+		err = -ENOMEM;
+		goto free_config;
+	}
+	atomic_set(&ra.support_rows, -1);
 
 	s->bdev = blkdev_get_by_path(device, FMODE_READ, NULL);
 	if (IS_ERR(s->bdev)) {
@@ -1288,6 +1385,7 @@ destroy:
 put_bdev:
 	blkdev_put(s->bdev, FMODE_READ);
 free_config:
+	kfree(ra.stream_buf);
 	kfree(ra_extra_config);
 	return err;
 }
@@ -1323,6 +1421,7 @@ static void __exit ra_exit(void)
 		(long long)atomic64_read(&s->model.cnt.samples_sent),
 		atomic_read(&s->probes_attached));
 	blkdev_put(s->bdev, FMODE_READ);
+	kfree(s->stream_buf);
 	kfree(ra_extra_config);
 }
 

@@ -149,7 +149,8 @@ settle_module() {
 	[ "$SETTLE" = 1 ] || return 0
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	i=0
-	while [ $i -lt 100 ] && [ "$(param connected)" != 1 ]; do
+	# (round 6) and until it has counted the server's training buffer (support_rows)
+	while [ $i -lt 100 ] && { [ "$(param connected)" != 1 ] || [ "$(param support_rows)" = -1 ]; }; do
 		sleep 0.1
 		i=$((i + 1))
 	done
