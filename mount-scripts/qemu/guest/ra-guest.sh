@@ -133,11 +133,19 @@ model_events() { mread "$MNT/models/$1/events"; }
 # bench's measured runs it would compete with the work being timed, a cost
 # only the variants with a model pay.  training_pause=on (docs/protocol.md)
 # stops new rounds; samples, feedback, the mode policy and qnet go on.
+# Up to three tries: the first load of a fresh model commits the module's own
+# config at about the same moment, and that commit can apply a staging made
+# before ours (rounds 5 and 6: the first try failed once per boot).
 pause_training() { # NAME
 	[ "$TRAIN_PAUSE" = 1 ] || return 0
-	mwrite "$MNT/models/$1/config" "training_pause=on"
-	mwrite "$MNT/models/$1/control" commit
-	grep -q '^training_pause=on$' "$MNT/models/$1/config" || fail "training paused on $1"
+	for try in 1 2 3; do
+		mwrite "$MNT/models/$1/config" "training_pause=on"
+		mwrite "$MNT/models/$1/control" commit
+		grep -q '^training_pause=on$' "$MNT/models/$1/config" && return 0
+		log "training_pause on $1: not in force after try $try"
+		sleep 0.3
+	done
+	fail "training paused on $1"
 }
 
 # A module just loaded connects to mlproxy (model directory, config, start,
