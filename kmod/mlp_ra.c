@@ -153,11 +153,14 @@ MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random
  * support_min_samples: the model may choose a candidate in a context only
  * once the training buffer holds this many samples of it there (the
  * default window always); see struct ra_support in mlp_ra_calc.h.  An
- * explored block gives up to block_intervals - settle_intervals samples.
+ * explored block gives up to block_intervals - settle_intervals samples,
+ * so 8 is about one explored block: a window tried, not extrapolated.  32
+ * (four blocks) held the CI's climb back: in scans the large windows the
+ * network rightly extrapolated to waited minutes for their samples.
  */
-static unsigned int support_min_samples = 32;
+static unsigned int support_min_samples = 8;
 module_param(support_min_samples, uint, 0444);
-MODULE_PARM_DESC(support_min_samples, "training samples a candidate needs in a context before the model may choose it there; the default window always may (0..100000, default 32)");
+MODULE_PARM_DESC(support_min_samples, "training samples a candidate needs in a context before the model may choose it there; the default window always may (0..100000, default 8)");
 
 /*
  * device_stats: also attach the tracepoints block_rq_complete and
