@@ -948,7 +948,8 @@ static void ra_rest(struct ra_subsys *s)
 {
 	atomic_set(&s->target_pages, 0);
 	atomic64_inc(&s->rests);
-	smp_store_release(&s->resting, true);	/* the timer's last act */
+	/* release: the timer's state is complete before the thread may touch it */
+	smp_store_release(&s->resting, true);
 }
 
 /*
@@ -960,6 +961,7 @@ static void ra_rest(struct ra_subsys *s)
  */
 static void ra_wake(struct ra_subsys *s)
 {
+	/* acquire: pairs with ra_rest's release, the timer's last act */
 	if (!smp_load_acquire(&s->resting) || ra_in_emergency(s) ||
 	    READ_ONCE(s->unloading))
 		return;
@@ -1012,11 +1014,11 @@ static void ra_timer_fn(struct timer_list *t)
 		/* hand files back at the kernel default before the probes go */
 		s->cur_kb = ra_device_kb();
 		ra_set_window_kb(s->cur_kb);
-	} else if (ra_may_rest(s)) {
+	} else if (!ra_may_rest(s)) {
+		ra_decide_next(s, features);
+	} else {
 		ra_rest(s);
 		return;		/* not re-armed: ra_wake does that */
-	} else {
-		ra_decide_next(s, features);
 	}
 	if (READ_ONCE(s->timer_armed))
 		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
