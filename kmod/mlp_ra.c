@@ -259,6 +259,7 @@ struct ra_subsys {
 	 * or new is fine)
 	 */
 	struct ra_support support;
+	u32 untried_kb;			/* timer: see ra_best_supported */
 	bool support_seeded;		/* I/O thread: read for this connection */
 	struct ra_support_parser parser;	/* I/O thread only */
 	char *stream_buf;		/* I/O thread only, RA_STREAM_BYTES */
@@ -281,7 +282,7 @@ struct ra_subsys {
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
-	atomic64_t choices_qnet, choices_limited;
+	atomic64_t choices_qnet, choices_limited, trials;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
@@ -351,6 +352,7 @@ ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals 
 ML_LIB_STATUS(intervals_phase_change, ml_lib_counter_ops, ra.intervals_phase_change, "scored intervals not reported as evidence because their context differed from the one before (read-only)");
 ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
 ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
+ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried the network's best candidate because it had too few samples in the context (read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
 ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
@@ -796,14 +798,20 @@ static void ra_count_block_interval(struct ra_subsys *s)
  * those with support_min_samples training samples there, and the default
  * (round 6: the network's prediction for a window never tried in a
  * context is an extrapolation).  -1: none (a default outside the set).
+ * *untried (if not NULL): the network's own best when it lacked support,
+ * in KiB, else 0; learning and collaboration try it (ra_start_block).
  */
-static int ra_best_supported(struct ra_subsys *s, const s32 *predicted)
+static int ra_best_supported(struct ra_subsys *s, const s32 *predicted,
+			     u32 *untried)
 {
 	u32 mask = mlp_ra_allowed_mask(&s->support, READ_ONCE(s->last_ctx),
 				       ra_device_kb(), support_min_samples);
 	int i = mlp_ra_best_allowed(predicted, mask);
+	int best = mlp_ra_best_candidate(predicted);
 
-	if (i != mlp_ra_best_candidate(predicted))
+	if (untried)
+		*untried = i != best ? mlp_ra_candidates_kb[best] : 0;
+	if (i != best)
 		atomic64_inc(&s->choices_limited);
 	return i;
 }
@@ -828,7 +836,7 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
 			return (u32)atomic_read(&s->choice_kb);
 		predicted[i] = out[0];
 	}
-	i = ra_best_supported(s, predicted);
+	i = ra_best_supported(s, predicted, &s->untried_kb);
 	if (i < 0)
 		return ra_device_kb();
 	s->chosen[s->last_ctx][i]++;
@@ -883,7 +891,18 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 	s->cur_explore = false;
 	s->block_ml = false;
 	if (mlp_synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
-		if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
+		if (may_explore && use_qnet && s->untried_kb) {
+			/*
+			 * The network prefers a window it has too few samples
+			 * of here: try it, as an explored block (no evidence),
+			 * so that a right extrapolation (large windows for hdd
+			 * scans) costs one block, not minutes of waiting for
+			 * neighbour exploration to reach it.
+			 */
+			kb = s->untried_kb;
+			s->cur_explore = true;
+			atomic64_inc(&s->trials);
+		} else if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
 			kb = mlp_ra_candidates_kb[mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng))];
 			s->cur_explore = true;
 		} else if (choice) {
@@ -1057,7 +1076,7 @@ static void ra_apply_recommendation(struct ml_lib_model *model,
 	}
 	for (i = 0; i < RA_NR_CANDIDATES; i++)
 		predicted[i] = hint->answers[i][0];
-	best = ra_best_supported(s, predicted);
+	best = ra_best_supported(s, predicted, NULL);
 	atomic_set(&s->choice_kb, best < 0 ? 0 : (int)mlp_ra_candidates_kb[best]);
 }
 
