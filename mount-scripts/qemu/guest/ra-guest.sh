@@ -133,9 +133,9 @@ model_events() { mread "$MNT/models/$1/events"; }
 # bench's measured runs it would compete with the work being timed, a cost
 # only the variants with a model pay.  training_pause=on (docs/protocol.md)
 # stops new rounds; samples, feedback, the mode policy and qnet go on.
-# Up to three tries: the first load of a fresh model commits the module's own
-# config at about the same moment, and that commit can apply a staging made
-# before ours (rounds 5 and 6: the first try failed once per boot).
+# Up to three tries: in rounds 5 and 6 the write failed for the first load of
+# a freshly created model (once in a boot), most likely because the module's
+# own config commit came at the same moment (not investigated further).
 pause_training() { # NAME
 	[ "$TRAIN_PAUSE" = 1 ] || return 0
 	for try in 1 2 3; do
