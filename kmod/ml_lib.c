@@ -1231,6 +1231,57 @@ out:
 	return total;
 }
 
+/**
+ * ml_model_read_stream() - read a model file through, a chunk at a time
+ * @model: the proxy
+ * @leaf: the file in the model's directory (such as "dataset")
+ * @buf: the caller's chunk buffer
+ * @len: its size
+ * @max_bytes: read no further than this
+ * @consume: called with each chunk; a nonzero return ends the read with it
+ * @priv: passed to @consume
+ *
+ * For files too large for one request (the training buffer as text).
+ * Every request (the open, each read, the close) is bounded by timeout_ms
+ * on its own, so the whole read is bounded by the number of chunks.
+ *
+ * Context: the I/O thread only.
+ * Return: the bytes read, or a negative errno (of a request or @consume).
+ */
+ssize_t ml_model_read_stream(struct ml_lib_model *model, const char *leaf,
+			     char *buf, size_t len, size_t max_bytes,
+			     int (*consume)(void *priv, const char *buf, size_t n),
+			     void *priv)
+{
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n, total = 0;
+	int err = 0;
+
+	ml_io_begin(model);
+	f = filp_open(ml_path(model, leaf, true), O_RDONLY, 0);
+	ml_io_end(model);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	while ((size_t)total < max_bytes) {
+		ml_io_begin(model);
+		n = kernel_read(f, buf, min_t(size_t, len, max_bytes - total), &pos);
+		ml_io_end(model);
+		if (n <= 0) {
+			err = (int)n;
+			break;
+		}
+		total += n;
+		err = consume(priv, buf, (size_t)n);
+		if (err)
+			break;
+	}
+	ml_io_begin(model);
+	filp_close(f, NULL);
+	ml_io_end(model);
+	return err ? err : total;
+}
+
 static void ml_publish_qnet(struct ml_lib_model *model, struct ml_lib_qnet *q)
 {
 	struct ml_lib_qnet *old;

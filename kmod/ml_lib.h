@@ -263,6 +263,10 @@ const char *ml_lib_state_name(int state);
 
 /* in-kernel inference from the model's exported integer network */
 int ml_model_fetch_qnet(struct ml_lib_model *model);		/* I/O */
+ssize_t ml_model_read_stream(struct ml_lib_model *model, const char *leaf,
+			     char *buf, size_t len, size_t max_bytes,
+			     int (*consume)(void *priv, const char *buf, size_t n),
+			     void *priv);			/* I/O */
 void ml_model_drop_qnet(struct ml_lib_model *model);
 int ml_model_eval(struct ml_lib_model *model, const s32 *in, s32 *out);
 int ml_model_qnet_shape(struct ml_lib_model *model, char *buf, size_t len);

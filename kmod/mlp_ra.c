@@ -98,6 +98,19 @@ static unsigned int period_ms = 500;
 module_param(period_ms, uint, 0444);
 MODULE_PARM_DESC(period_ms, "I/O round period in ms (20..60000, default 500)");
 
+/*
+ * emergency_period_ms: the I/O thread's round while the model is connected
+ * and in emergency.  Nothing is applied there, so the timer rests (see
+ * ra_rest) and a round only reads the mode: leaving emergency is noticed
+ * within this time (plus one request, bounded by timeout_ms), after which
+ * the normal cadence resumes at once.  Round 5 measured the periodic work
+ * as the module's cost on a loaded host (1.35x with a 100 ms timer and
+ * 500 ms rounds, 0.97x with both ten times rarer).
+ */
+static unsigned int emergency_period_ms = 5000;
+module_param(emergency_period_ms, uint, 0444);
+MODULE_PARM_DESC(emergency_period_ms, "I/O round period in ms while in emergency, when the timer rests (20..60000, default 5000)");
+
 static unsigned int timeout_ms = 2000;
 module_param(timeout_ms, uint, 0444);
 MODULE_PARM_DESC(timeout_ms, "mlproxy request timeout in ms (50..60000, default 2000)");
@@ -137,6 +150,19 @@ module_param(explore_permil, uint, 0444);
 MODULE_PARM_DESC(explore_permil, "model intervals per 1000 that explore a random candidate in learning and collaboration (0..1000, default 300)");
 
 /*
+ * support_min_samples: the model may choose a candidate in a context only
+ * once the training buffer holds this many samples of it there (the
+ * default window always); see struct ra_support in mlp_ra_calc.h.  An
+ * explored block gives up to block_intervals - settle_intervals samples,
+ * so 8 is about one explored block: a window tried, not extrapolated.  32
+ * (four blocks) held the CI's climb back: in scans the large windows the
+ * network rightly extrapolated to waited minutes for their samples.
+ */
+static unsigned int support_min_samples = 8;
+module_param(support_min_samples, uint, 0444);
+MODULE_PARM_DESC(support_min_samples, "training samples a candidate needs in a context before the model may choose it there; the default window always may (0..100000, default 8)");
+
+/*
  * device_stats: also attach the tracepoints block_rq_complete and
  * mm_filemap_add_to_page_cache, which count the device's read requests
  * and the pages read in.  They feed only the features that follow from
@@ -167,6 +193,8 @@ MODULE_PARM_DESC(demote_dwell_ms, "mlproxy demote_dwell_ms for a model created h
 #define RA_FB_RING	256
 #define RA_FB_PER_ROUND	32	/* feedback writes per round, at most */
 #define RA_EFF_MAX	30000	/* log2(KiB/s) x 1000 never reaches it */
+#define RA_STREAM_BYTES	16384	/* chunk of the training buffer read at a time */
+#define RA_STREAM_MAX	(8 << 20)	/* read no more of it than this */
 
 struct ra_fb {
 	bool ml;
@@ -197,6 +225,13 @@ struct ra_subsys {
 	/* interval timer */
 	struct timer_list timer;
 	bool timer_armed;
+	/*
+	 * resting: in emergency the timer stops and the counting probes return
+	 * at once; set by the timer as its last act, cleared by the I/O thread
+	 * before it re-arms the timer (ra_wake).
+	 */
+	bool resting;
+	unsigned int emergency_intervals;	/* closed in a row in emergency */
 	u64 last_close_ns;
 	struct mlp_synth_gate gate;
 	struct mlp_synth_rng rng;
@@ -217,6 +252,17 @@ struct ra_subsys {
 	/* ml evidence per context and window applied, for the same summary */
 	s64 ev_win_sum[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	u32 ev_win_n[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	/*
+	 * training samples per context and candidate: the server's buffer,
+	 * read at every connection, plus the samples made since; written
+	 * under ring_lock, read by the timer without it (a count read old
+	 * or new is fine)
+	 */
+	struct ra_support support;
+	u32 untried_kb;			/* timer: see ra_best_supported */
+	bool support_seeded;		/* I/O thread: read for this connection */
+	struct ra_support_parser parser;	/* I/O thread only */
+	char *stream_buf;		/* I/O thread only, RA_STREAM_BYTES */
 	/* the network's choices per context of the interval it saw */
 	u32 chosen[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	unsigned int last_ctx;
@@ -235,8 +281,9 @@ struct ra_subsys {
 
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
-	atomic64_t intervals_phase_change, intervals_unseen;
-	atomic64_t choices_qnet;
+	atomic64_t intervals_phase_change, intervals_unseen, rests;
+	atomic64_t choices_qnet, choices_limited, trials;
+	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
 	atomic_t probes_attached;
@@ -295,6 +342,8 @@ ML_LIB_STATUS(default_kb, ml_lib_int_ops, ra.default_kb, "the device's own reada
 ML_LIB_STATUS(choice_kb, ml_lib_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
 ML_LIB_STATUS(last_efficiency, ml_lib_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
 ML_LIB_STATUS(last_features, ra_features_ops, ra, "features of the last closed interval, fixed point x1000; the device-side ones (req_*, seq_permil, waste_log2) only with device_stats=1 (read-only)");
+ML_LIB_STATUS(resting, param_ops_bool, ra.resting, "1 while the timer rests in emergency (read-only)");
+ML_LIB_STATUS(rests, ml_lib_counter_ops, ra.rests, "times the timer went to rest in emergency (read-only)");
 ML_LIB_STATUS(probes_attached, ml_lib_int_ops, ra.probes_attached, "tracepoints and kprobes attached (read-only)");
 ML_LIB_STATUS(intervals, ml_lib_counter_ops, ra.intervals, "intervals closed (read-only)");
 ML_LIB_STATUS(intervals_ml, ml_lib_counter_ops, ra.intervals_ml, "intervals that applied the model's choice (read-only)");
@@ -302,6 +351,9 @@ ML_LIB_STATUS(intervals_explore, ml_lib_counter_ops, ra.intervals_explore, "inte
 ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals in which no task read from the device (read-only)");
 ML_LIB_STATUS(intervals_phase_change, ml_lib_counter_ops, ra.intervals_phase_change, "scored intervals not reported as evidence because their context differed from the one before (read-only)");
 ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
+ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
+ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried the network's best candidate because it had too few samples in the context (read-only)");
+ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
 ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
 ML_LIB_STATUS(qnet_status, ml_lib_int_ops, ra.model.qnet_status, "0, or the negative errno of the last qnet fetch that gave no network (read-only)");
@@ -384,9 +436,17 @@ static void ra_count_touch(u64 pgoff)
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
+/*
+ * The window in force; 0 while the timer rests (emergency): then the
+ * device's own readahead, read afresh, so a file the model had widened is
+ * put back and a change of read_ahead_kb reaches files already open.
+ */
 static void ra_impose(struct file_ra_state *f_ra)
 {
 	unsigned int pages = (unsigned int)atomic_read(&ra.target_pages);
+
+	if (!pages)
+		pages = READ_ONCE(ra.disk->bdi->ra_pages);
 
 	if (pages && READ_ONCE(f_ra->ra_pages) != pages)
 		WRITE_ONCE(f_ra->ra_pages, pages);
@@ -426,7 +486,7 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	loff_t size;
 	size_t want;
 
-	if (!iocb || !iter || !iocb->ki_filp ||
+	if (READ_ONCE(ra.resting) || !iocb || !iter || !iocb->ki_filp ||
 	    !ra_on_device(iocb->ki_filp->f_mapping))
 		return 0;
 	inode = iocb->ki_filp->f_mapping->host;
@@ -460,7 +520,7 @@ static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 	if (!file)
 		return 0;
 	ra_impose(&file->f_ra);
-	if (!(vmf->flags & FAULT_FLAG_TRIED))
+	if (!(vmf->flags & FAULT_FLAG_TRIED) && !READ_ONCE(ra.resting))
 		ra_count_touch(vmf->pgoff);
 	return 0;
 }
@@ -479,7 +539,8 @@ static int ra_kp_map_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 
-	if (ra_fault_file(vmf) && !(vmf->flags & FAULT_FLAG_TRIED))
+	if (!READ_ONCE(ra.resting) && ra_fault_file(vmf) &&
+	    !(vmf->flags & FAULT_FLAG_TRIED))
 		ra_count_touch(vmf->pgoff);
 	return 0;
 }
@@ -572,6 +633,11 @@ fail_tp:
 /* ------------------------------------------------------------------ */
 /* the interval timer: score, record, decide; never waits               */
 
+static bool ra_in_emergency(struct ra_subsys *s)
+{
+	return atomic_read(&s->model.mode) == ML_LIB_EMERGENCY_MODE;
+}
+
 static u32 ra_device_kb(void)
 {
 	return (u32)(READ_ONCE(ra.disk->bdi->ra_pages) * (PAGE_SIZE / 1024));
@@ -606,7 +672,11 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 	}
 	if (!s->cur_scored_as_ml)
 		mlp_ra_baseline_add(&s->baseline, ctx, eff);
-	if (rel < 0)
+	/*
+	 * No evidence in emergency: nothing is applied there, and entering
+	 * learning empties both evidence windows anyway (docs/modes.md).
+	 */
+	if (rel < 0 || ra_in_emergency(s))
 		return;
 	if (s->fb_count >= RA_FB_RING) {
 		atomic64_inc(&s->feedback_dropped);
@@ -665,10 +735,11 @@ static void ra_report_evidence(struct ra_subsys *s)
 			s->chosen[c][3]);
 		ws = s->ev_win_sum[c];
 		wn = s->ev_win_n[c];
-		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d\n",
+		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d; samples %u/%u/%u/%u\n",
 			c, wn[0], wn[1], wn[2], wn[3], ra_mean(ws[0], wn[0]),
 			ra_mean(ws[1], wn[1]), ra_mean(ws[2], wn[2]),
-			ra_mean(ws[3], wn[3]));
+			ra_mean(ws[3], wn[3]), s->support.n[c][0],
+			s->support.n[c][1], s->support.n[c][2], s->support.n[c][3]);
 	}
 }
 
@@ -699,6 +770,7 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 				row[i] = s->prev_features[i];
 			row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(kb);
 			row[RA_INPUTS] = rel;
+			mlp_ra_support_add(&s->support, row, row[RA_NR_MODEL_FEATURES]);
 		} else {
 			atomic64_inc(&s->samples_dropped);
 		}
@@ -722,6 +794,29 @@ static void ra_count_block_interval(struct ra_subsys *s)
 }
 
 /*
+ * The best candidate the model may choose in the context just seen: only
+ * those with support_min_samples training samples there, and the default
+ * (round 6: the network's prediction for a window never tried in a
+ * context is an extrapolation).  -1: none (a default outside the set).
+ * *untried (if not NULL): the network's own best when it lacked support,
+ * in KiB, else 0; learning and collaboration try it (ra_start_block).
+ */
+static int ra_best_supported(struct ra_subsys *s, const s32 *predicted,
+			     u32 *untried)
+{
+	u32 mask = mlp_ra_allowed_mask(&s->support, READ_ONCE(s->last_ctx),
+				       ra_device_kb(), support_min_samples);
+	int i = mlp_ra_best_allowed(predicted, mask);
+	int best = mlp_ra_best_candidate(predicted);
+
+	if (untried)
+		*untried = i != best ? mlp_ra_candidates_kb[best] : 0;
+	if (i != best)
+		atomic64_inc(&s->choices_limited);
+	return i;
+}
+
+/*
  * The model's window for the next interval: the integer network's best
  * candidate for the features just seen, or the latest recommendation.
  * 0 when there is neither.
@@ -741,7 +836,9 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
 			return (u32)atomic_read(&s->choice_kb);
 		predicted[i] = out[0];
 	}
-	i = mlp_ra_best_candidate(predicted);
+	i = ra_best_supported(s, predicted, &s->untried_kb);
+	if (i < 0)
+		return ra_device_kb();
 	s->chosen[s->last_ctx][i]++;
 	kb = mlp_ra_candidates_kb[i];
 	atomic_set(&s->choice_kb, (int)kb);
@@ -794,7 +891,18 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 	s->cur_explore = false;
 	s->block_ml = false;
 	if (mlp_synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
-		if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
+		if (may_explore && use_qnet && s->untried_kb) {
+			/*
+			 * The network prefers a window it has too few samples
+			 * of here: try it, as an explored block (no evidence),
+			 * so that a right extrapolation (large windows for hdd
+			 * scans) costs one block, not minutes of waiting for
+			 * neighbour exploration to reach it.
+			 */
+			kb = s->untried_kb;
+			s->cur_explore = true;
+			atomic64_inc(&s->trials);
+		} else if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
 			kb = mlp_ra_candidates_kb[mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng))];
 			s->cur_explore = true;
 		} else if (choice) {
@@ -837,6 +945,64 @@ static void ra_decide_next(struct ra_subsys *s, const s32 *features)
 	ra_count_block_interval(s);
 }
 
+/*
+ * In emergency nothing is applied: after RA_REST_AFTER intervals at the
+ * default (which hand the files being read back to it, as at unload) the
+ * timer stops, the counting probes return at once and the window imposed
+ * is the device's own (target 0, see ra_impose).  No samples or evidence
+ * are made while resting; the default's per-context scores are kept.
+ */
+#define RA_REST_AFTER	2
+
+static bool ra_may_rest(struct ra_subsys *s)
+{
+	if (!ra_in_emergency(s)) {
+		s->emergency_intervals = 0;
+		return false;
+	}
+	return ++s->emergency_intervals > RA_REST_AFTER;
+}
+
+static void ra_rest(struct ra_subsys *s)
+{
+	atomic_set(&s->target_pages, 0);
+	atomic64_inc(&s->rests);
+	/* release: the timer's state is complete before the thread may touch it */
+	smp_store_release(&s->resting, true);
+}
+
+/*
+ * The I/O thread, once it has read a mode other than emergency: start the
+ * timer again with a fresh interval.  The first interval is settling (the
+ * previous window's readahead may still be consumed) and pairs with no
+ * interval before it; the next one starts a block.  The timer is not
+ * running here: it set resting as its last act and was not re-armed.
+ */
+static void ra_wake(struct ra_subsys *s)
+{
+	/* acquire: pairs with ra_rest's release, the timer's last act */
+	if (!smp_load_acquire(&s->resting) || ra_in_emergency(s) ||
+	    READ_ONCE(s->unloading))
+		return;
+	spin_lock_irq(&s->count_lock);
+	memset(&s->cnt, 0, sizeof(s->cnt));
+	s->have_touch = false;
+	spin_unlock_irq(&s->count_lock);
+	s->have_prev = false;
+	s->emergency_intervals = 0;
+	s->block_pos = block_intervals - 1;
+	s->block_ml = false;
+	s->cur_explore = false;
+	s->cur_scored_as_ml = false;
+	s->cur_settling = true;
+	s->cur_kb = ra_device_kb();
+	ra_set_window_kb(s->cur_kb);
+	s->last_close_ns = ktime_get_ns();
+	WRITE_ONCE(s->resting, false);
+	if (READ_ONCE(s->timer_armed))
+		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
+}
+
 static void ra_timer_fn(struct timer_list *t)
 {
 	struct ra_subsys *s = from_timer(s, t, timer);
@@ -867,12 +1033,16 @@ static void ra_timer_fn(struct timer_list *t)
 		/* hand files back at the kernel default before the probes go */
 		s->cur_kb = ra_device_kb();
 		ra_set_window_kb(s->cur_kb);
-	} else {
+	} else if (!ra_may_rest(s)) {
 		ra_decide_next(s, features);
+	} else {
+		ra_rest(s);
+		return;		/* not re-armed: ra_wake does that */
 	}
 	if (READ_ONCE(s->timer_armed))
 		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
 }
+
 
 /* ------------------------------------------------------------------ */
 /* ml_lib hooks                                                        */
@@ -898,6 +1068,7 @@ static void ra_apply_recommendation(struct ml_lib_model *model,
 	struct ra_subsys *s = model->parent;
 	s32 predicted[RA_NR_CANDIDATES];
 	unsigned int i;
+	int best;
 
 	if (!hint || hint->nr_queries != RA_NR_CANDIDATES) {
 		atomic_set(&s->choice_kb, 0);
@@ -905,8 +1076,8 @@ static void ra_apply_recommendation(struct ml_lib_model *model,
 	}
 	for (i = 0; i < RA_NR_CANDIDATES; i++)
 		predicted[i] = hint->answers[i][0];
-	atomic_set(&s->choice_kb,
-		   (int)mlp_ra_candidates_kb[mlp_ra_best_candidate(predicted)]);
+	best = ra_best_supported(s, predicted, NULL);
+	atomic_set(&s->choice_kb, best < 0 ? 0 : (int)mlp_ra_candidates_kb[best]);
 }
 
 /* One ml and one default interval score per call, oldest first. */
@@ -1008,19 +1179,64 @@ static void ra_send_feedback(struct ra_subsys *s)
 	}
 }
 
+static int ra_support_consume(void *priv, const char *buf, size_t n)
+{
+	mlp_ra_support_feed(priv, buf, n);
+	return 0;
+}
+
+/*
+ * Count the server's training buffer (the dataset file, as text) by
+ * context and candidate, once per connection: it is where the samples of
+ * earlier loads are, so a module reloaded in recommendation, which never
+ * explores, still lets the model choose what training has seen.  The
+ * samples made since are added as they are made; samples the buffer has
+ * dropped since stay counted.  Return: 0, or a transport error.
+ */
+static int ra_seed_support(struct ra_subsys *s)
+{
+	struct ra_support_parser *p = &s->parser;
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	n = ml_model_read_stream(&s->model, "dataset", s->stream_buf,
+				 RA_STREAM_BYTES, RA_STREAM_MAX,
+				 ra_support_consume, p);
+	if (n < 0) {
+		pr_warn("support: reading the training buffer failed (%zd)\n", n);
+		return (int)n;
+	}
+	mlp_ra_support_end(p);
+	spin_lock_bh(&s->ring_lock);
+	s->support = p->sup;
+	spin_unlock_bh(&s->ring_lock);
+	atomic_set(&s->support_rows, (int)p->rows);
+	pr_info("support: %u samples counted in the server's training buffer (%zd bytes, %u bad rows)\n",
+		p->rows, n, p->bad);
+	return 0;
+}
+
 static void ra_round(struct ra_subsys *s)
 {
 	struct ml_lib_model *m = &s->model;
 	int err;
 
 	if (!atomic_read(&m->connected)) {
+		s->support_seeded = false;
 		err = ml_model_connect(m, &ra_options);
 		if (correct_system_state(m, err) || err)
 			return;
 	}
+	if (!s->support_seeded) {
+		err = ra_seed_support(s);
+		if (err && correct_system_state(m, err))
+			return;
+		s->support_seeded = true;	/* a refused read leaves the counts as they are */
+	}
 	err = estimate_system_state(m);
 	if (err < 0 && correct_system_state(m, err))
 		return;
+	ra_wake(s);
 
 	err = ml_model_get_dataset(m);
 	if (!err)
@@ -1028,6 +1244,17 @@ static void ra_round(struct ra_subsys *s)
 	if (correct_system_state(m, err))
 		return;
 	ml_model_discard_dataset(m);
+	/*
+	 * In emergency: the mode, and the samples of the intervals before the
+	 * rest; evidence queued before it is dropped (entering learning
+	 * empties the server's evidence windows anyway).
+	 */
+	if (ra_in_emergency(s)) {
+		spin_lock_bh(&s->ring_lock);
+		s->fb_count = 0;
+		spin_unlock_bh(&s->ring_lock);
+		return;
+	}
 
 	/* a rejected network is counted and dropped inside; only transport errors matter */
 	err = use_qnet ? ml_model_fetch_qnet(m) : 0;
@@ -1047,6 +1274,13 @@ static void ra_round(struct ra_subsys *s)
 	ra_send_feedback(s);
 }
 
+/* connected and in emergency: only the mode is read, emergency_period_ms apart */
+static unsigned int ra_period_ms(struct ra_subsys *s)
+{
+	return atomic_read(&s->model.connected) && ra_in_emergency(s) ?
+	       emergency_period_ms : period_ms;
+}
+
 static bool ra_should_stop(struct ra_subsys *s)
 {
 	return READ_ONCE(s->unloading) || kthread_should_stop();
@@ -1064,7 +1298,7 @@ static int ra_thread_fn(void *data)
 		if (signal_pending(current))
 			flush_signals(current);
 		wait_event_interruptible_timeout(s->wq, ra_should_stop(s),
-						 msecs_to_jiffies(period_ms));
+						 msecs_to_jiffies(ra_period_ms(s)));
 	}
 	if (atomic_read(&s->model.connected))
 		ml_model_stop(&s->model);
@@ -1092,10 +1326,11 @@ static int __init ra_init(void)
 	int err;
 
 	if (interval_ms < 20 || interval_ms > 10000 || period_ms < 20 ||
-	    period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
+	    period_ms > 60000 || emergency_period_ms < 20 ||
+	    emergency_period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
 	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
-	    settle_intervals >= block_intervals) {
-		pr_err("interval_ms 20..10000, period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals\n");
+	    settle_intervals >= block_intervals || support_min_samples > 100000) {
+		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples 0..100000\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {
@@ -1115,6 +1350,12 @@ static int __init ra_init(void)
 	if (!ra_extra_config)
 		return -ENOMEM;
 	ra_options.extra_config = ra_extra_config;
+	ra.stream_buf = kmalloc(RA_STREAM_BYTES, GFP_KERNEL);
+	if (!ra.stream_buf) {
+		err = -ENOMEM;
+		goto free_config;
+	}
+	atomic_set(&ra.support_rows, -1);
 
 	s->bdev = blkdev_get_by_path(device, FMODE_READ, NULL);
 	if (IS_ERR(s->bdev)) {
@@ -1168,6 +1409,7 @@ destroy:
 put_bdev:
 	blkdev_put(s->bdev, FMODE_READ);
 free_config:
+	kfree(ra.stream_buf);
 	kfree(ra_extra_config);
 	return err;
 }
@@ -1203,6 +1445,7 @@ static void __exit ra_exit(void)
 		(long long)atomic64_read(&s->model.cnt.samples_sent),
 		atomic_read(&s->probes_attached));
 	blkdev_put(s->bdev, FMODE_READ);
+	kfree(s->stream_buf);
 	kfree(ra_extra_config);
 }
 

@@ -198,3 +198,144 @@ bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
 		*rel = 0;
 	return true;
 }
+
+/*
+ * The context of a sample from its features (the same bits as
+ * mlp_ra_context, from the features it made): a training sample pairs two
+ * intervals of one context, so its features tell its context.
+ */
+unsigned int mlp_ra_context_of_features(const s32 *f)
+{
+	unsigned int ctx = 0;
+
+	if (f[RA_F_MMAP_PERMIL] > RA_SCALE / 2) {
+		ctx |= 1;
+		if (f[RA_F_FAULT_DIST] &&
+		    f[RA_F_FAULT_DIST] <= mlp_ra_log2fx(RA_NEAR_PAGES + 1))
+			ctx |= 4;
+	} else if (f[RA_F_READ_KB] >= mlp_ra_log2fx(32 + 1)) {
+		ctx |= 4;
+	}
+	if (f[RA_F_TASKS] > RA_SCALE)
+		ctx |= 2;
+	return ctx;
+}
+
+/* The candidate whose log2 (fixed point) a sample carries; -1 if none. */
+int mlp_ra_candidate_of_log2(s32 log2_kb)
+{
+	int i;
+
+	for (i = 0; i < RA_NR_CANDIDATES; i++) {
+		s32 d = log2_kb - mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
+
+		if (d > -RA_SCALE / 2 && d < RA_SCALE / 2)
+			return i;
+	}
+	return -1;
+}
+
+void mlp_ra_support_add(struct ra_support *sup, const s32 *features, s32 log2_kb)
+{
+	int c = mlp_ra_candidate_of_log2(log2_kb);
+
+	if (c >= 0)
+		sup->n[mlp_ra_context_of_features(features)][c]++;
+}
+
+/* One text row: RA_INPUTS integers and the output; a bad row is counted. */
+static void ra_support_line(struct ra_support_parser *p, const char *s,
+			    unsigned int len)
+{
+	s32 v[RA_INPUTS + 1];
+	unsigned int i = 0, k = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i == len)
+		return;		/* blank */
+	while (i < len) {
+		bool neg = false;
+		s64 x = 0;
+		unsigned int digits = 0;
+
+		if (k == RA_INPUTS + 1)
+			goto bad;
+		if (s[i] == '-') {
+			neg = true;
+			i++;
+		}
+		while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 12) {
+			x = x * 10 + (s[i++] - '0');
+			digits++;
+		}
+		if (!digits || (i < len && s[i] != ' ' && s[i] != '\t') ||
+		    x > 2000000000)
+			goto bad;
+		v[k++] = (s32)(neg ? -x : x);
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+	}
+	if (k != RA_INPUTS + 1)
+		goto bad;
+	p->rows++;
+	mlp_ra_support_add(&p->sup, v, v[RA_NR_MODEL_FEATURES]);
+	return;
+bad:
+	p->bad++;
+}
+
+void mlp_ra_support_feed(struct ra_support_parser *p, const char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (p->overlong)
+				p->bad++;
+			else
+				ra_support_line(p, p->line, p->len);
+			p->len = 0;
+			p->overlong = false;
+		} else if (p->len < RA_LINE_MAX) {
+			p->line[p->len++] = buf[i];
+		} else {
+			p->overlong = true;
+		}
+	}
+}
+
+/* The last row may lack its newline. */
+void mlp_ra_support_end(struct ra_support_parser *p)
+{
+	if (p->len || p->overlong)
+		mlp_ra_support_feed(p, "\n", 1);
+}
+
+/*
+ * Candidates the model may choose in ctx (bit i: mlp_ra_candidates_kb[i]):
+ * those with min_samples training samples there, and the default.
+ */
+u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
+			u32 def_kb, u32 min_samples)
+{
+	u32 mask = 0;
+	int i;
+
+	for (i = 0; i < RA_NR_CANDIDATES; i++)
+		if (mlp_ra_candidates_kb[i] == def_kb ||
+		    (ctx < RA_NR_CONTEXTS && sup->n[ctx][i] >= min_samples))
+			mask |= 1u << i;
+	return mask;
+}
+
+/* The best allowed candidate (ties to the smaller window); -1 if none is. */
+int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask)
+{
+	int i, best = -1;
+
+	for (i = 0; i < RA_NR_CANDIDATES; i++)
+		if ((mask & (1u << i)) && (best < 0 || predicted[i] > predicted[best]))
+			best = i;
+	return best;
+}

@@ -117,4 +117,40 @@ void mlp_ra_baseline_add(struct ra_baseline *b, unsigned int ctx, s32 eff);
 bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
 		     s32 *rel);
 
+unsigned int mlp_ra_context_of_features(const s32 *features);
+
+/*
+ * Support (round 6): training samples per context and candidate window.
+ * The network is a regression over (context features, candidate); asked
+ * about a candidate never tried in a context it extrapolates, and in the
+ * hdd CI run of round 5 that made it choose 2048 KiB for 30 of 75 mmap
+ * lookup choices, intervals 32% below the default.  The model may choose
+ * only candidates with at least min_samples samples in the context of the
+ * interval it saw, and the default always.  The counts are the server's
+ * training buffer (read back through `dataset` at every connection, so a
+ * reload in recommendation, where nothing explores, finds them) plus the
+ * samples the module has made since.
+ */
+struct ra_support {
+	u32 n[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+};
+
+/* Counts a training buffer read as dataset text (rows of RA_INPUTS + 1 integers). */
+#define RA_LINE_MAX	128
+struct ra_support_parser {
+	struct ra_support sup;
+	char line[RA_LINE_MAX];
+	unsigned int len;
+	bool overlong;
+	u32 rows, bad;
+};
+
+int mlp_ra_candidate_of_log2(s32 log2_kb);
+void mlp_ra_support_add(struct ra_support *sup, const s32 *features, s32 log2_kb);
+void mlp_ra_support_feed(struct ra_support_parser *p, const char *buf, size_t n);
+void mlp_ra_support_end(struct ra_support_parser *p);
+u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
+			u32 def_kb, u32 min_samples);
+int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask);
+
 #endif /* MLP_RA_CALC_H */

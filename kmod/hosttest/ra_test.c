@@ -146,6 +146,68 @@ static void test_context(void)
 	ok(!mlp_ra_relative(&b, RA_NR_CONTEXTS, 1, &rel), "an out-of-range context is refused");
 }
 
+/* every context's sample, from counts, classified again from its features */
+static void test_support_context(void)
+{
+	struct ra_counts c[4] = { { 0 } };
+	s32 f[RA_NR_FEATURES];
+	unsigned int k, agree = 0;
+	int i;
+
+	c[0].read_bytes = 40 << 20;
+	c[0].read_calls = 320;
+	mlp_ra_add_task_bytes(&c[0], 1, c[0].read_bytes);
+	c[1].fault_bytes = 100 * 4096;
+	mlp_ra_add_task_bytes(&c[1], 1, c[1].fault_bytes);
+	mlp_ra_add_fault_distance(&c[1], 10, 10 + 3 * RA_NEAR_PAGES);
+	c[2] = c[1];
+	c[2].fault_dist = 0;
+	c[2].fault_dist_n = 0;
+	for (i = 0; i < 100; i++)
+		mlp_ra_add_fault_distance(&c[2], 5000 - 16 * i, 5000 - 16 * (i + 1));
+	c[3].read_bytes = 400 * 4096;
+	c[3].read_calls = 400;
+	mlp_ra_add_task_bytes(&c[3], 1, 4096);
+	mlp_ra_add_task_bytes(&c[3], 2, 4096);
+	for (k = 0; k < 4; k++) {
+		mlp_ra_features(&c[k], 100, 128, f);
+		agree += mlp_ra_context_of_features(f) == mlp_ra_context(&c[k]);
+	}
+	ok(agree == 4, "a sample's features give the context its counts gave (scan, mmap scattered and near, shared small reads)");
+}
+
+static void test_support(void)
+{
+	static struct ra_support_parser p;	/* zeroed */
+	const char *text = "500 1000 0 17000 7000 4999\n"	/* mmap lookups at 128 KiB */
+			   "1000 1000 0 17000 11000 3100\n"	/* at 2048 KiB */
+			   "0 1000 7000 0 11000 6200\n"	/* scan at 2048 KiB */
+			   "1000 1000 0 17000 4000 5400";	/* lookups at 16 KiB, no newline */
+	s32 pred[RA_NR_CANDIDATES] = { 5400, 5000, 5100, 6000 };
+	size_t i;
+	u32 mask;
+
+	/* fed in pieces of 7 bytes, as chunks of a read */
+	for (i = 0; i < strlen(text); i += 7)
+		mlp_ra_support_feed(&p, text + i, strlen(text) - i < 7 ? strlen(text) - i : 7);
+	mlp_ra_support_end(&p);
+	ok(p.rows == 4 && p.bad == 0, "four dataset rows parsed across chunk borders");
+	ok(p.sup.n[1][3] == 1 && p.sup.n[1][0] == 1 && p.sup.n[0][1] == 1 && p.sup.n[4][3] == 1,
+	   "rows counted by the context of their features and their candidate (500 permil is not mmap)");
+	mlp_ra_support_feed(&p, "1 2 3\nx 1 2 3 4 5\n1 2 3 4 5 6 7\n", 34);
+	ok(p.rows == 4 && p.bad == 3, "rows with too few, bad or too many numbers are counted as bad");
+	mask = mlp_ra_allowed_mask(&p.sup, 1, 128, 1);
+	ok(mask == 0xb, "allowed: candidates with enough samples in the context, and the default");
+	ok(mlp_ra_best_allowed(pred, mlp_ra_allowed_mask(&p.sup, 1, 128, 2)) == 1,
+	   "without enough samples the default is all that is left");
+	ok(mlp_ra_best_allowed(pred, mask) == 3 &&
+	   mlp_ra_best_allowed(pred, mask & ~8u) == 0, "the best allowed candidate wins");
+	ok(mlp_ra_best_allowed(pred, mlp_ra_allowed_mask(&p.sup, 1, 256, 5)) == -1,
+	   "a default outside the set and no support: no candidate");
+	ok(mlp_ra_candidate_of_log2(9000) == 2 && mlp_ra_candidate_of_log2(8000) == -1,
+	   "a sample's window maps to its candidate, other windows to none");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -155,5 +217,7 @@ int main(void)
 	test_features();
 	test_choice();
 	test_context();
+	test_support_context();
+	test_support();
 	return tap_done();
 }

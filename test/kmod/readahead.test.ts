@@ -36,7 +36,7 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   t.ok(has('PASS RA module unloaded') && has('PASS RA read_ahead_kb restored') && has('PASS RA no kprobes left'), 'clean unload');
   t.ok(has('ra-run: PASS:'), 'harness verdict is PASS');
   // what the policy and the module saw: the summary, mode events, the evidence and the per-context lines
-  const evidence = lines.filter((l) => l.startsWith('RA-CI ') || l.startsWith('RA-FALLBACK ') || l.startsWith('EVENT ') || / evidence context | not seen before/.test(l));
+  const evidence = lines.filter((l) => l.startsWith('RA-CI ') || l.startsWith('RA-FALLBACK ') || l.startsWith('EVENT ') || / evidence context | not seen before| support: /.test(l));
   const stats = lines.find((l) => l.startsWith('STATS '));
   if (stats) evidence.push(stats.replace(/.*?(evidence_ml_count)/, '$1'));
   if (evidence.length) t.comment(evidence.join('\n'));
