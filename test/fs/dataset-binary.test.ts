@@ -1,10 +1,9 @@
 // MLDS batches through the mount: what `cat dataset` shows, across text batches, a scale change and a restart,
 // is each value divided by the scale in force at its write (the buffer keeps MLDS rows as int32s until read).
 import t from 'tap';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startServer, parseStats, type Server } from '../helpers/server.js';
+import { startServer, parseStats, testDir, type Server } from '../helpers/server.js';
 import { mldsBatch } from '../helpers/mlds.js';
 
 let seed = 3;
@@ -59,14 +58,10 @@ t.test('MLDS rows read back as their values divided by the scale at their write,
 
 t.test('MLDS rows written with --state-dir come back after a restart as they were read before it', async (t) => {
   // The server's directory is the test's, so it outlives the first server; the state dir sits inside it.
-  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-mlds-'));
-  await chmod(dir, 0o755);
+  const dir = await testDir(t, 'mlproxy-mlds-');
   const state = join(dir, 'state');
   let s = await startServer({ args: ['--state-dir', state], dir });
-  t.teardown(async () => {
-    await s.stop(); // unmounted before its directory goes
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => s.stop()); // registered after the directory's removal, so it runs before it
   await model(s, 'p');
   const rows = batch(2000);
   await writeBatch(s, 'p', mlds(rows));

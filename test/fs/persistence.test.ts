@@ -1,25 +1,16 @@
 // --state-dir: models survive clean restarts and kill -9 with nothing acknowledged lost; a torn log
 // tail is cut; divergence rolls back; LayersModels import (refused when shapes differ) and export.
 import t from 'tap';
-import { mkdtemp, mkdir, readFile, rm, stat, writeFile, appendFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile, appendFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, io, parseStats, waitFor, ROOT } from '../helpers/server.js';
-
-async function stateDir(t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-state-'));
-  await chmod(dir, 0o755);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-type Test = typeof t;
+import { startServer, io, parseStats, waitFor, ROOT, testDir } from '../helpers/server.js';
 
 const samples = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => `${(from + i) % 97} ${(from + i) % 13} ${2 * ((from + i) % 97) - ((from + i) % 13)}`).join('\n') + '\n';
 
 t.test('a clean restart brings every model back', async (t) => {
-  const state = await stateDir(t);
+  const state = await testDir(t, 'mlproxy-state-');
   let s = await startServer({ args: ['--state-dir', state] });
   t.teardown(() => s.stop());
   await s.sh(`mkdir models/a models/b && cd models/a && printf 'inputs=2\\noutputs=1\\nhidden=8\\nscale=10\\n' > config &&
@@ -47,7 +38,7 @@ t.test('a clean restart brings every model back', async (t) => {
 });
 
 t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => {
-  const state = await stateDir(t);
+  const state = await testDir(t, 'mlproxy-state-');
   let s = await startServer({ args: ['--state-dir', state] });
   t.teardown(() => s.stop());
   await s.sh(`mkdir models/k && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=1000000\\n' > models/k/config && echo commit > models/k/control`);
@@ -76,7 +67,7 @@ t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => 
 });
 
 t.test('a torn log tail is cut, never misread', async (t) => {
-  const state = await stateDir(t);
+  const state = await testDir(t, 'mlproxy-state-');
   let s = await startServer({ args: ['--state-dir', state] });
   t.teardown(() => s.stop());
   await s.sh(`mkdir models/t && printf 'inputs=2\\noutputs=1\\n' > models/t/config && echo commit > models/t/control`);
@@ -127,7 +118,7 @@ t.test('divergence is rolled back and counted', async (t) => {
 
 t.test('LayersModel import and export', async (t) => {
   const tf = await import('@tensorflow/tfjs');
-  const state = await stateDir(t);
+  const state = await testDir(t, 'mlproxy-state-');
   const s = await startServer({ args: ['--state-dir', state] });
   t.teardown(() => s.stop());
   await s.sh(`mkdir models/i && printf 'inputs=3\\noutputs=2\\nhidden=6,5\\n' > models/i/config && echo commit > models/i/control`);

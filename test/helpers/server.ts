@@ -41,9 +41,25 @@ process.on('exit', () => {
   }
 });
 
-async function isMounted(mnt: string): Promise<boolean> {
+export async function isMounted(mnt: string): Promise<boolean> {
   const table = await readFile('/proc/mounts', 'utf8');
   return table.split('\n').some((l) => l.split(' ')[1] === mnt);
+}
+
+/**
+ * A directory of the test's own, readable by other users as startServer's is, removed when the test ends. Tap runs
+ * teardowns last in, first out, so a server started in it afterwards has stopped by then; a mount still at its
+ * `mnt` is lazily unmounted first all the same, so nothing is ever removed through a mount.
+ */
+export async function testDir(t: { teardown(fn: () => unknown): void }, prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  t.teardown(async () => {
+    const mnt = join(dir, 'mnt');
+    if (await isMounted(mnt)) await execFileP('fusermount', ['-uz', mnt]).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
 }
 
 export async function sh(script: string, cwd: string, opts: { user?: string; input?: string } = {}): Promise<ShResult> {

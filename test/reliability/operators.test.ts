@@ -2,29 +2,13 @@
 // has wrapped), mlproxy-umount says what it did, and the README's "Using it" transcript runs as written.
 import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, waitFor, sh, ROOT } from '../helpers/server.js';
+import { startServer, waitFor, sh, ROOT, isMounted as mounted, testDir } from '../helpers/server.js';
 import { LIMITS } from '../../src/limits.js';
 
 const execFileP = promisify(execFile);
-
-async function mounted(mnt: string): Promise<boolean> {
-  return (await readFile('/proc/mounts', 'utf8')).split('\n').some((l) => l.split(' ')[1] === mnt);
-}
-
-async function tempDir(t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-ops-'));
-  await chmod(dir, 0o755);
-  t.teardown(async () => {
-    if (await mounted(join(dir, 'mnt'))) await execFileP('fusermount', ['-uz', join(dir, 'mnt')]).catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-type Test = typeof t;
 
 t.test('tail -f models/NAME/events shows each new line once, also after the ring wraps', async (t) => {
   const s = await startServer();
@@ -49,7 +33,7 @@ t.test('tail -f models/NAME/events shows each new line once, also after the ring
 });
 
 t.test('mlproxy-umount says what it did', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'mlproxy-ops-');
   const mnt = join(dir, 'mnt');
   const env = { ...process.env, MLPROXY_PID: join(dir, 'pid'), MLPROXY_LOG: join(dir, 'log') };
   const script = (name: string, ...args: string[]) =>
@@ -68,7 +52,7 @@ t.test('mlproxy-umount says what it did', async (t) => {
 });
 
 t.test("the README's transcript runs as written", async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'mlproxy-ops-');
   const mnt = join(dir, 'mnt');
   const bin = join(dir, 'bin');
   // What mount-scripts/setup.sh does, into a private directory instead of /usr/local/bin.

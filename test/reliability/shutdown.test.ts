@@ -4,18 +4,13 @@
 // forces the exit and still leaves no mount behind.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startServer, waitFor, parseStats, ROOT, type Server } from '../helpers/server.js';
+import { startServer, waitFor, parseStats, ROOT, isMounted as mounted, testDir, type Server } from '../helpers/server.js';
 import { FORCED_EXIT_CODE, SHUTDOWN_BOUND_MS } from '../../src/shutdown.js';
 
 const WRITER = join(ROOT, 'test/helpers/batch-writer.mjs');
 const BATCH = 50;
-
-async function mounted(mnt: string): Promise<boolean> {
-  return (await readFile('/proc/mounts', 'utf8')).split('\n').some((l) => l.split(' ')[1] === mnt);
-}
 
 function exitOf(proc: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve) => {
@@ -57,13 +52,6 @@ async function busyServer(t: Test, state: string) {
 }
 type Test = typeof t;
 
-async function stateDir(t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-shutdown-'));
-  await chmod(dir, 0o755);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** After a restart: every acknowledged batch is there, and every batch there is whole. */
 async function checkBatches(t: Test, s: Server, model: string, acked: Set<string>, inFlight: number) {
   const rows = (await s.sh(`cat models/${model}/dataset`)).stdout.trim().split('\n').filter(Boolean);
@@ -80,7 +68,7 @@ async function checkBatches(t: Test, s: Server, model: string, acked: Set<string
 }
 
 t.test('SIGTERM under heavy ingest and training: clean exit 0, no mount, no half batch, nothing acknowledged lost', async (t) => {
-  const state = await stateDir(t);
+  const state = await testDir(t, 'mlproxy-shutdown-');
   const { s, models, writers } = await busyServer(t, state);
   const began = Date.now();
   s.proc.kill('SIGTERM');

@@ -1,10 +1,9 @@
 // mlproxy replay against a real mount: multi-file datasets in batches, a bad line named FILE:LINE with
 // nothing of its batch stored, stdin with plain progress lines, the dataset log, and clear errors.
 import t from 'tap';
-import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startServer, parseStats, waitFor, type Server } from '../helpers/server.js';
+import { startServer, parseStats, waitFor, testDir, type Server } from '../helpers/server.js';
 import { encodeRecord } from '../../src/engine/store/datalog.js';
 import { tool } from './fixtures/tool.js';
 
@@ -233,14 +232,10 @@ t.test('replay', async (t) => {
 });
 
 t.test('replay of a dataset.log written by a server with --state-dir', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-tools-'));
-  await chmod(dir, 0o755);
+  const dir = await testDir(t, 'mlproxy-tools-');
   const state = join(dir, 'state');
   const s = await startServer({ args: ['--state-dir', state], dir });
-  t.teardown(async () => {
-    await s.stop(); // unmount first: the mount is inside dir
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => s.stop()); // registered after the directory's removal, so it runs before it
   const mnt = ['--mountpoint', s.mnt];
   for (const [scale, rows] of [
     ['1000', '1500 -2000 7\n3 4 -5\n'],
