@@ -31,7 +31,7 @@ const FLAGS = [
 ];
 
 /** The generated TypeScript for one module: its bytes as base64. */
-export function buildModule({ source, constant, flags }) {
+function buildModule({ source, constant, flags }) {
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-wasm-'));
   try {
     const out = join(dir, 'module.wasm');

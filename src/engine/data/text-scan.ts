@@ -126,12 +126,9 @@ const SHORT_RUN_BYTES = 2048;
 let shortRuns = 0;
 
 /**
- * The common case in bulk, without a call per line: plain decimals (`[+-]digits[.digits]`) separated by spaces
- * or tabs, `count` to a line. Scans whole lines from `cursor.at` through the newline at `last`, at most
- * `maxRows` rows into `out` from `outAt`, and stops at the first line it does not take for sure, leaving
- * `cursor.at` on it for scanRow and the reference parser. Float32 rows from WASM_MIN_BYTES of input on go to the
- * WebAssembly build of the same scan (native/text-scan.c, two lanes, about 1.5 times as fast), unless odd lines
- * came close together just before; the rest to scanLinesInJs.
+ * The bulk scan, with scanLinesInJs's contract and parameters (the reference): Float32 rows from WASM_MIN_BYTES
+ * of input on go to the WebAssembly build of the same scan (native/text-scan.c, two lanes, about 1.5 times as
+ * fast), unless odd lines came close together just before; the rest to scanLinesInJs.
  */
 export function scanLines(
   buf: Uint8Array,
