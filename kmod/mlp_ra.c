@@ -1043,7 +1043,6 @@ static void ra_timer_fn(struct timer_list *t)
 		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
 }
 
-
 /* ------------------------------------------------------------------ */
 /* ml_lib hooks                                                        */
 
