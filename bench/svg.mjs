@@ -1,4 +1,4 @@
-// Owns the benchmarks' plots: a plain SVG grouped horizontal bar chart, no dependencies.
+// Owns the benchmarks' plots: plain SVG (a grouped horizontal bar chart, a line chart), no dependencies.
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const COLORS = ['#2b6cb0', '#c05621', '#2f855a', '#6b46c1'];
@@ -42,6 +42,44 @@ export function barChart({ title, groups, series }) {
 <line x1="${x(1)}" y1="28" x2="${x(1)}" y2="${y - 6}" stroke="#555" stroke-dasharray="3,3"/>
 <text x="${x(1) + 2}" y="34" fill="#555">1 = bare fuse-native</text>
 ${parts.join('\n')}
+${legend.join('\n')}
+</svg>
+`;
+}
+
+/**
+ * Lines over a shared x axis from 0, one per series, y from 0 to the largest value, with the axes' labels.
+ * @param {{title: string, xLabel: string, yLabel: string, series: {name: string, points: [number, number][]}[]}} spec
+ */
+export function lineChart({ title, xLabel, yLabel, series }) {
+  const [left, top, width, height] = [60, 36, 640, 320];
+  const plotW = width - left - 20;
+  const plotH = height - top - 60;
+  const all = series.flatMap((s) => s.points);
+  const maxX = Math.max(1, ...all.map(([px]) => px));
+  const maxY = Math.max(1e-9, ...all.map(([, py]) => py));
+  const x = (v) => (left + (v / maxX) * plotW).toFixed(1);
+  const y = (v) => (top + plotH - (v / maxY) * plotH).toFixed(1);
+  const lines = series.map(
+    (s, i) =>
+      `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${s.points.map(([px, py]) => `${x(px)},${y(py)}`).join(' ')}"/>`,
+  );
+  const legend = series.map(
+    (s, i) =>
+      `<rect x="${left + i * 160}" y="${height - 18}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${left + i * 160 + 14}" y="${height - 9}">${esc(s.name)}</text>`,
+  );
+  const bottom = top + plotH;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="white"/>
+<text x="8" y="18" font-size="13">${esc(title)}</text>
+<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#555"/>
+<line x1="${left}" y1="${bottom}" x2="${left + plotW}" y2="${bottom}" stroke="#555"/>
+<text x="${left - 4}" y="${top + 4}" text-anchor="end">${maxY.toPrecision(3)}</text>
+<text x="${left - 4}" y="${bottom}" text-anchor="end">0</text>
+<text x="${left + plotW}" y="${bottom + 14}" text-anchor="end">${maxX}</text>
+<text x="${left + plotW / 2}" y="${bottom + 28}" text-anchor="middle">${esc(xLabel)}</text>
+<text x="12" y="${top + plotH / 2}" transform="rotate(-90 12 ${top + plotH / 2})" text-anchor="middle">${esc(yLabel)}</text>
+${lines.join('\n')}
 ${legend.join('\n')}
 </svg>
 `;

@@ -69,3 +69,28 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
   t.equal(started.length, 4, 'four servers were started (mlproxy twice, two baselines)');
   t.same(started.filter(alive), [], 'every server process is gone');
 });
+
+t.test('bench/warm-up.mjs draws its curve for two batches and leaves nothing behind', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-smoke-warm-'));
+  const pids = join(dir, 'servers');
+  t.teardown(async () => {
+    for (const line of await mountsUnder(dir)) await execFileP('fusermount', ['-uz', line.split(' ')[1]]).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  });
+  await execFileP('mkdir', ['-p', join(dir, 'tmp')]);
+  await execFileP('touch', [pids]);
+  const svg = join(dir, 'warm-up.svg');
+  const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/warm-up.mjs'), '--batches', '2', '--kind', 'text', '--svg', svg], {
+    env: { ...process.env, TMPDIR: join(dir, 'tmp'), MLPROXY_BENCH_PIDS: pids },
+    cwd: ROOT,
+    timeout: 60_000,
+  });
+  t.match(stdout, /\| 1–2 \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/, 'one row of medians for the two batches');
+  const drawn = await readFile(svg, 'utf8');
+  t.equal((drawn.match(/<polyline /g) ?? []).length, 2, 'one line per server');
+  t.match(drawn, /points="[\d.]+,[\d.]+ [\d.]+,[\d.]+"/, 'two points on a line');
+  t.same(await mountsUnder(dir), [], 'no mount left');
+  const started = (await readFile(pids, 'utf8')).trim().split('\n').filter(Boolean);
+  t.equal(started.length, 2, 'two servers were started');
+  t.same(started.map((l) => Number(l.split(' ')[0])).filter(alive), [], 'every server process is gone');
+});
