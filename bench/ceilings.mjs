@@ -41,6 +41,13 @@ const SCALE = 1000;
 const SIZES = QUICK
   ? { lineWrites: 200, textRows: 2_000, txns: 200, cats: 50, floodSeconds: 0.5, floodRows: 500, models: [1, 4] }
   : { lineWrites: 5_000, textRows: 60_000, txns: 3_000, cats: 500, floodSeconds: 3, floodRows: 4_000, models: [1, 16, 256] };
+/**
+ * Bulk batches each server takes before the rounds. A fresh mlproxy runs its per-write code unoptimised for
+ * its first few thousand writes (V8 optimises a function once it has run enough bytecode, and little of a
+ * bulk write's work is bytecode): measured 2 December 2026, MLDS batches read 0.52x the bare server over the
+ * first ten and settled near 0.8x after about forty. The goals are about the settled server.
+ */
+const WARM_BATCHES = QUICK ? 1 : 40;
 const FLOOD_WRITERS = 16;
 const FLOOD_READERS = 16;
 const CHUNK = 65536;
@@ -174,11 +181,11 @@ run(async () => {
     const results = Object.fromEntries(PLACEMENTS.map((p) => [p.key, Object.fromEntries(MEASURES.map((k) => [k, {}]))]));
     const record = (p, k, name, value) => (results[p][k][name] ??= []).push(value);
     progress('warm-up');
-    // Bulk writes too, three batches each: the first batches of a fresh server run on unoptimised code (and
-    // WebAssembly on its baseline compiler), which put a 0.11x round into a median of five.
+    // Bulk writes too, WARM_BATCHES each: the first batches of a fresh server run on unoptimised code (and
+    // WebAssembly on its baseline compiler), which once put a 0.11x round into a median of five.
     for (const name of SERVERS) {
       for (const k of ['perWrite', 'txn', 'cat']) m[k](servers[name], PLACEMENTS[0].client);
-      for (const k of ['text', 'binary']) for (let i = 0; i < 3; i++) m[k](servers[name], PLACEMENTS[0].client);
+      for (const k of ['text', 'binary']) for (let i = 0; i < WARM_BATCHES; i++) m[k](servers[name], PLACEMENTS[0].client);
     }
     for (let round = 0; round < ROUNDS; round++) {
       for (const p of PLACEMENTS) {
@@ -367,8 +374,8 @@ handlers that store or echo bytes and answer at once) and a **C libfuse** server
 libfuse ${versions.libfuse}, multithreaded like fuse-native's loop). Each serves a sink (mlproxy: \`dataset\`; stores writes), a
 transaction file (mlproxy: \`recommendation\`; write, then pread at 0) and a stats file. One C client
 (bench/baselines/fuse-client.c) drives all of them, so the client costs the same everywhere. Servers are pinned to CPU 0
-with taskset; the client runs on CPU 0 (same core) or CPU 1 (different cores). After a warm-up (each server: one run of the one-sample, transaction and \`cat\` measures, three batches of
-each bulk measure), ${ROUNDS} rounds; in each, every measure
+with taskset; the client runs on CPU 0 (same core) or CPU 1 (different cores). After a warm-up (each server: one run of the one-sample, transaction and \`cat\` measures, ${WARM_BATCHES} batches of
+each bulk measure: a fresh mlproxy runs its first few thousand writes on unoptimised code), ${ROUNDS} rounds; in each, every measure
 runs on every server in rotated order. Cells: median over rounds (min–max); ratios: median of the per-round ratios.
 fuse-native ${versions.fuseNative}, gcc ${versions.gcc}, Node ${m.node}, kernel ${m.kernel}, ${m.cpu} × ${m.nproc}, ${m.date}.
 ${busy ? `\n**Measured with other work on the machine** (load average ${fmt(loadBefore)} before the run, above half the CPUs): absolute numbers are pessimistic and tails noisy; the interleaved ratios are the figures to read.\n` : ''}
