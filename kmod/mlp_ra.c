@@ -16,12 +16,16 @@
  *
  * Actuation: every file's own window (file->f_ra.ra_pages) is copied from
  * the device at open, so changing the device's readahead misses files
- * already open.  Kprobes on page_cache_sync_ra, page_cache_async_ra and
- * filemap_fault rewrite the window of the file being read to the value in
- * force (an unlocked store of one word, as fadvise does under its own
- * lock; the kernel re-reads ra_pages on every readahead).  The device's
- * bdi->ra_pages is never written: it stays the kernel default and new
- * files keep starting from it.
+ * already open.  The kprobes on filemap_read and filemap_fault rewrite the
+ * window of the file being read to the value in force before the kernel
+ * reads it (an unlocked store of one word, as fadvise does under its own
+ * lock; the kernel re-reads ra_pages on every readahead).  A window chosen
+ * for one kind of access (a scan's large read() calls, small read() calls,
+ * mmap faults) serves only that kind; an access of another kind gets the
+ * device's own window at once (round 7: a phase shorter than an interval
+ * was served whole with the window chosen for the phase before it).  The
+ * device's bdi->ra_pages is never written: it stays the kernel default and
+ * new files keep starting from it.
  *
  * Decisions: a timer closes an interval every interval_ms, scores it
  * (mlp_ra_efficiency), and picks the next interval's window.  Choices hold
@@ -216,8 +220,13 @@ struct ra_subsys {
 	struct ra_counts cnt;
 	sector_t next_sector;
 
-	/* the window in force, pages; read by the probes */
-	atomic_t target_pages;
+	/*
+	 * the window in force, read by the probes: pages (0: the device's
+	 * own) in the low RA_TARGET_ACCESS_SHIFT bits, the kind of access it
+	 * serves (enum ra_access) above, one word so a probe never pairs a
+	 * window with another window's kind
+	 */
+	atomic_t target;
 	atomic_t default_kb;
 	u64 last_fault_pgoff;		/* under count_lock */
 	bool have_touch;		/* under count_lock */
@@ -282,7 +291,7 @@ struct ra_subsys {
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
-	atomic64_t choices_qnet, choices_limited, trials;
+	atomic64_t choices_qnet, choices_limited, trials, withheld;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
@@ -303,12 +312,17 @@ static struct ml_lib_model_options ra_options = {
 /* ------------------------------------------------------------------ */
 /* status parameters (read-only)                                       */
 
-static int ra_get_pages_kb(char *buf, const struct kernel_param *kp)
+#define RA_TARGET_ACCESS_SHIFT	16
+#define RA_TARGET_PAGES_MASK	((1U << RA_TARGET_ACCESS_SHIFT) - 1)
+
+static int ra_get_target_kb(char *buf, const struct kernel_param *kp)
 {
-	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg) * (int)(PAGE_SIZE / 1024));
+	unsigned int pages = (unsigned int)atomic_read(kp->arg) & RA_TARGET_PAGES_MASK;
+
+	return scnprintf(buf, PAGE_SIZE, "%u\n", pages * (unsigned int)(PAGE_SIZE / 1024));
 }
 
-static const struct kernel_param_ops ra_pages_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_pages_kb };
+static const struct kernel_param_ops ra_target_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_target_kb };
 
 /* the last closed interval's features, named (mlp_ra_calc.h, enum ra_feature) */
 static const char *const ra_feature_names[RA_NR_FEATURES] = {
@@ -337,7 +351,7 @@ ML_LIB_STATUS(mode, ml_lib_mode_ops, ra.model.mode, "mode in force (read-only)")
 ML_LIB_STATUS(apply_permil, ml_lib_int_ops, ra.model.apply_permil, "intervals per 1000 that apply the model (read-only)");
 ML_LIB_STATUS(connected, ml_lib_int_ops, ra.model.connected, "1 while the model on the mount is usable (read-only)");
 ML_LIB_STATUS(last_error, ml_lib_int_ops, ra.model.last_error, "last negative errno of an mlproxy request (read-only)");
-ML_LIB_STATUS(ra_kb, ra_pages_kb_ops, ra.target_pages, "readahead in force for files on the device, KiB (read-only)");
+ML_LIB_STATUS(ra_kb, ra_target_kb_ops, ra.target, "readahead in force for files on the device, KiB, for the kind of access it was chosen for (read-only)");
 ML_LIB_STATUS(default_kb, ml_lib_int_ops, ra.default_kb, "the device's own readahead (the kernel default), KiB (read-only)");
 ML_LIB_STATUS(choice_kb, ml_lib_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
 ML_LIB_STATUS(last_efficiency, ml_lib_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
@@ -352,6 +366,7 @@ ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals 
 ML_LIB_STATUS(intervals_phase_change, ml_lib_counter_ops, ra.intervals_phase_change, "scored intervals not reported as evidence because their context differed from the one before (read-only)");
 ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
 ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
+ML_LIB_STATUS(withheld, ml_lib_counter_ops, ra.withheld, "accesses of another kind than the window in force was chosen for, served the device's own window instead (read-only)");
 ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried the network's best candidate because it had too few samples in the context (read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
@@ -437,17 +452,27 @@ static void ra_count_touch(u64 pgoff)
 }
 
 /*
- * The window in force; 0 while the timer rests (emergency): then the
- * device's own readahead, read afresh, so a file the model had widened is
- * put back and a change of read_ahead_kb reaches files already open.
+ * The window in force, for an access of this kind (enum ra_access); the
+ * device's own readahead, read afresh, while the timer rests (emergency:
+ * target 0), so a file the model had widened is put back and a change of
+ * read_ahead_kb reaches files already open, and for an access of another
+ * kind than the window was chosen for: the window chosen for a scan does
+ * not serve the mmap lookups or short runs that follow it in the same
+ * interval (a cheap test, no waiting).
  */
-static void ra_impose(struct file_ra_state *f_ra)
+static void ra_impose(struct file_ra_state *f_ra, unsigned int access)
 {
-	unsigned int pages = (unsigned int)atomic_read(&ra.target_pages);
+	unsigned int target = (unsigned int)atomic_read(&ra.target);
+	unsigned int pages = target & RA_TARGET_PAGES_MASK;
+	unsigned int own = READ_ONCE(ra.disk->bdi->ra_pages);
 
-	if (!pages)
-		pages = READ_ONCE(ra.disk->bdi->ra_pages);
-
+	if (!pages) {
+		pages = own;
+	} else if (!mlp_ra_window_serves(target >> RA_TARGET_ACCESS_SHIFT, access)) {
+		if (pages != own)
+			atomic64_inc(&ra.withheld);
+		pages = own;
+	}
 	if (pages && READ_ONCE(f_ra->ra_pages) != pages)
 		WRITE_ONCE(f_ra->ra_pages, pages);
 }
@@ -459,24 +484,18 @@ static void ra_impose(struct file_ra_state *f_ra)
  * functions' returns with kretprobes, which add a return trampoline and a
  * per-call instance to every call, on any file; round 5 counts at entry
  * (what a read() will deliver, a fault's first attempt), see below.
+ * Rounds 1-6 imposed the window in page_cache_sync_ra and
+ * page_cache_async_ra, which do not know the size of the read() they
+ * serve; since round 7 filemap_read imposes it, before its readahead.
  */
-
-/* page_cache_sync_ra / page_cache_async_ra(struct readahead_control *, ...) */
-static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	struct readahead_control *ractl = (struct readahead_control *)regs->di;
-
-	if (ractl && ractl->ra && ra_on_device(ractl->mapping))
-		ra_impose(ractl->ra);
-	return 0;
-}
 
 /*
  * filemap_read(struct kiocb *iocb, struct iov_iter *iter, ...): the bytes
  * this read() will deliver, counted as it starts: what it asks for, up to
  * the end of the file.  A read() of a regular file is short only at the
  * end of the file or on an error or signal; a read() is counted in the
- * interval it starts in.
+ * interval it starts in.  Its size tells its kind (a scan's large calls or
+ * small ones), and so the window it gets, also while resting.
  */
 static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -485,8 +504,9 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	struct inode *inode;
 	loff_t size;
 	size_t want;
+	u64 bytes;
 
-	if (READ_ONCE(ra.resting) || !iocb || !iter || !iocb->ki_filp ||
+	if (!iocb || !iter || !iocb->ki_filp ||
 	    !ra_on_device(iocb->ki_filp->f_mapping))
 		return 0;
 	inode = iocb->ki_filp->f_mapping->host;
@@ -494,7 +514,10 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	want = iov_iter_count(iter);
 	if (iocb->ki_pos >= size || !want)
 		return 0;
-	ra_count_read(min_t(u64, want, (u64)(size - iocb->ki_pos)));
+	bytes = min_t(u64, want, (u64)(size - iocb->ki_pos));
+	ra_impose(&iocb->ki_filp->f_ra, mlp_ra_access_of_read(bytes));
+	if (!READ_ONCE(ra.resting))
+		ra_count_read(bytes);
 	return 0;
 }
 
@@ -519,7 +542,7 @@ static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (!file)
 		return 0;
-	ra_impose(&file->f_ra);
+	ra_impose(&file->f_ra, RA_ACCESS_FAULT);
 	if (!(vmf->flags & FAULT_FLAG_TRIED) && !READ_ONCE(ra.resting))
 		ra_count_touch(vmf->pgoff);
 	return 0;
@@ -545,8 +568,6 @@ static int ra_kp_map_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe ra_kp_sync = { .symbol_name = "page_cache_sync_ra", .pre_handler = ra_kp_ra_pre };
-static struct kprobe ra_kp_async = { .symbol_name = "page_cache_async_ra", .pre_handler = ra_kp_ra_pre };
 static struct kprobe ra_kp_read = { .symbol_name = "filemap_read", .pre_handler = ra_kp_read_pre };
 static struct kprobe ra_kp_fault = { .symbol_name = "filemap_fault", .pre_handler = ra_kp_fault_pre };
 static struct kprobe ra_kp_map = { .symbol_name = "filemap_map_pages", .pre_handler = ra_kp_map_pre };
@@ -573,7 +594,7 @@ static void ra_find_tp(struct tracepoint *tp, void *priv)
 }
 
 static struct kprobe *ra_kprobes[] = {
-	&ra_kp_sync, &ra_kp_async, &ra_kp_read, &ra_kp_fault, &ra_kp_map,
+	&ra_kp_read, &ra_kp_fault, &ra_kp_map,
 };
 
 static void ra_detach_tps(void)
@@ -619,7 +640,7 @@ static int ra_attach(void)
 	}
 	err = register_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
 	if (err) {
-		pr_err("kprobes on page_cache_{sync,async}_ra, filemap_{read,fault,map_pages} failed (%d)\n", err);
+		pr_err("kprobes on filemap_{read,fault,map_pages} failed (%d)\n", err);
 		goto fail_tp;
 	}
 	atomic_set(&ra.probes_attached, (int)(tps + ARRAY_SIZE(ra_kprobes)));
@@ -643,9 +664,20 @@ static u32 ra_device_kb(void)
 	return (u32)(READ_ONCE(ra.disk->bdi->ra_pages) * (PAGE_SIZE / 1024));
 }
 
-static void ra_set_window_kb(u32 kb)
+/*
+ * The window for the next interval, and the kind of access it serves: a
+ * window chosen (by the model, or explored) on the interval just closed
+ * serves that interval's kind of access (ra_impose); the default every
+ * access.
+ */
+static void ra_set_window(struct ra_subsys *s, u32 kb, bool chosen)
 {
-	atomic_set(&ra.target_pages, (int)(kb / (PAGE_SIZE / 1024)));
+	unsigned int access = chosen ? mlp_ra_access_of_context(s->last_ctx) :
+				       RA_ACCESS_ANY;
+
+	s->cur_kb = kb;
+	atomic_set(&s->target, (int)(kb / (PAGE_SIZE / 1024) |
+				     access << RA_TARGET_ACCESS_SHIFT));
 }
 
 /*
@@ -910,8 +942,7 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 			kb = ra_model_interval_kb(s, def_kb, choice);
 		}
 	}
-	s->cur_kb = kb;
-	ra_set_window_kb(kb);
+	ra_set_window(s, kb, s->cur_scored_as_ml || s->cur_explore);
 }
 
 static void ra_decide_next(struct ra_subsys *s, const s32 *features)
@@ -934,8 +965,7 @@ static void ra_decide_next(struct ra_subsys *s, const s32 *features)
 						  ra_model_choice_kb(s, features));
 		else if (!s->cur_explore)
 			kb = def_kb;
-		s->cur_kb = kb;
-		ra_set_window_kb(kb);
+		ra_set_window(s, kb, s->cur_scored_as_ml || s->cur_explore);
 		ra_count_block_interval(s);
 		return;
 	}
@@ -965,7 +995,7 @@ static bool ra_may_rest(struct ra_subsys *s)
 
 static void ra_rest(struct ra_subsys *s)
 {
-	atomic_set(&s->target_pages, 0);
+	atomic_set(&s->target, 0);
 	atomic64_inc(&s->rests);
 	/* release: the timer's state is complete before the thread may touch it */
 	smp_store_release(&s->resting, true);
@@ -995,8 +1025,7 @@ static void ra_wake(struct ra_subsys *s)
 	s->cur_explore = false;
 	s->cur_scored_as_ml = false;
 	s->cur_settling = true;
-	s->cur_kb = ra_device_kb();
-	ra_set_window_kb(s->cur_kb);
+	ra_set_window(s, ra_device_kb(), false);
 	s->last_close_ns = ktime_get_ns();
 	WRITE_ONCE(s->resting, false);
 	if (READ_ONCE(s->timer_armed))
@@ -1031,8 +1060,7 @@ static void ra_timer_fn(struct timer_list *t)
 
 	if (READ_ONCE(s->unloading)) {
 		/* hand files back at the kernel default before the probes go */
-		s->cur_kb = ra_device_kb();
-		ra_set_window_kb(s->cur_kb);
+		ra_set_window(s, ra_device_kb(), false);
 	} else if (!ra_may_rest(s)) {
 		ra_decide_next(s, features);
 	} else {
@@ -1368,9 +1396,8 @@ static int __init ra_init(void)
 	init_completion(&s->thread_done);
 	init_waitqueue_head(&s->wq);
 	s->rng.state = 0x72616d6c;
-	s->cur_kb = ra_device_kb();
+	ra_set_window(s, ra_device_kb(), false);
 	atomic_set(&s->default_kb, (int)s->cur_kb);
-	ra_set_window_kb(s->cur_kb);
 
 	err = ml_model_create(&s->model, KBUILD_MODNAME, model_name, mount_path,
 			      timeout_ms, 30000, &ra_ops, s);
@@ -1437,10 +1464,11 @@ static void __exit ra_exit(void)
 	ra_detach();
 	ml_model_destroy(&s->model);
 	ra_report_evidence(s);
-	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore), %lld samples sent, probes left %d\n",
+	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore), %lld accesses withheld, %lld samples sent, probes left %d\n",
 		ra_device_kb(), (long long)atomic64_read(&s->intervals),
 		(long long)atomic64_read(&s->intervals_ml),
 		(long long)atomic64_read(&s->intervals_explore),
+		(long long)atomic64_read(&s->withheld),
 		(long long)atomic64_read(&s->model.cnt.samples_sent),
 		atomic_read(&s->probes_attached));
 	blkdev_put(s->bdev, FMODE_READ);

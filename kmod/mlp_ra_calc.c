@@ -166,7 +166,7 @@ unsigned int mlp_ra_context(const struct ra_counts *c)
 		    ra_div(c->fault_dist, c->fault_dist_n) <= RA_NEAR_PAGES)
 			ctx |= 4;
 	} else if (c->read_calls &&
-		   ra_div(c->read_bytes, c->read_calls) >= 32 * 1024) {
+		   ra_div(c->read_bytes, c->read_calls) >= RA_LARGE_READ_BYTES) {
 		ctx |= 4;
 	}
 	if (c->nr_tasks > 1)
@@ -213,12 +213,33 @@ unsigned int mlp_ra_context_of_features(const s32 *f)
 		if (f[RA_F_FAULT_DIST] &&
 		    f[RA_F_FAULT_DIST] <= mlp_ra_log2fx(RA_NEAR_PAGES + 1))
 			ctx |= 4;
-	} else if (f[RA_F_READ_KB] >= mlp_ra_log2fx(32 + 1)) {
+	} else if (f[RA_F_READ_KB] >= mlp_ra_log2fx(RA_LARGE_READ_BYTES / 1024 + 1)) {
 		ctx |= 4;
 	}
 	if (f[RA_F_TASKS] > RA_SCALE)
 		ctx |= 2;
 	return ctx;
+}
+
+/* The kind of access a context is made of (the bits of mlp_ra_context). */
+unsigned int mlp_ra_access_of_context(unsigned int ctx)
+{
+	if (ctx & 1)
+		return RA_ACCESS_FAULT;
+	return ctx & 4 ? RA_ACCESS_LARGE_READ : RA_ACCESS_SMALL_READ;
+}
+
+/* The kind of one read() of this many bytes (up to the end of the file). */
+unsigned int mlp_ra_access_of_read(u64 bytes)
+{
+	return bytes >= RA_LARGE_READ_BYTES ? RA_ACCESS_LARGE_READ :
+					      RA_ACCESS_SMALL_READ;
+}
+
+/* Whether a window chosen for window_access serves an access of this kind. */
+bool mlp_ra_window_serves(unsigned int window_access, unsigned int access)
+{
+	return window_access == RA_ACCESS_ANY || window_access == access;
 }
 
 /* The candidate whose log2 (fixed point) a sample carries; -1 if none. */

@@ -119,6 +119,30 @@ bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
 
 unsigned int mlp_ra_context_of_features(const s32 *features);
 
+/* read() calls of this size or more are a scan's (context bit 2 for read()) */
+#define RA_LARGE_READ_BYTES	(32 * 1024)
+
+/*
+ * Access kinds (round 7).  A window is chosen on the features of the
+ * interval just closed, for that interval's context, and a phase shorter
+ * than an interval would otherwise be served whole with the window chosen
+ * for the phase before it (on cloud, the 2048 KiB chosen for a scan cost
+ * the 60 ms mmap phase after it 3x).  So the window in force serves only
+ * the kind of access its context is made of: a read() of the scan's size,
+ * a small read(), or an mmap fault; an access of another kind gets the
+ * device's own window, at once, until the next choice.
+ */
+enum ra_access {
+	RA_ACCESS_ANY,		/* the default, or unload: serves every access */
+	RA_ACCESS_SMALL_READ,
+	RA_ACCESS_LARGE_READ,
+	RA_ACCESS_FAULT,
+};
+
+unsigned int mlp_ra_access_of_context(unsigned int ctx);
+unsigned int mlp_ra_access_of_read(u64 bytes);
+bool mlp_ra_window_serves(unsigned int window_access, unsigned int access);
+
 /*
  * Support (round 6): training samples per context and candidate window.
  * The network is a regression over (context features, candidate); asked

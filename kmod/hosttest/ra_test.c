@@ -146,6 +146,36 @@ static void test_context(void)
 	ok(!mlp_ra_relative(&b, RA_NR_CONTEXTS, 1, &rel), "an out-of-range context is refused");
 }
 
+/*
+ * Access kinds (round 7): the window chosen for a context serves only its
+ * kind of access; the phases that follow a scan get the device's window.
+ */
+static void test_access(void)
+{
+	static const unsigned int kind[RA_NR_CONTEXTS] = {
+		RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT, RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT,
+		RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT, RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT,
+	};
+	unsigned int c, bad = 0;
+
+	for (c = 0; c < RA_NR_CONTEXTS; c++)
+		bad += mlp_ra_access_of_context(c) != kind[c];
+	ok(!bad, "every context's kind: mmap faults, large or small read() calls, alone or shared");
+	ok(mlp_ra_access_of_read(128 * 1024) == RA_ACCESS_LARGE_READ &&
+	   mlp_ra_access_of_read(RA_LARGE_READ_BYTES) == RA_ACCESS_LARGE_READ &&
+	   mlp_ra_access_of_read(RA_LARGE_READ_BYTES - 1) == RA_ACCESS_SMALL_READ &&
+	   mlp_ra_access_of_read(4096) == RA_ACCESS_SMALL_READ,
+	   "a read() is large from the size that makes a context large");
+	ok(mlp_ra_window_serves(RA_ACCESS_LARGE_READ, RA_ACCESS_LARGE_READ) &&
+	   !mlp_ra_window_serves(RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT) &&
+	   !mlp_ra_window_serves(RA_ACCESS_LARGE_READ, RA_ACCESS_SMALL_READ) &&
+	   !mlp_ra_window_serves(RA_ACCESS_FAULT, RA_ACCESS_LARGE_READ),
+	   "a scan's window does not serve the faults or short runs after it, nor a lookup's the scan");
+	ok(mlp_ra_window_serves(RA_ACCESS_ANY, RA_ACCESS_FAULT) &&
+	   mlp_ra_window_serves(RA_ACCESS_ANY, RA_ACCESS_SMALL_READ),
+	   "the default's window serves every access");
+}
+
 /* every context's sample, from counts, classified again from its features */
 static void test_support_context(void)
 {
@@ -217,6 +247,7 @@ int main(void)
 	test_features();
 	test_choice();
 	test_context();
+	test_access();
 	test_support_context();
 	test_support();
 	return tap_done();
