@@ -888,15 +888,27 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
  * RA_BASE_MIN default scores, the model decides there and its evidence is
  * judged against them, so a model that serves the new phase badly is
  * demoted by the mode policy on that evidence.
+ *
+ * Round 7: in a context training knows (the server's buffer lets the model
+ * choose another window there), the model applies at once and only the
+ * last interval of each block runs the default, until the context has its
+ * scores: after a reload in recommendation the rule above ran the default
+ * through most of a short phase (on cloud the first mmap lookup phase of
+ * every measured run).  Until then the model's intervals there are no
+ * evidence (mlp_ra_relative has no default to judge them by).
  */
 static bool ra_model_may_apply(struct ra_subsys *s)
 {
 	unsigned int ctx = s->last_ctx;
+	bool known = mlp_ra_may_differ(&s->support, ctx, ra_device_kb(),
+				       support_min_samples);
 
 	if (s->baseline.n[ctx] >= RA_BASE_MIN)
 		return true;
+	if (known && s->block_pos + 1 < block_intervals)
+		return true;
 	atomic64_inc(&s->intervals_unseen);
-	if (!(s->unseen_noted & BIT(ctx))) {
+	if (!known && !(s->unseen_noted & BIT(ctx))) {
 		s->unseen_noted |= BIT(ctx);
 		pr_info("context %u (%s) not seen before: the default runs there until it has %d scores\n",
 			ctx, ra_context_names[ctx], RA_BASE_MIN);

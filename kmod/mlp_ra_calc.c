@@ -350,6 +350,23 @@ u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 	return mask;
 }
 
+/*
+ * Whether training lets the model choose another window than the default
+ * in a context (a context it was trained in, round 7): there it may apply
+ * before the default has scores (mlp_ra.c, ra_model_may_apply).
+ */
+bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,
+		       u32 def_kb, u32 min_samples)
+{
+	u32 mask = mlp_ra_allowed_mask(sup, ctx, def_kb, min_samples);
+	int i;
+
+	for (i = 0; i < RA_NR_CANDIDATES; i++)
+		if (mlp_ra_candidates_kb[i] == def_kb)
+			mask &= ~(1u << i);
+	return mask != 0;
+}
+
 /* The best allowed candidate (ties to the smaller window); -1 if none is. */
 int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask)
 {

@@ -234,6 +234,9 @@ static void test_support(void)
 	   mlp_ra_best_allowed(pred, mask & ~8u) == 0, "the best allowed candidate wins");
 	ok(mlp_ra_best_allowed(pred, mlp_ra_allowed_mask(&p.sup, 1, 256, 5)) == -1,
 	   "a default outside the set and no support: no candidate");
+	ok(mlp_ra_may_differ(&p.sup, 1, 128, 1) && !mlp_ra_may_differ(&p.sup, 0, 128, 1) &&
+	   !mlp_ra_may_differ(&p.sup, 1, 128, 2),
+	   "the model may differ from the default only where another window has support");
 	ok(mlp_ra_candidate_of_log2(9000) == 2 && mlp_ra_candidate_of_log2(8000) == -1,
 	   "a sample's window maps to its candidate, other windows to none");
 }
