@@ -19,13 +19,13 @@
  * already open.  The kprobes on filemap_read and filemap_fault rewrite the
  * window of the file being read to the value in force before the kernel
  * reads it (an unlocked store of one word, as fadvise does under its own
- * lock; the kernel re-reads ra_pages on every readahead).  A window chosen
- * for one kind of access (a scan's large read() calls, small read() calls,
- * mmap faults) serves only that kind; an access of another kind gets the
- * device's own window at once (round 7: a phase shorter than an interval
- * was served whole with the window chosen for the phase before it).  The
- * device's bdi->ra_pages is never written: it stays the kernel default and
- * new files keep starting from it.
+ * lock; the kernel re-reads ra_pages on every readahead).  There is a
+ * window per kind of access (small read() calls, a scan's large ones, mmap
+ * faults): a choice sets its context's kind's window, and each access gets
+ * its own kind's at once (round 7: with one window, a phase shorter than an
+ * interval was served whole with the window chosen for the phase before
+ * it).  The device's bdi->ra_pages is never written: it stays the kernel
+ * default and new files keep starting from it.
  *
  * Decisions: a timer closes an interval every interval_ms, scores it
  * (mlp_ra_efficiency), and picks the next interval's window.  Choices hold
@@ -221,10 +221,9 @@ struct ra_subsys {
 	sector_t next_sector;
 
 	/*
-	 * the window in force, read by the probes: pages (0: the device's
-	 * own) in the low RA_TARGET_ACCESS_SHIFT bits, the kind of access it
-	 * serves (enum ra_access) above, one word so a probe never pairs a
-	 * window with another window's kind
+	 * the windows in force per kind of access (mlp_ra_windows_pack,
+	 * pages, 0: the device's own), read by the probes; one word, so a
+	 * probe never sees half a change
 	 */
 	atomic_t target;
 	atomic_t default_kb;
@@ -249,7 +248,8 @@ struct ra_subsys {
 	bool cur_explore;
 	bool cur_settling;		/* the open interval is not evidence */
 	unsigned int block_pos;		/* intervals into the current block */
-	u32 cur_kb;
+	u32 cur_kb;			/* the window of the open interval's choice */
+	u32 kind_kb[RA_NR_ACCESS];	/* the windows per kind, KiB (timer) */
 	s32 prev_features[RA_NR_FEATURES];
 	unsigned int prev_ctx;
 	bool have_prev;
@@ -291,7 +291,7 @@ struct ra_subsys {
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
-	atomic64_t choices_qnet, choices_limited, trials, withheld;
+	atomic64_t choices_qnet, choices_limited, trials;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
@@ -312,17 +312,27 @@ static struct ml_lib_model_options ra_options = {
 /* ------------------------------------------------------------------ */
 /* status parameters (read-only)                                       */
 
-#define RA_TARGET_ACCESS_SHIFT	16
-#define RA_TARGET_PAGES_MASK	((1U << RA_TARGET_ACCESS_SHIFT) - 1)
+static u32 ra_window_kb(unsigned int access)
+{
+	return mlp_ra_window_of((u32)atomic_read(&ra.target), access) * (u32)(PAGE_SIZE / 1024);
+}
 
+/* ra_kb: the window of the kind of access of the last context seen */
 static int ra_get_target_kb(char *buf, const struct kernel_param *kp)
 {
-	unsigned int pages = (unsigned int)atomic_read(kp->arg) & RA_TARGET_PAGES_MASK;
-
-	return scnprintf(buf, PAGE_SIZE, "%u\n", pages * (unsigned int)(PAGE_SIZE / 1024));
+	return scnprintf(buf, PAGE_SIZE, "%u\n",
+			 ra_window_kb(mlp_ra_access_of_context(READ_ONCE(ra.last_ctx))));
 }
 
 static const struct kernel_param_ops ra_target_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_target_kb };
+
+static int ra_get_kinds_kb(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%u/%u/%u\n", ra_window_kb(RA_ACCESS_SMALL_READ),
+			 ra_window_kb(RA_ACCESS_LARGE_READ), ra_window_kb(RA_ACCESS_FAULT));
+}
+
+static const struct kernel_param_ops ra_kinds_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_kinds_kb };
 
 /* the last closed interval's features, named (mlp_ra_calc.h, enum ra_feature) */
 static const char *const ra_feature_names[RA_NR_FEATURES] = {
@@ -351,7 +361,8 @@ ML_LIB_STATUS(mode, ml_lib_mode_ops, ra.model.mode, "mode in force (read-only)")
 ML_LIB_STATUS(apply_permil, ml_lib_int_ops, ra.model.apply_permil, "intervals per 1000 that apply the model (read-only)");
 ML_LIB_STATUS(connected, ml_lib_int_ops, ra.model.connected, "1 while the model on the mount is usable (read-only)");
 ML_LIB_STATUS(last_error, ml_lib_int_ops, ra.model.last_error, "last negative errno of an mlproxy request (read-only)");
-ML_LIB_STATUS(ra_kb, ra_target_kb_ops, ra.target, "readahead in force for files on the device, KiB, for the kind of access it was chosen for (read-only)");
+ML_LIB_STATUS(ra_kb, ra_target_kb_ops, ra.target, "readahead in force for files on the device, KiB, for the kind of access of the last interval; 0 while resting (read-only)");
+ML_LIB_STATUS(kinds_kb, ra_kinds_kb_ops, ra.target, "readahead in force per kind of access: small read()/large read()/mmap faults, KiB; 0 the device's own (read-only)");
 ML_LIB_STATUS(default_kb, ml_lib_int_ops, ra.default_kb, "the device's own readahead (the kernel default), KiB (read-only)");
 ML_LIB_STATUS(choice_kb, ml_lib_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
 ML_LIB_STATUS(last_efficiency, ml_lib_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
@@ -366,7 +377,6 @@ ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals 
 ML_LIB_STATUS(intervals_phase_change, ml_lib_counter_ops, ra.intervals_phase_change, "scored intervals not reported as evidence because their context differed from the one before (read-only)");
 ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
 ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
-ML_LIB_STATUS(withheld, ml_lib_counter_ops, ra.withheld, "accesses of another kind than the window in force was chosen for, served the device's own window instead (read-only)");
 ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried the network's best candidate because it had too few samples in the context (read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
@@ -452,27 +462,19 @@ static void ra_count_touch(u64 pgoff)
 }
 
 /*
- * The window in force, for an access of this kind (enum ra_access); the
- * device's own readahead, read afresh, while the timer rests (emergency:
- * target 0), so a file the model had widened is put back and a change of
- * read_ahead_kb reaches files already open, and for an access of another
- * kind than the window was chosen for: the window chosen for a scan does
- * not serve the mmap lookups or short runs that follow it in the same
- * interval (a cheap test, no waiting).
+ * The window in force for an access of this kind (enum ra_access): the
+ * window chosen for a scan does not serve the mmap lookups or short runs
+ * that follow it in the same interval.  0 means the device's own
+ * readahead, read afresh (all of them while the timer rests in
+ * emergency), so a file the model had widened is put back and a change of
+ * read_ahead_kb reaches files already open.
  */
 static void ra_impose(struct file_ra_state *f_ra, unsigned int access)
 {
-	unsigned int target = (unsigned int)atomic_read(&ra.target);
-	unsigned int pages = target & RA_TARGET_PAGES_MASK;
-	unsigned int own = READ_ONCE(ra.disk->bdi->ra_pages);
+	unsigned int pages = mlp_ra_window_of((u32)atomic_read(&ra.target), access);
 
-	if (!pages) {
-		pages = own;
-	} else if (!mlp_ra_window_serves(target >> RA_TARGET_ACCESS_SHIFT, access)) {
-		if (pages != own)
-			atomic64_inc(&ra.withheld);
-		pages = own;
-	}
+	if (!pages)
+		pages = READ_ONCE(ra.disk->bdi->ra_pages);
 	if (pages && READ_ONCE(f_ra->ra_pages) != pages)
 		WRITE_ONCE(f_ra->ra_pages, pages);
 }
@@ -665,19 +667,27 @@ static u32 ra_device_kb(void)
 }
 
 /*
- * The window for the next interval, and the kind of access it serves: a
- * window chosen (by the model, or explored) on the interval just closed
- * serves that interval's kind of access (ra_impose); the default every
- * access.
+ * The window for the next interval.  A window chosen (by the model, or
+ * explored) on the interval just closed becomes the window of that
+ * interval's kind of access; the other kinds keep theirs, chosen in
+ * earlier intervals of their own kind, so a short phase gets its own
+ * window at once.  The default (a default interval, unload, waking) is
+ * every kind's window: a default interval is the default for every access.
  */
 static void ra_set_window(struct ra_subsys *s, u32 kb, bool chosen)
 {
-	unsigned int access = chosen ? mlp_ra_access_of_context(s->last_ctx) :
-				       RA_ACCESS_ANY;
+	u32 pages[RA_NR_ACCESS];
+	unsigned int k;
 
+	if (chosen)
+		s->kind_kb[mlp_ra_access_of_context(s->last_ctx)] = kb;
+	else
+		for (k = 0; k < RA_NR_ACCESS; k++)
+			s->kind_kb[k] = kb;
+	for (k = 0; k < RA_NR_ACCESS; k++)
+		pages[k] = s->kind_kb[k] / (u32)(PAGE_SIZE / 1024);
 	s->cur_kb = kb;
-	atomic_set(&s->target, (int)(kb / (PAGE_SIZE / 1024) |
-				     access << RA_TARGET_ACCESS_SHIFT));
+	atomic_set(&s->target, (int)mlp_ra_windows_pack(pages));
 }
 
 /*
@@ -1476,11 +1486,10 @@ static void __exit ra_exit(void)
 	ra_detach();
 	ml_model_destroy(&s->model);
 	ra_report_evidence(s);
-	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore), %lld accesses withheld, %lld samples sent, probes left %d\n",
+	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore), %lld samples sent, probes left %d\n",
 		ra_device_kb(), (long long)atomic64_read(&s->intervals),
 		(long long)atomic64_read(&s->intervals_ml),
 		(long long)atomic64_read(&s->intervals_explore),
-		(long long)atomic64_read(&s->withheld),
 		(long long)atomic64_read(&s->model.cnt.samples_sent),
 		atomic_read(&s->probes_attached));
 	blkdev_put(s->bdev, FMODE_READ);

@@ -236,10 +236,22 @@ unsigned int mlp_ra_access_of_read(u64 bytes)
 					      RA_ACCESS_SMALL_READ;
 }
 
-/* Whether a window chosen for window_access serves an access of this kind. */
-bool mlp_ra_window_serves(unsigned int window_access, unsigned int access)
+/* The windows of the three kinds in one word (pages beyond the field clamp). */
+u32 mlp_ra_windows_pack(const u32 pages[RA_NR_ACCESS])
 {
-	return window_access == RA_ACCESS_ANY || window_access == access;
+	u32 w = 0;
+	unsigned int k;
+
+	for (k = 0; k < RA_NR_ACCESS; k++)
+		w |= (pages[k] < RA_WINDOW_MASK ? pages[k] : RA_WINDOW_MASK) << (k * RA_WINDOW_BITS);
+	return w;
+}
+
+/* The window, in pages, an access of this kind gets (0: the device's own). */
+u32 mlp_ra_window_of(u32 windows, unsigned int access)
+{
+	return access < RA_NR_ACCESS ?
+	       (windows >> (access * RA_WINDOW_BITS)) & RA_WINDOW_MASK : 0;
 }
 
 /* The candidate whose log2 (fixed point) a sample carries; -1 if none. */

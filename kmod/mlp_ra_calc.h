@@ -124,24 +124,29 @@ unsigned int mlp_ra_context_of_features(const s32 *features);
 
 /*
  * Access kinds (round 7).  A window is chosen on the features of the
- * interval just closed, for that interval's context, and a phase shorter
- * than an interval would otherwise be served whole with the window chosen
- * for the phase before it (on cloud, the 2048 KiB chosen for a scan cost
- * the 60 ms mmap phase after it 3x).  So the window in force serves only
- * the kind of access its context is made of: a read() of the scan's size,
- * a small read(), or an mmap fault; an access of another kind gets the
- * device's own window, at once, until the next choice.
+ * interval just closed, for that interval's context, and with one window
+ * for every access a phase shorter than an interval was served whole with
+ * the window chosen for the phase before it (on cloud, the 2048 KiB chosen
+ * for a scan cost the 60 ms mmap phase after it 3x).  So the module keeps a
+ * window per kind of access, the kind a context is made of: small read()
+ * calls, a scan's large ones, mmap faults.  A choice sets the window of
+ * its context's kind; an access gets the window of its own kind at once.
+ * The three windows travel to the probes in one word, RA_WINDOW_BITS of
+ * pages each (0: the device's own).
  */
 enum ra_access {
-	RA_ACCESS_ANY,		/* the default, or unload: serves every access */
 	RA_ACCESS_SMALL_READ,
 	RA_ACCESS_LARGE_READ,
 	RA_ACCESS_FAULT,
+	RA_NR_ACCESS
 };
+#define RA_WINDOW_BITS		10	/* pages: 2048 KiB is 512 4 KiB pages */
+#define RA_WINDOW_MASK		((1U << RA_WINDOW_BITS) - 1)
 
 unsigned int mlp_ra_access_of_context(unsigned int ctx);
 unsigned int mlp_ra_access_of_read(u64 bytes);
-bool mlp_ra_window_serves(unsigned int window_access, unsigned int access);
+u32 mlp_ra_windows_pack(const u32 pages[RA_NR_ACCESS]);
+u32 mlp_ra_window_of(u32 windows, unsigned int access);
 
 /*
  * Support (round 6): training samples per context and candidate window.

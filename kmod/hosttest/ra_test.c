@@ -147,8 +147,8 @@ static void test_context(void)
 }
 
 /*
- * Access kinds (round 7): the window chosen for a context serves only its
- * kind of access; the phases that follow a scan get the device's window.
+ * Access kinds (round 7): a window per kind (small read() calls, a scan's
+ * large ones, mmap faults), set by a choice in a context of that kind.
  */
 static void test_access(void)
 {
@@ -156,7 +156,9 @@ static void test_access(void)
 		RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT, RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT,
 		RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT, RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT,
 	};
+	const u32 pages[RA_NR_ACCESS] = { 32, 512, 4 }, over[RA_NR_ACCESS] = { 0, 5000, 1 };
 	unsigned int c, bad = 0;
+	u32 w = mlp_ra_windows_pack(pages);
 
 	for (c = 0; c < RA_NR_CONTEXTS; c++)
 		bad += mlp_ra_access_of_context(c) != kind[c];
@@ -166,14 +168,16 @@ static void test_access(void)
 	   mlp_ra_access_of_read(RA_LARGE_READ_BYTES - 1) == RA_ACCESS_SMALL_READ &&
 	   mlp_ra_access_of_read(4096) == RA_ACCESS_SMALL_READ,
 	   "a read() is large from the size that makes a context large");
-	ok(mlp_ra_window_serves(RA_ACCESS_LARGE_READ, RA_ACCESS_LARGE_READ) &&
-	   !mlp_ra_window_serves(RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT) &&
-	   !mlp_ra_window_serves(RA_ACCESS_LARGE_READ, RA_ACCESS_SMALL_READ) &&
-	   !mlp_ra_window_serves(RA_ACCESS_FAULT, RA_ACCESS_LARGE_READ),
-	   "a scan's window does not serve the faults or short runs after it, nor a lookup's the scan");
-	ok(mlp_ra_window_serves(RA_ACCESS_ANY, RA_ACCESS_FAULT) &&
-	   mlp_ra_window_serves(RA_ACCESS_ANY, RA_ACCESS_SMALL_READ),
-	   "the default's window serves every access");
+	ok(mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 32 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == 512 &&
+	   mlp_ra_window_of(w, RA_ACCESS_FAULT) == 4,
+	   "a scan's window does not serve the faults or short runs, each kind has its own");
+	w = mlp_ra_windows_pack(over);
+	ok(mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 0 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == RA_WINDOW_MASK &&
+	   mlp_ra_window_of(w, RA_ACCESS_FAULT) == 1 && mlp_ra_window_of(w, RA_NR_ACCESS) == 0,
+	   "a window too large for its field clamps without touching the others; no kind beyond");
+	ok(RA_MAX_KB / 4 <= RA_WINDOW_MASK, "the largest window fits the field (4 KiB pages)");
 }
 
 /* every context's sample, from counts, classified again from its features */
