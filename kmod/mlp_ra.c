@@ -146,8 +146,10 @@ module_param(use_qnet, bool, 0444);
 MODULE_PARM_DESC(use_qnet, "choose per interval with the in-kernel integer network (1, default) or only from the recommendation transaction (0)");
 
 /*
- * explore_permil: share of model blocks that try another candidate, a
- * neighbour of the model's choice (mlp_ra_explore_candidate).
+ * explore_permil: share of model blocks that try another candidate: one
+ * with fewer than support_min_samples samples in the context, the nearest
+ * to the model's choice (mlp_ra_explore_untried, round 7), else a
+ * neighbour of the choice (mlp_ra_explore_candidate).
  */
 static unsigned int explore_permil = 300;
 module_param(explore_permil, uint, 0444);
@@ -957,7 +959,14 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 			s->cur_explore = true;
 			atomic64_inc(&s->trials);
 		} else if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
-			kb = mlp_ra_candidates_kb[mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng))];
+			/* a candidate not yet tried here first, else a neighbour */
+			int i = mlp_ra_explore_untried(&s->support, s->last_ctx,
+						       choice ? choice : def_kb,
+						       support_min_samples);
+
+			if (i < 0)
+				i = mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng));
+			kb = mlp_ra_candidates_kb[i];
 			s->cur_explore = true;
 		} else if (choice) {
 			s->block_ml = true;

@@ -127,6 +127,41 @@ int mlp_ra_explore_candidate(u32 choice_kb, u32 rnd)
 	return rnd & 1 ? i + 1 : i - 1;
 }
 
+static int ra_steps(int a, int b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/*
+ * The candidate an explored block tries first (index), round 7: of those
+ * other than ref_kb (the model's choice, or the default) with fewer than
+ * min_samples training samples in the context, the one nearest to ref_kb,
+ * the smaller on a tie; -1 when every candidate has its samples (then a neighbour,
+ * mlp_ra_explore_candidate).  Neighbours alone can leave a context on a
+ * plateau: in a round-7 hdd warm-up the network chose 16 KiB for scans,
+ * which with 128 KiB read() calls reads as the default does, so the only
+ * neighbour, 128 KiB, looked no better and 512 and 2048 KiB were never
+ * tried there (no samples in 300 s; the model stayed in learning).
+ */
+int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
+			   u32 ref_kb, u32 min_samples)
+{
+	int i, ref, best = -1;
+
+	if (ctx >= RA_NR_CONTEXTS)
+		return -1;
+	for (ref = 0; ref < RA_NR_CANDIDATES - 1; ref++)
+		if (ref_kb <= mlp_ra_candidates_kb[ref])
+			break;
+	for (i = 0; i < RA_NR_CANDIDATES; i++) {
+		if (i == ref || sup->n[ctx][i] >= min_samples)
+			continue;
+		if (best < 0 || ra_steps(i, ref) < ra_steps(best, ref))
+			best = i;
+	}
+	return best;
+}
+
 u32 mlp_ra_clamp_kb(u32 kb)
 {
 	if (kb < RA_MIN_KB)

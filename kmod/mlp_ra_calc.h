@@ -183,5 +183,7 @@ u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask);
 bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,
 		       u32 def_kb, u32 min_samples);
+int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
+			   u32 ref_kb, u32 min_samples);
 
 #endif /* MLP_RA_CALC_H */

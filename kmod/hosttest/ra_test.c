@@ -241,6 +241,13 @@ static void test_support(void)
 	ok(mlp_ra_may_differ(&p.sup, 1, 128, 1) && !mlp_ra_may_differ(&p.sup, 0, 128, 1) &&
 	   !mlp_ra_may_differ(&p.sup, 1, 128, 2),
 	   "the model may differ from the default only where another window has support");
+	ok(mlp_ra_explore_untried(&p.sup, 4, 16, 1) == 1 && mlp_ra_explore_untried(&p.sup, 4, 2048, 1) == 2,
+	   "exploring tries the untried candidate nearest to the choice first");
+	ok(mlp_ra_explore_untried(&p.sup, 1, 128, 1) == 2 && mlp_ra_explore_untried(&p.sup, 0, 128, 1) == 0,
+	   "never the choice itself; a tie goes to the smaller window");
+	p.sup.n[5][0] = p.sup.n[5][1] = p.sup.n[5][2] = p.sup.n[5][3] = 3;
+	ok(mlp_ra_explore_untried(&p.sup, 5, 16, 3) == -1 && mlp_ra_explore_untried(&p.sup, RA_NR_CONTEXTS, 16, 3) == -1,
+	   "none when every candidate has its samples (or no such context)");
 	ok(mlp_ra_candidate_of_log2(9000) == 2 && mlp_ra_candidate_of_log2(8000) == -1,
 	   "a sample's window maps to its candidate, other windows to none");
 }
