@@ -935,6 +935,33 @@ static u32 ra_model_interval_kb(struct ra_subsys *s, u32 def_kb, u32 choice)
 	return s->cur_scored_as_ml ? mlp_ra_clamp_kb(choice) : def_kb;
 }
 
+/*
+ * The window an explored block tries.  First a window the network prefers
+ * but has too few samples of here (a trial: a right extrapolation, large
+ * windows for hdd scans, costs one block instead of minutes), then the
+ * candidate nearest to the choice among those not yet tried here, then a
+ * neighbour of the choice.  Round 6 ran every trial on top of the
+ * explored share; in learning, where one block in ten is the model's,
+ * trials then took most of them (cloud: 140 explored against 20 model
+ * intervals after two minutes) and the evidence the policy needs to
+ * promote came too slowly: since round 7 trials come out of the
+ * explore_permil share.
+ */
+static u32 ra_explore_kb(struct ra_subsys *s, u32 choice, u32 def_kb)
+{
+	int i;
+
+	if (use_qnet && s->untried_kb) {
+		atomic64_inc(&s->trials);
+		return s->untried_kb;
+	}
+	i = mlp_ra_explore_untried(&s->support, s->last_ctx,
+				   choice ? choice : def_kb, support_min_samples);
+	if (i < 0)
+		i = mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng));
+	return mlp_ra_candidates_kb[i];
+}
+
 static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 {
 	u32 choice = ra_model_choice_kb(s, features);
@@ -947,26 +974,8 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 	s->cur_explore = false;
 	s->block_ml = false;
 	if (mlp_synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
-		if (may_explore && use_qnet && s->untried_kb) {
-			/*
-			 * The network prefers a window it has too few samples
-			 * of here: try it, as an explored block (no evidence),
-			 * so that a right extrapolation (large windows for hdd
-			 * scans) costs one block, not minutes of waiting for
-			 * neighbour exploration to reach it.
-			 */
-			kb = s->untried_kb;
-			s->cur_explore = true;
-			atomic64_inc(&s->trials);
-		} else if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
-			/* a candidate not yet tried here first, else a neighbour */
-			int i = mlp_ra_explore_untried(&s->support, s->last_ctx,
-						       choice ? choice : def_kb,
-						       support_min_samples);
-
-			if (i < 0)
-				i = mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng));
-			kb = mlp_ra_candidates_kb[i];
+		if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
+			kb = ra_explore_kb(s, choice, def_kb);
 			s->cur_explore = true;
 		} else if (choice) {
 			s->block_ml = true;
