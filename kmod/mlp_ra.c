@@ -146,11 +146,11 @@ module_param(use_qnet, bool, 0444);
 MODULE_PARM_DESC(use_qnet, "choose per interval with the in-kernel integer network (1, default) or only from the recommendation transaction (0)");
 
 /*
- * explore_permil: share of model blocks that try another candidate: the
- * network's preference where it lacks samples (a trial), in learning one
- * with fewer than support_min_samples samples in the context, the nearest
- * to the model's choice (mlp_ra_explore_untried, round 7), else a
- * neighbour of the choice (mlp_ra_explore_candidate); see ra_explore_kb.
+ * explore_permil: share of model blocks that try another candidate: in
+ * learning one with fewer than support_min_samples samples in the context,
+ * the nearest to the model's choice (mlp_ra_explore_untried, round 7),
+ * else a neighbour of the choice (mlp_ra_explore_candidate); see
+ * ra_explore_kb.  Trials (ra_start_block) come on top.
  */
 static unsigned int explore_permil = 300;
 module_param(explore_permil, uint, 0444);
@@ -937,31 +937,20 @@ static u32 ra_model_interval_kb(struct ra_subsys *s, u32 def_kb, u32 choice)
 }
 
 /*
- * The window an explored block tries.  First a window the network prefers
- * but has too few samples of here (a trial: a right extrapolation, large
- * windows for hdd scans, costs one block instead of minutes), then, in
- * learning only, the candidate nearest to the choice among those not yet
- * tried here, then a neighbour of the choice.  Untried candidates are
- * tried in learning only: in collaboration half the blocks are the model's
- * and the work is meant to run well, and a context whose phases are too
- * short to give samples keeps its candidates untried, so the costly ones
- * (2048 KiB in cloud's mmap lookups, 7x slower) were tried again and again
- * (a round-7 cloud bench measured in collaboration: lookup-heavy 0.70x).  Round 6 ran every trial on top of the
- * explored share; in learning, where one block in ten is the model's,
- * trials then took most of them (cloud: 140 explored against 20 model
- * intervals after two minutes) and the evidence the policy needs to
- * promote came too slowly: since round 7 trials come out of the
- * explore_permil share.
+ * The window an explored block tries: in learning the candidate nearest to
+ * the choice among those not yet tried here, else a neighbour of the
+ * choice.  Untried candidates are tried in learning only: in collaboration
+ * half the blocks are the model's and the work is meant to run well, and a
+ * context whose phases are too short to give samples keeps its candidates
+ * untried, so the costly ones (2048 KiB in cloud's mmap lookups, 7x
+ * slower) were tried again and again (a round-7 cloud bench measured in
+ * collaboration: lookup-heavy 0.70x).
  */
 static u32 ra_explore_kb(struct ra_subsys *s, u32 choice, u32 def_kb,
 			 bool learning)
 {
 	int i = -1;
 
-	if (use_qnet && s->untried_kb) {
-		atomic64_inc(&s->trials);
-		return s->untried_kb;
-	}
 	if (learning)
 		i = mlp_ra_explore_untried(&s->support, s->last_ctx,
 					   choice ? choice : def_kb,
@@ -983,7 +972,22 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 	s->cur_explore = false;
 	s->block_ml = false;
 	if (mlp_synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
-		if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
+		if (may_explore && use_qnet && s->untried_kb) {
+			/*
+			 * The network prefers a window it has too few samples
+			 * of here: try it, as an explored block (no evidence),
+			 * so that a right extrapolation (large windows for hdd
+			 * scans) costs one block, not minutes of waiting for
+			 * exploration to reach it.  Round 7 tried these within
+			 * the explored share instead: both warm-ups then
+			 * climbed more slowly (hdd: 2048 KiB got 5 samples in
+			 * the scans in 300 s, against 118; cloud: 16 KiB 1 in
+			 * the lookups) and that was undone.
+			 */
+			kb = s->untried_kb;
+			s->cur_explore = true;
+			atomic64_inc(&s->trials);
+		} else if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
 			kb = ra_explore_kb(s, choice, def_kb,
 					   mode == ML_LIB_LEARNING_MODE);
 			s->cur_explore = true;
