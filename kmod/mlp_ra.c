@@ -16,12 +16,16 @@
  *
  * Actuation: every file's own window (file->f_ra.ra_pages) is copied from
  * the device at open, so changing the device's readahead misses files
- * already open.  Kprobes on page_cache_sync_ra, page_cache_async_ra and
- * filemap_fault rewrite the window of the file being read to the value in
- * force (an unlocked store of one word, as fadvise does under its own
- * lock; the kernel re-reads ra_pages on every readahead).  The device's
- * bdi->ra_pages is never written: it stays the kernel default and new
- * files keep starting from it.
+ * already open.  The kprobes on filemap_read and filemap_fault rewrite the
+ * window of the file being read to the value in force before the kernel
+ * reads it (an unlocked store of one word, as fadvise does under its own
+ * lock; the kernel re-reads ra_pages on every readahead).  There is a
+ * window per kind of access (small read() calls, a scan's large ones, mmap
+ * faults): a choice sets its context's kind's window, and each access gets
+ * its own kind's at once (round 7: with one window, a phase shorter than an
+ * interval was served whole with the window chosen for the phase before
+ * it).  The device's bdi->ra_pages is never written: it stays the kernel
+ * default and new files keep starting from it.
  *
  * Decisions: a timer closes an interval every interval_ms, scores it
  * (mlp_ra_efficiency), and picks the next interval's window.  Choices hold
@@ -142,8 +146,11 @@ module_param(use_qnet, bool, 0444);
 MODULE_PARM_DESC(use_qnet, "choose per interval with the in-kernel integer network (1, default) or only from the recommendation transaction (0)");
 
 /*
- * explore_permil: share of model blocks that try another candidate, a
- * neighbour of the model's choice (mlp_ra_explore_candidate).
+ * explore_permil: share of model blocks that try another candidate: in
+ * learning one with fewer than support_min_samples samples in the context,
+ * the nearest to the model's choice (mlp_ra_explore_untried, round 7),
+ * else a neighbour of the choice (mlp_ra_explore_candidate); see
+ * ra_explore_kb.  Trials (ra_start_block) come on top.
  */
 static unsigned int explore_permil = 300;
 module_param(explore_permil, uint, 0444);
@@ -216,8 +223,12 @@ struct ra_subsys {
 	struct ra_counts cnt;
 	sector_t next_sector;
 
-	/* the window in force, pages; read by the probes */
-	atomic_t target_pages;
+	/*
+	 * the windows in force per kind of access (mlp_ra_windows_pack,
+	 * pages, 0: the device's own), read by the probes; one word, so a
+	 * probe never sees half a change
+	 */
+	atomic_t target;
 	atomic_t default_kb;
 	u64 last_fault_pgoff;		/* under count_lock */
 	bool have_touch;		/* under count_lock */
@@ -240,7 +251,8 @@ struct ra_subsys {
 	bool cur_explore;
 	bool cur_settling;		/* the open interval is not evidence */
 	unsigned int block_pos;		/* intervals into the current block */
-	u32 cur_kb;
+	u32 cur_kb;			/* the window of the open interval's choice */
+	u32 kind_kb[RA_NR_ACCESS];	/* the windows per kind, KiB (timer) */
 	s32 prev_features[RA_NR_FEATURES];
 	unsigned int prev_ctx;
 	bool have_prev;
@@ -303,12 +315,27 @@ static struct ml_lib_model_options ra_options = {
 /* ------------------------------------------------------------------ */
 /* status parameters (read-only)                                       */
 
-static int ra_get_pages_kb(char *buf, const struct kernel_param *kp)
+static u32 ra_window_kb(unsigned int access)
 {
-	return scnprintf(buf, PAGE_SIZE, "%d\n", atomic_read(kp->arg) * (int)(PAGE_SIZE / 1024));
+	return mlp_ra_window_of((u32)atomic_read(&ra.target), access) * (u32)(PAGE_SIZE / 1024);
 }
 
-static const struct kernel_param_ops ra_pages_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_pages_kb };
+/* ra_kb: the window of the kind of access of the last context seen */
+static int ra_get_target_kb(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%u\n",
+			 ra_window_kb(mlp_ra_access_of_context(READ_ONCE(ra.last_ctx))));
+}
+
+static const struct kernel_param_ops ra_target_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_target_kb };
+
+static int ra_get_kinds_kb(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%u/%u/%u\n", ra_window_kb(RA_ACCESS_SMALL_READ),
+			 ra_window_kb(RA_ACCESS_LARGE_READ), ra_window_kb(RA_ACCESS_FAULT));
+}
+
+static const struct kernel_param_ops ra_kinds_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_kinds_kb };
 
 /* the last closed interval's features, named (mlp_ra_calc.h, enum ra_feature) */
 static const char *const ra_feature_names[RA_NR_FEATURES] = {
@@ -337,7 +364,8 @@ ML_LIB_STATUS(mode, ml_lib_mode_ops, ra.model.mode, "mode in force (read-only)")
 ML_LIB_STATUS(apply_permil, ml_lib_int_ops, ra.model.apply_permil, "intervals per 1000 that apply the model (read-only)");
 ML_LIB_STATUS(connected, ml_lib_int_ops, ra.model.connected, "1 while the model on the mount is usable (read-only)");
 ML_LIB_STATUS(last_error, ml_lib_int_ops, ra.model.last_error, "last negative errno of an mlproxy request (read-only)");
-ML_LIB_STATUS(ra_kb, ra_pages_kb_ops, ra.target_pages, "readahead in force for files on the device, KiB (read-only)");
+ML_LIB_STATUS(ra_kb, ra_target_kb_ops, ra.target, "readahead in force for files on the device, KiB, for the kind of access of the last interval; 0 while resting (read-only)");
+ML_LIB_STATUS(kinds_kb, ra_kinds_kb_ops, ra.target, "readahead in force per kind of access: small read()/large read()/mmap faults, KiB; 0 the device's own (read-only)");
 ML_LIB_STATUS(default_kb, ml_lib_int_ops, ra.default_kb, "the device's own readahead (the kernel default), KiB (read-only)");
 ML_LIB_STATUS(choice_kb, ml_lib_int_ops, ra.choice_kb, "the model's latest choice, KiB, 0 if none (read-only)");
 ML_LIB_STATUS(last_efficiency, ml_lib_int_ops, ra.last_eff, "efficiency of the last scored interval, log2(KiB/s) x 1000 (read-only)");
@@ -437,17 +465,19 @@ static void ra_count_touch(u64 pgoff)
 }
 
 /*
- * The window in force; 0 while the timer rests (emergency): then the
- * device's own readahead, read afresh, so a file the model had widened is
- * put back and a change of read_ahead_kb reaches files already open.
+ * The window in force for an access of this kind (enum ra_access): the
+ * window chosen for a scan does not serve the mmap lookups or short runs
+ * that follow it in the same interval.  0 means the device's own
+ * readahead, read afresh (all of them while the timer rests in
+ * emergency), so a file the model had widened is put back and a change of
+ * read_ahead_kb reaches files already open.
  */
-static void ra_impose(struct file_ra_state *f_ra)
+static void ra_impose(struct file_ra_state *f_ra, unsigned int access)
 {
-	unsigned int pages = (unsigned int)atomic_read(&ra.target_pages);
+	unsigned int pages = mlp_ra_window_of((u32)atomic_read(&ra.target), access);
 
 	if (!pages)
 		pages = READ_ONCE(ra.disk->bdi->ra_pages);
-
 	if (pages && READ_ONCE(f_ra->ra_pages) != pages)
 		WRITE_ONCE(f_ra->ra_pages, pages);
 }
@@ -459,24 +489,18 @@ static void ra_impose(struct file_ra_state *f_ra)
  * functions' returns with kretprobes, which add a return trampoline and a
  * per-call instance to every call, on any file; round 5 counts at entry
  * (what a read() will deliver, a fault's first attempt), see below.
+ * Rounds 1-6 imposed the window in page_cache_sync_ra and
+ * page_cache_async_ra, which do not know the size of the read() they
+ * serve; since round 7 filemap_read imposes it, before its readahead.
  */
-
-/* page_cache_sync_ra / page_cache_async_ra(struct readahead_control *, ...) */
-static int ra_kp_ra_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	struct readahead_control *ractl = (struct readahead_control *)regs->di;
-
-	if (ractl && ractl->ra && ra_on_device(ractl->mapping))
-		ra_impose(ractl->ra);
-	return 0;
-}
 
 /*
  * filemap_read(struct kiocb *iocb, struct iov_iter *iter, ...): the bytes
  * this read() will deliver, counted as it starts: what it asks for, up to
  * the end of the file.  A read() of a regular file is short only at the
  * end of the file or on an error or signal; a read() is counted in the
- * interval it starts in.
+ * interval it starts in.  Its size tells its kind (a scan's large calls or
+ * small ones), and so the window it gets, also while resting.
  */
 static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -485,8 +509,9 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	struct inode *inode;
 	loff_t size;
 	size_t want;
+	u64 bytes;
 
-	if (READ_ONCE(ra.resting) || !iocb || !iter || !iocb->ki_filp ||
+	if (!iocb || !iter || !iocb->ki_filp ||
 	    !ra_on_device(iocb->ki_filp->f_mapping))
 		return 0;
 	inode = iocb->ki_filp->f_mapping->host;
@@ -494,7 +519,10 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	want = iov_iter_count(iter);
 	if (iocb->ki_pos >= size || !want)
 		return 0;
-	ra_count_read(min_t(u64, want, (u64)(size - iocb->ki_pos)));
+	bytes = min_t(u64, want, (u64)(size - iocb->ki_pos));
+	ra_impose(&iocb->ki_filp->f_ra, mlp_ra_access_of_read(bytes));
+	if (!READ_ONCE(ra.resting))
+		ra_count_read(bytes);
 	return 0;
 }
 
@@ -519,7 +547,7 @@ static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (!file)
 		return 0;
-	ra_impose(&file->f_ra);
+	ra_impose(&file->f_ra, RA_ACCESS_FAULT);
 	if (!(vmf->flags & FAULT_FLAG_TRIED) && !READ_ONCE(ra.resting))
 		ra_count_touch(vmf->pgoff);
 	return 0;
@@ -545,8 +573,6 @@ static int ra_kp_map_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe ra_kp_sync = { .symbol_name = "page_cache_sync_ra", .pre_handler = ra_kp_ra_pre };
-static struct kprobe ra_kp_async = { .symbol_name = "page_cache_async_ra", .pre_handler = ra_kp_ra_pre };
 static struct kprobe ra_kp_read = { .symbol_name = "filemap_read", .pre_handler = ra_kp_read_pre };
 static struct kprobe ra_kp_fault = { .symbol_name = "filemap_fault", .pre_handler = ra_kp_fault_pre };
 static struct kprobe ra_kp_map = { .symbol_name = "filemap_map_pages", .pre_handler = ra_kp_map_pre };
@@ -573,7 +599,7 @@ static void ra_find_tp(struct tracepoint *tp, void *priv)
 }
 
 static struct kprobe *ra_kprobes[] = {
-	&ra_kp_sync, &ra_kp_async, &ra_kp_read, &ra_kp_fault, &ra_kp_map,
+	&ra_kp_read, &ra_kp_fault, &ra_kp_map,
 };
 
 static void ra_detach_tps(void)
@@ -619,7 +645,7 @@ static int ra_attach(void)
 	}
 	err = register_kprobes(ra_kprobes, ARRAY_SIZE(ra_kprobes));
 	if (err) {
-		pr_err("kprobes on page_cache_{sync,async}_ra, filemap_{read,fault,map_pages} failed (%d)\n", err);
+		pr_err("kprobes on filemap_{read,fault,map_pages} failed (%d)\n", err);
 		goto fail_tp;
 	}
 	atomic_set(&ra.probes_attached, (int)(tps + ARRAY_SIZE(ra_kprobes)));
@@ -643,9 +669,28 @@ static u32 ra_device_kb(void)
 	return (u32)(READ_ONCE(ra.disk->bdi->ra_pages) * (PAGE_SIZE / 1024));
 }
 
-static void ra_set_window_kb(u32 kb)
+/*
+ * The window for the next interval.  A window chosen (by the model, or
+ * explored) on the interval just closed becomes the window of that
+ * interval's kind of access; the other kinds keep theirs, chosen in
+ * earlier intervals of their own kind, so a short phase gets its own
+ * window at once.  The default (a default interval, unload, waking) is
+ * every kind's window: a default interval is the default for every access.
+ */
+static void ra_set_window(struct ra_subsys *s, u32 kb, bool chosen)
 {
-	atomic_set(&ra.target_pages, (int)(kb / (PAGE_SIZE / 1024)));
+	u32 pages[RA_NR_ACCESS];
+	unsigned int k;
+
+	if (chosen)
+		s->kind_kb[mlp_ra_access_of_context(s->last_ctx)] = kb;
+	else
+		for (k = 0; k < RA_NR_ACCESS; k++)
+			s->kind_kb[k] = kb;
+	for (k = 0; k < RA_NR_ACCESS; k++)
+		pages[k] = s->kind_kb[k] / (u32)(PAGE_SIZE / 1024);
+	s->cur_kb = kb;
+	atomic_set(&s->target, (int)mlp_ra_windows_pack(pages));
 }
 
 /*
@@ -856,15 +901,27 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
  * RA_BASE_MIN default scores, the model decides there and its evidence is
  * judged against them, so a model that serves the new phase badly is
  * demoted by the mode policy on that evidence.
+ *
+ * Round 7: in a context training knows (the server's buffer lets the model
+ * choose another window there), the model applies at once and only the
+ * last interval of each block runs the default, until the context has its
+ * scores: after a reload in recommendation the rule above ran the default
+ * through most of a short phase (on cloud the first mmap lookup phase of
+ * every measured run).  Until then the model's intervals there are no
+ * evidence (mlp_ra_relative has no default to judge them by).
  */
 static bool ra_model_may_apply(struct ra_subsys *s)
 {
 	unsigned int ctx = s->last_ctx;
+	bool known = mlp_ra_may_differ(&s->support, ctx, ra_device_kb(),
+				       support_min_samples);
 
 	if (s->baseline.n[ctx] >= RA_BASE_MIN)
 		return true;
+	if (known && s->block_pos + 1 < block_intervals)
+		return true;
 	atomic64_inc(&s->intervals_unseen);
-	if (!(s->unseen_noted & BIT(ctx))) {
+	if (!known && !(s->unseen_noted & BIT(ctx))) {
 		s->unseen_noted |= BIT(ctx);
 		pr_info("context %u (%s) not seen before: the default runs there until it has %d scores\n",
 			ctx, ra_context_names[ctx], RA_BASE_MIN);
@@ -877,6 +934,30 @@ static u32 ra_model_interval_kb(struct ra_subsys *s, u32 def_kb, u32 choice)
 {
 	s->cur_scored_as_ml = choice && ra_model_may_apply(s);
 	return s->cur_scored_as_ml ? mlp_ra_clamp_kb(choice) : def_kb;
+}
+
+/*
+ * The window an explored block tries: in learning the candidate nearest to
+ * the choice among those not yet tried here, else a neighbour of the
+ * choice.  Untried candidates are tried in learning only: in collaboration
+ * half the blocks are the model's and the work is meant to run well, and a
+ * context whose phases are too short to give samples keeps its candidates
+ * untried, so the costly ones (2048 KiB in cloud's mmap lookups, 7x
+ * slower) were tried again and again (a round-7 cloud bench measured in
+ * collaboration: lookup-heavy 0.70x).
+ */
+static u32 ra_explore_kb(struct ra_subsys *s, u32 choice, u32 def_kb,
+			 bool learning)
+{
+	int i = -1;
+
+	if (learning)
+		i = mlp_ra_explore_untried(&s->support, s->last_ctx,
+					   choice ? choice : def_kb,
+					   support_min_samples);
+	if (i < 0)
+		i = mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng));
+	return mlp_ra_candidates_kb[i];
 }
 
 static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
@@ -897,21 +978,25 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 			 * of here: try it, as an explored block (no evidence),
 			 * so that a right extrapolation (large windows for hdd
 			 * scans) costs one block, not minutes of waiting for
-			 * neighbour exploration to reach it.
+			 * exploration to reach it.  Round 7 tried these within
+			 * the explored share instead: both warm-ups then
+			 * climbed more slowly (hdd: 2048 KiB got 5 samples in
+			 * the scans in 300 s, against 118; cloud: 16 KiB 1 in
+			 * the lookups) and that was undone.
 			 */
 			kb = s->untried_kb;
 			s->cur_explore = true;
 			atomic64_inc(&s->trials);
 		} else if (may_explore && mlp_synth_rand(&s->rng) % 1000 < explore_permil) {
-			kb = mlp_ra_candidates_kb[mlp_ra_explore_candidate(choice, mlp_synth_rand(&s->rng))];
+			kb = ra_explore_kb(s, choice, def_kb,
+					   mode == ML_LIB_LEARNING_MODE);
 			s->cur_explore = true;
 		} else if (choice) {
 			s->block_ml = true;
 			kb = ra_model_interval_kb(s, def_kb, choice);
 		}
 	}
-	s->cur_kb = kb;
-	ra_set_window_kb(kb);
+	ra_set_window(s, kb, s->cur_scored_as_ml || s->cur_explore);
 }
 
 static void ra_decide_next(struct ra_subsys *s, const s32 *features)
@@ -934,8 +1019,7 @@ static void ra_decide_next(struct ra_subsys *s, const s32 *features)
 						  ra_model_choice_kb(s, features));
 		else if (!s->cur_explore)
 			kb = def_kb;
-		s->cur_kb = kb;
-		ra_set_window_kb(kb);
+		ra_set_window(s, kb, s->cur_scored_as_ml || s->cur_explore);
 		ra_count_block_interval(s);
 		return;
 	}
@@ -965,7 +1049,7 @@ static bool ra_may_rest(struct ra_subsys *s)
 
 static void ra_rest(struct ra_subsys *s)
 {
-	atomic_set(&s->target_pages, 0);
+	atomic_set(&s->target, 0);
 	atomic64_inc(&s->rests);
 	/* release: the timer's state is complete before the thread may touch it */
 	smp_store_release(&s->resting, true);
@@ -995,8 +1079,7 @@ static void ra_wake(struct ra_subsys *s)
 	s->cur_explore = false;
 	s->cur_scored_as_ml = false;
 	s->cur_settling = true;
-	s->cur_kb = ra_device_kb();
-	ra_set_window_kb(s->cur_kb);
+	ra_set_window(s, ra_device_kb(), false);
 	s->last_close_ns = ktime_get_ns();
 	WRITE_ONCE(s->resting, false);
 	if (READ_ONCE(s->timer_armed))
@@ -1031,8 +1114,7 @@ static void ra_timer_fn(struct timer_list *t)
 
 	if (READ_ONCE(s->unloading)) {
 		/* hand files back at the kernel default before the probes go */
-		s->cur_kb = ra_device_kb();
-		ra_set_window_kb(s->cur_kb);
+		ra_set_window(s, ra_device_kb(), false);
 	} else if (!ra_may_rest(s)) {
 		ra_decide_next(s, features);
 	} else {
@@ -1368,9 +1450,8 @@ static int __init ra_init(void)
 	init_completion(&s->thread_done);
 	init_waitqueue_head(&s->wq);
 	s->rng.state = 0x72616d6c;
-	s->cur_kb = ra_device_kb();
+	ra_set_window(s, ra_device_kb(), false);
 	atomic_set(&s->default_kb, (int)s->cur_kb);
-	ra_set_window_kb(s->cur_kb);
 
 	err = ml_model_create(&s->model, KBUILD_MODNAME, model_name, mount_path,
 			      timeout_ms, 30000, &ra_ops, s);

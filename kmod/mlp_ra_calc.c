@@ -127,6 +127,41 @@ int mlp_ra_explore_candidate(u32 choice_kb, u32 rnd)
 	return rnd & 1 ? i + 1 : i - 1;
 }
 
+static int ra_steps(int a, int b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/*
+ * The candidate an explored block tries first (index), round 7: of those
+ * other than ref_kb (the model's choice, or the default) with fewer than
+ * min_samples training samples in the context, the one nearest to ref_kb,
+ * the smaller on a tie; -1 when every candidate has its samples (then a neighbour,
+ * mlp_ra_explore_candidate).  Neighbours alone can leave a context on a
+ * plateau: in a round-7 hdd warm-up the network chose 16 KiB for scans,
+ * which with 128 KiB read() calls reads as the default does, so the only
+ * neighbour, 128 KiB, looked no better and 512 and 2048 KiB were never
+ * tried there (no samples in 300 s; the model stayed in learning).
+ */
+int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
+			   u32 ref_kb, u32 min_samples)
+{
+	int i, ref, best = -1;
+
+	if (ctx >= RA_NR_CONTEXTS)
+		return -1;
+	for (ref = 0; ref < RA_NR_CANDIDATES - 1; ref++)
+		if (ref_kb <= mlp_ra_candidates_kb[ref])
+			break;
+	for (i = 0; i < RA_NR_CANDIDATES; i++) {
+		if (i == ref || sup->n[ctx][i] >= min_samples)
+			continue;
+		if (best < 0 || ra_steps(i, ref) < ra_steps(best, ref))
+			best = i;
+	}
+	return best;
+}
+
 u32 mlp_ra_clamp_kb(u32 kb)
 {
 	if (kb < RA_MIN_KB)
@@ -166,7 +201,7 @@ unsigned int mlp_ra_context(const struct ra_counts *c)
 		    ra_div(c->fault_dist, c->fault_dist_n) <= RA_NEAR_PAGES)
 			ctx |= 4;
 	} else if (c->read_calls &&
-		   ra_div(c->read_bytes, c->read_calls) >= 32 * 1024) {
+		   ra_div(c->read_bytes, c->read_calls) >= RA_LARGE_READ_BYTES) {
 		ctx |= 4;
 	}
 	if (c->nr_tasks > 1)
@@ -213,12 +248,45 @@ unsigned int mlp_ra_context_of_features(const s32 *f)
 		if (f[RA_F_FAULT_DIST] &&
 		    f[RA_F_FAULT_DIST] <= mlp_ra_log2fx(RA_NEAR_PAGES + 1))
 			ctx |= 4;
-	} else if (f[RA_F_READ_KB] >= mlp_ra_log2fx(32 + 1)) {
+	} else if (f[RA_F_READ_KB] >= mlp_ra_log2fx(RA_LARGE_READ_BYTES / 1024 + 1)) {
 		ctx |= 4;
 	}
 	if (f[RA_F_TASKS] > RA_SCALE)
 		ctx |= 2;
 	return ctx;
+}
+
+/* The kind of access a context is made of (the bits of mlp_ra_context). */
+unsigned int mlp_ra_access_of_context(unsigned int ctx)
+{
+	if (ctx & 1)
+		return RA_ACCESS_FAULT;
+	return ctx & 4 ? RA_ACCESS_LARGE_READ : RA_ACCESS_SMALL_READ;
+}
+
+/* The kind of one read() of this many bytes (up to the end of the file). */
+unsigned int mlp_ra_access_of_read(u64 bytes)
+{
+	return bytes >= RA_LARGE_READ_BYTES ? RA_ACCESS_LARGE_READ :
+					      RA_ACCESS_SMALL_READ;
+}
+
+/* The windows of the three kinds in one word (pages beyond the field clamp). */
+u32 mlp_ra_windows_pack(const u32 pages[RA_NR_ACCESS])
+{
+	u32 w = 0;
+	unsigned int k;
+
+	for (k = 0; k < RA_NR_ACCESS; k++)
+		w |= (pages[k] < RA_WINDOW_MASK ? pages[k] : RA_WINDOW_MASK) << (k * RA_WINDOW_BITS);
+	return w;
+}
+
+/* The window, in pages, an access of this kind gets (0: the device's own). */
+u32 mlp_ra_window_of(u32 windows, unsigned int access)
+{
+	return access < RA_NR_ACCESS ?
+	       (windows >> (access * RA_WINDOW_BITS)) & RA_WINDOW_MASK : 0;
 }
 
 /* The candidate whose log2 (fixed point) a sample carries; -1 if none. */
@@ -327,6 +395,23 @@ u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 		    (ctx < RA_NR_CONTEXTS && sup->n[ctx][i] >= min_samples))
 			mask |= 1u << i;
 	return mask;
+}
+
+/*
+ * Whether training lets the model choose another window than the default
+ * in a context (a context it was trained in, round 7): there it may apply
+ * before the default has scores (mlp_ra.c, ra_model_may_apply).
+ */
+bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,
+		       u32 def_kb, u32 min_samples)
+{
+	u32 mask = mlp_ra_allowed_mask(sup, ctx, def_kb, min_samples);
+	int i;
+
+	for (i = 0; i < RA_NR_CANDIDATES; i++)
+		if (mlp_ra_candidates_kb[i] == def_kb)
+			mask &= ~(1u << i);
+	return mask != 0;
 }
 
 /* The best allowed candidate (ties to the smaller window); -1 if none is. */

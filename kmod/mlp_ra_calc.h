@@ -119,6 +119,35 @@ bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
 
 unsigned int mlp_ra_context_of_features(const s32 *features);
 
+/* read() calls of this size or more are a scan's (context bit 2 for read()) */
+#define RA_LARGE_READ_BYTES	(32 * 1024)
+
+/*
+ * Access kinds (round 7).  A window is chosen on the features of the
+ * interval just closed, for that interval's context, and with one window
+ * for every access a phase shorter than an interval was served whole with
+ * the window chosen for the phase before it (on cloud, the 2048 KiB chosen
+ * for a scan cost the 60 ms mmap phase after it 3x).  So the module keeps a
+ * window per kind of access, the kind a context is made of: small read()
+ * calls, a scan's large ones, mmap faults.  A choice sets the window of
+ * its context's kind; an access gets the window of its own kind at once.
+ * The three windows travel to the probes in one word, RA_WINDOW_BITS of
+ * pages each (0: the device's own).
+ */
+enum ra_access {
+	RA_ACCESS_SMALL_READ,
+	RA_ACCESS_LARGE_READ,
+	RA_ACCESS_FAULT,
+	RA_NR_ACCESS
+};
+#define RA_WINDOW_BITS		10	/* pages: 2048 KiB is 512 4 KiB pages */
+#define RA_WINDOW_MASK		((1U << RA_WINDOW_BITS) - 1)
+
+unsigned int mlp_ra_access_of_context(unsigned int ctx);
+unsigned int mlp_ra_access_of_read(u64 bytes);
+u32 mlp_ra_windows_pack(const u32 pages[RA_NR_ACCESS]);
+u32 mlp_ra_window_of(u32 windows, unsigned int access);
+
 /*
  * Support (round 6): training samples per context and candidate window.
  * The network is a regression over (context features, candidate); asked
@@ -152,5 +181,9 @@ void mlp_ra_support_end(struct ra_support_parser *p);
 u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 			u32 def_kb, u32 min_samples);
 int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask);
+bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,
+		       u32 def_kb, u32 min_samples);
+int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
+			   u32 ref_kb, u32 min_samples);
 
 #endif /* MLP_RA_CALC_H */

@@ -146,6 +146,40 @@ static void test_context(void)
 	ok(!mlp_ra_relative(&b, RA_NR_CONTEXTS, 1, &rel), "an out-of-range context is refused");
 }
 
+/*
+ * Access kinds (round 7): a window per kind (small read() calls, a scan's
+ * large ones, mmap faults), set by a choice in a context of that kind.
+ */
+static void test_access(void)
+{
+	static const unsigned int kind[RA_NR_CONTEXTS] = {
+		RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT, RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT,
+		RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT, RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT,
+	};
+	const u32 pages[RA_NR_ACCESS] = { 32, 512, 4 }, over[RA_NR_ACCESS] = { 0, 5000, 1 };
+	unsigned int c, bad = 0;
+	u32 w = mlp_ra_windows_pack(pages);
+
+	for (c = 0; c < RA_NR_CONTEXTS; c++)
+		bad += mlp_ra_access_of_context(c) != kind[c];
+	ok(!bad, "every context's kind: mmap faults, large or small read() calls, alone or shared");
+	ok(mlp_ra_access_of_read(128 * 1024) == RA_ACCESS_LARGE_READ &&
+	   mlp_ra_access_of_read(RA_LARGE_READ_BYTES) == RA_ACCESS_LARGE_READ &&
+	   mlp_ra_access_of_read(RA_LARGE_READ_BYTES - 1) == RA_ACCESS_SMALL_READ &&
+	   mlp_ra_access_of_read(4096) == RA_ACCESS_SMALL_READ,
+	   "a read() is large from the size that makes a context large");
+	ok(mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 32 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == 512 &&
+	   mlp_ra_window_of(w, RA_ACCESS_FAULT) == 4,
+	   "a scan's window does not serve the faults or short runs, each kind has its own");
+	w = mlp_ra_windows_pack(over);
+	ok(mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 0 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == RA_WINDOW_MASK &&
+	   mlp_ra_window_of(w, RA_ACCESS_FAULT) == 1 && mlp_ra_window_of(w, RA_NR_ACCESS) == 0,
+	   "a window too large for its field clamps without touching the others; no kind beyond");
+	ok(RA_MAX_KB / 4 <= RA_WINDOW_MASK, "the largest window fits the field (4 KiB pages)");
+}
+
 /* every context's sample, from counts, classified again from its features */
 static void test_support_context(void)
 {
@@ -204,6 +238,16 @@ static void test_support(void)
 	   mlp_ra_best_allowed(pred, mask & ~8u) == 0, "the best allowed candidate wins");
 	ok(mlp_ra_best_allowed(pred, mlp_ra_allowed_mask(&p.sup, 1, 256, 5)) == -1,
 	   "a default outside the set and no support: no candidate");
+	ok(mlp_ra_may_differ(&p.sup, 1, 128, 1) && !mlp_ra_may_differ(&p.sup, 0, 128, 1) &&
+	   !mlp_ra_may_differ(&p.sup, 1, 128, 2),
+	   "the model may differ from the default only where another window has support");
+	ok(mlp_ra_explore_untried(&p.sup, 4, 16, 1) == 1 && mlp_ra_explore_untried(&p.sup, 4, 2048, 1) == 2,
+	   "exploring tries the untried candidate nearest to the choice first");
+	ok(mlp_ra_explore_untried(&p.sup, 1, 128, 1) == 2 && mlp_ra_explore_untried(&p.sup, 0, 128, 1) == 0,
+	   "never the choice itself; a tie goes to the smaller window");
+	p.sup.n[5][0] = p.sup.n[5][1] = p.sup.n[5][2] = p.sup.n[5][3] = 3;
+	ok(mlp_ra_explore_untried(&p.sup, 5, 16, 3) == -1 && mlp_ra_explore_untried(&p.sup, RA_NR_CONTEXTS, 16, 3) == -1,
+	   "none when every candidate has its samples (or no such context)");
 	ok(mlp_ra_candidate_of_log2(9000) == 2 && mlp_ra_candidate_of_log2(8000) == -1,
 	   "a sample's window maps to its candidate, other windows to none");
 }
@@ -217,6 +261,7 @@ int main(void)
 	test_features();
 	test_choice();
 	test_context();
+	test_access();
 	test_support_context();
 	test_support();
 	return tap_done();
