@@ -25,6 +25,8 @@ import {
   machine,
   startServer,
   startMountProcess,
+  startBareFuseNative,
+  buildFuseClient,
   createModel,
   median,
   rssOf,
@@ -64,9 +66,8 @@ const GOALS = { perWrite: 0.9, textBandwidth: 0.5, textSamples: 3e6, binary: 0.8
 function build(work) {
   const src = join(ROOT, 'bench/baselines');
   const fuseFlags = execFileSync('pkg-config', ['fuse', '--cflags', '--libs'], { encoding: 'utf8' }).trim().split(/\s+/);
-  const out = { bare: join(work, 'bare-libfuse'), client: join(work, 'fuse-client') };
+  const out = { bare: join(work, 'bare-libfuse'), client: buildFuseClient(work) };
   execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', out.bare, join(src, 'bare-libfuse.c'), ...fuseFlags]);
-  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-pthread', '-o', out.client, join(src, 'fuse-client.c')]);
   return out;
 }
 
@@ -74,11 +75,11 @@ function build(work) {
 
 async function startBare(kind, binaries) {
   const mountOptions = (await import('../dist/fs/mount.js')).mountOptionString;
-  const command =
+  const cpus = PLACEMENTS[0].server;
+  const s =
     kind === 'c'
-      ? (mnt) => [binaries.bare, mnt, '-f', mountOptions(mnt)]
-      : (mnt) => [process.execPath, join(ROOT, 'bench/baselines/bare-fuse-native.mjs'), mnt];
-  const s = await startMountProcess({ name: kind === 'c' ? 'bare-libfuse' : 'bare-fuse-native', command, readyFile: 'sink', cpus: PLACEMENTS[0].server });
+      ? await startMountProcess({ name: 'bare-libfuse', command: (mnt) => [binaries.bare, mnt, '-f', mountOptions(mnt)], readyFile: 'sink', cpus })
+      : await startBareFuseNative({ cpus });
   return Object.assign(s, { files: { sink: s.path('sink'), txn: s.path('txn'), stats: s.path('stats') } });
 }
 

@@ -475,6 +475,23 @@ export async function startServer({ env = {}, args = () => [], cpus, root = ROOT
 /** Read a whole file, following the protocol: read until a read returns 0 bytes. */
 export { readAll };
 
+/** bench/baselines/fuse-client.c built into `dir`: the C client the FUSE benchmarks drive every server with. */
+export function buildFuseClient(dir) {
+  const out = join(dir, 'fuse-client');
+  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-pthread', '-o', out, join(ROOT, 'bench/baselines/fuse-client.c')]);
+  return out;
+}
+
+/** The bare fuse-native baseline (bench/baselines/bare-fuse-native.mjs), mounted and serving its sink; `nodeArgs` e.g. --cpu-prof. */
+export function startBareFuseNative({ name = 'bare-fuse-native', cpus, nodeArgs = [] } = {}) {
+  return startMountProcess({
+    name,
+    cpus,
+    readyFile: 'sink',
+    command: (mnt) => [process.execPath, ...nodeArgs, join(ROOT, 'bench/baselines/bare-fuse-native.mjs'), mnt],
+  });
+}
+
 /** Create a model through the mount: mkdir, config, commit, optionally init and start. */
 export function createModel(server, name, config, { init = true, start = false } = {}) {
   execFileSync('mkdir', [server.path('models', name)]);

@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, syntheticData, datasetBinary, startMountProcess, startServer, createModel, median, fmt } from './lib.mjs';
+import { syntheticData, datasetBinary, buildFuseClient, startBareFuseNative, startServer, createModel, median, fmt } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,8 +33,7 @@ const CHUNK = 65536;
 const MODEL_CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=${SCALE}\nbuffer_capacity=100000\n`;
 
 const work = mkdtempSync(join(tmpdir(), 'mlds-ab-'));
-const clientBin = join(work, 'fuse-client');
-execFileSync('gcc', ['-O2', '-pthread', '-o', clientBin, join(ROOT, 'bench/baselines/fuse-client.c')]);
+const clientBin = buildFuseClient(work);
 const { xs, ys } = syntheticData(ROWS, INPUTS, OUTPUTS, 31);
 const dataFile = join(work, 'data.mlds');
 writeFileSync(dataFile, datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE));
@@ -50,12 +49,7 @@ async function startBuild(name, root) {
 }
 
 async function startBare() {
-  const s = await startMountProcess({
-    name: 'mlds-bare',
-    cpus: SERVER_CPU,
-    readyFile: 'sink',
-    command: (mnt) => [process.execPath, ...profFlags('bare'), join(ROOT, 'bench/baselines/bare-fuse-native.mjs'), mnt],
-  });
+  const s = await startBareFuseNative({ name: 'mlds-bare', cpus: SERVER_CPU, nodeArgs: profFlags('bare') });
   return { name: 'bare', server: s, sink: s.path('sink') };
 }
 

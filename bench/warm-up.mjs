@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, syntheticData, datasetText, datasetBinary, startMountProcess, startServer, createModel, median, fmt } from './lib.mjs';
+import { syntheticData, datasetText, datasetBinary, buildFuseClient, startBareFuseNative, startServer, createModel, median, fmt } from './lib.mjs';
 import { lineChart } from './svg.mjs';
 
 const { values: opts } = parseArgs({
@@ -27,8 +27,7 @@ const GROUP = 10;
 const LABEL = opts.kind === 'binary' ? 'MLDS' : 'text';
 
 const work = mkdtempSync(join(tmpdir(), 'mlproxy-warm-up-'));
-const clientBin = join(work, 'fuse-client');
-execFileSync('gcc', ['-O2', '-pthread', '-o', clientBin, join(ROOT, 'bench/baselines/fuse-client.c')]);
+const clientBin = buildFuseClient(work);
 const { xs, ys } = syntheticData(ROWS, INPUTS, OUTPUTS, 31);
 const scaled = (a) => a.map((v) => Math.round(v * SCALE));
 const dataFile = join(work, 'data');
@@ -48,12 +47,7 @@ try {
   const mlproxy = await startServer({ name: 'warm-up-mlproxy', cpus: CPU });
   servers.push(mlproxy);
   createModel(mlproxy, 'm', MODEL_CONFIG);
-  const bare = await startMountProcess({
-    name: 'warm-up-bare',
-    cpus: CPU,
-    readyFile: 'sink',
-    command: (mnt) => [process.execPath, join(ROOT, 'bench/baselines/bare-fuse-native.mjs'), mnt],
-  });
+  const bare = await startBareFuseNative({ name: 'warm-up-bare', cpus: CPU });
   servers.push(bare);
   const times = { mlproxy: [], bare: [] };
   for (let i = 0; i < Number(opts.batches); i++) {
