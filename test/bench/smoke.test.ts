@@ -21,18 +21,37 @@ const alive = (pid: number) => {
   }
 };
 
-t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves nothing behind', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-smoke-'));
+/**
+ * A directory for one benchmark run: its TMPDIR (where the servers mount) and the file the benchmark lists the
+ * servers it started in; at the end of the test, anything still mounted under it is lazily unmounted and it is removed.
+ */
+async function benchRun(t: { teardown(fn: () => unknown): void }, prefix: string) {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   const pids = join(dir, 'servers');
-  const results = join(dir, 'results');
   t.teardown(async () => {
     // Whatever happened, nothing of ours stays mounted (a lazy unmount is the last resort).
     for (const line of await mountsUnder(dir)) await execFileP('fusermount', ['-uz', line.split(' ')[1]]).catch(() => {});
     await rm(dir, { recursive: true, force: true });
   });
-  await execFileP('mkdir', ['-p', join(dir, 'tmp'), results]);
-  const env = { ...process.env, TMPDIR: join(dir, 'tmp'), MLPROXY_BENCH_PIDS: pids };
+  await execFileP('mkdir', ['-p', join(dir, 'tmp')]);
   await execFileP('touch', [pids]);
+  return {
+    dir,
+    env: { ...process.env, TMPDIR: join(dir, 'tmp'), MLPROXY_BENCH_PIDS: pids },
+    /** The pids of the servers the benchmark started. */
+    started: async () =>
+      (await readFile(pids, 'utf8'))
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => Number(l.split(' ')[0])),
+  };
+}
+
+t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves nothing behind', async (t) => {
+  const { dir, env, started: startedPids } = await benchRun(t, 'mlproxy-smoke-');
+  const results = join(dir, 'results');
+  await execFileP('mkdir', ['-p', results]);
   const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/ceilings.mjs'), '--quick', '--out', join(results, 'ceilings.json')], {
     env,
     cwd: ROOT,
@@ -61,27 +80,16 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
   t.match(doc, /## Against the floor/, 'bench/report.mjs renders the section');
 
   t.same(await mountsUnder(dir), [], 'no mount left');
-  const started = (await readFile(pids, 'utf8'))
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => Number(l.split(' ')[0]));
+  const started = await startedPids();
   t.equal(started.length, 4, 'four servers were started (mlproxy twice, two baselines)');
   t.same(started.filter(alive), [], 'every server process is gone');
 });
 
 t.test('bench/warm-up.mjs draws its curve for two batches and leaves nothing behind', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'mlproxy-smoke-warm-'));
-  const pids = join(dir, 'servers');
-  t.teardown(async () => {
-    for (const line of await mountsUnder(dir)) await execFileP('fusermount', ['-uz', line.split(' ')[1]]).catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-  });
-  await execFileP('mkdir', ['-p', join(dir, 'tmp')]);
-  await execFileP('touch', [pids]);
+  const { dir, env, started: startedPids } = await benchRun(t, 'mlproxy-smoke-warm-');
   const svg = join(dir, 'warm-up.svg');
   const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/warm-up.mjs'), '--batches', '2', '--kind', 'text', '--svg', svg], {
-    env: { ...process.env, TMPDIR: join(dir, 'tmp'), MLPROXY_BENCH_PIDS: pids },
+    env,
     cwd: ROOT,
     timeout: 60_000,
   });
@@ -90,7 +98,7 @@ t.test('bench/warm-up.mjs draws its curve for two batches and leaves nothing beh
   t.equal((drawn.match(/<polyline /g) ?? []).length, 2, 'one line per server');
   t.match(drawn, /points="[\d.]+,[\d.]+ [\d.]+,[\d.]+"/, 'two points on a line');
   t.same(await mountsUnder(dir), [], 'no mount left');
-  const started = (await readFile(pids, 'utf8')).trim().split('\n').filter(Boolean);
+  const started = await startedPids();
   t.equal(started.length, 2, 'two servers were started');
-  t.same(started.map((l) => Number(l.split(' ')[0])).filter(alive), [], 'every server process is gone');
+  t.same(started.filter(alive), [], 'every server process is gone');
 });
