@@ -913,11 +913,12 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
 static bool ra_model_may_apply(struct ra_subsys *s)
 {
 	unsigned int ctx = s->last_ctx;
-	bool known = mlp_ra_may_differ(&s->support, ctx, ra_device_kb(),
-				       support_min_samples);
+	bool known;
 
 	if (s->baseline.n[ctx] >= RA_BASE_MIN)
 		return true;
+	known = mlp_ra_may_differ(&s->support, ctx, ra_device_kb(),
+				  support_min_samples);
 	if (known && s->block_pos + 1 < block_intervals)
 		return true;
 	atomic64_inc(&s->intervals_unseen);
