@@ -12,8 +12,8 @@ const here = new URL('.', import.meta.url).pathname;
 const generated = join(here, '..', 'src', 'engine', 'data');
 /** Each module: its C source, the generated file, the constant holding its bytes, and flags of its own. */
 const MODULES = [
-  { source: 'text-scan.c', target: 'text-scan-wasm.ts', constant: 'TEXT_SCAN_WASM', flags: [] },
-  // SIMD: Node 20's V8 runs it; where it cannot, the module fails to compile and the JavaScript check serves.
+  // SIMD: Node 20's V8 runs it; where it cannot, a module fails to compile and its JavaScript twin serves.
+  { source: 'text-scan.c', target: 'text-scan-wasm.ts', constant: 'TEXT_SCAN_WASM', flags: ['-msimd128'] },
   { source: 'int-range.c', target: 'int-range-wasm.ts', constant: 'INT_RANGE_WASM', flags: ['-msimd128'] },
 ];
 // wasm32 without a C library: every export is named in the source; bulk memory for memmove.

@@ -75,6 +75,23 @@ function scanBoth(bytes: Buffer, last: number, count: number, scale: number, max
   return { js, wasm, jsCursor, wasmCursor };
 }
 
+/** Where the two scans part, or null when they took the same lines with the same values and stopped alike. */
+function apart(scans: ReturnType<typeof scanBoth>, count: number, bytes: Buffer): string | null {
+  const { js, wasm, jsCursor, wasmCursor } = scans;
+  const same =
+    jsCursor.at === wasmCursor.at &&
+    jsCursor.rows === wasmCursor.rows &&
+    jsCursor.lines === wasmCursor.lines &&
+    // Values of the rows taken (the JavaScript scan may have written part of the line it stopped on).
+    js.every((v, k) => k > jsCursor.rows * count || Object.is(v, wasm[k]));
+  if (same) return null;
+  const k = js.findIndex((v, j) => j <= jsCursor.rows * count && !Object.is(v, wasm[j]));
+  return (
+    `JS at ${jsCursor.at} rows ${jsCursor.rows} lines ${jsCursor.lines}, wasm at ${wasmCursor.at} rows ${wasmCursor.rows} lines ${wasmCursor.lines}; ` +
+    `first value apart: ${k} (${js[k]} vs ${wasm[k]}); line there: ${JSON.stringify(bytes.toString('latin1', jsCursor.at, bytes.indexOf(0x0a, jsCursor.at)))}`
+  );
+}
+
 t.test('the WebAssembly scan takes what the JavaScript scan takes, with the same values, and stops where it stops', (t) => {
   let mismatches = 0;
   let rows = 0;
@@ -94,27 +111,107 @@ t.test('the WebAssembly scan takes what the JavaScript scan takes, with the same
     const maxRows = rand() < 0.3 ? 1 + Math.floor(rand() * lines.length) : lines.length + 5;
     const maxLineBytes = rand() < 0.05 ? Math.floor(rand() * 40) : 65536;
     const scale = pick([1, 1000, 1000, 7, 0.5, 3.7, 1e8]);
-    const { js, wasm, jsCursor, wasmCursor } = scanBoth(bytes, last, count, scale, maxRows, maxLineBytes, start);
-    const same =
-      jsCursor.at === wasmCursor.at &&
-      jsCursor.rows === wasmCursor.rows &&
-      jsCursor.lines === wasmCursor.lines &&
-      // Values of the rows taken (the JavaScript scan may have written part of the line it stopped on).
-      js.every((v, k) => k > jsCursor.rows * count || Object.is(v, wasm[k]));
-    if (!same && mismatches++ < 3) {
-      const k = js.findIndex((v, j) => j <= jsCursor.rows * count && !Object.is(v, wasm[j]));
-      t.fail(
-        `buffer ${i} (count ${count}, scale ${scale}, maxRows ${maxRows}, maxLineBytes ${maxLineBytes}): JS at ${jsCursor.at} rows ${jsCursor.rows} lines ${jsCursor.lines}, ` +
-          `wasm at ${wasmCursor.at} rows ${wasmCursor.rows} lines ${wasmCursor.lines}; first value apart: ${k} (${js[k]} vs ${wasm[k]}); ` +
-          `line there: ${JSON.stringify(bytes.toString('latin1', jsCursor.at, bytes.indexOf(0x0a, jsCursor.at)))}`,
-      );
-    }
+    const scans = scanBoth(bytes, last, count, scale, maxRows, maxLineBytes, start);
+    const { jsCursor } = scans;
+    const why = apart(scans, count, bytes);
+    if (why && mismatches++ < 3) t.fail(`buffer ${i} (count ${count}, scale ${scale}, maxRows ${maxRows}, maxLineBytes ${maxLineBytes}): ${why}`);
     rows += jsCursor.rows;
     if (jsCursor.rows === maxRows) limits++;
     else if (jsCursor.at <= last) stops++;
   }
   t.equal(mismatches, 0, 'every buffer alike');
   t.ok(rows > 100000 && stops > 300 && limits > 300, `${rows} rows taken; ${stops} stops on a line, ${limits} at the row limit`);
+  t.end();
+});
+
+/**
+ * A line of short integers, the form the scan takes sixteen bytes at a time; at `oddRate`, one flaw somewhere in
+ * it. Dense lines (one digit, one space) fill the rows' room to its bound, where a row written past its end would
+ * reach the other lane's; long blanks leave blocks with no whole number in them.
+ */
+function fixedPointLine(count: number, oddRate: number, dense: boolean): string {
+  const n = rand() < oddRate ? count + pick([-1, 1, 2, 40]) : count;
+  const number = () => (dense ? digits(1) : (rand() < 0.4 ? '-' : '') + digits(rand() < 0.97 ? 1 + Math.floor(rand() * 4) : 5));
+  const numbers = Array.from({ length: Math.max(n, 0) }, number);
+  const blank = () => (dense || rand() < 0.93 ? ' ' : pick(['\t', '  ', ' \t', '    ', ' '.repeat(9 + Math.floor(rand() * 12))]));
+  let line = numbers.reduce((acc, x, i) => (i ? acc + blank() + x : x), '');
+  if (rand() < 0.05) line = pick([' ', '\t', '   ']) + line;
+  if (rand() < 0.05) line += pick([' ', '\t', '  ']);
+  if (rand() < oddRate) {
+    // Each flaw the reference turns away or reads otherwise, anywhere, so that it meets every place in a block.
+    const at = Math.floor(rand() * (line.length + 1));
+    line = line.slice(0, at) + pick(['-', '--', '- ', ' -', '+', '.', '5-', '-5', 'x', '\r', '\0', '\n', '00000', '12345']) + line.slice(at);
+  }
+  return line;
+}
+
+t.test('lines of short integers, taken sixteen bytes at a time, read as the JavaScript scan reads them, flaws included', (t) => {
+  let mismatches = 0;
+  let rows = 0;
+  let stops = 0;
+  for (let i = 0; i < 3000; i++) {
+    const count = pick([1, 2, 3, 4, 5, 7, 8, 16, 20, 31]);
+    const oddRate = pick([0, 0, 0.001, 0.01, 0.05, 0.3]);
+    const dense = rand() < 0.15;
+    const lines = Array.from({ length: 1 + Math.floor(rand() * (count > 10 ? 200 : 600)) }, () => fixedPointLine(count, oddRate, dense));
+    const text = lines.join('\n') + '\n';
+    const bytes = Buffer.from(pick(['', '9 9\n', ' ']) + text + pick(['', '12', '-3 4']), 'latin1');
+    const start = bytes.indexOf(text, 0, 'latin1');
+    const last = start + text.length - 1;
+    const maxRows = rand() < 0.2 ? 1 + Math.floor(rand() * lines.length) : lines.length + 5;
+    const maxLineBytes = rand() < 0.05 ? 2 * count + Math.floor(rand() * 4 * count) : 65536;
+    const scale = pick([1000, 1000, 1, 7, 100000]);
+    const scans = scanBoth(bytes, last, count, scale, maxRows, maxLineBytes, start);
+    const { jsCursor } = scans;
+    const why = apart(scans, count, bytes);
+    if (why && mismatches++ < 3) t.fail(`buffer ${i} (count ${count}, scale ${scale}, maxRows ${maxRows}, maxLineBytes ${maxLineBytes}): ${why}`);
+    rows += jsCursor.rows;
+    if (jsCursor.rows < maxRows && jsCursor.at <= last) stops++;
+  }
+  t.equal(mismatches, 0, 'every buffer alike');
+  t.ok(rows > 200000 && stops > 500, `${rows} rows taken; ${stops} stops on a line`);
+  t.end();
+});
+
+t.test('each flaw, at every offset in a block, is read as the JavaScript scan reads it', (t) => {
+  // Five numbers a line, a flaw among them, shifted across two blocks by the blanks before it; the plain lines
+  // around it keep the blocks in use.
+  const flaws = [
+    '33-44',
+    '33 -44',
+    '33 - 44',
+    '33 --44',
+    '33- 44',
+    '-33 44-',
+    '33 44 -',
+    '- 33 44',
+    '3333 44',
+    '33333 44',
+    '-33333 4',
+    '+33 44',
+    '3.3 44',
+    '33 4\r',
+    '33\t-44',
+    '-0 -0',
+  ];
+  let cases = 0;
+  let mismatches = 0;
+  // The row width of the line as blanks split it and as digit runs do, so that a flaw read as a sign is not
+  // turned away only for its count.
+  const widths = (flaw: string) => [flaw.trim().split(/\s+/).length, flaw.match(/\d+/g)?.length ?? 0];
+  for (const flaw of flaws)
+    for (const width of widths(flaw))
+      for (let shift = 0; shift < 34; shift++) {
+        const line = `${' '.repeat(shift)}1 -22 ${flaw}`;
+        const count = 2 + width;
+        const plain = Array.from({ length: count }, (_, i) => String(-i * 37)).join(' ');
+        const text = `${plain}\n${plain}\n${line}\n${plain}\n${plain}\n${line}\n`.repeat(8);
+        const bytes = Buffer.from(text, 'latin1');
+        const why = apart(scanBoth(bytes, bytes.length - 1, count, 1000, 1000, 65536, 0), count, bytes);
+        cases++;
+        if (why && mismatches++ < 3) t.fail(`${JSON.stringify(line)}: ${why}`);
+      }
+  t.equal(mismatches, 0, `${cases} cases alike`);
   t.end();
 });
 

@@ -14,6 +14,7 @@ interface LineCursor {
 interface ScanExports {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
+  init_blocks(): void;
   result_address(): number;
   scan(
     input: number,
@@ -49,6 +50,7 @@ class WasmScanner {
 
   constructor() {
     this.exports = instantiate<ScanExports>(TEXT_SCAN_WASM);
+    this.exports.init_blocks(); // the block table (1.1 MiB, about 10 ms, once a process)
     this.base = align(this.exports.__heap_base.value as number);
     this.views();
   }
@@ -64,7 +66,7 @@ class WasmScanner {
   private layout(length: number): { input: number; rows: number; rowEnds: number } {
     const input = this.base;
     const rows = align(input + length + PADDING);
-    const rowEnds = align(rows + 4 * (Math.floor(length / 2) + 2));
+    const rowEnds = align(rows + 4 * (Math.floor(length / 2) + 8));
     const end = rowEnds + 4 * (length + 2);
     const have = this.exports.memory.buffer.byteLength;
     if (end > have) {
