@@ -1,7 +1,8 @@
-// Interleaved A/B of binary MLDS ingest through FUSE: two or more mlproxy builds (and the bare fuse-native
+// Interleaved A/B of bulk dataset ingest through FUSE: two or more mlproxy builds (and the bare fuse-native
 // server for reference) mounted side by side, pinned to one CPU, the ceilings benchmark's C client writing
-// the same MLDS batch (60,000 samples of 16 + 4, 64 KiB writes) to each in rotated order, round after round.
-//   node bench/mlds-ab.mjs [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] NAME=ROOT...
+// the same batch (60,000 samples of 16 + 4, as MLDS or as the ceilings bench's text, 64 KiB writes) to each in
+// rotated order, round after round.
+//   node bench/mlds-ab.mjs [--kind binary|text] [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] NAME=ROOT...
 //     NAME=ROOT   an mlproxy checkout or copy with bin/ and dist/ built (e.g. base=/tmp/mlds-base new=.)
 //     --cpu-prof  run the servers under node --cpu-prof (50 µs), NAME.cpuprofile written to DIR when they stop
 // Prints per round MB/s per server, then each build's median and range and its per-round ratio to the first
@@ -11,11 +12,12 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { syntheticData, datasetBinary, buildFuseClient, startBareFuseNative, startServer, createModel, median, fmt } from './lib.mjs';
+import { syntheticData, datasetBinary, datasetText, buildFuseClient, startBareFuseNative, startServer, createModel, median, fmt } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
+    kind: { type: 'string', default: 'binary' },
     rounds: { type: 'string', default: '7' },
     batches: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '15' },
@@ -35,8 +37,14 @@ const MODEL_CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=
 const work = mkdtempSync(join(tmpdir(), 'mlds-ab-'));
 const clientBin = buildFuseClient(work);
 const { xs, ys } = syntheticData(ROWS, INPUTS, OUTPUTS, 31);
-const dataFile = join(work, 'data.mlds');
-writeFileSync(dataFile, datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE));
+if (!['binary', 'text'].includes(opts.kind)) throw new Error(`--kind must be binary or text, not ${opts.kind}`);
+const dataFile = join(work, `data.${opts.kind}`);
+// The text is the ceilings bench's: the same samples in fixed point, as integers.
+const fixedPoint = (a) => a.map((v) => Math.round(v * SCALE));
+writeFileSync(
+  dataFile,
+  opts.kind === 'binary' ? datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE) : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
+);
 
 /** node flags for a server: under --cpu-prof, a profile per server named after it. */
 const profFlags = (name) =>
