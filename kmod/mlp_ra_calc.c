@@ -282,6 +282,30 @@ u32 mlp_ra_windows_pack(const u32 pages[RA_NR_ACCESS])
 	return w;
 }
 
+/*
+ * The windows per kind (KiB) once a block starts, packed for the probes.
+ * A choice (model or explored) sets the window of its context's kind.  A
+ * default interval gives every kind 0, the device's own window, which
+ * the probes read at each access: packing the device's window itself
+ * would clamp a read_ahead_kb above the field's 4092 KiB, and would keep
+ * the value read at the interval's start if an operator changed it.
+ */
+u32 mlp_ra_windows_set(u32 kind_kb[RA_NR_ACCESS], unsigned int kind, u32 kb,
+		       bool chosen)
+{
+	u32 pages[RA_NR_ACCESS];
+	unsigned int k;
+
+	for (k = 0; k < RA_NR_ACCESS; k++) {
+		if (!chosen)
+			kind_kb[k] = 0;
+		else if (k == kind)
+			kind_kb[k] = kb;
+		pages[k] = kind_kb[k] / RA_PAGE_KB;
+	}
+	return mlp_ra_windows_pack(pages);
+}
+
 /* The window, in pages, an access of this kind gets (0: the device's own). */
 u32 mlp_ra_window_of(u32 windows, unsigned int access)
 {

@@ -13,6 +13,9 @@
 #define MLP_RA_CALC_H
 
 #include "mlp_compat.h"
+#ifdef __KERNEL__
+#include <asm/page.h>
+#endif
 
 #define RA_SCALE		1000	/* fixed point: 1000 = 1.0 */
 #define RA_NR_CANDIDATES	4
@@ -141,11 +144,18 @@ enum ra_access {
 	RA_NR_ACCESS
 };
 #define RA_WINDOW_BITS		10	/* pages: 2048 KiB is 512 4 KiB pages */
+#ifdef __KERNEL__
+#define RA_PAGE_KB		((u32)(PAGE_SIZE / 1024))
+#else
+#define RA_PAGE_KB		4U	/* the host tests' page, as x86's */
+#endif
 #define RA_WINDOW_MASK		((1U << RA_WINDOW_BITS) - 1)
 
 unsigned int mlp_ra_access_of_context(unsigned int ctx);
 unsigned int mlp_ra_access_of_read(u64 bytes);
 u32 mlp_ra_windows_pack(const u32 pages[RA_NR_ACCESS]);
+u32 mlp_ra_windows_set(u32 kind_kb[RA_NR_ACCESS], unsigned int kind, u32 kb,
+		       bool chosen);
 u32 mlp_ra_window_of(u32 windows, unsigned int access);
 
 /*

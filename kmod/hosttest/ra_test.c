@@ -180,6 +180,31 @@ static void test_access(void)
 	ok(RA_MAX_KB / 4 <= RA_WINDOW_MASK, "the largest window fits the field (4 KiB pages)");
 }
 
+/*
+ * Default intervals pack 0, the device's own window, which the probes read
+ * at each access: a device at 8192 KiB, beyond the field's 4092, keeps it.
+ */
+static void test_windows_set(void)
+{
+	u32 kind_kb[RA_NR_ACCESS] = { 0 };
+	u32 w = mlp_ra_windows_set(kind_kb, RA_ACCESS_LARGE_READ, 8192, false);
+
+	ok(w == 0 && !kind_kb[RA_ACCESS_SMALL_READ] && !kind_kb[RA_ACCESS_FAULT],
+	   "a default interval gives every kind the device's own window (0), whatever its size");
+	w = mlp_ra_windows_set(kind_kb, RA_ACCESS_FAULT, 16, true);
+	ok(mlp_ra_window_of(w, RA_ACCESS_FAULT) == 4 &&
+	   mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 0 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == 0,
+	   "a choice sets its kind's window; the others keep the device's own");
+	w = mlp_ra_windows_set(kind_kb, RA_ACCESS_LARGE_READ, 2048, true);
+	ok(mlp_ra_window_of(w, RA_ACCESS_FAULT) == 4 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == 512 &&
+	   mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 0,
+	   "a second kind's choice keeps the first kind's");
+	w = mlp_ra_windows_set(kind_kb, RA_ACCESS_FAULT, 128, false);
+	ok(w == 0, "the next default interval hands every kind back to the device");
+}
+
 /* every context's sample, from counts, classified again from its features */
 static void test_support_context(void)
 {
@@ -262,6 +287,7 @@ int main(void)
 	test_choice();
 	test_context();
 	test_access();
+	test_windows_set();
 	test_support_context();
 	test_support();
 	return tap_done();
