@@ -351,7 +351,7 @@ static const struct kernel_param_ops ra_kinds_kb_ops = { .set = ml_lib_param_ro_
 /* the last closed interval's features, named (mlp_ra_calc.h, enum ra_feature) */
 static const char *const ra_feature_names[RA_NR_FEATURES] = {
 	"mmap_permil", "tasks", "read_kb_log2", "fault_dist_log2",
-	"req_rate_log2", "req_kb_log2", "seq_permil", "waste_log2", "ra_kb_log2",
+	"read_jump_permil", "req_rate_log2", "req_kb_log2", "seq_permil", "waste_log2", "ra_kb_log2",
 };
 
 static int ra_get_features(char *buf, const struct kernel_param *kp)
@@ -440,14 +440,15 @@ static void ra_tp_page_added(void *data, struct folio *folio)
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
-/* read() bytes delivered to the current task */
-static void ra_count_read(u64 bytes)
+/* read() bytes delivered to the current task; jump: not continuing the file's last */
+static void ra_count_read(u64 bytes, bool jump)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&ra.count_lock, flags);
 	ra.cnt.read_bytes += bytes;
 	ra.cnt.read_calls++;
+	ra.cnt.read_jumps += jump;
 	mlp_ra_add_task_bytes(&ra.cnt, task_pid_nr(current), bytes);
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
@@ -533,8 +534,14 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	bytes = min_t(u64, want, (u64)(size - iocb->ki_pos));
 	ra_impose(&iocb->ki_filp->f_ra, mlp_ra_access_of_read(bytes));
+	/*
+	 * filemap_read sets f_ra.prev_pos to where it stopped, so a read()
+	 * that starts there continues the last one (a run of small reads);
+	 * random lookups do not.  Read unlocked: a racing reader of the same
+	 * file can only misclassify one call.
+	 */
 	if (!READ_ONCE(ra.resting))
-		ra_count_read(bytes);
+		ra_count_read(bytes, iocb->ki_pos != READ_ONCE(iocb->ki_filp->f_ra.prev_pos));
 	return 0;
 }
 
@@ -750,6 +757,8 @@ static const char *const ra_context_names[RA_NR_CONTEXTS] = {
 	"read(), shared, small reads", "mmap, shared, scattered faults",
 	"read(), alone, large reads", "mmap, alone, near faults",
 	"read(), shared, large reads", "mmap, shared, near faults",
+	"read(), alone, small random reads", "-", "read(), shared, small random reads", "-",
+	"read(), alone, large random reads", "-", "read(), shared, large random reads", "-",
 };
 
 static s32 ra_mean(s64 sum, u32 n)
@@ -1422,13 +1431,13 @@ static int __init ra_init(void)
 	}
 	/*
 	 * novelty_inputs: mlproxy judges whether the situation is new on the
-	 * context features only (inputs 0..3), not on the candidate window
-	 * (input 4): a known context with a window the model newly prefers
+	 * context features only (inputs 0..4), not on the candidate window
+	 * (input 5): a known context with a window the model newly prefers
 	 * is not a new situation.
 	 */
-	BUILD_BUG_ON(RA_NR_MODEL_FEATURES != 4);
+	BUILD_BUG_ON(RA_NR_MODEL_FEATURES != 5);
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\nnovelty_inputs=0,1,2,3\n",
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\nnovelty_inputs=0,1,2,3,4\n",
 				    promote_dwell_ms, cooldown_ms, demote_dwell_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;
