@@ -252,7 +252,7 @@ struct ra_subsys {
 	bool cur_settling;		/* the open interval is not evidence */
 	unsigned int block_pos;		/* intervals into the current block */
 	u32 cur_kb;			/* the window of the open interval's choice */
-	u32 kind_kb[RA_NR_ACCESS];	/* the windows per kind, KiB (timer) */
+	u32 kind_kb[RA_NR_ACCESS];	/* the windows per kind, KiB, 0: the device's (timer) */
 	s32 prev_features[RA_NR_FEATURES];
 	unsigned int prev_ctx;
 	bool have_prev;
@@ -320,11 +320,22 @@ static u32 ra_window_kb(unsigned int access)
 	return mlp_ra_window_of((u32)atomic_read(&ra.target), access) * (u32)(PAGE_SIZE / 1024);
 }
 
-/* ra_kb: the window of the kind of access of the last context seen */
+static u32 ra_device_kb(void)
+{
+	return (u32)(READ_ONCE(ra.disk->bdi->ra_pages) * (PAGE_SIZE / 1024));
+}
+
+/*
+ * ra_kb: the window the kind of access of the last context seen gets, the
+ * device's own in KiB where that is in force (the learning curve plots it)
+ */
 static int ra_get_target_kb(char *buf, const struct kernel_param *kp)
 {
-	return scnprintf(buf, PAGE_SIZE, "%u\n",
-			 ra_window_kb(mlp_ra_access_of_context(READ_ONCE(ra.last_ctx))));
+	u32 kb = ra_window_kb(mlp_ra_access_of_context(READ_ONCE(ra.last_ctx)));
+
+	if (!kb && READ_ONCE(ra.disk))
+		kb = ra_device_kb();
+	return scnprintf(buf, PAGE_SIZE, "%u\n", kb);
 }
 
 static const struct kernel_param_ops ra_target_kb_ops = { .set = ml_lib_param_ro_set, .get = ra_get_target_kb };
@@ -340,7 +351,7 @@ static const struct kernel_param_ops ra_kinds_kb_ops = { .set = ml_lib_param_ro_
 /* the last closed interval's features, named (mlp_ra_calc.h, enum ra_feature) */
 static const char *const ra_feature_names[RA_NR_FEATURES] = {
 	"mmap_permil", "tasks", "read_kb_log2", "fault_dist_log2",
-	"req_rate_log2", "req_kb_log2", "seq_permil", "waste_log2", "ra_kb_log2",
+	"read_jump_permil", "req_rate_log2", "req_kb_log2", "seq_permil", "waste_log2", "ra_kb_log2",
 };
 
 static int ra_get_features(char *buf, const struct kernel_param *kp)
@@ -429,14 +440,15 @@ static void ra_tp_page_added(void *data, struct folio *folio)
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
-/* read() bytes delivered to the current task */
-static void ra_count_read(u64 bytes)
+/* read() bytes delivered to the current task; jump: not continuing the file's last */
+static void ra_count_read(u64 bytes, bool jump)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&ra.count_lock, flags);
 	ra.cnt.read_bytes += bytes;
 	ra.cnt.read_calls++;
+	ra.cnt.read_jumps += jump;
 	mlp_ra_add_task_bytes(&ra.cnt, task_pid_nr(current), bytes);
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
@@ -468,9 +480,10 @@ static void ra_count_touch(u64 pgoff)
  * The window in force for an access of this kind (enum ra_access): the
  * window chosen for a scan does not serve the mmap lookups or short runs
  * that follow it in the same interval.  0 means the device's own
- * readahead, read afresh (all of them while the timer rests in
- * emergency), so a file the model had widened is put back and a change of
- * read_ahead_kb reaches files already open.
+ * readahead, read afresh (in default intervals and while the timer rests
+ * in emergency), so a file the model had widened is put back, a change of
+ * read_ahead_kb reaches files already open, and a read_ahead_kb beyond
+ * the packed field's 4092 KiB is not clamped.
  */
 static void ra_impose(struct file_ra_state *f_ra, unsigned int access)
 {
@@ -521,8 +534,14 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	bytes = min_t(u64, want, (u64)(size - iocb->ki_pos));
 	ra_impose(&iocb->ki_filp->f_ra, mlp_ra_access_of_read(bytes));
+	/*
+	 * filemap_read sets f_ra.prev_pos to where it stopped, so a read()
+	 * that starts there continues the last one (a run of small reads);
+	 * random lookups do not.  Read unlocked: a racing reader of the same
+	 * file can only misclassify one call.
+	 */
 	if (!READ_ONCE(ra.resting))
-		ra_count_read(bytes);
+		ra_count_read(bytes, iocb->ki_pos != READ_ONCE(iocb->ki_filp->f_ra.prev_pos));
 	return 0;
 }
 
@@ -664,33 +683,22 @@ static bool ra_in_emergency(struct ra_subsys *s)
 	return atomic_read(&s->model.mode) == ML_LIB_EMERGENCY_MODE;
 }
 
-static u32 ra_device_kb(void)
-{
-	return (u32)(READ_ONCE(ra.disk->bdi->ra_pages) * (PAGE_SIZE / 1024));
-}
-
 /*
  * The window for the next interval.  A window chosen (by the model, or
  * explored) on the interval just closed becomes the window of that
  * interval's kind of access; the other kinds keep theirs, chosen in
  * earlier intervals of their own kind, so a short phase gets its own
  * window at once.  The default (a default interval, unload, waking) is
- * every kind's window: a default interval is the default for every access.
+ * every kind's window: a default interval is the default for every access,
+ * packed as 0 so that the probes read the device's own (any size).
  */
 static void ra_set_window(struct ra_subsys *s, u32 kb, bool chosen)
 {
-	u32 pages[RA_NR_ACCESS];
-	unsigned int k;
+	u32 w = mlp_ra_windows_set(s->kind_kb,
+				   mlp_ra_access_of_context(s->last_ctx), kb, chosen);
 
-	if (chosen)
-		s->kind_kb[mlp_ra_access_of_context(s->last_ctx)] = kb;
-	else
-		for (k = 0; k < RA_NR_ACCESS; k++)
-			s->kind_kb[k] = kb;
-	for (k = 0; k < RA_NR_ACCESS; k++)
-		pages[k] = s->kind_kb[k] / (u32)(PAGE_SIZE / 1024);
 	s->cur_kb = kb;
-	atomic_set(&s->target, (int)mlp_ra_windows_pack(pages));
+	atomic_set(&s->target, (int)w);
 }
 
 /*
@@ -749,6 +757,8 @@ static const char *const ra_context_names[RA_NR_CONTEXTS] = {
 	"read(), shared, small reads", "mmap, shared, scattered faults",
 	"read(), alone, large reads", "mmap, alone, near faults",
 	"read(), shared, large reads", "mmap, shared, near faults",
+	"read(), alone, small random reads", "-", "read(), shared, small random reads", "-",
+	"read(), alone, large random reads", "-", "read(), shared, large random reads", "-",
 };
 
 static s32 ra_mean(s64 sum, u32 n)
@@ -1421,13 +1431,13 @@ static int __init ra_init(void)
 	}
 	/*
 	 * novelty_inputs: mlproxy judges whether the situation is new on the
-	 * context features only (inputs 0..3), not on the candidate window
-	 * (input 4): a known context with a window the model newly prefers
+	 * context features only (inputs 0..4), not on the candidate window
+	 * (input 5): a known context with a window the model newly prefers
 	 * is not a new situation.
 	 */
-	BUILD_BUG_ON(RA_NR_MODEL_FEATURES != 4);
+	BUILD_BUG_ON(RA_NR_MODEL_FEATURES != 5);
 	ra_extra_config = kasprintf(GFP_KERNEL,
-				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\nnovelty_inputs=0,1,2,3\n",
+				    "hidden=16\nlearning_rate=0.01\nbatch_size=64\nbuffer_capacity=20000\npromote_dwell_ms=%u\nemergency_cooldown_ms=%u\ndemote_dwell_ms=%u\nnovelty_inputs=0,1,2,3,4\n",
 				    promote_dwell_ms, cooldown_ms, demote_dwell_ms);
 	if (!ra_extra_config)
 		return -ENOMEM;

@@ -77,6 +77,7 @@ void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
 	out[RA_F_READ_KB] = mlp_ra_log2fx(ra_div(c->read_bytes >> 10, c->read_calls) + 1);
 	out[RA_F_FAULT_DIST] = c->fault_dist_n ?
 		mlp_ra_log2fx(ra_div(c->fault_dist, c->fault_dist_n) + 1) : 0;
+	out[RA_F_READ_JUMP_PERMIL] = (s32)ra_div(c->read_jumps * 1000, c->read_calls);
 }
 
 /*
@@ -188,7 +189,10 @@ int mlp_ra_best_candidate(const s32 predicted[RA_NR_CANDIDATES])
  * faults, bit 1 more than one task read, bit 2 for read(): calls of 32 KiB
  * or more on average (scans) rather than small ones (lookups, short runs);
  * for mmap: faults on average near the one before (a column read through
- * the mapping) rather than scattered (random lookups).
+ * the mapping) rather than scattered (random lookups); bit 3 (round 8), for
+ * read() only: at least half the calls start elsewhere than where their
+ * file's last read() ended (random lookups, not runs of small reads, which
+ * gain from a window that random lookups waste).
  */
 unsigned int mlp_ra_context(const struct ra_counts *c)
 {
@@ -200,9 +204,11 @@ unsigned int mlp_ra_context(const struct ra_counts *c)
 		if (c->fault_dist_n &&
 		    ra_div(c->fault_dist, c->fault_dist_n) <= RA_NEAR_PAGES)
 			ctx |= 4;
-	} else if (c->read_calls &&
-		   ra_div(c->read_bytes, c->read_calls) >= RA_LARGE_READ_BYTES) {
-		ctx |= 4;
+	} else if (c->read_calls) {
+		if (ra_div(c->read_bytes, c->read_calls) >= RA_LARGE_READ_BYTES)
+			ctx |= 4;
+		if (c->read_jumps * 2 >= c->read_calls)
+			ctx |= 8;
 	}
 	if (c->nr_tasks > 1)
 		ctx |= 2;
@@ -248,8 +254,12 @@ unsigned int mlp_ra_context_of_features(const s32 *f)
 		if (f[RA_F_FAULT_DIST] &&
 		    f[RA_F_FAULT_DIST] <= mlp_ra_log2fx(RA_NEAR_PAGES + 1))
 			ctx |= 4;
-	} else if (f[RA_F_READ_KB] >= mlp_ra_log2fx(RA_LARGE_READ_BYTES / 1024 + 1)) {
-		ctx |= 4;
+	} else {
+		if (f[RA_F_READ_KB] >= mlp_ra_log2fx(RA_LARGE_READ_BYTES / 1024 + 1))
+			ctx |= 4;
+		/* 0 without read() calls; floor(1000 j / n) >= 500 iff 2 j >= n */
+		if (f[RA_F_READ_JUMP_PERMIL] >= RA_SCALE / 2)
+			ctx |= 8;
 	}
 	if (f[RA_F_TASKS] > RA_SCALE)
 		ctx |= 2;
@@ -280,6 +290,30 @@ u32 mlp_ra_windows_pack(const u32 pages[RA_NR_ACCESS])
 	for (k = 0; k < RA_NR_ACCESS; k++)
 		w |= (pages[k] < RA_WINDOW_MASK ? pages[k] : RA_WINDOW_MASK) << (k * RA_WINDOW_BITS);
 	return w;
+}
+
+/*
+ * The windows per kind (KiB) once a block starts, packed for the probes.
+ * A choice (model or explored) sets the window of its context's kind.  A
+ * default interval gives every kind 0, the device's own window, which
+ * the probes read at each access: packing the device's window itself
+ * would clamp a read_ahead_kb above the field's 4092 KiB, and would keep
+ * the value read at the interval's start if an operator changed it.
+ */
+u32 mlp_ra_windows_set(u32 kind_kb[RA_NR_ACCESS], unsigned int kind, u32 kb,
+		       bool chosen)
+{
+	u32 pages[RA_NR_ACCESS];
+	unsigned int k;
+
+	for (k = 0; k < RA_NR_ACCESS; k++) {
+		if (!chosen)
+			kind_kb[k] = 0;
+		else if (k == kind)
+			kind_kb[k] = kb;
+		pages[k] = kind_kb[k] / RA_PAGE_KB;
+	}
+	return mlp_ra_windows_pack(pages);
 }
 
 /* The window, in pages, an access of this kind gets (0: the device's own). */

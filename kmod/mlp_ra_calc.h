@@ -13,6 +13,9 @@
 #define MLP_RA_CALC_H
 
 #include "mlp_compat.h"
+#ifdef __KERNEL__
+#include <asm/page.h>
+#endif
 
 #define RA_SCALE		1000	/* fixed point: 1000 = 1.0 */
 #define RA_NR_CANDIDATES	4
@@ -35,6 +38,7 @@ enum ra_feature {
 	RA_F_TASKS,		/* reading tasks, x1000 */
 	RA_F_READ_KB,		/* log2(mean read() KiB + 1), 0 without read() */
 	RA_F_FAULT_DIST,	/* log2(mean pages between faults + 1), 0 without */
+	RA_F_READ_JUMP_PERMIL,	/* read() calls not continuing their file's last, 0 without */
 	RA_NR_MODEL_FEATURES,
 	RA_F_REQ_RATE = RA_NR_MODEL_FEATURES, /* log2(device read requests per s + 1) */
 	RA_F_REQ_KB,		/* log2(mean request KiB + 1) */
@@ -67,6 +71,7 @@ struct ra_counts {
 	u64 pages_added;
 	u64 read_bytes, fault_bytes;	/* delivered to tasks */
 	u64 read_calls;			/* read() calls that delivered bytes */
+	u64 read_jumps;			/* of them, not starting where the file's last ended */
 	u64 fault_dist, fault_dist_n;	/* pages from each fault to the one before */
 	unsigned int nr_tasks;
 	s32 task_pid[RA_MAX_TASKS];
@@ -92,10 +97,10 @@ int mlp_ra_explore_candidate(u32 choice_kb, u32 rnd);
  * mean over intervals punishes the better window.  Each interval is
  * therefore put in a context that readahead cannot change (how the tasks
  * read: by mmap or read(), alone or with others, in small or large
- * read() calls) and reported as its score minus the default's running
+ * read() calls, each continuing the file's last or not) and reported as its score minus the default's running
  * score in that context, plus RA_REL_BASE.
  */
-#define RA_NR_CONTEXTS		8
+#define RA_NR_CONTEXTS		16
 /*
  * RA_REL_BASE: the score of "as good as the default".  The mode policy
  * judges the relative difference of means, so the base sets what its
@@ -141,11 +146,18 @@ enum ra_access {
 	RA_NR_ACCESS
 };
 #define RA_WINDOW_BITS		10	/* pages: 2048 KiB is 512 4 KiB pages */
+#ifdef __KERNEL__
+#define RA_PAGE_KB		((u32)(PAGE_SIZE / 1024))
+#else
+#define RA_PAGE_KB		4U	/* the host tests' page, as x86's */
+#endif
 #define RA_WINDOW_MASK		((1U << RA_WINDOW_BITS) - 1)
 
 unsigned int mlp_ra_access_of_context(unsigned int ctx);
 unsigned int mlp_ra_access_of_read(u64 bytes);
 u32 mlp_ra_windows_pack(const u32 pages[RA_NR_ACCESS]);
+u32 mlp_ra_windows_set(u32 kind_kb[RA_NR_ACCESS], unsigned int kind, u32 kb,
+		       bool chosen);
 u32 mlp_ra_window_of(u32 windows, unsigned int access);
 
 /*

@@ -106,6 +106,7 @@ static void test_choice(void)
 static void test_context(void)
 {
 	struct ra_counts scan = { 0 }, lookup = { 0 }, mmap = { 0 }, mix = { 0 }, column = { 0 };
+	struct ra_counts random = { 0 }, half = { 0 };
 	s32 f[RA_NR_FEATURES];
 	struct ra_baseline b = { 0 };
 	s32 rel = -1;
@@ -116,7 +117,12 @@ static void test_context(void)
 	mlp_ra_add_task_bytes(&scan, 1, scan.read_bytes);
 	lookup.read_bytes = 400 * 4096;
 	lookup.read_calls = 400;		/* 4 KiB reads */
+	lookup.read_jumps = 25;			/* runs of 16 */
 	mlp_ra_add_task_bytes(&lookup, 1, lookup.read_bytes);
+	random = lookup;
+	random.read_jumps = 390;		/* random 4 KiB lookups */
+	half = lookup;
+	half.read_jumps = 200;
 	mmap.fault_bytes = 100 * 4096;
 	mlp_ra_add_task_bytes(&mmap, 1, mmap.fault_bytes);
 	mix = scan;
@@ -129,6 +135,15 @@ static void test_context(void)
 	   mlp_ra_context(&mmap) == 1 && mlp_ra_context(&mix) == 6 &&
 	   mlp_ra_context(&column) == 5,
 	   "contexts: large read(), small read(), mmap scattered and near, more than one task");
+	ok(mlp_ra_context(&random) == 8 && mlp_ra_context(&half) == 8,
+	   "small read() calls that mostly start elsewhere are another context than runs of them");
+	mlp_ra_features(&random, 100, 128, f);
+	ok(f[RA_F_READ_JUMP_PERMIL] == 975 && mlp_ra_context_of_features(f) == 8,
+	   "the share of read() calls not continuing their file's last, and its context again from it");
+	mlp_ra_features(&half, 100, 128, f);
+	ok(mlp_ra_context_of_features(f) == 8, "at half the calls, counts and features agree");
+	mlp_ra_features(&mmap, 100, 128, f);
+	ok(f[RA_F_READ_JUMP_PERMIL] == 0, "no read() calls, no share");
 	mlp_ra_features(&column, 100, 128, f);
 	ok(f[RA_F_FAULT_DIST] == mlp_ra_log2fx(17), "log2 of the mean distance between faults, either way");
 	mlp_ra_features(&scan, 100, 128, f);
@@ -155,6 +170,8 @@ static void test_access(void)
 	static const unsigned int kind[RA_NR_CONTEXTS] = {
 		RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT, RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT,
 		RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT, RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT,
+		RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT, RA_ACCESS_SMALL_READ, RA_ACCESS_FAULT,
+		RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT, RA_ACCESS_LARGE_READ, RA_ACCESS_FAULT,
 	};
 	const u32 pages[RA_NR_ACCESS] = { 32, 512, 4 }, over[RA_NR_ACCESS] = { 0, 5000, 1 };
 	unsigned int c, bad = 0;
@@ -162,7 +179,7 @@ static void test_access(void)
 
 	for (c = 0; c < RA_NR_CONTEXTS; c++)
 		bad += mlp_ra_access_of_context(c) != kind[c];
-	ok(!bad, "every context's kind: mmap faults, large or small read() calls, alone or shared");
+	ok(!bad, "every context's kind: mmap faults, large or small read() calls, alone or shared, random or not");
 	ok(mlp_ra_access_of_read(128 * 1024) == RA_ACCESS_LARGE_READ &&
 	   mlp_ra_access_of_read(RA_LARGE_READ_BYTES) == RA_ACCESS_LARGE_READ &&
 	   mlp_ra_access_of_read(RA_LARGE_READ_BYTES - 1) == RA_ACCESS_SMALL_READ &&
@@ -178,6 +195,31 @@ static void test_access(void)
 	   mlp_ra_window_of(w, RA_ACCESS_FAULT) == 1 && mlp_ra_window_of(w, RA_NR_ACCESS) == 0,
 	   "a window too large for its field clamps without touching the others; no kind beyond");
 	ok(RA_MAX_KB / 4 <= RA_WINDOW_MASK, "the largest window fits the field (4 KiB pages)");
+}
+
+/*
+ * Default intervals pack 0, the device's own window, which the probes read
+ * at each access: a device at 8192 KiB, beyond the field's 4092, keeps it.
+ */
+static void test_windows_set(void)
+{
+	u32 kind_kb[RA_NR_ACCESS] = { 0 };
+	u32 w = mlp_ra_windows_set(kind_kb, RA_ACCESS_LARGE_READ, 8192, false);
+
+	ok(w == 0 && !kind_kb[RA_ACCESS_SMALL_READ] && !kind_kb[RA_ACCESS_FAULT],
+	   "a default interval gives every kind the device's own window (0), whatever its size");
+	w = mlp_ra_windows_set(kind_kb, RA_ACCESS_FAULT, 16, true);
+	ok(mlp_ra_window_of(w, RA_ACCESS_FAULT) == 4 &&
+	   mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 0 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == 0,
+	   "a choice sets its kind's window; the others keep the device's own");
+	w = mlp_ra_windows_set(kind_kb, RA_ACCESS_LARGE_READ, 2048, true);
+	ok(mlp_ra_window_of(w, RA_ACCESS_FAULT) == 4 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == 512 &&
+	   mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 0,
+	   "a second kind's choice keeps the first kind's");
+	w = mlp_ra_windows_set(kind_kb, RA_ACCESS_FAULT, 128, false);
+	ok(w == 0, "the next default interval hands every kind back to the device");
 }
 
 /* every context's sample, from counts, classified again from its features */
@@ -213,10 +255,10 @@ static void test_support_context(void)
 static void test_support(void)
 {
 	static struct ra_support_parser p;	/* zeroed */
-	const char *text = "500 1000 0 17000 7000 4999\n"	/* mmap lookups at 128 KiB */
-			   "1000 1000 0 17000 11000 3100\n"	/* at 2048 KiB */
-			   "0 1000 7000 0 11000 6200\n"	/* scan at 2048 KiB */
-			   "1000 1000 0 17000 4000 5400";	/* lookups at 16 KiB, no newline */
+	const char *text = "500 1000 0 17000 0 7000 4999\n"	/* mmap lookups at 128 KiB */
+			   "1000 1000 0 17000 0 11000 3100\n"	/* at 2048 KiB */
+			   "0 1000 7000 0 0 11000 6200\n"	/* scan at 2048 KiB */
+			   "1000 1000 0 17000 0 4000 5400";	/* lookups at 16 KiB, no newline */
 	s32 pred[RA_NR_CANDIDATES] = { 5400, 5000, 5100, 6000 };
 	size_t i;
 	u32 mask;
@@ -228,7 +270,8 @@ static void test_support(void)
 	ok(p.rows == 4 && p.bad == 0, "four dataset rows parsed across chunk borders");
 	ok(p.sup.n[1][3] == 1 && p.sup.n[1][0] == 1 && p.sup.n[0][1] == 1 && p.sup.n[4][3] == 1,
 	   "rows counted by the context of their features and their candidate (500 permil is not mmap)");
-	mlp_ra_support_feed(&p, "1 2 3\nx 1 2 3 4 5\n1 2 3 4 5 6 7\n", 34);
+	text = "1 2 3\nx 1 2 3 4 5 6\n1 2 3 4 5 6 7 8\n";
+	mlp_ra_support_feed(&p, text, strlen(text));
 	ok(p.rows == 4 && p.bad == 3, "rows with too few, bad or too many numbers are counted as bad");
 	mask = mlp_ra_allowed_mask(&p.sup, 1, 128, 1);
 	ok(mask == 0xb, "allowed: candidates with enough samples in the context, and the default");
@@ -262,6 +305,7 @@ int main(void)
 	test_choice();
 	test_context();
 	test_access();
+	test_windows_set();
 	test_support_context();
 	test_support();
 	return tap_done();

@@ -324,7 +324,7 @@ bench_variant() {
 	kmsg_lines=$(dmesg | wc -l)
 	case $v in emerg | auto) unload_ra ;; esac
 	# (round 7) what the network chose per context in this measured run: its unload summary
-	[ "$v" = auto ] && dmesg | tail -n +$((kmsg_lines + 1)) | grep 'mlp_ra_kmod: evidence context [0-9] (' | sed "s/^/AUTO-CHOSEN seed=$seed /"
+	[ "$v" = auto ] && dmesg | tail -n +$((kmsg_lines + 1)) | grep 'mlp_ra_kmod: evidence context [0-9]* (' | sed "s/^/AUTO-CHOSEN seed=$seed /"
 	setra 128
 }
 
