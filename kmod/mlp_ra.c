@@ -317,12 +317,12 @@ static struct ml_lib_model_options ra_options = {
 
 static u32 ra_window_kb(unsigned int access)
 {
-	return mlp_ra_window_of((u32)atomic_read(&ra.target), access) * (u32)(PAGE_SIZE / 1024);
+	return mlp_ra_window_of((u32)atomic_read(&ra.target), access) * RA_PAGE_KB;
 }
 
 static u32 ra_device_kb(void)
 {
-	return (u32)(READ_ONCE(ra.disk->bdi->ra_pages) * (PAGE_SIZE / 1024));
+	return (u32)READ_ONCE(ra.disk->bdi->ra_pages) * RA_PAGE_KB;
 }
 
 /*
