@@ -1,12 +1,13 @@
-// Interleaved A/B of bulk dataset ingest through FUSE: two or more mlproxy builds (and the bare fuse-native
-// server for reference) mounted side by side, pinned to one CPU, the ceilings benchmark's C client writing
-// the same batch (60,000 samples of 16 + 4, as MLDS or as the ceilings bench's text, 64 KiB writes) to each in
-// rotated order, round after round.
-//   node bench/mlds-ab.mjs [--kind binary|text] [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] NAME=ROOT...
+// Interleaved A/B through FUSE of two or more mlproxy builds (and the bare fuse-native server for reference)
+// mounted side by side, pinned to one CPU, the ceilings benchmark's C client running the same work on each in
+// rotated order, round after round: bulk dataset ingest (60,000 samples of 16 + 4, as MLDS or as the ceilings
+// bench's text, 64 KiB writes; MB/s) or recommendation transactions (the ceilings bench's 3,000 on a held fd;
+// p50 and p99 in µs).
+//   node bench/mlds-ab.mjs [--kind binary|text|txn] [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] NAME=ROOT...
 //     NAME=ROOT   an mlproxy checkout or copy with bin/ and dist/ built (e.g. base=/tmp/mlds-base new=.)
 //     --cpu-prof  run the servers under node --cpu-prof (50 µs), NAME.cpuprofile written to DIR when they stop
-// Prints per round MB/s per server, then each build's median and range and its per-round ratio to the first
-// build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
+// Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
+// build's median and range and its per-round ratio to the first build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,13 +38,25 @@ const MODEL_CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=
 const work = mkdtempSync(join(tmpdir(), 'mlds-ab-'));
 const clientBin = buildFuseClient(work);
 const { xs, ys } = syntheticData(ROWS, INPUTS, OUTPUTS, 31);
-if (!['binary', 'text'].includes(opts.kind)) throw new Error(`--kind must be binary or text, not ${opts.kind}`);
+if (!['binary', 'text', 'txn'].includes(opts.kind)) throw new Error(`--kind must be binary, text or txn, not ${opts.kind}`);
+const TXNS = 3000;
 const dataFile = join(work, `data.${opts.kind}`);
-// The text is the ceilings bench's: the same samples in fixed point, as integers.
+// The text and the queries are the ceilings bench's: the same samples in fixed point, as integers.
 const fixedPoint = (a) => a.map((v) => Math.round(v * SCALE));
+const queries = () => {
+  const q = syntheticData(256, INPUTS, OUTPUTS, 33);
+  return (
+    Array.from({ length: 256 }, (_, r) => Array.from(q.xs.subarray(r * INPUTS, (r + 1) * INPUTS), (v) => String(Math.round(v * SCALE))).join(' ')).join('\n') +
+    '\n'
+  );
+};
 writeFileSync(
   dataFile,
-  opts.kind === 'binary' ? datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE) : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
+  opts.kind === 'binary'
+    ? datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE)
+    : opts.kind === 'txn'
+      ? queries()
+      : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
 );
 
 /** node flags for a server: under --cpu-prof, a profile per server named after it. */
@@ -53,20 +66,23 @@ const profFlags = (name) =>
 async function startBuild(name, root) {
   const s = await startServer({ name: `mlds-${name}`, cpus: SERVER_CPU, root, nodeArgs: profFlags(name) });
   createModel(s, 'm', MODEL_CONFIG);
-  return { name, server: s, sink: s.path('models', 'm', 'dataset') };
+  return { name, server: s, sink: s.path('models', 'm', 'dataset'), txn: s.path('models', 'm', 'recommendation') };
 }
 
 async function startBare() {
   const s = await startBareFuseNative({ name: 'mlds-bare', cpus: SERVER_CPU, nodeArgs: profFlags('bare') });
-  return { name: 'bare', server: s, sink: s.path('sink') };
+  return { name: 'bare', server: s, sink: s.path('sink'), txn: s.path('txn') };
 }
 
-/** One batch: open, 64 KiB writes, close; MB/s. */
+/** One batch: open, 64 KiB writes, close (MB/s); or the transactions on a held fd (p50 and p99, µs). */
 function batch(target) {
-  const out = execFileSync('taskset', ['-c', opts['client-cpu'], clientBin, 'write', target.sink, dataFile, String(CHUNK)], { encoding: 'utf8' });
-  const r = JSON.parse(out);
-  return (r.bytes / r.ns) * 1e3; // bytes per ns is GB/s
+  const args = opts.kind === 'txn' ? ['txn', target.txn, dataFile, String(TXNS)] : ['write', target.sink, dataFile, String(CHUNK)];
+  const r = JSON.parse(execFileSync('taskset', ['-c', opts['client-cpu'], clientBin, ...args], { encoding: 'utf8' }));
+  if (opts.kind === 'txn') return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 }; // the client's ns
+  return { mbs: (r.bytes / r.ns) * 1e3 }; // bytes per ns is GB/s
 }
+const FIGURES = opts.kind === 'txn' ? ['p50', 'p99'] : ['mbs'];
+const UNIT = { mbs: 'MB/s', p50: 'µs p50', p99: 'µs p99' };
 
 const builds = positionals.map((p) => {
   const [name, root] = p.split('=');
@@ -86,23 +102,25 @@ try {
     const row = {};
     for (let k = 0; k < targets.length; k++) {
       const t = targets[(r + k) % targets.length];
-      const rates = Array.from({ length: Number(opts.batches) }, () => batch(t));
-      row[t.name] = median(rates);
+      const results = Array.from({ length: Number(opts.batches) }, () => batch(t));
+      row[t.name] = Object.fromEntries(FIGURES.map((f) => [f, median(results.map((x) => x[f]))]));
     }
     perRound.push(row);
-    console.log(`round ${r + 1}: ` + targets.map((t) => `${t.name} ${fmt(row[t.name])} MB/s`).join(', '));
+    console.log(`round ${r + 1}: ` + targets.map((t) => `${t.name} ${FIGURES.map((f) => `${fmt(row[t.name][f])} ${UNIT[f]}`).join(' ')}`).join(', '));
   }
   const first = targets[0].name;
-  for (const t of targets) {
-    const rates = perRound.map((row) => row[t.name]);
-    const vs = (other) => {
-      const ratios = perRound.map((row) => row[t.name] / row[other]);
-      return `${fmt(median(ratios))}x (${fmt(Math.min(...ratios))}-${fmt(Math.max(...ratios))})`;
-    };
-    const parts = [`${t.name}: ${fmt(median(rates))} MB/s (${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))})`];
-    if (t.name !== first) parts.push(`÷ ${first} ${vs(first)}`);
-    if (!opts['no-bare'] && t.name !== 'bare') parts.push(`÷ bare ${vs('bare')}`);
-    console.log(parts.join(', '));
+  for (const f of FIGURES) {
+    for (const t of targets) {
+      const values = perRound.map((row) => row[t.name][f]);
+      const vs = (other) => {
+        const ratios = perRound.map((row) => row[t.name][f] / row[other][f]);
+        return `${fmt(median(ratios))}x (${fmt(Math.min(...ratios))}-${fmt(Math.max(...ratios))})`;
+      };
+      const parts = [`${t.name}: ${fmt(median(values))} ${UNIT[f]} (${fmt(Math.min(...values))}-${fmt(Math.max(...values))})`];
+      if (t.name !== first) parts.push(`÷ ${first} ${vs(first)}`);
+      if (!opts['no-bare'] && t.name !== 'bare') parts.push(`÷ bare ${vs('bare')}`);
+      console.log(parts.join(', '));
+    }
   }
 } finally {
   for (const t of targets) await t.server.stop();

@@ -44,7 +44,7 @@ function feedInPieces(d: DatasetDecoder, bytes: Buffer): void {
   }
 }
 
-t.test('ring: rows pushed as int32s read back exactly as pushRows of their divided values, whatever comes between', (t) => {
+t.test('ring: rows handed over (int32s, floats) read back exactly as pushRows of their (divided) values, whatever comes between', (t) => {
   const scales = [1000, 7, 1, 0.5, 2 ** 24 + 1];
   for (const cap of [1, 7, 1024, 2500]) {
     const width = 3;
@@ -65,10 +65,19 @@ t.test('ring: rows pushed as int32s read back exactly as pushRows of their divid
         });
         droppedGot += ring.pushFixedPoint(blocks, scale);
         droppedWant += reference.pushRows(blocks.map((b) => divided(b, scale)));
-      } else if (op < 0.65) {
+      } else if (op < 0.58) {
         const rows = Float32Array.from({ length: Math.floor(random() * cap) * width }, () => value() / 8);
         droppedGot += ring.pushRows(rows);
         droppedWant += reference.pushRows(rows);
+      } else if (op < 0.65) {
+        // A text batch handed over: float blocks, one of them sometimes a view past the start of its memory.
+        const blocks = Array.from({ length: 1 + Math.floor(random() * 3) }, () => {
+          const rows = Math.floor(random() * (random() < 0.1 ? 3 * cap : Math.max(2, cap / 3)));
+          const skip = random() < 0.3 ? 1 : 0;
+          return Float32Array.from({ length: (rows + skip) * width }, () => value() / 8).subarray(skip * width);
+        });
+        droppedGot += ring.pushRowsHandedOver(blocks, []);
+        droppedWant += reference.pushRows(blocks.map((b) => b.slice()));
       } else if (op < 0.95) {
         reads++;
         const read = pick(['row', 'views', 'stats', 'sample'] as const);
@@ -216,5 +225,25 @@ t.test('ring: the memory of MLDS blocks waiting to be copied counts in bytes unt
   ring.pushFixedPoint([new Int32Array(memory[0].buffer, 0, width)], 1000, [memory[0]]);
   ring.clear();
   t.equal(ring.bytes, empty, 'a clear lets waiting blocks go too');
+  t.end();
+});
+
+t.test('ring: batches of a few rows in whole blocks do not pile up waiting: past twice the buffer (and 1 MiB) they are copied', (t) => {
+  const width = 4;
+  const ring = new SampleRing(1000, width); // 16 KB of rows
+  const limit = 2 * 1000 * width * 4 + (1 << 20);
+  let most = 0;
+  for (let batch = 0; batch < 200; batch++) {
+    const memory = new Float32Array(16384); // a decoder's whole 64 KiB block for one row
+    memory.fill(batch, 0, width);
+    if (batch % 2) ring.pushRowsHandedOver([memory.subarray(0, width)], [memory]);
+    else ring.pushFixedPoint([new Int32Array(memory.buffer, 0, width).fill(batch)], 1, [memory]);
+    most = Math.max(most, ring.bytes);
+  }
+  t.ok(most <= limit + 65536, `at most ${limit} bytes wait, and one block more (held ${most})`);
+  t.ok(most > limit - 65536, 'and blocks did wait up to it');
+  t.equal(ring.size, 200, 'every row is there');
+  t.same([...ring.row(199)], [199, 199, 199, 199], 'the newest row as written');
+  t.same([...ring.row(0)], [0, 0, 0, 0], 'the oldest too');
   t.end();
 });

@@ -1,19 +1,30 @@
 // Owns the bounded training buffer: fixed-width Float32Array rows in a ring, oldest dropped first, and the
 // column statistics for normalisation, summed per segment of slots when asked and only where rows changed
-// (a push is then a copy, however fast samples arrive). MLDS rows may be pushed as the int32s written: they wait
-// in their blocks and are copied and divided by their scale when any row is next read (the reader's cost, not the writer's).
+// (a push is then a copy, however fast samples arrive). A batch's blocks may be handed over instead (text rows as
+// floats, MLDS rows as the int32s written): they wait and are copied (and divided by their scale) when any row is
+// next read, the reader's cost, not the writer's.
 import { scaleIntsInPlace } from './fixed-point.js';
 import { flatten, giveBack, type RowBlocks } from './row-blocks.js';
 
-/** A pushed MLDS block waiting to be copied: its int32s (the placed part), their scale, where they go, whose memory. */
+/**
+ * A handed-over block waiting to be copied: its values (the placed part; int32s to divide by `scale`, or floats
+ * as they are), where they go, whose memory.
+ */
 interface Waiting {
-  ints: Int32Array;
+  values: Int32Array | Float32Array;
   scale: number;
   /** [slot, row of `ints`, rows] triples. */
   pieces: number[];
   rows: number;
   memory: readonly Float32Array[];
 }
+
+/**
+ * Memory handed-over blocks may hold before they are copied, for a buffer of `bytes`: full blocks of batches that
+ * together cover the buffer stay under twice its size (the oldest is dropped once later ones cover it), so
+ * only blocks mostly empty (batches of a few rows) or one batch far bigger than the buffer reach it.
+ */
+const WAITING_MEMORY_MAX = (bytes: number): number => 2 * bytes + (1 << 20);
 
 /** Rows per statistics segment: a push marks its segments stale, and only stale ones are summed again. */
 const SEGMENT_ROWS = 1024;
@@ -22,9 +33,10 @@ export class SampleRing {
   private data: Float32Array;
   /** The same memory as `data`, for rows pushed as int32s. */
   private ints: Int32Array;
-  /** MLDS blocks pushed but not yet copied into their slots, oldest first (pushFixedPoint); `waitingRows` rows placed. */
+  /** Blocks handed over but not yet copied into their slots, oldest first; `waitingRows` rows placed, `waitingBytes` held. */
   private waiting: Waiting[] = [];
   private waitingRows = 0;
+  private waitingBytes = 0;
   private head = 0; // index of the oldest row; 0 whenever the ring is not full
   private count = 0;
   /** Per segment of slots: column sums and sums of squares of the rows held there, valid unless stale. */
@@ -71,39 +83,62 @@ export class SampleRing {
    * The counts, the drops and the slots are settled now; the rows wait in their blocks and are copied into the
    * buffer and divided in place when a row is next read, giving exactly what pushRows of their divided values
    * would hold (same slots, same order). `memory`: the blocks' whole arrays, which the buffer gives back to the
-   * spares once their rows are copied or overwritten. At most a buffer's worth waits: a waiting block whose
-   * slots later ones cover entirely is dropped uncopied. Returns how many old rows went.
+   * spares once their rows are copied or overwritten. Returns how many old rows went.
    */
   pushFixedPoint(rows: readonly Int32Array[], scale: number, memory: readonly Float32Array[] = []): number {
+    return this.pushWaiting(rows, scale, memory);
+  }
+
+  /**
+   * pushRows for a batch whose blocks the buffer may keep (`memory`, their whole arrays): the rows wait in them
+   * and are copied when a row is next read, as pushFixedPoint's do. Returns how many old rows went.
+   */
+  pushRowsHandedOver(rows: RowBlocks, memory: readonly Float32Array[]): number {
+    return this.pushWaiting(rows, 0, memory);
+  }
+
+  /**
+   * Place handed-over blocks (`scale` 0: floats as they are). At most a buffer's worth of rows waits (a waiting
+   * block whose slots later ones cover entirely is dropped uncopied), and at most WAITING_MEMORY_MAX in memory:
+   * past it everything waiting is copied now, so batches of a few rows in whole 64 KiB blocks cannot pile up.
+   */
+  private pushWaiting(rows: readonly (Int32Array | Float32Array)[], scale: number, memory: readonly Float32Array[]): number {
     let dropped = 0;
-    for (const ints of rows) {
-      const { pieces, skip, dropped: went } = this.place(ints.length / this.width);
+    for (const values of rows) {
+      const { pieces, skip, dropped: went } = this.place(values.length / this.width);
       const placed = pieces.length ? pieces[pieces.length - 2] + pieces[pieces.length - 1] : 0;
-      this.waiting.push({ ints: ints.subarray(skip * this.width), scale, pieces, rows: placed, memory: [] });
+      this.waiting.push({ values: values.subarray(skip * this.width), scale, pieces, rows: placed, memory: [] });
       this.waitingRows += placed;
       dropped += went;
     }
     const last = this.waiting[this.waiting.length - 1];
-    if (last) last.memory = memory;
-    else memory.forEach(giveBack);
+    if (last) {
+      last.memory = memory;
+      for (const block of memory) this.waitingBytes += block.byteLength;
+    } else memory.forEach(giveBack);
     // Every slot is written again by the rows after the oldest waiting block: it need never be copied.
     while (this.waiting.length > 1 && this.waitingRows - this.waiting[0].rows >= this.cap) {
       const gone = this.waiting.shift() as Waiting;
       this.waitingRows -= gone.rows;
-      gone.memory.forEach(giveBack);
+      this.dropMemory(gone);
     }
+    if (this.waitingBytes > WAITING_MEMORY_MAX(this.data.byteLength)) this.settle();
     return dropped;
   }
 
-  /** Copy the waiting MLDS rows into their slots, oldest first, dividing each piece in place by its scale. */
+  /** Copy the waiting rows into their slots, oldest first, dividing each int32 piece in place by its scale. */
   private settle(): void {
     if (this.waiting.length === 0) return;
     const width = this.width;
-    for (const { ints, scale, pieces } of this.waiting) {
+    for (const { values, scale, pieces } of this.waiting) {
       for (let p = 0; p < pieces.length; p += 3) {
         const [at, to] = [pieces[p] * width, (pieces[p] + pieces[p + 2]) * width];
-        this.ints.set(ints.subarray(pieces[p + 1] * width, (pieces[p + 1] + pieces[p + 2]) * width), at);
-        scaleIntsInPlace(this.ints.subarray(at, to), this.data.subarray(at, to), scale);
+        const piece = values.subarray(pieces[p + 1] * width, (pieces[p + 1] + pieces[p + 2]) * width);
+        if (piece instanceof Float32Array) this.data.set(piece, at);
+        else {
+          this.ints.set(piece, at);
+          scaleIntsInPlace(this.ints.subarray(at, to), this.data.subarray(at, to), scale);
+        }
       }
     }
     this.dropWaiting();
@@ -111,9 +146,14 @@ export class SampleRing {
 
   /** Every waiting block's memory goes back to the spares (its rows were copied, or are cleared). */
   private dropWaiting(): void {
-    for (const block of this.waiting) block.memory.forEach(giveBack);
+    for (const block of this.waiting) this.dropMemory(block);
     this.waiting = [];
     this.waitingRows = 0;
+  }
+
+  private dropMemory(block: Waiting): void {
+    for (const m of block.memory) this.waitingBytes -= m.byteLength;
+    block.memory.forEach(giveBack);
   }
 
   /**
@@ -236,10 +276,8 @@ export class SampleRing {
     for (let r = 0; r < n; r++) out.set(this.row(Math.floor(random() * this.count)), r * this.width);
   }
 
-  /** Bytes held, for stats and memory budgets: the buffer, and MLDS blocks pushed but not yet copied into it. */
+  /** Bytes held, for stats and memory budgets: the buffer, and blocks handed over but not yet copied into it. */
   get bytes(): number {
-    let bytes = this.data.byteLength;
-    for (const { memory } of this.waiting) for (const block of memory) bytes += block.byteLength;
-    return bytes;
+    return this.data.byteLength + this.waitingBytes;
   }
 }

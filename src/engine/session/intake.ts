@@ -5,7 +5,7 @@ import { MlError, fail } from '../../errors.js';
 import type { Bus } from '../../events.js';
 import { DatasetDecoder } from '../data/codec.js';
 import { SampleRing } from '../data/ring.js';
-import { valueCount, type FixedPointRows, type RowBlocks } from '../data/row-blocks.js';
+import { valueCount, type RowBlocks } from '../data/row-blocks.js';
 import type { ModelStore } from '../store/store.js';
 import { DatasetBatch } from './batch.js';
 import type { ModelConfig } from './config.js';
@@ -50,15 +50,21 @@ export class Intake {
       },
       refuse: (err, decoded) => this.refuse(err, decoded),
       store: (decoded, bytes, dropped, width) => {
-        // Without a dataset log, MLDS rows go to the buffer as written: it divides them by scale when they are
-        // first read (a training round, a reader), off the write path. The log records floats, so with one they are scaled now.
+        // Without a dataset log, the batch's blocks go to the buffer as they are (MLDS rows as written, divided by
+        // scale there): it copies them when a row is first read (a training round, a reader), off the write path.
+        // The log records floats from the blocks, so with one they are scaled and copied now.
         const fixed = this.ctx.store ? undefined : decoded.fixedPoint();
         if (fixed) {
           this.checkWidth(width, valueCount(fixed.ints));
-          return this.ingestFixedPoint(fixed, bytes, dropped, () => decoded.handOver());
+          this.admit(valueCount(fixed.ints), bytes, dropped, () => this.ring.pushFixedPoint(fixed.ints, fixed.scale, decoded.handOver()));
+          return;
         }
         const rows = decoded.rows();
         this.checkWidth(width, valueCount(rows));
+        if (!this.ctx.store) {
+          this.admit(valueCount(rows), bytes, dropped, () => this.ring.pushRowsHandedOver(rows, decoded.handOver()));
+          return;
+        }
         return this.ingest(rows, bytes, dropped);
       },
     });
@@ -97,14 +103,6 @@ export class Intake {
       this.ctx.report.record('store_error', `dataset log: samples kept in memory but not written to disk: ${err.message}`);
       return fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`);
     });
-  }
-
-  /**
-   * An MLDS batch without a dataset log: into the buffer as the int32s written, in the batch's own blocks (it
-   * copies and scales them when a row is first read); `handOver` gives it their memory once it is admitted.
-   */
-  private ingestFixedPoint(rows: FixedPointRows, bytes: number, droppedInBatch: number, handOver: () => Float32Array[]): void {
-    this.admit(valueCount(rows.ints), bytes, droppedInBatch, () => this.ring.pushFixedPoint(rows.ints, rows.scale, handOver()));
   }
 
   /**
