@@ -1,4 +1,4 @@
-// Owns turning native/*.c into WebAssembly modules committed as src/engine/data/*-wasm.ts (each module's bytes,
+// Owns turning native/*.c into WebAssembly modules committed as src/engine/*/*-wasm.ts (each module's bytes,
 // base64), so that neither the build nor a user's machine needs a C compiler; the test that compares a fresh
 // build with the committed bytes keeps them the sources'.
 //   node native/build-wasm.mjs          rewrite the generated files
@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const here = new URL('.', import.meta.url).pathname;
-const generated = join(here, '..', 'src', 'engine', 'data');
+const generated = join(here, '..', 'src', 'engine');
 /** Each module: its C source, the generated file, the constant holding its bytes, and flags of its own. */
 const MODULES = [
   // SIMD: Node 20's V8 runs it; where it cannot, a module fails to compile and its JavaScript twin serves.
-  { source: 'text-scan.c', target: 'text-scan-wasm.ts', constant: 'TEXT_SCAN_WASM', flags: ['-msimd128'] },
-  { source: 'int-range.c', target: 'int-range-wasm.ts', constant: 'INT_RANGE_WASM', flags: ['-msimd128'] },
+  { source: 'text-scan.c', target: 'data/text-scan-wasm.ts', constant: 'TEXT_SCAN_WASM', flags: ['-msimd128'] },
+  { source: 'int-range.c', target: 'data/int-range-wasm.ts', constant: 'INT_RANGE_WASM', flags: ['-msimd128'] },
+  { source: 'dense-net.c', target: 'infer/dense-net-wasm.ts', constant: 'DENSE_NET_WASM', flags: ['-msimd128'] },
 ];
 // wasm32 without a C library: every export is named in the source; bulk memory for memmove.
 const FLAGS = [

@@ -1,7 +1,7 @@
 // Owns the WebAssembly build of the MLDS range check's fast half (native/int-range.c): its memory, and feeding
 // it int32s a piece at a time.
 import { INT_RANGE_WASM } from './int-range-wasm.js';
-import { instantiate, onFirstUse } from './wasm-module.js';
+import { instantiate, onFirstUse } from '../../wasm-module.js';
 
 interface RangeExports {
   memory: WebAssembly.Memory;

@@ -1,7 +1,7 @@
 // Owns the WebAssembly build of the bulk text scan (native/text-scan.c): its memory, and feeding it whole lines
 // a window at a time with the same contract as scanLinesInJs in text-scan.ts.
 import { TEXT_SCAN_WASM } from './text-scan-wasm.js';
-import { instantiate, onFirstUse } from './wasm-module.js';
+import { instantiate, onFirstUse } from '../../wasm-module.js';
 import { reciprocalLimit } from './fixed-point.js';
 
 /** text-scan.ts's LineCursor, repeated by shape: text-scan.ts imports this module, not the other way round. */

@@ -1,23 +1,10 @@
-// Owns the weight snapshot and the fast inference path: a dense ReLU network evaluated with plain
-// Float32Array loops, so the FUSE thread never calls into TensorFlow.js.
-import type { Normalisation } from './shape.js';
+// Owns the weight snapshot and the fast inference path: a dense ReLU network evaluated in WebAssembly
+// (wasm-network.ts) or with plain typed-array loops, so the FUSE thread never calls into TensorFlow.js.
+import type { DenseLayer, Snapshot } from './shape.js';
+import { wasmNetworks, type Resident } from './wasm-network.js';
 
 export { layerSizes } from './shape.js';
-
-export interface DenseLayer {
-  inSize: number;
-  outSize: number;
-  /** Row-major [inSize][outSize], the layout TensorFlow.js uses for a dense kernel. */
-  kernel: Float32Array;
-  bias: Float32Array;
-  relu: boolean;
-}
-
-/** Everything inference needs, frozen together: the weights and the normalisation they were trained with. */
-export interface Snapshot extends Normalisation {
-  generation: number;
-  layers: DenseLayer[];
-}
+export type { DenseLayer, Snapshot } from './shape.js';
 
 /** Turn the flat weight list TensorFlow.js returns (kernel, bias, kernel, bias …) into layers. */
 export function layersFromWeights(weights: Float32Array[], sizes: number[]): DenseLayer[] {
@@ -53,6 +40,8 @@ export class FastNetwork {
   private a: Float64Array;
   private b: Float64Array;
   private readonly wide: WideLayer[];
+  /** Where the WebAssembly build holds these weights (wasm-network.ts), once a query has copied them there. */
+  private resident: Resident | undefined;
 
   constructor(readonly snapshot: Snapshot) {
     const widest = Math.max(...snapshot.layers.map((l) => Math.max(l.inSize, l.outSize)));
@@ -68,7 +57,19 @@ export class FastNetwork {
     return this.snapshot.layers[this.snapshot.layers.length - 1].outSize;
   }
 
-  predict(input: Float32Array, rows: number, out: Float32Array): void {
+  /**
+   * `rows` rows of `input` into `out`: in WebAssembly (native/dense-net.c, the same numbers) where it runs. A
+   * Float64Array takes the outputs before their rounding to float32 (tests compare the paths on them).
+   */
+  predict(input: Float32Array, rows: number, out: Float32Array | Float64Array): void {
+    const wasm = wasmNetworks();
+    const resident = wasm?.predict(this.snapshot, this.resident, input, rows, out);
+    if (resident) this.resident = resident;
+    else this.predictInJs(input, rows, out);
+  }
+
+  /** The reference (and the fall-back where WebAssembly SIMD cannot run, or for a network too big for its arena). */
+  predictInJs(input: Float32Array, rows: number, out: Float32Array | Float64Array): void {
     const { inMean, inStd, outMean, outStd } = this.snapshot;
     const layers = this.wide;
     const nIn = this.inputs;

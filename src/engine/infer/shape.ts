@@ -1,4 +1,4 @@
-// Owns the types every room shares about a network: its layer widths, and the column statistics its
+// Owns the types every room shares about a network: its layer widths, its layers, and the column statistics its
 // inputs and outputs are standardised with (what training computes, inference applies and the store saves).
 
 export interface NetworkShape {
@@ -13,6 +13,21 @@ export interface Normalisation {
   inStd: Float32Array;
   outMean: Float32Array;
   outStd: Float32Array;
+}
+
+export interface DenseLayer {
+  inSize: number;
+  outSize: number;
+  /** Row-major [inSize][outSize], the layout TensorFlow.js uses for a dense kernel. */
+  kernel: Float32Array;
+  bias: Float32Array;
+  relu: boolean;
+}
+
+/** Everything inference needs, frozen together: the weights and the normalisation they were trained with. */
+export interface Snapshot extends Normalisation {
+  generation: number;
+  layers: DenseLayer[];
 }
 
 /** Mean 0, deviation 1: what a network has before it has seen any data. */
