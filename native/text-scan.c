@@ -307,8 +307,8 @@ struct block_line {
 /*
  * The next block of a line (see block_shuffle): 1 when the line ended with it, 0 when it goes on, -1 when the
  * line is not sure. It takes only lines line() takes, with the values line() gives: an integer of at most four
- * digits is below 2^24, exact and within the value limit, and scaled by the multiply (the caller runs it only
- * when sp->multiply). Writes four floats at each step, up to three past the row (the caller leaves room).
+ * digits is below 2^24, exact and within the value limit, and divided by a scale the multiply allows (the caller runs
+ * it only when sp->multiply). Writes four floats at each step, up to three past the row (the caller leaves room).
  */
 static inline __attribute__((always_inline)) int line_block(struct block_line *l, const struct scan_params *sp)
 {
@@ -352,12 +352,13 @@ static inline __attribute__((always_inline)) int line_block(struct block_line *l
 	v128_t pairs = wasm_i16x8_add(wasm_i16x8_mul(wasm_v128_and(gathered, wasm_i16x8_splat(0xff)), wasm_i16x8_splat(10)),
 				      wasm_u16x8_shr(gathered, 8));
 	v128_t values = wasm_i32x4_dot_i16x8(pairs, wasm_i32x4_splat(100 | 1 << 16));
-	v128_t reciprocal = wasm_f64x2_splat(sp->reciprocal);
-	v128_t lo = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(wasm_f64x2_convert_low_i32x4(values), reciprocal));
-	v128_t hi = wasm_f32x4_demote_f64x2_zero(
-		wasm_f64x2_mul(wasm_f64x2_convert_low_i32x4(wasm_i32x4_shuffle(values, values, 2, 3, 2, 3)), reciprocal));
+	/* One float32 division: the value and the scale (an integer up to 2^24, as the multiply requires) are exact
+	 * float32s, and a quotient rounded to double and then to float32 is the quotient rounded to float32 at once
+	 * (double has more than twice float32's precision and two bits: no double rounding can differ), so this is
+	 * the float32 of value / scale that the scalar path and the reference give. */
+	v128_t scaled = wasm_f32x4_div(wasm_f32x4_convert_i32x4(values), wasm_f32x4_splat((float)sp->scale));
 
-	wasm_v128_store(l->out + l->n, wasm_v128_xor(wasm_i32x4_shuffle(lo, hi, 0, 1, 4, 5), negative));
+	wasm_v128_store(l->out + l->n, wasm_v128_xor(scaled, negative));
 	l->n += count;
 	l->p += span;
 	if (!line_end)
@@ -416,8 +417,11 @@ static inline __attribute__((always_inline)) int line_pair(const u8 **a, float *
 	return 1;
 }
 
-/* Results, read by the caller after scan(): [0] offset to resume at, [1] rows, [2] lines passed. */
-static u32 result[3];
+/*
+ * Results, read by the caller after scan(): [0] offset to resume at, [1] rows, [2] lines passed, [3] how many of
+ * the rows are at `rows` (the first lane's), [4] where the rest are (the second lane's), in floats from `rows`.
+ */
+static u32 result[5];
 
 __attribute__((export_name("result_address"))) u32 *result_address(void)
 {
@@ -429,6 +433,8 @@ static void finish(const u8 *input, const u8 *at, u32 rows, u32 lines)
 	result[0] = (u32)(at - input);
 	result[1] = rows;
 	result[2] = lines;
+	result[3] = rows;
+	result[4] = 0;
 }
 
 /* One lane: a run of whole lines, and how far it got. */
@@ -440,6 +446,15 @@ struct lane {
 	u32 lines;
 	int stopped;
 };
+
+/* The first lane's rows, and as many of the second's as `rows` allows, which stay where that lane wrote them. */
+static void finish_lanes(const u8 *input, const u8 *at, u32 rows, u32 lines, const struct lane *a, const float *b_out,
+			 const float *out)
+{
+	finish(input, at, rows, lines);
+	result[3] = a->rows;
+	result[4] = (u32)(b_out - out);
+}
 
 static inline float *lane_row(const struct lane *l, const struct scan_params *sp)
 {
@@ -529,11 +544,12 @@ __attribute__((export_name("scan"))) void scan(const u8 *input, u32 length, floa
 	while (!b.stopped && b.p < end && b.rows < max_rows)
 		lane_line(&b, &sp, input);
 
-	/* The second lane's rows follow the first's, as many as the limit leaves room for. */
+	/* The second lane's rows follow the first's, as many as the limit leaves room for; the caller copies them
+	 * from where that lane wrote them (moving them here would be one more copy). */
 	u32 taken = b.rows < max_rows - a.rows ? b.rows : max_rows - a.rows;
 
-	__builtin_memmove(rows + a.rows * count, b.out, taken * count * sizeof(float));
 	if (taken < b.rows)
-		return finish(input, input + b.row_ends[2 * (taken - 1)], a.rows + taken, a.lines + b.row_ends[2 * (taken - 1) + 1]);
-	return finish(input, b.p, a.rows + taken, a.lines + b.lines);
+		return finish_lanes(input, input + b.row_ends[2 * (taken - 1)], a.rows + taken,
+				    a.lines + b.row_ends[2 * (taken - 1) + 1], &a, b.out, rows);
+	return finish_lanes(input, b.p, a.rows + taken, a.lines + b.lines, &a, b.out, rows);
 }

@@ -235,6 +235,36 @@ t.test('the WebAssembly scan rounds every integer and short decimal as Number() 
   t.end();
 });
 
+t.test('lines of short integers (the sixteen-byte blocks) give every value from -9999 to 9999 as Number() / scale stores it', (t) => {
+  const width = 8;
+  const values = Array.from({ length: 19999 + 1 }, (_, i) => (i < 19999 ? i - 9999 : -0));
+  const lines: string[] = [];
+  for (let i = 0; i < values.length; i += width) {
+    lines.push(
+      values
+        .slice(i, i + width)
+        .map((v) => (Object.is(v, -0) ? '-0' : String(v)))
+        .join(' '),
+    );
+  }
+  while (lines[lines.length - 1].split(' ').length < width) lines[lines.length - 1] += ' 1';
+  const bytes = Buffer.from(lines.join('\n') + '\n', 'latin1');
+  // Integer scales up to 2^24 are the ones the blocks take.
+  for (const scale of [1, 3, 7, 1000, 9973, 65536, 999999, 2 ** 24]) {
+    const out = new Float32Array(lines.length * width);
+    const cursor: LineCursor = { at: 0, rows: 0, lines: 0 };
+    scanner.scanLines(bytes, bytes.length - 1, width, scale, out, 0, lines.length, 65536, cursor);
+    const want = Float32Array.from(lines.flatMap((line) => line.split(' ').map((tok) => Number(tok) / scale)));
+    const k = out.findIndex((v, i) => !Object.is(v, want[i]));
+    t.equal(
+      k,
+      -1,
+      `scale ${scale}: ${cursor.rows} of ${lines.length} lines, each value as Number() / scale stores it${k < 0 ? '' : ` (${out[k]}, want ${want[k]})`}`,
+    );
+  }
+  t.end();
+});
+
 // mount-scripts/setup.sh --test installs clang and lld, so CI always runs this.
 const noClang = spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed';
 t.test('the committed WebAssembly bytes are the builds of native/*.c', { skip: noClang }, (t) => {

@@ -32,7 +32,11 @@ interface ScanExports {
 
 /** Zero bytes after the input: the C side's 64-bit loads past the last newline stay inside them. */
 const PADDING = 16;
-/** The first window of a call is small, so that a write of odd lines (each sent to the reference parser) costs little; it doubles up to WINDOW_MAX. */
+/**
+ * The first window after a scan that stopped on a line is small, so that a write of odd lines (each sent to the
+ * reference parser) costs little; it doubles up to WINDOW_MAX, and the next call goes on from where the last
+ * one left it (a dataset's 64 KiB writes take two or three calls each, as the rows' blocks fill).
+ */
 const WINDOW_MIN = 1024;
 /** Big enough that the two lanes run long; small enough that the copy stays in the cache. */
 const WINDOW_MAX = 16384;
@@ -47,6 +51,10 @@ class WasmScanner {
   private bytes!: Uint8Array;
   private floats!: Float32Array;
   private results!: Uint32Array;
+  /** The next call's first window (see WINDOW_MIN). */
+  private window = WINDOW_MIN;
+  /** Bytes per row of the last window that took rows: a window need not hold more lines than the rows' room. */
+  private rowBytes = 0;
 
   constructor() {
     this.exports = instantiate<ScanExports>(TEXT_SCAN_WASM);
@@ -59,7 +67,7 @@ class WasmScanner {
     const { buffer } = this.exports.memory;
     this.bytes = new Uint8Array(buffer);
     this.floats = new Float32Array(buffer);
-    this.results = new Uint32Array(buffer, this.exports.result_address(), 3);
+    this.results = new Uint32Array(buffer, this.exports.result_address(), 5);
   }
 
   /** Where input, rows and row ends go for an input of `length` bytes (the C side's room rules). */
@@ -92,9 +100,11 @@ class WasmScanner {
     let at = cursor.at;
     let rows = 0;
     let lines = 0;
-    for (let window = WINDOW_MIN; at <= last && rows < maxRows; window = Math.min(2 * window, WINDOW_MAX)) {
-      // Whole lines: the window ends on a newline, or is one line longer than the window.
-      let end = buf.lastIndexOf(LF, Math.min(last, at + window - 1));
+    for (; at <= last && rows < maxRows; this.window = Math.min(2 * this.window, WINDOW_MAX)) {
+      // Whole lines: the window ends on a newline, or is one line longer than the window. Near the rows' limit
+      // it holds about the lines still wanted (a line more), not a whole window of which the scan would take few.
+      const wanted = this.rowBytes ? (maxRows - rows + 1) * this.rowBytes : Infinity;
+      let end = buf.lastIndexOf(LF, Math.min(last, at + Math.min(this.window, wanted) - 1));
       if (end < at) {
         end = buf.indexOf(LF, at);
         if (end - at > maxLineBytes) break; // a line longer than allowed: the scan would stop on it
@@ -108,12 +118,23 @@ class WasmScanner {
       const resume = results[0];
       const taken = results[1];
       const passed = results[2];
+      // The first lane's rows, then the second lane's from where it wrote them (text-scan.c's result).
+      const firstLane = results[3];
       const first = room.rows >> 2;
-      out.set(this.floats.subarray(first, first + taken * count), outAt + rows * count);
+      out.set(this.floats.subarray(first, first + firstLane * count), outAt + rows * count);
+      if (taken > firstLane) {
+        const second = first + results[4];
+        out.set(this.floats.subarray(second, second + (taken - firstLane) * count), outAt + (rows + firstLane) * count);
+      }
       rows += taken;
       lines += passed;
       at += resume;
-      if (resume < length) break; // stopped on a line it does not take, or at the row limit
+      if (taken) this.rowBytes = Math.ceil(resume / taken);
+      if (resume < length) {
+        // Stopped on a line it does not take (the next call starts small), or at the row limit.
+        if (rows < maxRows) this.window = WINDOW_MIN;
+        break;
+      }
     }
     cursor.at = at;
     cursor.rows = rows;
