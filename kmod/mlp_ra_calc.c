@@ -444,20 +444,39 @@ u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 /* Mean score of a candidate's samples in a context; 0 without samples. */
 s32 mlp_ra_support_mean(const struct ra_support *sup, unsigned int ctx, int cand)
 {
-	if (ctx >= RA_NR_CONTEXTS || cand < 0 || cand >= RA_NR_CANDIDATES ||
-	    !sup->n[ctx][cand])
+	u32 n;
+
+	if (ctx >= RA_NR_CONTEXTS || cand < 0 || cand >= RA_NR_CANDIDATES)
 		return 0;
-	return (s32)(sup->sum[ctx][cand] / (s64)sup->n[ctx][cand]);
+	n = sup->n[ctx][cand];
+	return n ? (s32)(sup->sum[ctx][cand] / (s64)n) : 0;
 }
 
-/* The variance of a candidate's samples in a context (n > 0), integer. */
-static u64 ra_support_var(const struct ra_support *sup, unsigned int ctx,
-			  int cand)
-{
-	u64 mean = (u64)mlp_ra_support_mean(sup, ctx, cand);
-	u64 m2 = sup->sumsq[ctx][cand] / sup->n[ctx][cand];
+/*
+ * One side of the guard's test, read once: the timer reads the counts
+ * while the I/O thread may replace them at a reconnection (a count read
+ * old or new is fine, a count read twice could be 0 the second time).
+ */
+struct ra_moments {
+	u64 n;		/* capped at RA_GUARD_N_CAP */
+	s64 mean;
+	u64 var;
+};
 
-	return m2 > mean * mean ? m2 - mean * mean : 0;
+static bool ra_moments_of(const struct ra_support *sup, unsigned int ctx,
+			  int cand, u32 min_samples, struct ra_moments *m)
+{
+	u32 n = sup->n[ctx][cand];
+	u64 m2, sq;
+
+	if (!n || n < min_samples)
+		return false;
+	m->mean = sup->sum[ctx][cand] / (s64)n;
+	m2 = sup->sumsq[ctx][cand] / n;
+	sq = (u64)(m->mean * m->mean);
+	m->var = m2 > sq ? m2 - sq : 0;
+	m->n = n < RA_GUARD_N_CAP ? n : RA_GUARD_N_CAP;
+	return true;
 }
 
 /*
@@ -470,37 +489,30 @@ static u64 ra_support_var(const struct ra_support *sup, unsigned int ctx,
  * 8 samples of one explored block would guard a window that is as good as
  * the default about half the time.  The default is never guarded.  At most
  * RA_GUARD_N_CAP samples count on each side (a bound on the products; the
- * test is already decided there).
+ * test is already decided there).  Scores are clamped to RA_REL_MAX, so
+ * gap^2 n_c n_d stays below 2^54.
  */
 u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
 			u32 def_kb, u32 min_samples, s32 margin)
 {
-	u64 nd, nc, vd, gap;
-	s64 md;
+	struct ra_moments d, c;
 	u32 mask = 0;
-	int d, i;
+	int di, i;
 
 	if (ctx >= RA_NR_CONTEXTS)
 		return 0;
-	for (d = 0; d < RA_NR_CANDIDATES; d++)
-		if (mlp_ra_candidates_kb[d] == def_kb)
+	for (di = 0; di < RA_NR_CANDIDATES; di++)
+		if (mlp_ra_candidates_kb[di] == def_kb)
 			break;
-	if (d == RA_NR_CANDIDATES || !sup->n[ctx][d] || sup->n[ctx][d] < min_samples)
+	if (di == RA_NR_CANDIDATES || !ra_moments_of(sup, ctx, di, min_samples, &d))
 		return 0;
-	nd = sup->n[ctx][d] < RA_GUARD_N_CAP ? sup->n[ctx][d] : RA_GUARD_N_CAP;
-	md = mlp_ra_support_mean(sup, ctx, d);
-	vd = ra_support_var(sup, ctx, d);
 	for (i = 0; i < RA_NR_CANDIDATES; i++) {
 		s64 g;
 
-		if (i == d || !sup->n[ctx][i] || sup->n[ctx][i] < min_samples)
+		if (i == di || !ra_moments_of(sup, ctx, i, min_samples, &c))
 			continue;
-		g = md - mlp_ra_support_mean(sup, ctx, i) - margin;
-		if (g <= 0)
-			continue;
-		gap = (u64)g;
-		nc = sup->n[ctx][i] < RA_GUARD_N_CAP ? sup->n[ctx][i] : RA_GUARD_N_CAP;
-		if (gap * gap * nc * nd > 4 * (ra_support_var(sup, ctx, i) * nd + vd * nc))
+		g = d.mean - c.mean - margin;
+		if (g > 0 && (u64)g * (u64)g * c.n * d.n > 4 * (c.var * d.n + d.var * c.n))
 			mask |= 1u << i;
 	}
 	return mask;
