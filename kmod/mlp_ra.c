@@ -170,6 +170,24 @@ module_param(support_min_samples, uint, 0444);
 MODULE_PARM_DESC(support_min_samples, "training samples a candidate needs in a context before the model may choose it there; the default window always may (0..100000, default 8)");
 
 /*
+ * guard_min_samples, guard_margin (round 9): a candidate whose training
+ * samples in a context trail the default window's there by more than
+ * guard_margin (evidence units: 50 is 1% of RA_REL_BASE, the mode policy's
+ * demotion margin, a 3.5% throughput loss), at about two standard errors,
+ * both with guard_min_samples samples, is not chosen there in any mode
+ * (mlp_ra_guarded_mask).  Explored blocks still try it at their bounded
+ * share in learning and collaboration, and their samples can lift it
+ * again.  guard_min_samples=0 turns the guard off.
+ */
+static unsigned int guard_min_samples = 16;
+module_param(guard_min_samples, uint, 0444);
+MODULE_PARM_DESC(guard_min_samples, "samples a candidate and the default window need in a context before the guard may keep the model from a candidate that trails the default there; 0: no guard (0..100000, default 16)");
+
+static unsigned int guard_margin = 50;
+module_param(guard_margin, uint, 0444);
+MODULE_PARM_DESC(guard_margin, "how far (evidence units, 5000 = the default) a candidate's samples must trail the default window's in a context, beyond two standard errors, to be guarded there (0..5000, default 50)");
+
+/*
  * device_stats: also attach the tracepoints block_rq_complete and
  * mm_filemap_add_to_page_cache, which count the device's read requests
  * and the pages read in.  They feed only the features that follow from
@@ -294,7 +312,7 @@ struct ra_subsys {
 	/* status */
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
-	atomic64_t choices_qnet, choices_limited, trials;
+	atomic64_t choices_qnet, choices_limited, choices_guarded, trials;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped;
 	atomic_t last_eff;
@@ -391,6 +409,7 @@ ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals 
 ML_LIB_STATUS(intervals_phase_change, ml_lib_counter_ops, ra.intervals_phase_change, "scored intervals not reported as evidence because their context differed from the one before (read-only)");
 ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
 ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
+ML_LIB_STATUS(choices_guarded, ml_lib_counter_ops, ra.choices_guarded, "choices where the network's best candidate trailed the default window in the context's samples (the guard, read-only)");
 ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried the network's best candidate because it had too few samples in the context (read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
@@ -761,6 +780,15 @@ static const char *const ra_context_names[RA_NR_CONTEXTS] = {
 	"read(), alone, large random reads", "-", "read(), shared, large random reads", "-",
 };
 
+/* Candidates the guard keeps the model from in ctx (round 9; see guard_margin). */
+static u32 ra_guarded(struct ra_subsys *s, unsigned int ctx, u32 def_kb)
+{
+	if (!guard_min_samples)
+		return 0;
+	return mlp_ra_guarded_mask(&s->support, ctx, def_kb, guard_min_samples,
+				   (s32)guard_margin);
+}
+
 static s32 ra_mean(s64 sum, u32 n)
 {
 	return n ? (s32)div_s64(sum, n) : 0;
@@ -790,11 +818,16 @@ static void ra_report_evidence(struct ra_subsys *s)
 			s->chosen[c][3]);
 		ws = s->ev_win_sum[c];
 		wn = s->ev_win_n[c];
-		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d; samples %u/%u/%u/%u\n",
+		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d; samples %u/%u/%u/%u, mean %d/%d/%d/%d; guarded 0x%x\n",
 			c, wn[0], wn[1], wn[2], wn[3], ra_mean(ws[0], wn[0]),
 			ra_mean(ws[1], wn[1]), ra_mean(ws[2], wn[2]),
 			ra_mean(ws[3], wn[3]), s->support.n[c][0],
-			s->support.n[c][1], s->support.n[c][2], s->support.n[c][3]);
+			s->support.n[c][1], s->support.n[c][2], s->support.n[c][3],
+			mlp_ra_support_mean(&s->support, c, 0),
+			mlp_ra_support_mean(&s->support, c, 1),
+			mlp_ra_support_mean(&s->support, c, 2),
+			mlp_ra_support_mean(&s->support, c, 3),
+			ra_guarded(s, c, ra_device_kb()));
 	}
 }
 
@@ -825,7 +858,7 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 				row[i] = s->prev_features[i];
 			row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(kb);
 			row[RA_INPUTS] = rel;
-			mlp_ra_support_add(&s->support, row, row[RA_NR_MODEL_FEATURES]);
+			mlp_ra_support_add(&s->support, row);
 		} else {
 			atomic64_inc(&s->samples_dropped);
 		}
@@ -852,22 +885,30 @@ static void ra_count_block_interval(struct ra_subsys *s)
  * The best candidate the model may choose in the context just seen: only
  * those with support_min_samples training samples there, and the default
  * (round 6: the network's prediction for a window never tried in a
- * context is an extrapolation).  -1: none (a default outside the set).
- * *untried (if not NULL): the network's own best when it lacked support,
- * in KiB, else 0; learning and collaboration try it (ra_start_block).
+ * context is an extrapolation), less those the guard keeps it from (round
+ * 9: samples there that trail the default's).  -1: none (a default
+ * outside the set).  *untried (if not NULL): the network's own best when
+ * it lacked support, in KiB, else 0; learning and collaboration try it
+ * (ra_start_block).  A guarded best is not tried so: it has its samples,
+ * and trying it on every model block would be no bounded share; explored
+ * blocks may still reach it (ra_explore_kb).
  */
 static int ra_best_supported(struct ra_subsys *s, const s32 *predicted,
 			     u32 *untried)
 {
-	u32 mask = mlp_ra_allowed_mask(&s->support, READ_ONCE(s->last_ctx),
-				       ra_device_kb(), support_min_samples);
-	int i = mlp_ra_best_allowed(predicted, mask);
+	unsigned int ctx = READ_ONCE(s->last_ctx);
+	u32 def_kb = ra_device_kb();
+	u32 supported = mlp_ra_allowed_mask(&s->support, ctx, def_kb,
+					    support_min_samples);
+	u32 guarded = ra_guarded(s, ctx, def_kb);
+	int i = mlp_ra_best_allowed(predicted, supported & ~guarded);
 	int best = mlp_ra_best_candidate(predicted);
+	bool lacks = !(supported & (1u << best));
 
 	if (untried)
-		*untried = i != best ? mlp_ra_candidates_kb[best] : 0;
+		*untried = i != best && lacks ? mlp_ra_candidates_kb[best] : 0;
 	if (i != best)
-		atomic64_inc(&s->choices_limited);
+		atomic64_inc(lacks ? &s->choices_limited : &s->choices_guarded);
 	return i;
 }
 
@@ -928,7 +969,8 @@ static bool ra_model_may_apply(struct ra_subsys *s)
 	if (s->baseline.n[ctx] >= RA_BASE_MIN)
 		return true;
 	known = mlp_ra_may_differ(&s->support, ctx, ra_device_kb(),
-				  support_min_samples);
+				  support_min_samples,
+				  ra_guarded(s, ctx, ra_device_kb()));
 	if (known && s->block_pos + 1 < block_intervals)
 		return true;
 	atomic64_inc(&s->intervals_unseen);
@@ -1421,8 +1463,9 @@ static int __init ra_init(void)
 	    period_ms > 60000 || emergency_period_ms < 20 ||
 	    emergency_period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
 	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
-	    settle_intervals >= block_intervals || support_min_samples > 100000) {
-		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples 0..100000\n");
+	    settle_intervals >= block_intervals || support_min_samples > 100000 ||
+	    guard_min_samples > 100000 || guard_margin > 5000) {
+		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples and guard_min_samples 0..100000, guard_margin 0..5000\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

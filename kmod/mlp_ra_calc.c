@@ -337,12 +337,22 @@ int mlp_ra_candidate_of_log2(s32 log2_kb)
 	return -1;
 }
 
-void mlp_ra_support_add(struct ra_support *sup, const s32 *features, s32 log2_kb)
+/* Count a sample (features, log2 of its window, its score) where it belongs. */
+void mlp_ra_support_add(struct ra_support *sup, const s32 row[RA_INPUTS + 1])
 {
-	int c = mlp_ra_candidate_of_log2(log2_kb);
+	int c = mlp_ra_candidate_of_log2(row[RA_NR_MODEL_FEATURES]);
+	unsigned int ctx = mlp_ra_context_of_features(row);
+	s64 rel = row[RA_INPUTS];
 
-	if (c >= 0)
-		sup->n[mlp_ra_context_of_features(features)][c]++;
+	if (c < 0)
+		return;
+	if (rel < 0)
+		rel = 0;
+	if (rel > RA_REL_MAX)
+		rel = RA_REL_MAX;
+	sup->n[ctx][c]++;
+	sup->sum[ctx][c] += rel;
+	sup->sumsq[ctx][c] += (u64)(rel * rel);
 }
 
 /* One text row: RA_INPUTS integers and the output; a bad row is counted. */
@@ -381,7 +391,7 @@ static void ra_support_line(struct ra_support_parser *p, const char *s,
 	if (k != RA_INPUTS + 1)
 		goto bad;
 	p->rows++;
-	mlp_ra_support_add(&p->sup, v, v[RA_NR_MODEL_FEATURES]);
+	mlp_ra_support_add(&p->sup, v);
 	return;
 bad:
 	p->bad++;
@@ -431,15 +441,93 @@ u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 	return mask;
 }
 
+/* Mean score of a candidate's samples in a context; 0 without samples. */
+s32 mlp_ra_support_mean(const struct ra_support *sup, unsigned int ctx, int cand)
+{
+	u32 n;
+
+	if (ctx >= RA_NR_CONTEXTS || cand < 0 || cand >= RA_NR_CANDIDATES)
+		return 0;
+	n = sup->n[ctx][cand];
+	return n ? (s32)(sup->sum[ctx][cand] / (s64)n) : 0;
+}
+
+/*
+ * One side of the guard's test, read once: the timer reads the counts
+ * while the I/O thread may replace them at a reconnection (a count read
+ * old or new is fine, a count read twice could be 0 the second time).
+ */
+struct ra_moments {
+	u64 n;		/* capped at RA_GUARD_N_CAP */
+	s64 mean;
+	u64 var;
+};
+
+static bool ra_moments_of(const struct ra_support *sup, unsigned int ctx,
+			  int cand, u32 min_samples, struct ra_moments *m)
+{
+	u32 n = sup->n[ctx][cand];
+	u64 m2, sq;
+
+	if (!n || n < min_samples)
+		return false;
+	m->mean = sup->sum[ctx][cand] / (s64)n;
+	m2 = sup->sumsq[ctx][cand] / n;
+	sq = (u64)(m->mean * m->mean);
+	m->var = m2 > sq ? m2 - sq : 0;
+	m->n = n < RA_GUARD_N_CAP ? n : RA_GUARD_N_CAP;
+	return true;
+}
+
+/*
+ * Candidates (bits, as mlp_ra_allowed_mask) whose samples in ctx trail the
+ * default window's samples there by more than margin, both sides with at
+ * least min_samples samples (and one), at about two standard errors: the
+ * gap beyond the margin, squared, exceeds 4 (var_c / n_c + var_d / n_d),
+ * multiplied out so that no division loses it.  Scores per interval spread
+ * by about a doubling (round 5), so a plain comparison of means over the
+ * 8 samples of one explored block would guard a window that is as good as
+ * the default about half the time.  The default is never guarded.  At most
+ * RA_GUARD_N_CAP samples count on each side (a bound on the products; the
+ * test is already decided there).  Scores are clamped to RA_REL_MAX, so
+ * gap^2 n_c n_d stays below 2^54.
+ */
+u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
+			u32 def_kb, u32 min_samples, s32 margin)
+{
+	struct ra_moments d, c;
+	u32 mask = 0;
+	int di, i;
+
+	if (ctx >= RA_NR_CONTEXTS)
+		return 0;
+	for (di = 0; di < RA_NR_CANDIDATES; di++)
+		if (mlp_ra_candidates_kb[di] == def_kb)
+			break;
+	if (di == RA_NR_CANDIDATES || !ra_moments_of(sup, ctx, di, min_samples, &d))
+		return 0;
+	for (i = 0; i < RA_NR_CANDIDATES; i++) {
+		s64 g;
+
+		if (i == di || !ra_moments_of(sup, ctx, i, min_samples, &c))
+			continue;
+		g = d.mean - c.mean - margin;
+		if (g > 0 && (u64)g * (u64)g * c.n * d.n > 4 * (c.var * d.n + d.var * c.n))
+			mask |= 1u << i;
+	}
+	return mask;
+}
+
 /*
  * Whether training lets the model choose another window than the default
  * in a context (a context it was trained in, round 7): there it may apply
- * before the default has scores (mlp_ra.c, ra_model_may_apply).
+ * before the default has scores (mlp_ra.c, ra_model_may_apply).  Guarded
+ * candidates (mlp_ra_guarded_mask) do not count.
  */
 bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,
-		       u32 def_kb, u32 min_samples)
+		       u32 def_kb, u32 min_samples, u32 guarded)
 {
-	u32 mask = mlp_ra_allowed_mask(sup, ctx, def_kb, min_samples);
+	u32 mask = mlp_ra_allowed_mask(sup, ctx, def_kb, min_samples) & ~guarded;
 	int i;
 
 	for (i = 0; i < RA_NR_CANDIDATES; i++)

@@ -174,7 +174,26 @@ u32 mlp_ra_window_of(u32 windows, unsigned int access);
  */
 struct ra_support {
 	u32 n[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	/*
+	 * round 9: the samples' scores (relative to the default, as the
+	 * evidence), their sum and sum of squares, for the guard below
+	 */
+	s64 sum[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	u64 sumsq[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 };
+
+/*
+ * The guard (round 9).  Support says a window was tried in a context, not
+ * that it did well there: in round 8's cloud warm-up the network chose 512
+ * or 2048 KiB for 4 KiB pread runs although every window's scores in that
+ * context were below the default's.  A candidate whose samples in a context
+ * trail the default window's samples there by more than a margin, by a
+ * one-sided test (see mlp_ra_guarded_mask), is not chosen there, in every
+ * mode.  A sample's score is clamped to 0..RA_REL_MAX, so that a bad
+ * dataset row cannot overflow the sums.
+ */
+#define RA_REL_MAX		30000
+#define RA_GUARD_N_CAP		4096	/* samples that count in the test, each side */
 
 /* Counts a training buffer read as dataset text (rows of RA_INPUTS + 1 integers). */
 #define RA_LINE_MAX	128
@@ -187,14 +206,17 @@ struct ra_support_parser {
 };
 
 int mlp_ra_candidate_of_log2(s32 log2_kb);
-void mlp_ra_support_add(struct ra_support *sup, const s32 *features, s32 log2_kb);
+void mlp_ra_support_add(struct ra_support *sup, const s32 row[RA_INPUTS + 1]);
 void mlp_ra_support_feed(struct ra_support_parser *p, const char *buf, size_t n);
 void mlp_ra_support_end(struct ra_support_parser *p);
 u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 			u32 def_kb, u32 min_samples);
 int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask);
+u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
+			u32 def_kb, u32 min_samples, s32 margin);
 bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,
-		       u32 def_kb, u32 min_samples);
+		       u32 def_kb, u32 min_samples, u32 guarded);
+s32 mlp_ra_support_mean(const struct ra_support *sup, unsigned int ctx, int cand);
 int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
 			   u32 ref_kb, u32 min_samples);
 

@@ -281,8 +281,8 @@ static void test_support(void)
 	   mlp_ra_best_allowed(pred, mask & ~8u) == 0, "the best allowed candidate wins");
 	ok(mlp_ra_best_allowed(pred, mlp_ra_allowed_mask(&p.sup, 1, 256, 5)) == -1,
 	   "a default outside the set and no support: no candidate");
-	ok(mlp_ra_may_differ(&p.sup, 1, 128, 1) && !mlp_ra_may_differ(&p.sup, 0, 128, 1) &&
-	   !mlp_ra_may_differ(&p.sup, 1, 128, 2),
+	ok(mlp_ra_may_differ(&p.sup, 1, 128, 1, 0) && !mlp_ra_may_differ(&p.sup, 0, 128, 1, 0) &&
+	   !mlp_ra_may_differ(&p.sup, 1, 128, 2, 0),
 	   "the model may differ from the default only where another window has support");
 	ok(mlp_ra_explore_untried(&p.sup, 4, 16, 1) == 1 && mlp_ra_explore_untried(&p.sup, 4, 2048, 1) == 2,
 	   "exploring tries the untried candidate nearest to the choice first");
@@ -293,6 +293,70 @@ static void test_support(void)
 	   "none when every candidate has its samples (or no such context)");
 	ok(mlp_ra_candidate_of_log2(9000) == 2 && mlp_ra_candidate_of_log2(8000) == -1,
 	   "a sample's window maps to its candidate, other windows to none");
+}
+
+/* n samples of a 4 KiB pread run interval (context 0) at kb, scores mean +- spread */
+static void add_runs(struct ra_support *sup, u32 kb, unsigned int n, s32 mean,
+		     s32 spread)
+{
+	s32 row[RA_INPUTS + 1] = { 0, 1000, mlp_ra_log2fx(4 + 1), 0, 60 };
+	unsigned int i;
+
+	row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(kb);
+	for (i = 0; i < n; i++) {
+		row[RA_INPUTS] = mean + (i & 1 ? spread : -spread);
+		mlp_ra_support_add(sup, row);
+	}
+}
+
+/*
+ * Round 9: round 8's cloud warm-up, where the network chose 512 or 2048 KiB
+ * for 4 KiB pread runs (context 0) while every window's scores there were
+ * below the default's (16/128/512/2048: 3107/4862/4326/4534 against 4981).
+ */
+static void test_guard(void)
+{
+	static struct ra_support sup;	/* zeroed */
+	s32 pred[RA_NR_CANDIDATES] = { 4000, 5000, 5300, 5400 };
+	s32 row[RA_INPUTS + 1] = { 0, 1000, 7000, 0, 0, 11000, 2000000000 };
+	u32 allowed, guarded;
+
+	add_runs(&sup, 16, 32, 3107, 1000);
+	add_runs(&sup, 128, 444, 4981, 1000);
+	add_runs(&sup, 512, 46, 4326, 1000);
+	add_runs(&sup, 2048, 50, 4534, 1000);
+	allowed = mlp_ra_allowed_mask(&sup, 0, 128, 8);
+	guarded = mlp_ra_guarded_mask(&sup, 0, 128, 16, 50);
+	ok(mlp_ra_support_mean(&sup, 0, 2) == 4326 && mlp_ra_support_mean(&sup, 0, 1) == 4981,
+	   "the samples' mean score per context and window");
+	ok(allowed == 0xf && guarded == 0xd,
+	   "every window whose samples trail the default's there is guarded, never the default");
+	ok(mlp_ra_best_allowed(pred, allowed & ~guarded) == 1,
+	   "the network's 2048 KiB is not chosen where its samples lose: the default serves");
+	ok(!mlp_ra_may_differ(&sup, 0, 128, 8, guarded),
+	   "a context where only the default is left is not one the model may differ in");
+	ok(mlp_ra_guarded_mask(&sup, 0, 128, 40, 50) == 0xc &&
+	   mlp_ra_guarded_mask(&sup, 0, 128, 500, 50) == 0,
+	   "only windows with guard_min samples on both sides are judged");
+	ok(mlp_ra_guarded_mask(&sup, 0, 128, 16, 700) == 0x1,
+	   "a gap within the margin is no reason");
+	add_runs(&sup, 512, 2000, 5400, 1000);
+	ok(!(mlp_ra_guarded_mask(&sup, 0, 128, 16, 50) & 0x4),
+	   "samples that do well lift the guard (explored blocks can recover a window)");
+	memset(&sup, 0, sizeof(sup));
+	add_runs(&sup, 128, 400, 5000, 1000);
+	add_runs(&sup, 2048, 16, 4800, 1000);
+	ok(mlp_ra_guarded_mask(&sup, 0, 128, 16, 50) == 0,
+	   "a gap inside two standard errors of the spread is not guarded");
+	add_runs(&sup, 2048, 400, 4800, 1000);
+	ok(mlp_ra_guarded_mask(&sup, 0, 128, 16, 50) == 0x8,
+	   "the same gap with enough samples is");
+	ok(mlp_ra_guarded_mask(&sup, 0, 256, 16, 50) == 0 &&
+	   mlp_ra_guarded_mask(&sup, RA_NR_CONTEXTS, 128, 16, 50) == 0,
+	   "no guard for a default outside the set or a context out of range");
+	mlp_ra_support_add(&sup, row);
+	ok(sup.sum[4][3] == RA_REL_MAX && sup.sumsq[4][3] == (u64)RA_REL_MAX * RA_REL_MAX,
+	   "a sample's score is clamped before it is summed");
 }
 
 int main(void)
@@ -308,5 +372,6 @@ int main(void)
 	test_windows_set();
 	test_support_context();
 	test_support();
+	test_guard();
 	return tap_done();
 }

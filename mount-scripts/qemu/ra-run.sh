@@ -31,6 +31,11 @@
 # default, pauses the server's training during the measured runs; 0 keeps it),
 # RA_SETTLE (bench: 1, the default, starts a measured run with the module
 # once it is connected, its start-up a once-per-load cost; 0 at once),
+# RA_MEASURE_MODE (bench: the mode written after the warm-up for the
+# measured auto runs: auto, the default, or a mode pinned by hand, for
+# instance recommendation to measure the model applied on every block),
+# RA_GUARD_MIN (bench: guard_min_samples for the module, its default if
+# empty; 0 turns the guard off, for a control run),
 # RA_CACHE (image cache dir, default /var/tmp/mlp-ra), RA_TIMEOUT (qemu
 # seconds), RA_LOG (keep the console log there), MLP_NO_BUILD=1.
 set -euo pipefail
@@ -122,7 +127,7 @@ fi
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
-CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
 start=$(date +%s)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \

@@ -30,6 +30,10 @@ WARMUP_S=${RA_WARMUP_S:-120}
 WARMUP_MODE=${RA_WARMUP_MODE:-auto}
 TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1}
 SETTLE=${RA_SETTLE:-1}
+# round 9: the mode of the measured auto runs (auto, or pinned by hand), and
+# guard_min_samples for the bench's loads (the module's default if empty)
+MEASURE_MODE=${RA_MEASURE_MODE:-auto}
+GUARD=${RA_GUARD_MIN:+guard_min_samples=$RA_GUARD_MIN}
 FAILED=0
 SERVER=
 
@@ -310,7 +314,7 @@ bench_variant() {
 		# no curve sampler here: its forks (about 17 a second) would be a cost
 		# only this variant pays; the mode is read at the start and the end
 		setra 128
-		load_ra readahead interval_ms=50 || fail "load for auto"
+		load_ra readahead interval_ms=50 $GUARD || fail "load for auto"
 		settle_module
 		;;
 	esac
@@ -320,7 +324,7 @@ bench_variant() {
 	sleep 1.5
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
-	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) choices_limited=$(param choices_limited)"
+	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded)"
 	kmsg_lines=$(dmesg | wc -l)
 	case $v in emerg | auto) unload_ra ;; esac
 	# (round 7) what the network chose per context in this measured run: its unload summary
@@ -399,7 +403,7 @@ job_bench() {
 	# the named mode is pinned for the warm-up and then handed to auto.
 	# CURVE lines record mode and efficiency throughout
 	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto"
-	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 || { fail "load"; return; }
+	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 $GUARD || { fail "load"; return; }
 	# a model the module creates starts pinned (policy manual) in emergency:
 	# writing auto hands it to the policy, which leaves emergency after the cool-down
 	mwrite $MNT/models/readahead/mode "$WARMUP_MODE"
@@ -411,8 +415,8 @@ job_bench() {
 		run_work "warm-lookup mode=$(param mode)" $((2000 + k)) "$(plan_lookup)"
 		k=$((k + 1))
 	done
-	mwrite $MNT/models/readahead/mode auto
-	log "bench: warm-up done: $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_(advantage|ml_count|default_count|ml_mean|default_mean|welch_t|confidence_better)) ' | tr '\n' ' ')"
+	mwrite $MNT/models/readahead/mode "$MEASURE_MODE"
+	log "bench: warm-up done (measured runs in $MEASURE_MODE): $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_(advantage|ml_count|default_count|ml_mean|default_mean|welch_t|confidence_better)) ' | tr '\n' ' ')"
 	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 	# the measured runs use the model as the warm-up left it: no training during them
 	pause_training readahead
