@@ -29,32 +29,41 @@ interface WideLayer {
   relu: boolean;
 }
 
+/** What the JavaScript loops read: the layers as doubles, and two scratch rows of the widest layer's width. */
+interface JsLoops {
+  wide: WideLayer[];
+  a: Float64Array;
+  b: Float64Array;
+}
+
 /**
  * Evaluate `rows` input rows (already divided by scale) into `out`, in raw output units.
- * Scratch buffers are reused across calls so a query allocates nothing but its result. The weights are
- * copied to doubles once per snapshot and sums are kept in doubles (more exact than tfjs's float32, well
- * inside the 1e-5 the fast-path test allows); with the loop over outputs unrolled by 8, a 16-64-64-4 query
- * takes about 40 % less time than float32 sums did (docs/performance.md, "transactions").
+ * Scratch buffers are reused across calls so a query allocates nothing but its result. Sums are kept in doubles
+ * (more exact than tfjs's float32, well inside the 1e-5 the fast-path test allows). The JavaScript loops read the
+ * weights as doubles, copied at their first call (with the loop over outputs unrolled by 8, a 16-64-64-4 query
+ * took about 40 % less time than float32 sums did, docs/performance.md, "transactions"); where the WebAssembly
+ * build serves, that copy (twice the weights' size) is never made.
  */
 export class FastNetwork {
-  private a: Float64Array;
-  private b: Float64Array;
-  private readonly wide: WideLayer[];
+  /** The JavaScript loops' doubles and scratch rows, made at their first call. */
+  private loops: JsLoops | undefined;
   /** Where the WebAssembly build holds these weights (wasm-network.ts), once a query has copied them there. */
   private resident: Resident | undefined;
 
-  constructor(readonly snapshot: Snapshot) {
-    const widest = Math.max(...snapshot.layers.map((l) => Math.max(l.inSize, l.outSize)));
-    this.a = new Float64Array(widest);
-    this.b = new Float64Array(widest);
-    this.wide = snapshot.layers.map((l) => ({ ...l, kernel: Float64Array.from(l.kernel), bias: Float64Array.from(l.bias) }));
-  }
+  constructor(readonly snapshot: Snapshot) {}
 
   get inputs(): number {
     return this.snapshot.layers[0].inSize;
   }
   get outputs(): number {
     return this.snapshot.layers[this.snapshot.layers.length - 1].outSize;
+  }
+
+  private makeLoops(): JsLoops {
+    const { layers } = this.snapshot;
+    const widest = Math.max(...layers.map((l) => Math.max(l.inSize, l.outSize)));
+    const wide = layers.map((l) => ({ ...l, kernel: Float64Array.from(l.kernel), bias: Float64Array.from(l.bias) }));
+    return { wide, a: new Float64Array(widest), b: new Float64Array(widest) };
   }
 
   /**
@@ -71,12 +80,13 @@ export class FastNetwork {
   /** The reference (and the fall-back where WebAssembly SIMD cannot run, or for a network too big for its arena). */
   predictInJs(input: Float32Array, rows: number, out: Float32Array | Float64Array): void {
     const { inMean, inStd, outMean, outStd } = this.snapshot;
-    const layers = this.wide;
+    const loops = (this.loops ??= this.makeLoops());
+    const layers = loops.wide;
     const nIn = this.inputs;
     const nOut = this.outputs;
     for (let r = 0; r < rows; r++) {
-      let cur = this.a;
-      let next = this.b;
+      let cur = loops.a;
+      let next = loops.b;
       for (let i = 0; i < nIn; i++) cur[i] = (input[r * nIn + i] - inMean[i]) / inStd[i];
       for (let l = 0; l < layers.length; l++) {
         const { inSize, outSize, kernel, bias, relu } = layers[l];
