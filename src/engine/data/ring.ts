@@ -13,7 +13,7 @@ import { flatten, giveBack, type RowBlocks } from './row-blocks.js';
 interface Waiting {
   values: Int32Array | Float32Array;
   scale: number;
-  /** [slot, row of `ints`, rows] triples. */
+  /** [slot, row of `values`, rows] triples. */
   pieces: number[];
   rows: number;
   memory: readonly Float32Array[];

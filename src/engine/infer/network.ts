@@ -1,6 +1,6 @@
 // Owns the weight snapshot and the fast inference path: a dense ReLU network evaluated in WebAssembly
 // (wasm-network.ts) or with plain typed-array loops, so the FUSE thread never calls into TensorFlow.js.
-import type { DenseLayer, Snapshot } from './shape.js';
+import { widestLayer, type DenseLayer, type Snapshot } from './shape.js';
 import { wasmNetworks, type Resident } from './wasm-network.js';
 
 export { layerSizes } from './shape.js';
@@ -61,7 +61,7 @@ export class FastNetwork {
 
   private makeLoops(): JsLoops {
     const { layers } = this.snapshot;
-    const widest = Math.max(...layers.map((l) => Math.max(l.inSize, l.outSize)));
+    const widest = widestLayer(layers);
     const wide = layers.map((l) => ({ ...l, kernel: Float64Array.from(l.kernel), bias: Float64Array.from(l.bias) }));
     return { wide, a: new Float64Array(widest), b: new Float64Array(widest) };
   }

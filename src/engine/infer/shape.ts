@@ -30,6 +30,11 @@ export interface Snapshot extends Normalisation {
   layers: DenseLayer[];
 }
 
+/** The width of a network's widest layer (inputs or outputs): the room one row of activations needs. */
+export function widestLayer(layers: readonly DenseLayer[]): number {
+  return Math.max(...layers.map((l) => Math.max(l.inSize, l.outSize)));
+}
+
 /** Mean 0, deviation 1: what a network has before it has seen any data. */
 export function identityNormalisation(inputs: number, outputs: number): Normalisation {
   return {

@@ -2,7 +2,7 @@
 // networks it holds in its memory (an arena, refilled when full), and feeding it queries.
 import { DENSE_NET_WASM } from './dense-net-wasm.js';
 import { instantiate, onFirstUse } from '../../wasm-module.js';
-import type { Snapshot } from './shape.js';
+import { widestLayer, type Snapshot } from './shape.js';
 
 interface DenseExports {
   memory: WebAssembly.Memory;
@@ -32,8 +32,11 @@ const ARENA_BYTES = 16 << 20;
 
 const align = (n: number): number => (n + 15) & ~15;
 
-/** Bytes a network takes in the arena: the header, its layer records, then float32 arrays, each 16-byte aligned. */
-function layout(s: Snapshot): { bytes: number; offsets: number[] } {
+/**
+ * A network's place in the arena: the header, its layer records, then its float32 arrays (normalisation, then each
+ * layer's kernel and bias), each 16-byte aligned at `offsets` (bytes from the header); `bytes` in all.
+ */
+function layout(s: Snapshot): { bytes: number; arrays: Float32Array[]; offsets: number[] } {
   const arrays = [s.inMean, s.inStd, s.outMean, s.outStd, ...s.layers.flatMap((l) => [l.kernel, l.bias])];
   let at = align(4 * (HEADER_WORDS + LAYER_WORDS * s.layers.length));
   const offsets: number[] = [];
@@ -41,7 +44,7 @@ function layout(s: Snapshot): { bytes: number; offsets: number[] } {
     offsets.push(at);
     at = align(at + 4 * a.length);
   }
-  return { bytes: at, offsets };
+  return { bytes: at, arrays, offsets };
 }
 
 class WasmNetworks {
@@ -73,7 +76,7 @@ class WasmNetworks {
   /** The network, copied in when it is not resident; undefined when it is bigger than the arena. */
   private place(s: Snapshot, resident: Resident | undefined): Resident | undefined {
     if (resident && resident.generation === this.generation) return resident;
-    const { bytes, offsets } = layout(s);
+    const { bytes, arrays, offsets } = layout(s);
     if (bytes > ARENA_BYTES) return undefined;
     if (this.top + bytes > this.base + ARENA_BYTES) {
       this.generation++;
@@ -83,13 +86,13 @@ class WasmNetworks {
     this.top = align(at + bytes);
     this.reach(this.top);
     const { buffer } = this.exports.memory;
-    const widest = Math.max(...s.layers.map((l) => Math.max(l.inSize, l.outSize)));
+    const widest = widestLayer(s.layers);
     const inputs = s.layers[0].inSize;
     const outputs = s.layers[s.layers.length - 1].outSize;
     new Uint32Array(buffer, at, HEADER_WORDS).set([s.layers.length, inputs, outputs, widest, ...offsets.slice(0, 4)]);
     const records = new Uint32Array(buffer, at + 4 * HEADER_WORDS, LAYER_WORDS * s.layers.length);
     s.layers.forEach((l, i) => records.set([l.inSize, l.outSize, l.relu ? 1 : 0, offsets[4 + 2 * i], offsets[5 + 2 * i]], LAYER_WORDS * i));
-    [s.inMean, s.inStd, s.outMean, s.outStd, ...s.layers.flatMap((l) => [l.kernel, l.bias])].forEach((a, i) => this.floats.set(a, (at + offsets[i]) >> 2));
+    arrays.forEach((a, i) => this.floats.set(a, (at + offsets[i]) >> 2));
     return { generation: this.generation, at, inputs, outputs, widest };
   }
 
