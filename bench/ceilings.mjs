@@ -16,6 +16,7 @@ import {
   syntheticData,
   datasetText,
   datasetBinary,
+  queryText,
   fmt,
   pct,
   table,
@@ -142,10 +143,7 @@ function writeData(work) {
   const text = datasetText(scaled(xs), scaled(ys), INPUTS, OUTPUTS).replace(/\.00000/g, '');
   const lines = text.split('\n').slice(0, SIZES.lineWrites).join('\n') + '\n';
   const flood = text.split('\n').slice(0, SIZES.floodRows).join('\n') + '\n';
-  const q = syntheticData(256, INPUTS, OUTPUTS, 33);
-  const queries =
-    Array.from({ length: 256 }, (_, r) => Array.from(q.xs.subarray(r * INPUTS, (r + 1) * INPUTS), (v) => String(Math.round(v * SCALE))).join(' ')).join('\n') +
-    '\n';
+  const queries = queryText(INPUTS, OUTPUTS, SCALE);
   const files = { lines, text, flood, queries, binary: datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE) };
   const paths = {};
   for (const [k, v] of Object.entries(files)) writeFileSync((paths[k] = join(work, `${k}.data`)), v);

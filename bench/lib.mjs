@@ -175,6 +175,16 @@ export function syntheticData(rows, inputs = 16, outputs = 4, seed = 7) {
   return { xs, ys };
 }
 
+/**
+ * The FUSE benches' recommendation queries: 256 lines of `inputs` fixed-point integers (inputs of syntheticData's
+ * seed 33 times `scale`), which a transaction client cycles through.
+ */
+export function queryText(inputs, outputs, scale) {
+  const q = syntheticData(256, inputs, outputs, 33);
+  const line = (r) => Array.from(q.xs.subarray(r * inputs, (r + 1) * inputs), (v) => String(Math.round(v * scale))).join(' ');
+  return Array.from({ length: 256 }, (_, r) => line(r)).join('\n') + '\n';
+}
+
 /** The same samples as dataset text: one line of inputs then outputs per sample. */
 export function datasetText(xs, ys, inputs, outputs) {
   const rows = xs.length / inputs;

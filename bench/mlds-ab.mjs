@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { syntheticData, datasetBinary, datasetText, buildFuseClient, startBareFuseNative, startServer, createModel, median, fmt } from './lib.mjs';
+import { syntheticData, datasetBinary, datasetText, queryText, buildFuseClient, startBareFuseNative, startServer, createModel, median, fmt } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,19 +43,12 @@ const TXNS = 3000;
 const dataFile = join(work, `data.${opts.kind}`);
 // The text and the queries are the ceilings bench's: the same samples in fixed point, as integers.
 const fixedPoint = (a) => a.map((v) => Math.round(v * SCALE));
-const queries = () => {
-  const q = syntheticData(256, INPUTS, OUTPUTS, 33);
-  return (
-    Array.from({ length: 256 }, (_, r) => Array.from(q.xs.subarray(r * INPUTS, (r + 1) * INPUTS), (v) => String(Math.round(v * SCALE))).join(' ')).join('\n') +
-    '\n'
-  );
-};
 writeFileSync(
   dataFile,
   opts.kind === 'binary'
     ? datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE)
     : opts.kind === 'txn'
-      ? queries()
+      ? queryText(INPUTS, OUTPUTS, SCALE)
       : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
 );
 
