@@ -1,7 +1,8 @@
 // Owns the per-FUSE-operation families: requests, errors by errno name, and how long the server took to answer.
 import { constants } from 'node:os';
-import { Counter, Histogram, type Registry as PromRegistry } from 'prom-client';
+import { Counter, type Registry as PromRegistry } from 'prom-client';
 import { listen, type Bus } from '../events.js';
+import { TallyCounter, TallyHistogram } from './tally.js';
 
 /** Answers come from memory in microseconds; the upper buckets catch a blocked event loop. */
 const FUSE_BUCKETS = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.5, 1];
@@ -16,20 +17,21 @@ export function errnoName(errno: number): string {
 
 export function fuseMetrics(registry: PromRegistry, bus: Bus, onError: (err: unknown) => void): void {
   const registers = [registry];
-  const requests = new Counter({ name: 'mlproxy_fuse_requests_total', help: 'FUSE requests answered, by operation.', labelNames: ['op'], registers });
+  // Requests and their durations move on every request, so they are tallies (tally.ts); errors are rare.
+  const requests = new TallyCounter('mlproxy_fuse_requests_total', 'FUSE requests answered, by operation.', ['op'], registry);
   const errors = new Counter({
     name: 'mlproxy_fuse_errors_total',
     help: 'FUSE requests answered with an error, by operation and errno name.',
     labelNames: ['op', 'errno'],
     registers,
   });
-  const seconds = new Histogram({
-    name: 'mlproxy_fuse_request_duration_seconds',
-    help: 'Time the server took to answer a FUSE request, from callback to reply (excludes time queued behind the event loop).',
-    labelNames: ['op'],
-    buckets: FUSE_BUCKETS,
-    registers,
-  });
+  const seconds = new TallyHistogram(
+    'mlproxy_fuse_request_duration_seconds',
+    'Time the server took to answer a FUSE request, from callback to reply (excludes time queued behind the event loop).',
+    ['op'],
+    FUSE_BUCKETS,
+    registry,
+  );
   // One label object per op, reused: this listener runs for every request.
   const byOp = new Map<string, { op: string }>();
   listen(

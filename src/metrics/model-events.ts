@@ -2,7 +2,8 @@
 import { Counter, Histogram, Summary, type Registry as PromRegistry } from 'prom-client';
 import { listen, type Bus, type EventName, type Events } from '../events.js';
 import { FEEDBACK_SOURCES } from '../protocol.js';
-import type { ModelLabels, ModelSource } from './labels.js';
+import type { ModelLabels, ModelSource, Removable } from './labels.js';
+import { TallyCounter, TallyHistogram } from './tally.js';
 
 /** Recommendation writes are answered in microseconds; the top buckets catch a stalled one. */
 const INFERENCE_BUCKETS = [5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1];
@@ -30,8 +31,14 @@ export function modelEventMetrics(
   const steps = counter('mlproxy_training_steps_total', 'Optimiser steps taken in published training rounds.');
   const rounds = counter('mlproxy_training_rounds_total', 'Training rounds whose weights were published.');
   const diverged = counter('mlproxy_training_divergences_total', 'Training rounds that diverged (non-finite loss) and were rolled back.');
-  const inferences = counter('mlproxy_inferences_total', 'Queries answered (one per input line written to recommendation).');
-  const served = counter('mlproxy_recommendations_served_total', 'Writes to recommendation that were answered (each may carry many queries).');
+  // Every recommendation transaction moves these two and the inference histogram, so they are tallies (tally.ts).
+  const inferences = new TallyCounter('mlproxy_inferences_total', 'Queries answered (one per input line written to recommendation).', byModel, registry);
+  const served = new TallyCounter(
+    'mlproxy_recommendations_served_total',
+    'Writes to recommendation that were answered (each may carry many queries).',
+    byModel,
+    registry,
+  );
   const feedback = counter('mlproxy_feedback_total', 'Feedback lines received, by source (ml, default, critical, fallback).', ['source']);
   const fallbacks = counter('mlproxy_kernel_fallbacks_total', 'Times the kernel module ran its default on its own, as reported in fallback feedback lines.');
   const transitions = counter('mlproxy_mode_transitions_total', 'Mode changes, by the mode left and the mode entered.', ['from', 'to']);
@@ -43,13 +50,13 @@ export function modelEventMetrics(
     buckets: ROUND_BUCKETS,
     registers,
   });
-  const inferenceSeconds = new Histogram({
-    name: 'mlproxy_inference_duration_seconds',
-    help: 'Time to compute the answers to one recommendation write, in the server.',
-    labelNames: byModel,
-    buckets: INFERENCE_BUCKETS,
-    registers,
-  });
+  const inferenceSeconds = new TallyHistogram(
+    'mlproxy_inference_duration_seconds',
+    'Time to compute the answers to one recommendation write, in the server.',
+    byModel,
+    INFERENCE_BUCKETS,
+    registry,
+  );
   const efficiency = new Summary({
     name: 'mlproxy_feedback_efficiency',
     help: `Efficiency reported in ml and default feedback lines, in the unit the kernel uses; quantiles over the last ${EFFICIENCY_WINDOW_SECONDS} s.`,
@@ -71,7 +78,7 @@ export function modelEventMetrics(
       (err) => onError(name, err),
     );
   }
-  const one = (e: { model: string }, metric: Counter<string> | Histogram<string>) => labels.series(e.model, metric);
+  const one = (e: { model: string }, metric: Removable) => labels.series(e.model, metric);
 
   on('samples_ingested', (e) => {
     ingested.inc(one(e, ingested), e.accepted);
