@@ -39,7 +39,9 @@ t.test('a clean restart brings every model back', async (t) => {
 
 t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => {
   const state = await testDir(t, 'mlproxy-state-');
-  let s = await startServer({ args: ['--state-dir', state] });
+  // The killed server cannot remove its directory and the restarted one shares it: the test owns it.
+  const dir = await testDir(t, 'mlproxy-test-');
+  let s = await startServer({ args: ['--state-dir', state], dir });
   t.teardown(() => s.stop());
   await s.sh(`mkdir models/k && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=1000000\\n' > models/k/config && echo commit > models/k/control`);
   // A writer in its own process acknowledges each batch in a file only after close() returned 0.
@@ -59,7 +61,7 @@ t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => 
   s.proc.kill('SIGKILL');
   await new Promise((r) => writer.once('exit', r));
   const acked = (await readFile(acks, 'utf8')).trim().split('\n').length * 50;
-  s = await startServer({ args: ['--state-dir', state], dir: s.dir, mnt: s.mnt });
+  s = await startServer({ args: ['--state-dir', state], dir });
   const buffered = Number(parseStats((await s.sh('cat models/k/stats')).stdout).samples_buffered);
   t.ok(buffered >= acked, `${buffered} samples back, ${acked} were acknowledged`);
   t.ok(buffered <= acked + 50, 'at most the one unacknowledged batch in flight came back too');
