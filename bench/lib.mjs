@@ -439,9 +439,10 @@ export async function startMountProcess({ name, command, readyFile, env = {}, cp
  * Start `mlproxy serve` on a fresh temporary mountpoint; resolves once the mount answers.
  * `args(dir)`: more serve flags (e.g. a --state-dir inside the server's own temporary dir);
  * `cpus`: pin the server (and its training process) to these CPUs with taskset, e.g. '0';
- * `root`: another build's checkout to run (an A/B); `nodeArgs`: node flags (e.g. --cpu-prof); `name`: for its temp dir.
+ * `root`: another build's checkout to run (an A/B); `nodeArgs`: node flags (e.g. --cpu-prof); `name`: for its temp dir;
+ * `metricsListen`: off unless a benchmark measures the server as it runs by default, /metrics on ('127.0.0.1:0').
  */
-export async function startServer({ env = {}, args = () => [], cpus, root = ROOT, nodeArgs = [], name = 'mlproxy' } = {}) {
+export async function startServer({ env = {}, args = () => [], cpus, root = ROOT, nodeArgs = [], name = 'mlproxy', metricsListen = 'off' } = {}) {
   const logFile = (dir) => join(dir, 'server.log');
   const server = await startMountProcess({
     name,
@@ -457,7 +458,7 @@ export async function startServer({ env = {}, args = () => [], cpus, root = ROOT
       '--mountpoint',
       mnt,
       '--metrics-listen',
-      'off',
+      metricsListen,
       '--log-file',
       logFile(dir),
       '--log-level',

@@ -1,11 +1,13 @@
 // Interleaved A/B through FUSE of two or more mlproxy builds (and the bare fuse-native server for reference)
 // mounted side by side, pinned to one CPU, the ceilings benchmark's C client running the same work on each in
 // rotated order, round after round: bulk dataset ingest (60,000 samples of 16 + 4, as MLDS or as the ceilings
-// bench's text, 64 KiB writes; MB/s) or recommendation transactions (the ceilings bench's 3,000 on a held fd;
-// p50 and p99 in µs).
-//   node bench/mlds-ab.mjs [--kind binary|text|txn] [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] NAME=ROOT...
+// bench's text, 64 KiB writes; MB/s), one sample per write (the ceilings bench's 5,000 lines of that text, a
+// write each, on one open file; writes/s) or recommendation transactions (the ceilings bench's 3,000 on a held
+// fd; p50 and p99 in µs).
+//   node bench/mlds-ab.mjs [--kind binary|text|line|txn] [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] [--metrics on|off] NAME=ROOT...
 //     NAME=ROOT   an mlproxy checkout or copy with bin/ and dist/ built (e.g. base=/tmp/mlds-base new=.)
 //     --cpu-prof  run the servers under node --cpu-prof (50 µs), NAME.cpuprofile written to DIR when they stop
+//     --metrics   mlproxy's /metrics endpoint, on (a free port, as it runs by default) or off
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
 // build's median and range and its per-round ratio to the first build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
@@ -25,6 +27,7 @@ const { values: opts, positionals } = parseArgs({
     'client-cpu': { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
     'no-bare': { type: 'boolean', default: false },
+    metrics: { type: 'string', default: 'on' },
   },
 });
 const SERVER_CPU = '0';
@@ -38,8 +41,10 @@ const MODEL_CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=
 const work = mkdtempSync(join(tmpdir(), 'mlds-ab-'));
 const clientBin = buildFuseClient(work);
 const { xs, ys } = syntheticData(ROWS, INPUTS, OUTPUTS, 31);
-if (!['binary', 'text', 'txn'].includes(opts.kind)) throw new Error(`--kind must be binary, text or txn, not ${opts.kind}`);
+if (!['on', 'off'].includes(opts.metrics)) throw new Error(`--metrics must be on or off, not ${opts.metrics}`);
+if (!['binary', 'text', 'line', 'txn'].includes(opts.kind)) throw new Error(`--kind must be binary, text, line or txn, not ${opts.kind}`);
 const TXNS = 3000;
+const LINE_WRITES = 5000;
 const dataFile = join(work, `data.${opts.kind}`);
 // The text and the queries are the ceilings bench's: the same samples in fixed point, as integers.
 const fixedPoint = (a) => a.map((v) => Math.round(v * SCALE));
@@ -49,7 +54,12 @@ writeFileSync(
     ? datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE)
     : opts.kind === 'txn'
       ? queryText(INPUTS, OUTPUTS, SCALE)
-      : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
+      : opts.kind === 'line'
+        ? datasetText(fixedPoint(xs.subarray(0, LINE_WRITES * INPUTS)), fixedPoint(ys.subarray(0, LINE_WRITES * OUTPUTS)), INPUTS, OUTPUTS).replace(
+            /\.00000/g,
+            '',
+          )
+        : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
 );
 
 /** node flags for a server: under --cpu-prof, a profile per server named after it. */
@@ -57,7 +67,13 @@ const profFlags = (name) =>
   opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', opts['cpu-prof'], '--cpu-prof-name', `${name}.cpuprofile`] : [];
 
 async function startBuild(name, root) {
-  const s = await startServer({ name: `mlds-${name}`, cpus: SERVER_CPU, root, nodeArgs: profFlags(name) });
+  const s = await startServer({
+    name: `mlds-${name}`,
+    cpus: SERVER_CPU,
+    root,
+    nodeArgs: profFlags(name),
+    metricsListen: opts.metrics === 'off' ? 'off' : '127.0.0.1:0',
+  });
   createModel(s, 'm', MODEL_CONFIG);
   return { name, server: s, sink: s.path('models', 'm', 'dataset'), txn: s.path('models', 'm', 'recommendation') };
 }
@@ -67,15 +83,17 @@ async function startBare() {
   return { name: 'bare', server: s, sink: s.path('sink'), txn: s.path('txn') };
 }
 
-/** One batch: open, 64 KiB writes, close (MB/s); or the transactions on a held fd (p50 and p99, µs). */
+/** One batch: open, writes of 64 KiB (MB/s) or of a line each (writes/s), close; or the transactions on a held fd (p50 and p99, µs). */
 function batch(target) {
-  const args = opts.kind === 'txn' ? ['txn', target.txn, dataFile, String(TXNS)] : ['write', target.sink, dataFile, String(CHUNK)];
+  const args =
+    opts.kind === 'txn' ? ['txn', target.txn, dataFile, String(TXNS)] : ['write', target.sink, dataFile, opts.kind === 'line' ? 'lines' : String(CHUNK)];
   const r = JSON.parse(execFileSync('taskset', ['-c', opts['client-cpu'], clientBin, ...args], { encoding: 'utf8' }));
   if (opts.kind === 'txn') return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 }; // the client's ns
+  if (opts.kind === 'line') return { wps: r.writes / (r.ns / 1e9) };
   return { mbs: (r.bytes / r.ns) * 1e3 }; // bytes per ns is GB/s
 }
-const FIGURES = opts.kind === 'txn' ? ['p50', 'p99'] : ['mbs'];
-const UNIT = { mbs: 'MB/s', p50: 'µs p50', p99: 'µs p99' };
+const FIGURES = { txn: ['p50', 'p99'], line: ['wps'] }[opts.kind] ?? ['mbs'];
+const UNIT = { mbs: 'MB/s', wps: 'writes/s', p50: 'µs p50', p99: 'µs p99' };
 
 const builds = positionals.map((p) => {
   const [name, root] = p.split('=');
