@@ -90,7 +90,7 @@ export const MODEL_FILES = {
     // Reads after a write on the same handle are served from handle.result by ops.read; this is a read without one.
     read: ({ session }) => session.latestRecommendation(),
     write: ({ session, handle }, data) => {
-      handle.result = Buffer.from(session.transact(data));
+      handle.result = session.transact(data);
       handle.resultBase = undefined;
     },
   },

@@ -1,12 +1,13 @@
 // Pure wire formats: dataset decoding across chunk boundaries, numbers, queries, feedback and config text.
 import t, { type Test } from 'tap';
-import { DatasetDecoder, parseNumber, parseQueries, parseQueryBytes, parseFeedback, formatRows } from '../../src/engine/data/codec.js';
+import { DatasetDecoder, parseNumber, parseQueries, parseQueryBytes, parseFeedback, formatRows, formatRowsBytes } from '../../src/engine/data/codec.js';
 import { parseConfigText, validateConfig, DEFAULT_CONFIG } from '../../src/engine/session/config.js';
 import { SampleRing } from '../../src/engine/data/ring.js';
 import { BlockBuilder, flatten } from '../../src/engine/data/row-blocks.js';
 import { MlError } from '../../src/errors.js';
 import { ROW, scanLines, scanRow } from '../../src/engine/data/text-scan.js';
 import { scaleInts } from '../../src/engine/data/fixed-point.js';
+import { xorshift32 } from '../helpers/prng.js';
 
 const einval = (fn: () => unknown) => {
   try {
@@ -64,6 +65,33 @@ t.test('queries, feedback and formatting', (t) => {
   t.same([...(fb[1].corrected as Float32Array)], [1]);
   t.equal(formatRows(Float32Array.of(1.5, -2.25), 2, 1000), '1500 -2250\n');
   t.equal(formatRows(Float32Array.of(1.5, -2.25), 1, 1), '1.5\n-2.25\n');
+  t.end();
+});
+
+t.test('formatRowsBytes writes exactly formatRows text', (t) => {
+  const edges = [0, -0, 0.0004, -0.0004, 0.0005, -0.0005, 1, -1, 9.999, 10, 99.9995, 1e6, -1e6, 2 ** 31, -(2 ** 31), 2 ** 53, 2 ** 60, -(2 ** 70)];
+  const special = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 3.4e38, -3.4e38, 1.17e-38];
+  const next = xorshift32(2024);
+  const random = Array.from({ length: 20000 }, () => {
+    const r = next();
+    // Values of every magnitude a float32 output can take, both signs, rounded to float32 as outputs are.
+    return Math.fround((r & 1 ? -1 : 1) * (r / 2 ** 32) * 10 ** ((r >>> 3) % 40) * 10 ** -((r >>> 9) % 12));
+  });
+  // Every power of ten and its neighbours, where the digit count changes.
+  const powers = Array.from({ length: 17 }, (_, k) => [10 ** k - 1, 10 ** k, 10 ** k + 1].map((v) => v / 1000)).flat();
+  for (const scale of [1, 10, 1000, 1_000_000]) {
+    for (const width of [1, 3, 4]) {
+      const values = Float32Array.from([...edges, ...special, ...powers, ...random].slice(0, Math.floor(20060 / width) * width));
+      t.equal(formatRowsBytes(values, width, scale).toString('latin1'), formatRows(values, width, scale), `scale ${scale}, width ${width}`);
+    }
+  }
+  // Doubles too (the values are an ArrayLike<number>): beyond float32's range and precision.
+  const doubles = [2 ** 53 - 1, 2 ** 53 + 2, 1e21, -1e21, 1.7976931348623157e308, -1.7976931348623157e308, 123456789012.5];
+  t.equal(formatRowsBytes(doubles, 1, 1000).toString('latin1'), formatRows(doubles, 1, 1000), 'doubles');
+  t.equal(formatRowsBytes(new Float32Array(0), 4, 1000).length, 0, 'no rows, no bytes');
+  const first = formatRowsBytes(Float32Array.of(1, 2), 2, 1000);
+  formatRowsBytes(Float32Array.of(7, 8), 2, 1000);
+  t.equal(first.toString(), '1000 2000\n', 'an answer is its own copy: the next one does not overwrite it');
   t.end();
 });
 

@@ -26,7 +26,7 @@ t.test('paused: samples are taken in, queries answered, no round runs; off: trai
   t.equal(session.learner.trainRounds, 0, 'no training round while paused');
   t.equal(session.learner.training, false, 'nothing is training');
   t.equal(session.learner.generation, generation, 'the weights did not move');
-  t.match(session.transact(Buffer.from('1 2\n')), /^-?[0-9.e+-]+\n$/, 'a query is answered from the weights in force');
+  t.match(session.transact(Buffer.from('1 2\n')).toString(), /^-?[0-9.e+-]+\n$/, 'a query is answered from the weights in force');
   t.match(session.events.render(), /config_committed training_pause=on/, 'the events file says training was paused');
 
   session.stageConfig('training_pause=off\n');

@@ -6,7 +6,7 @@ import type { Bus } from '../../events.js';
 import { LIMITS } from '../../limits.js';
 import type { Fault } from '../../protocol.js';
 import { type Mode, CORRECTION_REPEAT } from '../../modes/index.js';
-import { formatRows, parseFeedback, parseQueryBytes, type FeedbackLine } from '../data/codec.js';
+import { formatRowsBytes, parseFeedback, parseQueryBytes, type FeedbackLine } from '../data/codec.js';
 import type { FastNetwork } from '../infer/network.js';
 import type { ModelConfig } from './config.js';
 import { applyFault } from './faults.js';
@@ -30,7 +30,8 @@ export interface RecommenderContext {
 }
 
 export class Recommender {
-  private latestAnswer: string | undefined;
+  /** The newest answer's bytes, shared by every reader: nothing writes into it. */
+  private latestAnswer: Buffer | undefined;
   /** The inputs of the newest query, which feedback's corrected outputs pair with. */
   private lastQuery: Float32Array | undefined;
   fault: Fault = 'none';
@@ -53,8 +54,8 @@ export class Recommender {
     return parseQueryBytes(bytes, config.inputs, config.scale, MAX_QUERIES_PER_WRITE);
   }
 
-  /** Answer parsed queries with the weights in force: the answer text the writer reads back. */
-  answer(queries: Float32Array): string {
+  /** Answer parsed queries with the weights in force: the answer the writer reads back, as bytes. */
+  answer(queries: Float32Array): Buffer {
     const config = this.ctx.config();
     const net = this.ctx.network() ?? fail('ENODATA', `recommendation: ${this.ctx.whyNoNetwork()}`);
     const rows = queries.length / config.inputs;
@@ -64,15 +65,19 @@ export class Recommender {
     this.counts.inferences += rows;
     if (this.ctx.mode() === 'emergency') this.counts.inferences_in_emergency += rows;
     this.lastQuery = queries.slice((rows - 1) * config.inputs);
-    this.latestAnswer = formatRows(out, config.outputs, config.scale);
+    this.latestAnswer = formatRowsBytes(out, config.outputs, config.scale);
     this.ctx.bus.emit('inference', { model: this.ctx.name, count: rows, seconds: (performance.now() - began) / 1000 });
-    return applyFault(this.fault, this.latestAnswer);
+    return this.faulted(this.latestAnswer);
   }
 
   /** The newest answer, for a read without a write on the same open file. */
-  latest(): string {
-    const answer = this.latestAnswer ?? fail('ENODATA', 'recommendation: no recommendation yet; write inputs first');
-    return applyFault(this.fault, answer);
+  latest(): Buffer {
+    return this.faulted(this.latestAnswer ?? fail('ENODATA', 'recommendation: no recommendation yet; write inputs first'));
+  }
+
+  /** The answer as the test-only fault rewrites it (the text is ASCII). */
+  private faulted(answer: Buffer): Buffer {
+    return this.fault === 'none' ? answer : Buffer.from(applyFault(this.fault, answer.toString('latin1')), 'latin1');
   }
 
   /** The inputs and outputs changed width: an old query and answer no longer mean anything. */

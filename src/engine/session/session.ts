@@ -278,13 +278,13 @@ export class Session {
   // ---- recommendations and feedback ----------------------------------------------------------
 
   /** A recommendation transaction: the bytes written in, the answer text to read back. */
-  transact(written: Buffer): string {
+  transact(written: Buffer): Buffer {
     const queries = this.report.validated('recommendation', () => this.recommender.parseQueries(written));
     return this.recommender.answer(queries);
   }
 
   /** A read of `recommendation` without a write on the same open file: the newest answer. */
-  latestRecommendation(): string {
+  latestRecommendation(): Buffer {
     return this.recommender.latest();
   }
 
