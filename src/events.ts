@@ -39,13 +39,39 @@ export function listen<K extends EventName>(bus: Bus, name: K, handler: (event: 
   });
 }
 
-/** Subscribe to every event the same way. */
-export function listenAll(bus: Bus, handler: (name: EventName, event: Events[EventName]) => void): void {
-  bus.on('*', (name, event) => {
-    try {
-      handler(name, event as Events[EventName]);
-    } catch {
-      // A broken log sink must not take the server down.
-    }
-  });
+/** Every event's name, for listeners that take all but a few (the check below keeps it in step with Events). */
+export const EVENT_NAMES = [
+  'model_created',
+  'model_destroyed',
+  'verb',
+  'config_committed',
+  'input_rejected',
+  'samples_ingested',
+  'training_round',
+  'training_diverged',
+  'inference',
+  'feedback',
+  'mode_changed',
+  'fs_op',
+  'server',
+] as const satisfies readonly EventName[];
+const everyEventNamed: Exclude<EventName, (typeof EVENT_NAMES)[number]> extends never ? true : never = true;
+void everyEventNamed;
+
+/**
+ * Subscribe to every event but `except` the same way. Each name is subscribed on its own rather than through
+ * mitt's '*': a wildcard listener runs (and mitt copies its list) on every event, fs_op included, which is
+ * emitted for every FUSE request.
+ */
+export function listenAll(bus: Bus, handler: (name: EventName, event: Events[EventName]) => void, except: ReadonlySet<EventName> = new Set()): void {
+  for (const name of EVENT_NAMES) {
+    if (except.has(name)) continue;
+    bus.on(name, (event) => {
+      try {
+        handler(name, event as Events[EventName]);
+      } catch {
+        // A broken log sink must not take the server down.
+      }
+    });
+  }
 }

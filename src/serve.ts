@@ -1,5 +1,5 @@
 // Owns one running server: wires the bus, log, engine, metrics and mount together, and tears them down.
-import { createBus, listenAll } from './events.js';
+import { createBus, listenAll, type EventName } from './events.js';
 import { createLogger, type Level } from './log.js';
 import { Registry } from './engine/registry.js';
 import { createOps } from './fs/ops.js';
@@ -17,8 +17,8 @@ export interface ServeOptions {
   testFaults: boolean;
 }
 
-/** Events that are too frequent for the server log. */
-const QUIET_EVENTS = new Set(['fs_op', 'inference', 'training_round', 'samples_ingested', 'feedback']);
+/** Events that are too frequent for the server log: not even listened to. */
+const UNLOGGED_EVENTS = new Set<EventName>(['fs_op', 'inference', 'training_round', 'samples_ingested']);
 
 /** How often the server checks that its mount is still in place. */
 const MOUNT_CHECK_MS = 2000;
@@ -33,11 +33,15 @@ export interface RunningServer {
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const { log, close: closeLog } = createLogger(opts.logFile, opts.logLevel);
   const bus = createBus();
-  listenAll(bus, (name, event) => {
-    // Feedback is frequent, but a kernel falling back on its own is worth a line every time.
-    const fallback = name === 'feedback' && (event as { source: string }).source === 'fallback';
-    if (!QUIET_EVENTS.has(name) || fallback) log(fallback ? 'warn' : 'info', fallback ? 'kernel_fallback' : name, event as Record<string, unknown>);
-  });
+  listenAll(
+    bus,
+    (name, event) => {
+      // Feedback is frequent, but a kernel falling back on its own is worth a line every time.
+      if (name !== 'feedback') log('info', name, event as Record<string, unknown>);
+      else if ((event as { source: string }).source === 'fallback') log('warn', 'kernel_fallback', event as Record<string, unknown>);
+    },
+    UNLOGGED_EVENTS,
+  );
   const registry = new Registry(bus, opts.stateDir);
   let metrics: Awaited<ReturnType<typeof startMetrics>> | undefined;
   let mounted;

@@ -38,40 +38,57 @@ export function createOps(opts: OpsOptions) {
    * return a promise and are answered when it settles.
    */
   function run(op: string, cb: Callback, result: () => unknown[] | Promise<unknown[]>): void {
+    settle(op, result, (args) => cb(0, ...args), cb);
+  }
+
+  /**
+   * For read and write, whose callback takes a byte count or a negative errno: the binding's callback is both
+   * answers, with no closure or array per request (these answer every transaction and dataset line).
+   */
+  function runBytes(op: string, cb: (n: number) => void, result: () => number | Promise<number>): void {
+    settle(op, result, cb, cb);
+  }
+
+  function settle<T>(op: string, result: () => T | Promise<T>, answer: (value: T) => void, refuse: (errno: number) => void): void {
+    const began = opBegins(op);
+    let value: T | Promise<T>;
+    try {
+      value = result();
+    } catch (err) {
+      return refuse(failed(op, began, err));
+    }
+    if (value instanceof Promise) {
+      value.then(
+        (settled: T) => {
+          succeeded(op, began);
+          answer(settled);
+        },
+        (err: unknown) => refuse(failed(op, began, err)),
+      );
+    } else {
+      succeeded(op, began);
+      answer(value);
+    }
+  }
+
+  function opBegins(op: string): number {
     const began = performance.now();
     // Someone waits on a read (a transaction's answer, `cat stats`) or a listing; a dataset writer's own open,
     // lookups and bulk writes must not make the next bulk write wait (see write for the other writes).
     if (op === 'read' || op === 'readdir') bulk.sawInteractive(began);
-    const failed = (err: unknown) => {
-      const errno = toErrno(err, (bug) => log('error', `internal error in ${op}`, { error: String((bug as Error)?.stack ?? bug) }));
-      if (err instanceof MlError && err.code !== 'ENOENT') log('info', `${op}: ${err.message}`, { errno: err.code });
-      bus.emit('fs_op', { op, errno: -errno, seconds: (performance.now() - began) / 1000 });
-      cb(errno);
-    };
-    const succeeded = (args: unknown[]) => {
-      bus.emit('fs_op', { op, errno: 0, seconds: (performance.now() - began) / 1000 });
-      cb(0, ...args);
-    };
-    let args: unknown[] | Promise<unknown[]>;
-    try {
-      args = result();
-    } catch (err) {
-      return failed(err);
-    }
-    if (args instanceof Promise) args.then(succeeded, failed);
-    else succeeded(args);
+    return began;
   }
 
-  /** For read and write, whose callback takes a byte count or a negative errno. */
-  function runBytes(op: string, cb: (n: number) => void, result: () => number | Promise<number>): void {
-    run(
-      op,
-      (code, n) => cb(code < 0 ? code : (n as number)),
-      () => {
-        const n = result();
-        return n instanceof Promise ? n.then((v) => [v]) : [n];
-      },
-    );
+  function succeeded(op: string, began: number): void {
+    bus.emit('fs_op', { op, errno: 0, seconds: (performance.now() - began) / 1000 });
+  }
+
+  /** The op's negative errno, once its log line (refusals and internal errors) and event are out. */
+  function failed(op: string, began: number, err: unknown): number {
+    const errno = toErrno(err, (bug) => log('error', `internal error in ${op}`, { error: String((bug as Error)?.stack ?? bug) }));
+    if (err instanceof MlError && err.code !== 'ENOENT') log('info', `${op}: ${err.message}`, { errno: err.code });
+    bus.emit('fs_op', { op, errno: -errno, seconds: (performance.now() - began) / 1000 });
+    return errno;
   }
 
   function stat(mode: number, size = 0): Stat {
@@ -223,9 +240,10 @@ export function createOps(opts: OpsOptions) {
         // Files whose writes collect until close (dataset) are decoded as they stream; every other write is parsed whole.
         if (!kind.flush) checkWriteSize(h.session, h.file, len);
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.
-        const apply = () => kind.write?.({ registry, session: h.session as NonNullable<Handle['session']>, handle: h }, buf.subarray(0, len));
+        const ctx = { registry, session: h.session as NonNullable<Handle['session']>, handle: h };
+        const data = buf.subarray(0, len);
         // Big bulk writes wait for the requests already queued (transactions first); `buf` stays ours until we answer.
-        const done = kind.bulkWrite && len >= BULK_WRITE_MIN_BYTES ? bulk.run(apply) : apply();
+        const done = kind.bulkWrite && len >= BULK_WRITE_MIN_BYTES ? bulk.run(() => kind.write?.(ctx, data)) : kind.write(ctx, data);
         return done instanceof Promise ? done.then(() => len) : len;
       });
     },

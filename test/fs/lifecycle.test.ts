@@ -19,6 +19,10 @@ t.test('permissions: other users read, only root writes', async (t) => {
   t.equal(await io('rmdir', dir, '', 'nobody'), 'err EACCES', 'only root removes them');
   const r = await s.sh('echo start > control', { user: 'nobody' });
   t.match(r.stderr, /Permission denied/, 'a shell user sees Permission denied');
+  const log = await s.log();
+  t.match(log, /"message":"model_created"/, "the server log has the engine's events");
+  t.match(log, /"message":"verb"/);
+  t.notMatch(log, /"message":"fs_op"/, 'but not one line per FUSE request');
 });
 
 t.test('content is never stale or cut short', async (t) => {
