@@ -542,6 +542,14 @@ export async function poll(check, ms, what) {
 // Output: each benchmark hands back a markdown section and its goals. With `--out FILE` they are
 // written as JSON for bench/report.mjs; without it the section is printed.
 
+// A reader that stops early (`| head`) must not end a benchmark before its cleanup (mounts, servers, its temporary
+// directory): what would have gone to the closed pipe is dropped, and the benchmark runs on to its end.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+}
+
 export function progress(msg) {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }

@@ -2,8 +2,8 @@
 // baselines built, all servers mounted and driven, JSON and the report written, every mount and process gone.
 // No timing assertions: the numbers only have to exist.
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,6 +82,25 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
   t.same(await mountsUnder(dir), [], 'no mount left');
   const started = await startedPids();
   t.equal(started.length, 4, 'four servers were started (mlproxy twice, two baselines)');
+  t.same(started.filter(alive), [], 'every server process is gone');
+});
+
+t.test('bench/ceilings.mjs whose reader stops early (| head) still finishes and cleans up', async (t) => {
+  const { dir, env, started: startedPids } = await benchRun(t, 'mlproxy-smoke-pipe-');
+  const child = spawn(process.execPath, [join(ROOT, 'bench/ceilings.mjs'), '--quick'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The first progress line read, both pipes close: every later write of the benchmark meets EPIPE.
+  child.stderr.once('data', () => {
+    child.stdout.destroy();
+    child.stderr.destroy();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  t.equal(code, 0, 'it ran to its end');
+  t.same(await readdir(join(dir, 'tmp')), [], 'its temporary directory is gone');
+  t.same(await mountsUnder(dir), [], 'no mount left');
+  const started = await startedPids();
+  t.equal(started.length, 4, 'all four servers were started');
   t.same(started.filter(alive), [], 'every server process is gone');
 });
 
