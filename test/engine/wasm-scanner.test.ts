@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { scanLines, scanLinesInJs, type LineCursor } from '../../src/engine/data/text-scan.js';
 import { wasmScanner } from '../../src/engine/data/wasm-scanner.js';
+import { xorshift32 } from '../helpers/prng.js';
 
 const scanner = (() => {
   const found = wasmScanner();
@@ -11,14 +12,9 @@ const scanner = (() => {
   return found;
 })();
 
-let seed = 11;
-/** xorshift32: plain integer steps, so every run draws the same buffers. */
-const rand = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 4294967296;
-};
+const next = xorshift32(11);
+/** In [0, 1), the same buffers every run. */
+const rand = () => next() / 4294967296;
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');
 
