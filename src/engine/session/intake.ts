@@ -50,10 +50,15 @@ export class Intake {
       },
       refuse: (err, decoded) => this.refuse(err, decoded),
       store: (decoded, bytes, dropped, width) => {
-        // Without a dataset log, the batch's blocks go to the buffer as they are (MLDS rows as written, divided by
-        // scale there): it copies them when a row is first read (a training round, a reader), off the write path.
-        // The log records floats from the blocks, so with one they are scaled and copied now.
-        const fixed = this.ctx.store ? undefined : decoded.fixedPoint();
+        // The dataset log records floats from the blocks, so with one the rows are scaled and copied now.
+        if (this.ctx.store) {
+          const rows = decoded.rows();
+          this.checkWidth(width, valueCount(rows));
+          return this.ingest(rows, bytes, dropped);
+        }
+        // Without a log, the batch's blocks go to the buffer as they are (MLDS rows as written, divided by scale
+        // there): it copies them when a row is first read (a training round, a reader), off the write path.
+        const fixed = decoded.fixedPoint();
         if (fixed) {
           this.checkWidth(width, valueCount(fixed.ints));
           this.admit(valueCount(fixed.ints), bytes, dropped, () => this.ring.pushFixedPoint(fixed.ints, fixed.scale, decoded.handOver()));
@@ -61,11 +66,7 @@ export class Intake {
         }
         const rows = decoded.rows();
         this.checkWidth(width, valueCount(rows));
-        if (!this.ctx.store) {
-          this.admit(valueCount(rows), bytes, dropped, () => this.ring.pushRowsHandedOver(rows, decoded.handOver()));
-          return;
-        }
-        return this.ingest(rows, bytes, dropped);
+        this.admit(valueCount(rows), bytes, dropped, () => this.ring.pushRowsHandedOver(rows, decoded.handOver()));
       },
     });
   }
