@@ -172,8 +172,8 @@ MODULE_PARM_DESC(support_min_samples, "training samples a candidate needs in a c
 /*
  * guard_min_samples, guard_margin (round 9): a candidate whose training
  * samples in a context trail the default window's there by more than
- * guard_margin (evidence units: 50 is 1% of RA_REL_BASE, the mode policy's
- * demotion margin, a 3.5% throughput loss), at about two standard errors,
+ * guard_margin (score units, RA_REL_BASE the default: 50 is 0.05 of a
+ * doubling, a 3.5% throughput loss), at about two standard errors,
  * both with guard_min_samples samples, is not chosen there in any mode
  * (mlp_ra_guarded_mask).  Explored blocks still try it at their bounded
  * share in learning and collaboration, and their samples can lift it
@@ -185,7 +185,7 @@ MODULE_PARM_DESC(guard_min_samples, "samples a candidate and the default window 
 
 static unsigned int guard_margin = 50;
 module_param(guard_margin, uint, 0444);
-MODULE_PARM_DESC(guard_margin, "how far (evidence units, 5000 = the default) a candidate's samples must trail the default window's in a context, beyond two standard errors, to be guarded there (0..5000, default 50)");
+MODULE_PARM_DESC(guard_margin, "how far (score units, 5000 = the default, 1000 a doubling) a candidate's samples must trail the default window's in a context, beyond two standard errors, to be guarded there (0..5000, default 50)");
 
 /*
  * device_stats: also attach the tracepoints block_rq_complete and
@@ -795,7 +795,9 @@ static s32 ra_mean(s64 sum, u32 n)
 }
 
 /*
- * dmesg: the mean relative score of ml and default evidence per context,
+ * dmesg: the mean relative score (RA_REL_BASE = the default, as the
+ * training samples; the feedback sent is mlp_ra_evidence() of it) of ml
+ * and default evidence per context,
  * and of the ml evidence by the window it ran with (round 5: on cloud the
  * lookups' ml evidence read below the default while the network chose
  * 16 KiB there most of the time; this line tells which windows pulled it)
@@ -1230,9 +1232,9 @@ static void ra_estimate_efficiency(struct ml_lib_model *model,
 			break;	/* keep the order: send what we have first */
 		*have = true;
 		if (f->ml)
-			fb->ml_permil = (u32)max(f->eff, 0);
+			fb->ml_permil = mlp_ra_evidence(f->eff);
 		else
-			fb->default_permil = (u32)max(f->eff, 0);
+			fb->default_permil = mlp_ra_evidence(f->eff);
 		seen++;
 	}
 	s->fb_head = (s->fb_head + seen) % RA_FB_RING;

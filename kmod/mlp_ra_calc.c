@@ -240,6 +240,14 @@ bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
 	return true;
 }
 
+/* A relative score (RA_REL_BASE = the default) as evidence (RA_EVIDENCE_BASE). */
+u32 mlp_ra_evidence(s32 rel)
+{
+	s32 ev = rel - RA_REL_BASE + RA_EVIDENCE_BASE;
+
+	return ev > 0 ? (u32)ev : 0;
+}
+
 /*
  * The context of a sample from its features (the same bits as
  * mlp_ra_context, from the features it made): a training sample pairs two

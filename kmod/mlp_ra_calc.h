@@ -109,6 +109,22 @@ int mlp_ra_explore_candidate(u32 choice_kb, u32 rnd);
  * (inadequate) a 2.4x loss.  Scores below zero (32x worse) clamp to 0.
  */
 #define RA_REL_BASE		5000
+/*
+ * RA_EVIDENCE_BASE: where "as good as the default" sits in the evidence
+ * sent as feedback (round 10).  The policy's margins are throughput
+ * fractions (docs/modes.md: +2% must pay for the proxy; the issue's
+ * goal: never more than 2% slower), and at RA_REL_BASE a relative 2% was
+ * a 7% throughput change.  With the base at RA_SCALE / ln 2 (1443, the
+ * fixed-point doubling count of one e-fold) a relative difference of
+ * means is the mean natural log of the throughput ratio, which for the
+ * margins' sizes is the throughput change itself: +2% to promote is a
+ * 2% gain, -1% to demote a 1% loss, -25% (inadequate) a 1.28x loss.  The
+ * wire carries unsigned values, so an interval more than e times worse
+ * than its context's default reads 0: losses that size are far past
+ * every margin.  Training samples keep RA_REL_BASE (their clamp at 0 is
+ * 32x worse, so the network sees losses whole).
+ */
+#define RA_EVIDENCE_BASE	1443
 #define RA_BASE_MIN		3	/* default intervals before a context counts */
 #define RA_BASE_SHIFT		3	/* running mean: 1/8 weight per new score */
 
@@ -121,6 +137,7 @@ unsigned int mlp_ra_context(const struct ra_counts *c);
 void mlp_ra_baseline_add(struct ra_baseline *b, unsigned int ctx, s32 eff);
 bool mlp_ra_relative(const struct ra_baseline *b, unsigned int ctx, s32 eff,
 		     s32 *rel);
+u32 mlp_ra_evidence(s32 rel);
 
 unsigned int mlp_ra_context_of_features(const s32 *features);
 

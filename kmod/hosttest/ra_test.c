@@ -159,6 +159,16 @@ static void test_context(void)
 	ok(mlp_ra_relative(&b, 4, 12000, &rel) && rel > RA_REL_BASE - 50 && rel <= RA_REL_BASE,
 	   "the default's running score follows a change in the context");
 	ok(!mlp_ra_relative(&b, RA_NR_CONTEXTS, 1, &rel), "an out-of-range context is refused");
+	/* evidence (round 10): relative differences of means are throughput changes */
+	ok(mlp_ra_evidence(RA_REL_BASE) == RA_EVIDENCE_BASE, "as good as the default is RA_EVIDENCE_BASE");
+	ok(mlp_ra_evidence(RA_REL_BASE + 29) == RA_EVIDENCE_BASE + 29 &&
+	   29 * 1000 / RA_EVIDENCE_BASE == 20,
+	   "a 2% throughput gain (0.029 of a doubling) reads +2% of RA_EVIDENCE_BASE, the promotion margin");
+	ok(mlp_ra_evidence(RA_REL_BASE - RA_EVIDENCE_BASE) == 0 &&
+	   mlp_ra_evidence(RA_REL_BASE - 3000) == 0 && mlp_ra_evidence(0) == 0,
+	   "an interval e times worse than the default or more reads 0");
+	ok(mlp_ra_evidence(RA_REL_MAX) == RA_REL_MAX - RA_REL_BASE + RA_EVIDENCE_BASE,
+	   "gains keep their size");
 }
 
 /*
