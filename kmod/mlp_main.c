@@ -324,7 +324,7 @@ static int mlp_cmp_u32(const void *a, const void *b)
 static u32 mlp_percentile(u32 *v, unsigned int n, unsigned int permil)
 {
 	sort(v, n, sizeof(*v), mlp_cmp_u32, NULL);
-	return v[(u64)(n - 1) * permil / 1000];
+	return v[div_u64((u64)(n - 1) * permil, 1000)];
 }
 
 /*

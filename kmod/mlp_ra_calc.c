@@ -52,7 +52,7 @@ void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes)
 
 static u64 ra_div(u64 a, u64 b)
 {
-	return b ? a / b : 0;
+	return b ? div64_u64(a, b) : 0;
 }
 
 void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
@@ -97,9 +97,9 @@ bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff)
 	if (!n || !dt_ms)
 		return false;
 	for (i = 0; i < n; i++)
-		sum += (u64)mlp_ra_log2fx(ra_div(c->task_bytes[i] * 1000 / 1024,
+		sum += (u64)mlp_ra_log2fx(ra_div((c->task_bytes[i] * 1000) >> 10,
 						 dt_ms) + 1);
-	*eff = (s32)(sum / n);
+	*eff = (s32)div_u64(sum, n);
 	return true;
 }
 
@@ -457,7 +457,7 @@ s32 mlp_ra_support_mean(const struct ra_support *sup, unsigned int ctx, int cand
 	if (ctx >= RA_NR_CONTEXTS || cand < 0 || cand >= RA_NR_CANDIDATES)
 		return 0;
 	n = sup->n[ctx][cand];
-	return n ? (s32)(sup->sum[ctx][cand] / (s64)n) : 0;
+	return n ? (s32)div64_s64(sup->sum[ctx][cand], n) : 0;
 }
 
 /*
@@ -479,8 +479,8 @@ static bool ra_moments_of(const struct ra_support *sup, unsigned int ctx,
 
 	if (!n || n < min_samples)
 		return false;
-	m->mean = sup->sum[ctx][cand] / (s64)n;
-	m2 = sup->sumsq[ctx][cand] / n;
+	m->mean = div64_s64(sup->sum[ctx][cand], n);
+	m2 = div64_u64(sup->sumsq[ctx][cand], n);
 	sq = (u64)(m->mean * m->mean);
 	m->var = m2 > sq ? m2 - sq : 0;
 	m->n = n < RA_GUARD_N_CAP ? n : RA_GUARD_N_CAP;

@@ -20,13 +20,14 @@ u32 mlp_synth_rand(struct mlp_synth_rng *rng)
 s32 mlp_synth_feature(u64 t_ms, struct mlp_synth_rng *rng)
 {
 	u32 half = SYNTH_DRIFT_PERIOD_MS / 2;
-	u32 phase = (u32)(t_ms % SYNTH_DRIFT_PERIOD_MS);
+	u32 phase;
 	s32 f;
 
+	div_u64_rem(t_ms, SYNTH_DRIFT_PERIOD_MS, &phase);
 	if (phase < half)
-		f = (s32)((u64)phase * SYNTH_FEATURE_MAX / half);
+		f = (s32)div_u64((u64)phase * SYNTH_FEATURE_MAX, half);
 	else
-		f = (s32)((u64)(SYNTH_DRIFT_PERIOD_MS - phase) * SYNTH_FEATURE_MAX / half);
+		f = (s32)div_u64((u64)(SYNTH_DRIFT_PERIOD_MS - phase) * SYNTH_FEATURE_MAX, half);
 	if (rng)
 		f += (s32)(mlp_synth_rand(rng) % (2 * SYNTH_JITTER + 1)) - SYNTH_JITTER;
 	if (f < 0)
@@ -90,7 +91,7 @@ void mlp_synth_default_learn(struct mlp_synth_default *d, s32 best_in_hindsight)
 		d->primed = true;
 		return;
 	}
-	d->avg_fp += (target - d->avg_fp) / (1 << SYNTH_EWMA_SHIFT);
+	d->avg_fp += div_s64(target - d->avg_fp, 1 << SYNTH_EWMA_SHIFT);
 }
 
 bool mlp_synth_gate_pass(struct mlp_synth_gate *g, u32 permil)

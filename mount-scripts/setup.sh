@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages="libfuse2 fuse"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages prometheus linux-image-amd64 linux-headers-amd64 linux-source-6.1 qemu-system-x86 busybox-static cpio kmod gcc make libfuse-dev pkg-config libc6-dev e2fsprogs lz4 clang lld"
+  packages="$packages prometheus linux-image-amd64 linux-headers-amd64 linux-source-6.1 qemu-system-x86 busybox-static cpio kmod gcc make libfuse-dev pkg-config libc6-dev e2fsprogs lz4 clang lld gcc-multilib"
 fi
 
 missing=""
