@@ -183,6 +183,16 @@ static unsigned int guard_min_samples = 16;
 module_param(guard_min_samples, uint, 0444);
 MODULE_PARM_DESC(guard_min_samples, "samples a candidate and the default window need in a context before the guard may keep the model from a candidate that trails the default there; 0: no guard (0..100000, default 16)");
 
+/*
+ * mix_min_intervals (round 11): the model's evidence is thinned to the
+ * default's mix of contexts (struct ra_mix in mlp_ra_calc.h), judging a
+ * context once both have this many eligible intervals there; 0 sends every
+ * ml interval, as before round 11.
+ */
+static unsigned int mix_min_intervals = 8;
+module_param(mix_min_intervals, uint, 0444);
+MODULE_PARM_DESC(mix_min_intervals, "eligible default and ml intervals a context needs before the ml evidence there is thinned to the default's mix of contexts; 0: no thinning (0..100000, default 8)");
+
 static unsigned int guard_margin = 50;
 module_param(guard_margin, uint, 0444);
 MODULE_PARM_DESC(guard_margin, "how far (score units, 5000 = the default, 1000 a doubling) a candidate's samples must trail the default window's in a context, beyond two standard errors, to be guarded there (0..5000, default 50)");
@@ -275,6 +285,7 @@ struct ra_subsys {
 	unsigned int prev_ctx;
 	bool have_prev;
 	struct ra_baseline baseline;	/* the default's score per context */
+	struct ra_mix mix;		/* eligible evidence per context (timer) */
 	unsigned int unseen_noted;	/* contexts reported new in dmesg, bits */
 	/* evidence sent per context, [ml][ctx], for the unload summary */
 	s64 ev_sum[2][RA_NR_CONTEXTS];
@@ -314,7 +325,7 @@ struct ra_subsys {
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
 	atomic64_t choices_qnet, choices_limited, choices_guarded, trials;
 	atomic_t support_rows;
-	atomic64_t samples_dropped, feedback_dropped;
+	atomic64_t samples_dropped, feedback_dropped, feedback_thinned;
 	atomic_t last_eff;
 	atomic_t probes_attached;
 
@@ -407,6 +418,7 @@ ML_LIB_STATUS(intervals_ml, ml_lib_counter_ops, ra.intervals_ml, "intervals that
 ML_LIB_STATUS(intervals_explore, ml_lib_counter_ops, ra.intervals_explore, "intervals that explored a random candidate (read-only)");
 ML_LIB_STATUS(intervals_idle, ml_lib_counter_ops, ra.intervals_idle, "intervals in which no task read from the device (read-only)");
 ML_LIB_STATUS(intervals_phase_change, ml_lib_counter_ops, ra.intervals_phase_change, "scored intervals not reported as evidence because their context differed from the one before (read-only)");
+ML_LIB_STATUS(feedback_thinned, ml_lib_counter_ops, ra.feedback_thinned, "ml intervals left out of the evidence to match its mix of contexts to the default's (mix_min_intervals, read-only)");
 ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
 ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
 ML_LIB_STATUS(choices_guarded, ml_lib_counter_ops, ra.choices_guarded, "choices where the network's best candidate trailed the default window in the context's samples (the guard, read-only)");
@@ -729,7 +741,10 @@ static void ra_set_window(struct ra_subsys *s, u32 kb, bool chosen)
  * window was chosen for the phase that ended.  The CI runs showed such
  * intervals, about one in six of the scan-heavy workload's, as the noisiest
  * of all, and a cost only model blocks paid; the time to finish the work
- * still pays it.
+ * still pays it.  An eligible ml interval is then kept with the share
+ * that matches the model's mix of contexts to the default's (struct
+ * ra_mix, round 11): dropping boundaries costs a short phase most of its
+ * intervals, and the model's gains shorten phases.
  */
 static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 			      s32 rel)
@@ -750,6 +765,13 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 	 */
 	if (rel < 0 || ra_in_emergency(s))
 		return;
+	mlp_ra_mix_add(&s->mix, s->cur_scored_as_ml, ctx);
+	if (s->cur_scored_as_ml &&
+	    mlp_synth_rand(&s->rng) % RA_SCALE >=
+	    mlp_ra_mix_keep_permil(&s->mix, ctx, mix_min_intervals)) {
+		atomic64_inc(&s->feedback_thinned);
+		return;
+	}
 	if (s->fb_count >= RA_FB_RING) {
 		atomic64_inc(&s->feedback_dropped);
 		return;
@@ -814,10 +836,11 @@ static void ra_report_evidence(struct ra_subsys *s)
 			continue;
 		for (k = 0; k < 2; k++)
 			mean[k] = ra_mean(s->ev_sum[k][c], s->ev_n[k][c]);
-		pr_info("evidence context %u (%s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u\n",
+		pr_info("evidence context %u (%s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u; eligible ml %u, kept per mille %u\n",
 			c, ra_context_names[c], s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
 			s->chosen[c][0], s->chosen[c][1], s->chosen[c][2],
-			s->chosen[c][3]);
+			s->chosen[c][3], s->mix.n[1][c],
+			mlp_ra_mix_keep_permil(&s->mix, c, mix_min_intervals));
 		ws = s->ev_win_sum[c];
 		wn = s->ev_win_n[c];
 		pr_info("evidence context %u, ml by window 16/128/512/2048: n %u/%u/%u/%u, mean %d/%d/%d/%d; samples %u/%u/%u/%u, mean %d/%d/%d/%d; guarded 0x%x\n",
@@ -1466,8 +1489,9 @@ static int __init ra_init(void)
 	    emergency_period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
 	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
 	    settle_intervals >= block_intervals || support_min_samples > 100000 ||
-	    guard_min_samples > 100000 || guard_margin > 5000) {
-		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples and guard_min_samples 0..100000, guard_margin 0..5000\n");
+	    guard_min_samples > 100000 || guard_margin > 5000 ||
+	    mix_min_intervals > 100000) {
+		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples and mix_min_intervals 0..100000, guard_margin 0..5000\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

@@ -248,6 +248,47 @@ u32 mlp_ra_evidence(s32 rel)
 	return ev > 0 ? (u32)ev : 0;
 }
 
+void mlp_ra_mix_add(struct ra_mix *m, bool ml, unsigned int ctx)
+{
+	unsigned int i, k;
+
+	if (ctx >= RA_NR_CONTEXTS)
+		return;
+	if (++m->n[ml][ctx] < RA_MIX_N_CAP)
+		return;
+	/* halve all: the ratios stay, the products below stay in 64 bits */
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < RA_NR_CONTEXTS; k++)
+			m->n[i][k] /= 2;
+}
+
+static bool ra_mix_judged(const struct ra_mix *m, unsigned int ctx, u32 min_n)
+{
+	return m->n[0][ctx] >= min_n && m->n[1][ctx] >= min_n;
+}
+
+/* Per mille of ml intervals kept in ctx: see struct ra_mix. */
+u32 mlp_ra_mix_keep_permil(const struct ra_mix *m, unsigned int ctx, u32 min_n)
+{
+	unsigned int k, best = RA_NR_CONTEXTS;
+	u64 keep;
+
+	if (!min_n || ctx >= RA_NR_CONTEXTS || !ra_mix_judged(m, ctx, min_n))
+		return RA_SCALE;
+	/* the context with the most default intervals per ml interval */
+	for (k = 0; k < RA_NR_CONTEXTS; k++) {
+		if (!ra_mix_judged(m, k, min_n))
+			continue;
+		if (best == RA_NR_CONTEXTS ||
+		    (u64)m->n[0][k] * m->n[1][best] > (u64)m->n[0][best] * m->n[1][k])
+			best = k;
+	}
+	/* (d_c / m_c) / (d_best / m_best), products of two u32 each */
+	keep = div64_u64((u64)m->n[0][ctx] * m->n[1][best] * RA_SCALE,
+			 (u64)m->n[1][ctx] * m->n[0][best]);
+	return keep > RA_SCALE ? RA_SCALE : (u32)keep;
+}
+
 /*
  * The context of a sample from its features (the same bits as
  * mlp_ra_context, from the features it made): a training sample pairs two

@@ -141,6 +141,31 @@ u32 mlp_ra_evidence(s32 rel);
 
 unsigned int mlp_ra_context_of_features(const s32 *features);
 
+/*
+ * The mix (round 11).  Each interval is evidence relative to the default in
+ * its context, but the policy averages over intervals, so each context
+ * weighs by how many of its intervals reach the evidence.  A better window
+ * shortens its phase, and a short phase loses more of its intervals to
+ * phase changes and settling: in round 10's cloud warm-up the mmap lookups,
+ * where the model's gain was (1.5x), were a quarter of the default's
+ * evidence and a tenth of the model's, so the scans (no gain) drowned it.
+ * The time to finish fixed work weighs each context by the time the default
+ * spends there.  So an ml interval in context c is kept as evidence with
+ * probability (d_c / m_c) / max_k (d_k / m_k), d and m the default's and
+ * the model's eligible intervals per context: the contexts where the model
+ * is over-represented are thinned until its mix is the default's.  A
+ * context with fewer than min_n of either is not judged (kept, and left
+ * out of the max): its ratio would be noise.  Thinning leaves every kept
+ * value as it was (no weights: a weighted loss would clamp at 0 sooner).
+ */
+#define RA_MIX_N_CAP		(1U << 24)	/* a count here halves them all */
+struct ra_mix {
+	u32 n[2][RA_NR_CONTEXTS];	/* eligible intervals, [ml][ctx] */
+};
+
+void mlp_ra_mix_add(struct ra_mix *m, bool ml, unsigned int ctx);
+u32 mlp_ra_mix_keep_permil(const struct ra_mix *m, unsigned int ctx, u32 min_n);
+
 /* read() calls of this size or more are a scan's (context bit 2 for read()) */
 #define RA_LARGE_READ_BYTES	(32 * 1024)
 

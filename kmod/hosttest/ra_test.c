@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mlp_ra_calc.h"
 #include "hosttest/tap.h"
@@ -369,6 +370,66 @@ static void test_guard(void)
 	   "a sample's score is clamped before it is summed");
 }
 
+/*
+ * The mix (round 11): the model's evidence is thinned to the default's mix
+ * of contexts, so a context the model shortened weighs as the default's time
+ * there.
+ */
+static void mix_fill(struct ra_mix *m, unsigned int ctx, u32 def, u32 ml)
+{
+	u32 i;
+
+	for (i = 0; i < def; i++)
+		mlp_ra_mix_add(m, false, ctx);
+	for (i = 0; i < ml; i++)
+		mlp_ra_mix_add(m, true, ctx);
+}
+
+static void test_mix(void)
+{
+	struct ra_mix m = { 0 };
+	unsigned int k;
+	u32 keep_scan, keep_look;
+	bool capped = true;
+
+	ok(mlp_ra_mix_keep_permil(&m, 4, 8) == RA_SCALE, "nothing counted: every ml interval is kept");
+	/* round 10's cloud warm-up: lookups 1124 / 16, scans 2937 / 139 */
+	mix_fill(&m, 1, 1124, 16);
+	mix_fill(&m, 4, 2937, 139);
+	keep_look = mlp_ra_mix_keep_permil(&m, 1, 8);
+	keep_scan = mlp_ra_mix_keep_permil(&m, 4, 8);
+	ok(keep_look == RA_SCALE, "the context the model is scarcest in keeps all of its intervals");
+	/* (2937 / 139) / (1124 / 16) = 0.3008 */
+	ok(keep_scan == 300, "the scans are kept at the default's share per ml interval relative to the lookups'");
+	ok(16 * 2937 / 1124 == 41 && 139 * keep_scan / RA_SCALE == 41,
+	   "after thinning the model's mix is the default's: 16 lookups to 41 scans, as 1124 to 2937");
+	mix_fill(&m, 0, 267, 7);
+	ok(mlp_ra_mix_keep_permil(&m, 0, 8) == RA_SCALE && mlp_ra_mix_keep_permil(&m, 4, 8) == keep_scan,
+	   "a context with fewer than min_n ml intervals is not judged and sets nobody's share");
+	mix_fill(&m, 6, 3, 11);
+	ok(mlp_ra_mix_keep_permil(&m, 6, 8) == RA_SCALE, "nor with fewer than min_n default intervals");
+	ok(mlp_ra_mix_keep_permil(&m, 4, 0) == RA_SCALE, "min_n 0 turns thinning off");
+	ok(mlp_ra_mix_keep_permil(&m, RA_NR_CONTEXTS, 8) == RA_SCALE, "an out-of-range context is kept");
+	mlp_ra_mix_add(&m, true, RA_NR_CONTEXTS);
+	/* near the cap every count halves; the ratios, so the shares kept, stay */
+	memset(&m, 0, sizeof(m));
+	mix_fill(&m, 1, 16, 4);
+	mix_fill(&m, 4, 64, 32);
+	m.n[0][4] = RA_MIX_N_CAP - 1;
+	m.n[1][4] = RA_MIX_N_CAP / 2;
+	m.n[0][1] = RA_MIX_N_CAP / 8;
+	m.n[1][1] = RA_MIX_N_CAP / 64;
+	keep_scan = mlp_ra_mix_keep_permil(&m, 4, 8);
+	mlp_ra_mix_add(&m, false, 4);
+	for (k = 0; k < RA_NR_CONTEXTS; k++)
+		capped = capped && m.n[0][k] < RA_MIX_N_CAP && m.n[1][k] < RA_MIX_N_CAP;
+	ok(capped && m.n[0][4] == RA_MIX_N_CAP / 2 && m.n[1][1] == RA_MIX_N_CAP / 128,
+	   "a count reaching the cap halves every count");
+	/* before: (2^24 - 1) / 2^23 against 2^21 / 2^18, after 2^23 / 2^22 against 2^20 / 2^17 */
+	ok(keep_scan == 249 && mlp_ra_mix_keep_permil(&m, 4, 8) == 250,
+	   "halving keeps the share kept (to the rounding)");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -383,5 +444,6 @@ int main(void)
 	test_support_context();
 	test_support();
 	test_guard();
+	test_mix();
 	return tap_done();
 }
