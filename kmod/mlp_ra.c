@@ -835,7 +835,9 @@ static void ra_report_evidence(struct ra_subsys *s)
 	const u32 *wn;
 
 	for (c = 0; c < RA_NR_CONTEXTS; c++) {
-		if (!s->ev_n[0][c] && !s->ev_n[1][c])
+		/* a context the network chose in counts without evidence too */
+		if (!s->ev_n[0][c] && !s->ev_n[1][c] && !s->chosen[c][0] &&
+		    !s->chosen[c][1] && !s->chosen[c][2] && !s->chosen[c][3])
 			continue;
 		for (k = 0; k < 2; k++)
 			mean[k] = ra_mean(s->ev_sum[k][c], s->ev_n[k][c]);
