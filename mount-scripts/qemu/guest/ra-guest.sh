@@ -221,9 +221,11 @@ job_ci() {
 	log "ci: auto run, mode $(mread $MNT/models/ci/mode), choice $(param choice_kb) KiB"
 	run_work auto $seed "$plan" | tee /tmp/auto.out
 	t_auto=$(total_ms </tmp/auto.out)
-	# give the policy up to 40 more workloads (2-4 s each in auto) to show a promotion on feedback
+	# give the policy up to 70 more workloads (2-4 s each in auto) to show a promotion on feedback:
+	# rounds 3-10 climbed after 16-26, round 11's runs after 25 and 37, and once not within 40
+	# (87 of the 100 ml values the policy needs, with the mix on); it stops at the climb
 	m=0
-	while [ $m -lt 40 ] && ! model_events ci | grep -q 'cause=promote'; do
+	while [ $m -lt 70 ] && ! model_events ci | grep -q 'cause=promote'; do
 		run_work more $((seed + 10 + m)) "$plan" >/dev/null
 		m=$((m + 1))
 	done
@@ -324,7 +326,7 @@ bench_variant() {
 	sleep 1.5
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
-	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded)"
+	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change)"
 	kmsg_lines=$(dmesg | wc -l)
 	case $v in emerg | auto) unload_ra ;; esac
 	# (round 7) what the network chose per context in this measured run: its unload summary
