@@ -736,6 +736,33 @@ static void ra_set_window(struct ra_subsys *s, u32 kb, bool chosen)
 }
 
 /*
+ * The window for an interval that a model block runs at the default only
+ * to score its context (ra_model_may_apply): that context's kind goes to
+ * the device's own window, and the other kinds keep the model's (round 11).
+ * Resetting every kind there, as a default block does, handed the 4 KiB
+ * runs of hdd's measured runs back to 128 KiB once a block, in whatever
+ * phase, until their context had its scores, which a run of a few seconds
+ * never gave it.
+ */
+static void ra_set_kind_default(struct ra_subsys *s, u32 def_kb)
+{
+	u32 w = mlp_ra_windows_set(s->kind_kb,
+				   mlp_ra_access_of_context(s->last_ctx), 0, true);
+
+	s->cur_kb = def_kb;
+	atomic_set(&s->target, (int)w);
+}
+
+/* The window of the next interval, from the block's kind and the choice. */
+static void ra_apply_interval(struct ra_subsys *s, u32 kb)
+{
+	if (s->block_ml && !s->cur_scored_as_ml)
+		ra_set_kind_default(s, kb);
+	else
+		ra_set_window(s, kb, s->cur_scored_as_ml || s->cur_explore);
+}
+
+/*
  * Queue an evidence score (rel: relative to the default in the same
  * context, or -1 while that is unknown) and fold a default score into the
  * context's baseline.  Explored and settling intervals are no evidence,
@@ -1079,7 +1106,7 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 			kb = ra_model_interval_kb(s, def_kb, choice);
 		}
 	}
-	ra_set_window(s, kb, s->cur_scored_as_ml || s->cur_explore);
+	ra_apply_interval(s, kb);
 }
 
 static void ra_decide_next(struct ra_subsys *s, const s32 *features)
@@ -1102,7 +1129,7 @@ static void ra_decide_next(struct ra_subsys *s, const s32 *features)
 						  ra_model_choice_kb(s, features));
 		else if (!s->cur_explore)
 			kb = def_kb;
-		ra_set_window(s, kb, s->cur_scored_as_ml || s->cur_explore);
+		ra_apply_interval(s, kb);
 		ra_count_block_interval(s);
 		return;
 	}

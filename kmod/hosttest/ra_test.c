@@ -229,6 +229,11 @@ static void test_windows_set(void)
 	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == 512 &&
 	   mlp_ra_window_of(w, RA_ACCESS_SMALL_READ) == 0,
 	   "a second kind's choice keeps the first kind's");
+	/* round 11: a model block's interval that scores its context at the default (ra_set_kind_default) */
+	w = mlp_ra_windows_set(kind_kb, RA_ACCESS_FAULT, 0, true);
+	ok(mlp_ra_window_of(w, RA_ACCESS_FAULT) == 0 &&
+	   mlp_ra_window_of(w, RA_ACCESS_LARGE_READ) == 512,
+	   "a kind set to 0 by a choice gets the device's own window; the others keep theirs");
 	w = mlp_ra_windows_set(kind_kb, RA_ACCESS_FAULT, 128, false);
 	ok(w == 0, "the next default interval hands every kind back to the device");
 }
