@@ -746,11 +746,8 @@ static void ra_set_window(struct ra_subsys *s, u32 kb, bool chosen)
  */
 static void ra_set_kind_default(struct ra_subsys *s, u32 def_kb)
 {
-	u32 w = mlp_ra_windows_set(s->kind_kb,
-				   mlp_ra_access_of_context(s->last_ctx), 0, true);
-
-	s->cur_kb = def_kb;
-	atomic_set(&s->target, (int)w);
+	ra_set_window(s, 0, true);	/* a choice of 0: the device's own, this kind only */
+	s->cur_kb = def_kb;		/* what the interval's sample and evidence ran with */
 }
 
 /* The window of the next interval, from the block's kind and the choice. */
