@@ -793,11 +793,14 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 	if (rel < 0 || ra_in_emergency(s))
 		return;
 	mlp_ra_mix_add(&s->mix, s->cur_scored_as_ml, ctx);
-	if (s->cur_scored_as_ml &&
-	    mlp_synth_rand(&s->rng) % RA_SCALE >=
-	    mlp_ra_mix_keep_permil(&s->mix, ctx, mix_min_intervals)) {
-		atomic64_inc(&s->feedback_thinned);
-		return;
+	if (s->cur_scored_as_ml) {
+		u32 keep = mlp_ra_mix_keep_permil(&s->mix, ctx, mix_min_intervals);
+
+		/* no draw when all are kept: the explore draws stay as without the mix */
+		if (keep < RA_SCALE && mlp_synth_rand(&s->rng) % RA_SCALE >= keep) {
+			atomic64_inc(&s->feedback_thinned);
+			return;
+		}
 	}
 	if (s->fb_count >= RA_FB_RING) {
 		atomic64_inc(&s->feedback_dropped);
