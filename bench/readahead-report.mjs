@@ -1,13 +1,28 @@
 // Readahead use case report: reads the console logs of `mount-scripts/qemu/ra-run.sh bench DEV` and prints
 // the per-cell and per-phase tables (medians and ranges), the per-phase oracle, the best fleet-wide fixed
-// value, the emergency overhead, and writes the learning curve of each device as an SVG next to the docs.
+// value, the emergency overhead, and, with --svg-dir, writes the learning curve of each device as an SVG there
+// (without it none is written: the docs link the curves of the rounds they report, which a re-read of another
+// round's logs must not overwrite).  Since round 12 the bench also runs the per-phase oracle's windows set phase
+// by phase in one run (variant sched), and logs of `ra-run.sh sched DEV` add the hand-set schedules s1 and s2.
 //
-//   node bench/readahead-report.mjs hdd=/path/hdd.log cloud=/path/cloud.log [--svg-dir docs]
+//   node bench/readahead-report.mjs hdd=/path/hdd.log cloud=/path/cloud.log [--svg-dir DIR]
 import fs from 'node:fs';
 import path from 'node:path';
 
 const FIXED = ['f16', 'def', 'f512', 'f2048']; // def is the kernel default, 128 KiB
-const LABEL = { f16: '16', def: '128 (default)', f512: '512', f2048: '2048', emerg: 'emergency', auto: 'mlproxy auto' };
+const LABEL = {
+  f16: '16',
+  def: '128 (default)',
+  f512: '512',
+  f2048: '2048',
+  emerg: 'emergency',
+  auto: 'mlproxy auto',
+  sched: 'oracle schedule, one run',
+  s1: 'schedule 1',
+  s2: 'schedule 2',
+};
+// the variants shown, in order, where a log has them
+const SHOWN = [...FIXED, 'emerg', 'auto', 'sched', 's1', 's2'];
 
 function fields(line) {
   const o = {};
@@ -78,7 +93,7 @@ function cellStats(cell) {
 }
 
 function phaseTable(cell) {
-  const variants = [...FIXED, 'emerg', 'auto'].filter((v) => cell[v]);
+  const variants = SHOWN.filter((v) => cell[v]);
   const any = Object.values(cell.def ?? {})[0];
   if (!any) return '';
   const rows = [`| phase | ${variants.map((v) => LABEL[v]).join(' | ')} | best fixed |`, `|---|${variants.map(() => '---').join('|')}|---|`];
@@ -137,7 +152,7 @@ ${legend.join('\n')}
 }
 
 const args = process.argv.slice(2);
-const svgDir = args.includes('--svg-dir') ? args[args.indexOf('--svg-dir') + 1] : 'docs';
+const svgDir = args.includes('--svg-dir') ? args[args.indexOf('--svg-dir') + 1] : null;
 const logs = args.filter((a) => a.includes('='));
 const all = {};
 const out = [];
@@ -157,7 +172,7 @@ for (const spec of logs) {
     const auto = st.variant.auto?.median;
     out.push(`**${dev} / ${work}** (${st.reps.length} complete repetitions; seconds to finish the fixed work, median and range)\n`);
     out.push('| variant | median s | range s | vs default | modes seen (auto: sampled each second over all its runs) |', '|---|---|---|---|---|');
-    for (const v of [...FIXED, 'emerg', 'auto']) {
+    for (const v of SHOWN) {
       const s = st.variant[v];
       if (s)
         out.push(
@@ -165,19 +180,22 @@ for (const spec of logs) {
         );
     }
     out.push(`| per-phase oracle | ${fmt(st.oracleMedian)} | ${range(st.oracle)} | ${ratio(def, st.oracleMedian)}x | |`);
-    const kept = (def - auto) / (def - st.oracleMedian);
+    const sched = st.variant.sched?.median;
+    const pct = (x) => (Number.isFinite(x) ? (100 * x).toFixed(0) + '%' : '-');
     out.push(
       '',
-      `Saving kept by mlproxy auto: ${Number.isFinite(kept) ? (100 * kept).toFixed(0) + '%' : '-'} of the oracle's saving over the default; auto vs default ${ratio(def, auto)}x; emergency (module loaded, nothing applied) vs no module ${ratio(st.variant.emerg?.median, def)}x the time.\n`,
+      `Saving kept by mlproxy auto: ${pct((def - auto) / (def - st.oracleMedian))} of the oracle's saving over the default` +
+        (sched ? `, ${pct((def - auto) / (def - sched))} of the saving of the oracle's windows set in one run` : '') +
+        `; auto vs default ${ratio(def, auto)}x; emergency (module loaded, nothing applied) vs no module ${ratio(st.variant.emerg?.median, def)}x the time.\n`,
     );
     out.push('Per phase (median seconds):\n', phaseTable(runs[work]), '');
     const bestFixed = FIXED.reduce((b, v) => (st.variant[v]?.median < st.variant[b]?.median ? v : b), 'def');
     summary.push(
-      `| ${dev} / ${work} | ${fmt(def)} (${range(st.variant.def?.totals ?? [])}) | ${fmt(st.variant[bestFixed]?.median)} (${LABEL[bestFixed]}) | ${fmt(st.oracleMedian)} | ${fmt(auto)} (${range(st.variant.auto?.totals ?? [])}), ${ratio(def, auto)}x | ${fmt(st.variant.emerg?.median)}, ${ratio(st.variant.emerg?.median, def)}x the time |`,
+      `| ${dev} / ${work} | ${fmt(def)} (${range(st.variant.def?.totals ?? [])}) | ${fmt(st.variant[bestFixed]?.median)} (${LABEL[bestFixed]}) | ${fmt(st.oracleMedian)} | ${fmt(st.variant.sched?.median)} | ${fmt(auto)} (${range(st.variant.auto?.totals ?? [])}), ${ratio(def, auto)}x | ${fmt(st.variant.emerg?.median)}, ${ratio(st.variant.emerg?.median, def)}x the time |`,
     );
   }
   if (events.length) out.push('Mode transitions (events file):\n', '```', ...events.slice(-20), '```', '');
-  const svg = curveSvg(dev, curve);
+  const svg = svgDir ? curveSvg(dev, curve) : null;
   if (svg) {
     const p = path.join(svgDir, `readahead-learning-${dev}.svg`);
     fs.writeFileSync(p, svg);
@@ -199,8 +217,8 @@ if (cells.length) {
 }
 if (summary.length) {
   out.unshift(
-    '| cell | default 128 | best fixed | per-phase oracle | mlproxy auto, vs default | emergency, vs default |',
-    '|---|---|---|---|---|---|',
+    '| cell | default 128 | best fixed | per-phase oracle | its windows in one run | mlproxy auto, vs default | emergency, vs default |',
+    '|---|---|---|---|---|---|---|',
     ...summary,
     '',
   );

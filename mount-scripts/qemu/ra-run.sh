@@ -3,7 +3,7 @@
 #
 # The readahead use case in one qemu TCG boot (issue 9):
 #
-#   mount-scripts/qemu/ra-run.sh ci|bench|overhead hdd|cloud|seek
+#   mount-scripts/qemu/ra-run.sh ci|bench|overhead|sched hdd|cloud|seek
 #
 # Builds kmod/ at W=1 (warnings fail) and the static workload ra-work,
 # makes (once, cached) a raw ext4 image holding two files of non-zero data,
@@ -20,7 +20,11 @@
 # the module's own cost: RA_OVH_WORK (scan or lookup) under the variants
 # RA_OVH_VARIANTS (comma-separated: none, emerg, noserver, dstats, and old,
 # oldnoserver with the module built at RA_KO_OLD), interleaved; report with
-# bench/readahead-overhead.mjs.
+# bench/readahead-overhead.mjs.  `sched` runs no module: both workloads
+# under the default, the fixed values and per-phase schedules of windows
+# set in one run (RA_SCHED1_SCAN, RA_SCHED1_LOOKUP, RA_SCHED2_*: one KiB
+# value per phase of the workload, comma-separated); report with
+# bench/readahead-report.mjs.
 #
 # Environment: KVER, RA_FILE_MIB (size of each data file, default 1024),
 # RA_MEM_MIB (guest RAM, default 1024), RA_REPS (bench repetitions,
@@ -43,8 +47,8 @@ trap 'echo "ra-run: FAIL: command failed at line $LINENO" >&2' ERR
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-JOB=${1:?usage: ra-run.sh ci|bench|overhead hdd|cloud|seek}
-DEV=${2:?usage: ra-run.sh ci|bench|overhead hdd|cloud|seek}
+JOB=${1:?usage: ra-run.sh ci|bench|overhead|sched hdd|cloud|seek}
+DEV=${2:?usage: ra-run.sh ci|bench|overhead|sched hdd|cloud|seek}
 FILE_MIB=${RA_FILE_MIB:-1024}
 MEM_MIB=${RA_MEM_MIB:-1024}
 CACHE=${RA_CACHE:-/var/tmp/mlp-ra}
@@ -57,8 +61,8 @@ seek) IOPS=- BPS=- SCALE=${RA_SCALE:-1} ;;
 esac
 case $JOB in
 ci) TIMEOUT=${RA_TIMEOUT:-420} ;;
-bench | overhead) TIMEOUT=${RA_TIMEOUT:-3000} ;;
-*) echo "ra-run: job must be ci, bench or overhead" >&2; exit 2 ;;
+bench | overhead | sched) TIMEOUT=${RA_TIMEOUT:-3000} ;;
+*) echo "ra-run: job must be ci, bench, overhead or sched" >&2; exit 2 ;;
 esac
 
 say() { echo "ra-run: $*"; }
@@ -127,7 +131,7 @@ fi
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
-CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu} RA_SCHED1_SCAN=${RA_SCHED1_SCAN:-} RA_SCHED1_LOOKUP=${RA_SCHED1_LOOKUP:-} RA_SCHED2_SCAN=${RA_SCHED2_SCAN:-} RA_SCHED2_LOOKUP=${RA_SCHED2_LOOKUP:-}"
 start=$(date +%s)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \

@@ -3,8 +3,8 @@
 #
 # Extra initramfs content for the readahead guest, run by build-initramfs.sh
 # through MLP_INITRAMFS_EXTRA: the virtio disk and ext4 module chains (in
-# modprobe order), mlp_ra_kmod.ko, the static ra-work workload, ra-guest.sh,
-# and ra-init as /init.
+# modprobe order), mlp_ra_kmod.ko, the static ra-work workload, ra-guest.sh
+# with the plans it sources (ra-plan.sh), and ra-init as /init.
 #
 # usage: ra-stage.sh STAGE_DIR KVER   (env RA_KO, RA_WORK: built files)
 set -euo pipefail
@@ -29,5 +29,6 @@ cp "$RA_KO" "$STAGE/lib/modules/mlp_ra_kmod.ko"
 if [ -n "${RA_KO_OLD:-}" ]; then cp "$RA_KO_OLD" "$STAGE/lib/modules/mlp_ra_kmod_old.ko"; fi
 cp "$RA_WORK" "$STAGE/bin/ra-work"
 cp "$HERE/guest/ra-guest.sh" "$STAGE/ra-guest.sh"
+cp "$HERE/guest/ra-plan.sh" "$STAGE/ra-plan.sh"
 cp "$HERE/guest/ra-init" "$STAGE/init"
 chmod +x "$STAGE/init" "$STAGE/ra-guest.sh" "$STAGE/bin/ra-work"

@@ -17,12 +17,17 @@
 #          nothing applied) and auto with the warmed-up model (RUN lines)
 #   overhead  the module's own cost: one workload under variants with and
 #          without the module, interleaved (job_overhead below)
+#   sched  no module: RA_REPS repetitions of both workloads under the
+#          default, fixed 16/512/2048 and per-phase schedules of windows
+#          set in one run (RA_SCHED1_*, RA_SCHED2_*; job_sched below)
 # Prints PASS/FAIL lines; every wait is bounded.
 MNT=/mnt/mlproxy
 DATA=/data
 P=/sys/module/mlp_ra_kmod/parameters
 KO=/lib/modules/mlp_ra_kmod.ko
 RAK=/sys/block/vda/queue/read_ahead_kb
+# ra-work's per-phase windows (phase@KB) are written here
+export RA_WORK_RA_KB=$RAK
 JOB=${RA_JOB:-ci}
 SCALE=${RA_SCALE:-1}
 REPS=${RA_REPS:-1}
@@ -47,12 +52,8 @@ mread() { timeout 5 cat "$1" 2>/dev/null; }
 mwrite() { echo "$2" | timeout 5 sh -c "cat > '$1'" 2>/dev/null; }
 param() { cat "$P/$1" 2>/dev/null || echo "?"; }
 
-# the two workloads, fixed work; SCALE multiplies the work (cloud is faster)
-s() { echo $(($1 * SCALE)); }
-plan_scan() { echo "seq:$(s 48),mmap:$(s 60),seq:$(s 48),runs:$(s 30),seq:$(s 48),mix:$(s 16):$(s 40)"; }
-plan_lookup() { echo "mmap:$(s 300),seq:$(s 12),runs:$(s 30),mmap:$(s 300),mix:$(s 8):$(s 40),runs:$(s 30)"; }
-# a phase type neither workload has: mmap touches 64 KiB apart, backwards (records read newest first)
-plan_new() { echo "rstride:$(s 600):64,seq:$(s 48),rstride:$(s 600):64,runs:$(s 30)"; }
+# the workloads' plans and per-phase windows (SCALE multiplies the work)
+. "$(dirname "$0")/ra-plan.sh"
 
 start_server() {
 	mkdir -p $MNT /tmp/state
@@ -304,7 +305,7 @@ bench_variant() {
 	seed=$2
 	plan=$3
 	case $v in
-	def) setra 128 ;;
+	def | sched) setra 128 ;;
 	f*) setra "${v#f}" ;;
 	emerg)
 		setra 128
@@ -397,6 +398,48 @@ job_overhead() {
 	done
 }
 
+# Round 12: can a per-phase choice of windows reach the per-phase oracle?
+# The oracle takes each phase's best fixed value from a different run, and
+# each of those runs' phases inherit the page cache that the same value left
+# in the phases before.  A schedule sets the windows phase by phase in one
+# run (RA_SCHED<k>_SCAN / _LOOKUP: one KiB value per phase), as the module
+# does, so each phase inherits what the schedule's earlier phases left.
+# Variants interleaved and rotated each repetition, as the bench's.
+job_sched() {
+	vs="def f16 f512 f2048"
+	for k in 1 2; do
+		eval "sc=\${RA_SCHED${k}_SCAN:-}; sl=\${RA_SCHED${k}_LOOKUP:-}"
+		[ -n "$sc" ] && [ -n "$sl" ] && vs="$vs s$k"
+	done
+	log "sched: variants $vs, $REPS repetitions; s1 scan $RA_SCHED1_SCAN lookup $RA_SCHED1_LOOKUP; s2 scan $RA_SCHED2_SCAN lookup $RA_SCHED2_LOOKUP"
+	run_work throwaway 1 "$(plan_scan)" >/dev/null
+	r=1
+	while [ $r -le "$REPS" ]; do
+		for w in scan lookup; do
+			for v in $vs; do
+				plan=$(plan_$w)
+				case $v in
+				def) setra 128 ;;
+				f*) setra "${v#f}" ;;
+				s*)
+					setra 128
+					eval "ws=\${RA_SCHED${v#s}_$(echo $w | tr a-z A-Z)}"
+					plan=$(with_windows "$plan" "$ws") || {
+						fail "RA_SCHED${v#s}_* does not fit the $w workload"
+						continue
+					}
+					;;
+				esac
+				sleep 1.5
+				run_work "$v mode=none" $((r * 10)) "$plan" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
+				setra 128
+			done
+		done
+		vs="$(echo "$vs" | cut -d' ' -f2-) $(echo "$vs" | cut -d' ' -f1)"
+		r=$((r + 1))
+	done
+}
+
 job_bench() {
 	ra0=$(cat $RAK)
 	warm_trainer
@@ -440,7 +483,15 @@ job_bench() {
 		for w in scan lookup; do
 			for v in $vs; do
 				bench_variant "$v" $((r * 10)) "$(plan_$w)" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
-			done
+			done | tee /tmp/runs.$w.$r
+			# round 12: the per-phase oracle's windows, set phase by phase in one run
+			ws=$(oracle_windows /tmp/runs.$w.$r)
+			echo "SCHEDULE rep=$r work=$w windows=$ws"
+			if plan=$(with_windows "$(plan_$w)" "$ws"); then
+				bench_variant sched $((r * 10)) "$plan" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
+			else
+				fail "no per-phase windows for $w in repetition $r"
+			fi
 		done
 		r=$((r + 1))
 	done
@@ -464,6 +515,7 @@ case $JOB in
 ci) job_ci ;;
 bench) job_bench ;;
 overhead) job_overhead ;;
+sched) job_sched ;;
 *) fail "unknown RA_JOB $JOB" ;;
 esac
 kill "$SERVER" 2>/dev/null

@@ -22,6 +22,14 @@
  *                  its own fault-around block; mmap read-around, centred on
  *                  the fault, serves the next touches from 128 KiB on, and
  *                  a 16 KiB window costs a device request per touch
+ * A phase may end in @KB: before it starts (outside its time), KB is
+ * written to the device's read_ahead_kb (the path in $RA_WORK_RA_KB) and
+ * POSIX_FADV_NORMAL copies it into both open files' windows, the mapping's
+ * too.  That is a per-phase schedule of windows in one run, set as the
+ * module sets them (the file's ra_pages, mid-stream): it measures what
+ * choosing each phase's window can achieve when each phase inherits the
+ * page cache the phases before it left, which the per-phase oracle, the
+ * best fixed value of each phase taken from different runs, does not.
  * Prints one line per phase: "RAW phase=I kind=K ms=MS" (plus the lookup
  * thread's own ms for mix) and "RAW total ms=MS".  fio cannot keep a file
  * open across phases, hence this program.  Built static on the host.
@@ -127,6 +135,29 @@ static void do_runs(long n)
 	}
 }
 
+/* the window of the phases from here on: the device's, copied into both files */
+static void set_window_kb(long kb)
+{
+	const char *path = getenv("RA_WORK_RA_KB");
+	FILE *f;
+	int err;
+
+	if (!path || kb <= 0) {
+		fprintf(stderr, "ra-work: @KB needs RA_WORK_RA_KB and KB > 0\n");
+		exit(2);
+	}
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%ld\n", kb) < 0 || fclose(f))
+		die(path);
+	err = posix_fadvise(fd1, 0, 0, POSIX_FADV_NORMAL);
+	if (!err)
+		err = posix_fadvise(fd2, 0, 0, POSIX_FADV_NORMAL);
+	if (err) {
+		fprintf(stderr, "ra-work: posix_fadvise: %s\n", strerror(err));
+		exit(1);
+	}
+}
+
 static void *seq_thread(void *arg)
 {
 	do_seq((long)(intptr_t)arg);
@@ -176,9 +207,13 @@ int main(int argc, char **argv)
 	plan = strdup(argv[3]);
 	total0 = now_ms();
 	for (tok = strtok_r(plan, ",", &save); tok; tok = strtok_r(NULL, ",", &save), phase++) {
-		char kind[16] = "";
+		char kind[16] = "", *at = strchr(tok, '@');
 		long a = 0, b = 0;
 
+		if (at) {
+			*at = '\0';
+			set_window_kb(atol(at + 1));
+		}
 		if (sscanf(tok, "%15[a-z]:%ld:%ld", kind, &a, &b) < 2) {
 			fprintf(stderr, "ra-work: bad phase \"%s\"\n", tok);
 			return 2;
