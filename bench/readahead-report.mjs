@@ -198,6 +198,7 @@ for (const spec of logs) {
   const svg = svgDir ? curveSvg(dev, curve) : null;
   if (svg) {
     const p = path.join(svgDir, `readahead-learning-${dev}.svg`);
+    fs.mkdirSync(svgDir, { recursive: true });
     fs.writeFileSync(p, svg);
     out.push(`Learning curve: [${path.basename(p)}](${path.basename(p)})\n`);
   }
