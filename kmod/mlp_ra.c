@@ -196,6 +196,24 @@ static unsigned int mix_min_intervals;
 module_param(mix_min_intervals, uint, 0444);
 MODULE_PARM_DESC(mix_min_intervals, "eligible default and ml intervals a context needs before the ml evidence there is thinned to the default's mix of contexts; 0: no thinning (0..100000, default 0)");
 
+/*
+ * trial_max_blocks (round 12): trials (ra_start_block) that gave no
+ * training sample, per context and candidate, before the context stops
+ * trying that candidate: a context may make trial_max_blocks trials of a
+ * candidate plus one for each sample of it there.  A trial costs one
+ * block when its phase is long enough to give samples; where the
+ * context's phases are too short (an interval straddling a phase change,
+ * or a block's first, gives no sample) the network went on preferring the
+ * candidate and every model block starting there was a trial: in round
+ * 12's hdd CI job explored and trial intervals outnumbered the model's two
+ * to one in collaboration, and the climb took 59 runs.  Past the bound
+ * the supported best serves, and the candidate is left to the explored
+ * share.  0: trials only as samples come (none for a candidate without).
+ */
+static unsigned int trial_max_blocks = 4;
+module_param(trial_max_blocks, uint, 0444);
+MODULE_PARM_DESC(trial_max_blocks, "trials of a candidate the network prefers in a context but has too few samples of there, beyond one per sample of it (0..255, default 4)");
+
 static unsigned int guard_margin = 50;
 module_param(guard_margin, uint, 0444);
 MODULE_PARM_DESC(guard_margin, "how far (score units, 5000 = the default, 1000 a doubling) a candidate's samples must trail the default window's in a context, beyond two standard errors, to be guarded there (0..5000, default 50)");
@@ -304,6 +322,7 @@ struct ra_subsys {
 	 */
 	struct ra_support support;
 	u32 untried_kb;			/* timer: see ra_best_supported */
+	u32 trial_blocks[RA_NR_CONTEXTS][RA_NR_CANDIDATES];	/* timer: trials made, see trial_max_blocks */
 	bool support_seeded;		/* I/O thread: read for this connection */
 	struct ra_support_parser parser;	/* I/O thread only */
 	char *stream_buf;		/* I/O thread only, RA_STREAM_BYTES */
@@ -812,11 +831,8 @@ static void ra_queue_feedback(struct ra_subsys *s, unsigned int ctx, s32 eff,
 	s->ev_sum[f->ml][ctx] += rel;
 	s->ev_n[f->ml][ctx]++;
 	if (f->ml) {
-		unsigned int w;
+		int w = mlp_ra_candidate_index(s->cur_kb);
 
-		for (w = 0; w < RA_NR_CANDIDATES - 1; w++)
-			if (s->cur_kb <= mlp_ra_candidates_kb[w])
-				break;
 		s->ev_win_sum[ctx][w] += rel;
 		s->ev_win_n[ctx][w]++;
 	}
@@ -1070,6 +1086,25 @@ static u32 ra_explore_kb(struct ra_subsys *s, u32 choice, u32 def_kb,
 	return mlp_ra_candidates_kb[i];
 }
 
+/*
+ * Whether this model block tries the untried best (a trial), counting it:
+ * trial_max_blocks, plus one per sample of the candidate in the context
+ * (fewer than support_min_samples, or it would not be untried).
+ */
+static bool ra_may_trial(struct ra_subsys *s)
+{
+	unsigned int ctx = s->last_ctx;
+	int i;
+
+	if (!s->untried_kb)
+		return false;
+	i = mlp_ra_candidate_index(s->untried_kb);
+	if (s->trial_blocks[ctx][i] >= trial_max_blocks + READ_ONCE(s->support.n[ctx][i]))
+		return false;
+	s->trial_blocks[ctx][i]++;
+	return true;
+}
+
 static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 {
 	u32 choice = ra_model_choice_kb(s, features);
@@ -1082,7 +1117,7 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 	s->cur_explore = false;
 	s->block_ml = false;
 	if (mlp_synth_gate_pass(&s->gate, ml_model_apply_permil(&s->model))) {
-		if (may_explore && use_qnet && s->untried_kb) {
+		if (may_explore && use_qnet && ra_may_trial(s)) {
 			/*
 			 * The network prefers a window it has too few samples
 			 * of here: try it, as an explored block (no evidence),
@@ -1092,7 +1127,8 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 			 * the explored share instead: both warm-ups then
 			 * climbed more slowly (hdd: 2048 KiB got 5 samples in
 			 * the scans in 300 s, against 118; cloud: 16 KiB 1 in
-			 * the lookups) and that was undone.
+			 * the lookups) and that was undone.  At most
+			 * trial_max_blocks per context and candidate (round 12).
 			 */
 			kb = s->untried_kb;
 			s->cur_explore = true;
@@ -1522,8 +1558,8 @@ static int __init ra_init(void)
 	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
 	    settle_intervals >= block_intervals || support_min_samples > 100000 ||
 	    guard_min_samples > 100000 || guard_margin > 5000 ||
-	    mix_min_intervals > 100000) {
-		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples and mix_min_intervals 0..100000, guard_margin 0..5000\n");
+	    mix_min_intervals > 100000 || trial_max_blocks > U8_MAX) {
+		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks 0..255\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

@@ -103,6 +103,17 @@ bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff)
 	return true;
 }
 
+/* the index of the smallest candidate of at least kb, the largest beyond them all */
+int mlp_ra_candidate_index(u32 kb)
+{
+	int i;
+
+	for (i = 0; i < RA_NR_CANDIDATES - 1; i++)
+		if (kb <= mlp_ra_candidates_kb[i])
+			break;
+	return i;
+}
+
 /*
  * The candidate an explored block tries (index), rnd a random number: a
  * neighbour of the model's choice in the candidate set, one step smaller
@@ -118,9 +129,7 @@ int mlp_ra_explore_candidate(u32 choice_kb, u32 rnd)
 
 	if (!choice_kb)
 		return (int)(rnd % RA_NR_CANDIDATES);
-	for (i = 0; i < RA_NR_CANDIDATES - 1; i++)
-		if (choice_kb <= mlp_ra_candidates_kb[i])
-			break;
+	i = mlp_ra_candidate_index(choice_kb);
 	if (i == 0)
 		return 1;
 	if (i == RA_NR_CANDIDATES - 1)
@@ -151,9 +160,7 @@ int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
 
 	if (ctx >= RA_NR_CONTEXTS)
 		return -1;
-	for (ref = 0; ref < RA_NR_CANDIDATES - 1; ref++)
-		if (ref_kb <= mlp_ra_candidates_kb[ref])
-			break;
+	ref = mlp_ra_candidate_index(ref_kb);
 	for (i = 0; i < RA_NR_CANDIDATES; i++) {
 		if (i == ref || sup->n[ctx][i] >= min_samples)
 			continue;

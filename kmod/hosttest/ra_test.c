@@ -93,6 +93,10 @@ static void test_choice(void)
 	ok(mlp_ra_best_candidate(p2) == 0, "a tie goes to the smaller window");
 	ok(mlp_ra_clamp_kb(4) == RA_MIN_KB && mlp_ra_clamp_kb(1 << 20) == RA_MAX_KB && mlp_ra_clamp_kb(512) == 512,
 	   "windows are clamped to 16..2048 KiB");
+	ok(mlp_ra_candidate_index(1) == 0 && mlp_ra_candidate_index(16) == 0 &&
+	   mlp_ra_candidate_index(17) == 1 && mlp_ra_candidate_index(128) == 1 &&
+	   mlp_ra_candidate_index(2048) == 3 && mlp_ra_candidate_index(4096) == 3,
+	   "candidate index: the smallest candidate of at least kb, the largest beyond them");
 	ok(mlp_ra_explore_candidate(16, 7) == 1 && mlp_ra_explore_candidate(2048, 8) == 2,
 	   "exploring from either end of the set tries its only neighbour");
 	ok(mlp_ra_explore_candidate(128, 0) == 0 && mlp_ra_explore_candidate(128, 1) == 2 &&

@@ -230,7 +230,7 @@ job_ci() {
 		run_work more $((seed + 10 + m)) "$plan" >/dev/null
 		m=$((m + 1))
 	done
-	echo "RA-CI default_ms=$t_def auto_ms=$t_auto more_runs=$m mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) samples=$(param samples_sent) feedback=$(param feedback_sent)"
+	echo "RA-CI default_ms=$t_def auto_ms=$t_auto more_runs=$m mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) trials=$(param trials) choices_limited=$(param choices_limited) samples=$(param samples_sent) feedback=$(param feedback_sent)"
 	model_events ci | grep ' mode ' | sed 's/^/EVENT /'
 	mread $MNT/models/ci/stats | tr '\n' ' ' | sed 's/^/STATS /'
 	echo
@@ -278,6 +278,8 @@ ci_fallback() {
 	f=0
 	while [ $f -lt 30 ] && ! fell_back ci "$before"; do
 		run_work new $((100 + f)) "$(plan_new)" | tee /tmp/new.out | grep ' total ' | sed 's/^/NEW /'
+		# (round 12) how close the first runs came to a novelty episode (8 of the newest 32 samples unfamiliar)
+		[ $f -lt 4 ] && echo "NEW-NOVELTY run=$f features=[$(param last_features)] $(mread $MNT/models/ci/stats | grep -E '^(inputs_unfamiliar|novelty_episodes|train_rounds|samples_total|mode) ' | tr '\n' ' ')"
 		f=$((f + 1))
 	done
 	g=0
