@@ -40,6 +40,8 @@ export type NoveltyChange = 'began' | 'ended' | null;
 
 export class NoveltyMonitor {
   private trained: TrainedInputs | undefined;
+  /** A newer round that waits while unfamiliar samples are in the window (see train). */
+  private held: TrainedInputs | undefined;
   private zMin = new Float32Array(0);
   private zMax = new Float32Array(0);
   private readonly recent: Uint8Array;
@@ -54,8 +56,24 @@ export class NoveltyMonitor {
     this.recent = new Uint8Array(t.window);
   }
 
-  /** Judge from now on against these trained inputs (the newest published round's). */
+  /**
+   * Judge from now on against these trained inputs (the newest published round's). While unfamiliar samples are
+   * in the window and no episode is on, the inputs judged against stay those that found them unfamiliar, and the
+   * newest round waits (`held`): a round samples the whole buffer, so the round after the first few samples of a
+   * new situation holds them, and without the hold the next ones would find their neighbours there and never add
+   * up to an episode (round 12 of the readahead use case: a new phase type peaked at 4-6 of the 8 needed, its
+   * samples arriving 5 at a time). The hold ends when the window is free of them again or an episode begins.
+   */
   train(trained: TrainedInputs): void {
+    if (this.trained && !this.active && this.unfamiliar > 0) {
+      this.held = trained;
+      return;
+    }
+    this.use(trained);
+  }
+
+  private use(trained: TrainedInputs): void {
+    this.held = undefined;
     const { rows, inputs } = trained;
     this.trained = trained;
     this.zMin = new Float32Array(inputs).fill(Infinity);
@@ -71,6 +89,7 @@ export class NoveltyMonitor {
   /** Forget the trained inputs and the window (the network was rebuilt or reshaped). */
   forget(): void {
     this.trained = undefined;
+    this.held = undefined;
     this.recent.fill(0);
     this.unfamiliar = 0;
     this.active = false;
@@ -97,16 +116,19 @@ export class NoveltyMonitor {
       this.recent[this.next] = strange;
       this.next = (this.next + 1) % this.t.window;
     }
+    let change: NoveltyChange = null;
     if (!this.active && this.unfamiliar >= this.t.trigger) {
       this.active = true;
       this.episodes++;
-      return 'began';
-    }
-    if (this.active && this.unfamiliar <= this.t.trigger / 2) {
+      change = 'began';
+    } else if (this.active && this.unfamiliar <= this.t.trigger / 2) {
       this.active = false;
-      return 'ended';
+      change = 'ended';
     }
-    return null;
+    // An episode judges against the newest rounds, so that training on the new inputs can end it; the round that
+    // found it stays until its report has been read (the next judgement or round).
+    if (this.held && ((this.active && change !== 'began') || this.unfamiliar === 0)) this.use(this.held);
+    return change;
   }
 
   /** The episode in force, or undefined when the inputs are familiar. */

@@ -132,6 +132,67 @@ t.test('a few stray samples do not begin an episode', async (t) => {
   }
 });
 
+/** The trained phases a and b plus `extra` rows of the novel combination (0.1, 9.9): a round that holds them. */
+function trainedWithNovel(extra: number, seed = 1): TrainedInputs {
+  const random = rng(seed);
+  const a = phase('a', 512, random);
+  const b = phase('b', 512, random);
+  const all = new Float32Array(a.length + b.length + extra * 3);
+  all.set(a);
+  all.set(b, a.length);
+  for (let k = 0; k < extra; k++) all.set([0.1, 9.9, 42], a.length + b.length + k * 3);
+  return trainedOn(all);
+}
+
+function novelSamples(n: number): Float32Array {
+  const out = new Float32Array(n * 3);
+  for (let k = 0; k < n; k++) out.set([0.1, 9.9, 42], k * 3);
+  return out;
+}
+
+t.test('a round that already holds the first new samples does not hide the rest of them', async (t) => {
+  // The readahead module's case (round 12): new samples arrive a few at a time, and the training round after the
+  // first few holds them, which would give the next ones their neighbours.
+  const m = trainedMonitor();
+  t.ok(
+    feed(m, novelSamples(5)).every((c) => c === null),
+    'five unfamiliar samples: no episode yet',
+  );
+  t.equal(m.unfamiliarCount, 5);
+  m.train(trainedWithNovel(5));
+  const changes = feed(m, novelSamples(3));
+  t.equal(changes.at(-1), 'began', 'three more, judged against the round that found the first unfamiliar: an episode');
+  t.match(m.report(), { unfamiliar: N.trigger }, 'the report counts them');
+
+  // without unfamiliar samples in the window a round is used at once
+  const quiet = trainedMonitor();
+  quiet.train(trainedWithNovel(5));
+  t.ok(
+    feed(quiet, novelSamples(N.trigger)).every((c) => c === null),
+    'a round that holds the combination makes it familiar',
+  );
+});
+
+t.test('the held round is used once the window is free of unfamiliar samples, or during an episode', async (t) => {
+  const random = rng(5);
+  const m = trainedMonitor();
+  feed(m, novelSamples(2));
+  m.train(trainedWithNovel(8));
+  feed(m, phase('a', N.window, random));
+  t.equal(m.unfamiliarCount, 0, 'familiar samples push the two out of the window');
+  t.ok(
+    feed(m, novelSamples(N.trigger)).every((c) => c === null),
+    'the round that held the combination is in use: it is familiar now',
+  );
+
+  const e = trainedMonitor();
+  feed(e, novelSamples(N.trigger));
+  t.ok(e.report(), 'episode on');
+  e.train(trainedWithNovel(16));
+  feed(e, novelSamples(N.window));
+  t.equal(e.report(), undefined, 'a round trained on the new inputs ends the episode');
+});
+
 t.test('nothing is judged before a round is trained, or after forget, or with another input count', async (t) => {
   const fresh = new NoveltyMonitor();
   const far = new Float32Array(N.window * 3).fill(1000);

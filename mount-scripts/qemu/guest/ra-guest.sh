@@ -231,7 +231,7 @@ job_ci() {
 		m=$((m + 1))
 	done
 	echo "RA-CI default_ms=$t_def auto_ms=$t_auto more_runs=$m mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) trials=$(param trials) choices_limited=$(param choices_limited) samples=$(param samples_sent) feedback=$(param feedback_sent)"
-	model_events ci | grep ' mode ' | sed 's/^/EVENT /'
+	model_events ci | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 	mread $MNT/models/ci/stats | tr '\n' ' ' | sed 's/^/STATS /'
 	echo
 	# one run each on a busy TCG host: allow 15% of noise (runs here varied by 10-20%)
