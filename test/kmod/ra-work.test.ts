@@ -70,6 +70,11 @@ t.test('a window without a path, a bad window or a bad phase stops the run befor
   const bad = work('nope:3');
   t.equal(bad.status, 2);
   t.match(bad.stderr, /unknown phase kind "nope"/);
+  await writeFile(raKb, '128\n');
+  const unparsed = work('mmap@512', { RA_WORK_RA_KB: raKb });
+  t.equal(unparsed.status, 2);
+  t.match(unparsed.stderr, /bad phase "mmap"/);
+  t.equal((await readFile(raKb, 'utf8')).trim(), '128', "a phase that does not parse leaves the device's window");
 });
 
 t.test('with_windows appends one window per phase and refuses a count that does not fit', async (t) => {

@@ -130,6 +130,9 @@ run_work() {
 	/bin/ra-work $DATA "$2" "$3" | sed "s/^RAW /RUN $1 seed=$2 /"
 }
 
+# the variant order of the next repetition: the first one moves to the end
+rotate() { echo "$(echo "$1" | cut -d' ' -f2-) $(echo "$1" | cut -d' ' -f1)"; }
+
 total_ms() { awk '/^RUN .* total ms=/ { sub(/.*total ms=/, ""); sub(/ .*/, ""); print; exit }'; }
 
 model_events() { mread "$MNT/models/$1/events"; }
@@ -307,7 +310,7 @@ bench_variant() {
 	seed=$2
 	plan=$3
 	case $v in
-	def | sched) setra 128 ;;
+	def | sched | s[0-9]) setra 128 ;; # sched and sN: the plan sets each phase's window
 	f*) setra "${v#f}" ;;
 	emerg)
 		setra 128
@@ -395,7 +398,7 @@ job_overhead() {
 		for v in $vs; do
 			ovh_variant "$v" $((r * 10)) "$(plan_$work)" | sed "s/^RUN /RUN rep=$r work=$work variant=/"
 		done
-		vs="$(echo "$vs" | cut -d' ' -f2-) $(echo "$vs" | cut -d' ' -f1)"
+		vs=$(rotate "$vs")
 		r=$((r + 1))
 	done
 }
@@ -420,11 +423,7 @@ job_sched() {
 		for w in scan lookup; do
 			for v in $vs; do
 				plan=$(plan_$w)
-				case $v in
-				def) setra 128 ;;
-				f*) setra "${v#f}" ;;
-				s*)
-					setra 128
+				case $v in s[0-9])
 					eval "ws=\${RA_SCHED${v#s}_$(echo $w | tr a-z A-Z)}"
 					plan=$(with_windows "$plan" "$ws") || {
 						fail "RA_SCHED${v#s}_* does not fit the $w workload"
@@ -432,12 +431,10 @@ job_sched() {
 					}
 					;;
 				esac
-				sleep 1.5
-				run_work "$v mode=none" $((r * 10)) "$plan" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
-				setra 128
+				bench_variant "$v" $((r * 10)) "$plan" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
 			done
 		done
-		vs="$(echo "$vs" | cut -d' ' -f2-) $(echo "$vs" | cut -d' ' -f1)"
+		vs=$(rotate "$vs")
 		r=$((r + 1))
 	done
 }
@@ -479,7 +476,7 @@ job_bench() {
 		vs="def f16 f512 f2048 emerg auto"
 		i=1
 		while [ $i -lt $r ]; do
-			vs="$(echo "$vs" | cut -d' ' -f2-) $(echo "$vs" | cut -d' ' -f1)"
+			vs=$(rotate "$vs")
 			i=$((i + 1))
 		done
 		for w in scan lookup; do

@@ -210,14 +210,15 @@ int main(int argc, char **argv)
 		char kind[16] = "", *at = strchr(tok, '@');
 		long a = 0, b = 0;
 
-		if (at) {
+		if (at)
 			*at = '\0';
-			set_window_kb(atol(at + 1));
-		}
 		if (sscanf(tok, "%15[a-z]:%ld:%ld", kind, &a, &b) < 2) {
 			fprintf(stderr, "ra-work: bad phase \"%s\"\n", tok);
 			return 2;
 		}
+		/* only a phase that parses moves the device's window */
+		if (at)
+			set_window_kb(atol(at + 1));
 		t0 = now_ms();
 		if (!strcmp(kind, "seq")) {
 			do_seq(a);
