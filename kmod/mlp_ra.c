@@ -73,6 +73,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/tracepoint.h>
 #include <linux/wait.h>
 
@@ -879,8 +880,8 @@ static void ra_report_evidence(struct ra_subsys *s)
 
 	for (c = 0; c < RA_NR_CONTEXTS; c++) {
 		/* a context the network chose in counts without evidence too */
-		if (!s->ev_n[0][c] && !s->ev_n[1][c] && !s->chosen[c][0] &&
-		    !s->chosen[c][1] && !s->chosen[c][2] && !s->chosen[c][3])
+		if (!s->ev_n[0][c] && !s->ev_n[1][c] &&
+		    !memchr_inv(s->chosen[c], 0, sizeof(s->chosen[c])))
 			continue;
 		for (k = 0; k < 2; k++)
 			mean[k] = ra_mean(s->ev_sum[k][c], s->ev_n[k][c]);
