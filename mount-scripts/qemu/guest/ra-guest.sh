@@ -272,6 +272,14 @@ fell_back() { mode_events_since "$1" "$2" | grep -q -E 'cause=(novel|demote|inad
 climbed_again() { mode_events_since "$1" "$2" | sed -n -E '/cause=(novel|demote|inadequate)/,$p' | grep -q 'cause=promote'; }
 
 ci_fallback() {
+	# The module reads the mode once per I/O round: a promotion at the end of
+	# the last run can be a round ahead of it (round 13: the fall-back was
+	# skipped once for that, the server already in recommendation).
+	w=0
+	while [ "$(param mode)" != recommendation ] && [ "$(stat_of ci mode)" = recommendation ] && [ $w -lt 20 ]; do
+		sleep 0.5
+		w=$((w + 1))
+	done
 	if [ "$(param mode)" != recommendation ]; then
 		echo "TODO RA fall-back not tried: the model is not in recommendation"
 		return
