@@ -32,8 +32,9 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // the 8 unfamiliar samples that start an episode (NEW-NOVELTY lines), with phases 3x longer too: the module sends
   // samples every 500 ms, and the training round after the first batch already holds its neighbours (round 12).
   // With novelty's reference held while unfamiliar samples are pending (src/modes/novelty.ts), the first run with
-  // it fell back on novelty in the first run of the new phase and climbed again after 24 runs, in 2 of 2 runs so far
-  // (the second a fresh-clone CI run).
+  // it fell back on novelty in the first run of the new phase and climbed again after 13-25 runs, in 6 of 6 runs so
+  // far (rounds 12-13: a guest run alone, three fresh-clone CI runs and two more guest runs). One more run skipped the
+  // fall-back part: the module still read collaboration one I/O round after the promotion (the guest now waits for it).
   const fallBackTodo = 'fell back in 9 of 10 tap runs; not when the network serves the new phase well and novelty does not fire';
   t.ok(has('PASS RA the mode fell back on a phase type the model had not seen'), 'the mode fell back on a phase type the model had not seen', { todo: fallBackTodo });
   t.ok(has('PASS RA the mode climbed again after the fall-back'), 'the mode climbed again after the fall-back', { todo: fallBackTodo });
