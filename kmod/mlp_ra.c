@@ -12,7 +12,11 @@
  *     requests, bytes, sequentiality) and mm_filemap_add_to_page_cache
  *     (pages read in), for features the model does not learn from; they
  *     are not exported and are found by name with
- *     for_each_kernel_tracepoint().
+ *     for_each_kernel_tracepoint();
+ *   - with later_use_credit=1 (the default), mm_filemap_add_to_page_cache
+ *     and mm_filemap_delete_from_page_cache: which pages a readahead
+ *     brought in beyond what was asked for, and whether a reader touched
+ *     them before they left the page cache (struct ra_later_use).
  *
  * Actuation: every file's own window (file->f_ra.ra_pages) is copied from
  * the device at open, so changing the device's readahead misses files
@@ -39,6 +43,10 @@
  * of its choice instead; they train the model but are not reported as ML
  * evidence.
  *
+ * Efficiency: bytes delivered per task, plus the pages its read-around
+ * brought in times the share of such pages readers used later (round 13:
+ * a window's gain through the page cache comes after its interval).
+ *
  * Evidence: each interval's score is reported relative to the default's
  * running score in the same context (mlp_ra_context: how the tasks read,
  * which readahead cannot change), because whole-interval scores differ by
@@ -62,6 +70,7 @@
 #include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
 #include <linux/jiffies.h>
 #include <linux/kprobes.h>
 #include <linux/kthread.h>
@@ -70,11 +79,13 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
+#include <linux/percpu.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 
 #include "ml_lib.h"
@@ -233,6 +244,16 @@ static bool device_stats;
 module_param(device_stats, bool, 0444);
 MODULE_PARM_DESC(device_stats, "also count device requests and pages read in, for last_features (0, default: off)");
 
+/*
+ * later_use_credit (round 13): credit an interval with the read-around its
+ * readers use later (struct ra_later_use in mlp_ra_calc.h).  It attaches
+ * the page cache's add and delete tracepoints and keeps a table of the
+ * pages read around, RA_LU_SLOTS of them (2.5 MiB), one tag each.
+ */
+static bool later_use_credit = true;
+module_param(later_use_credit, bool, 0444);
+MODULE_PARM_DESC(later_use_credit, "credit an interval with the pages its read-around brings in, times the share of such pages readers used later (1, default; 0: delivered bytes only)");
+
 /* Mode policy timing written into a model this module creates. */
 static unsigned int promote_dwell_ms = 300000;
 module_param(promote_dwell_ms, uint, 0444);
@@ -282,6 +303,13 @@ struct ra_subsys {
 	atomic_t default_kb;
 	u64 last_fault_pgoff;		/* under count_lock */
 	bool have_touch;		/* under count_lock */
+	/*
+	 * later_use_credit: pages read around, by slot (ra_lu_slot), and what
+	 * became of them; under count_lock.  NULL when the credit is off.
+	 */
+	u32 *lu_key;
+	u8 *lu_tag;
+	struct ra_later_use lu;
 
 	/* interval timer */
 	struct timer_list timer;
@@ -467,6 +495,67 @@ static bool ra_on_device(const struct address_space *mapping)
 	return host && host->i_sb && host->i_sb->s_bdev == ra.bdev;
 }
 
+/*
+ * Later use (later_use_credit).  The access a task has just started, noted
+ * by the kprobe on this CPU: the readahead it triggers adds its pages to
+ * the page cache in the same task, so the add tracepoint can tell the
+ * pages asked for (first..last, used at once) from those read around, and
+ * which kind of access and candidate window read them.  A task moved to
+ * another CPU in between finds another note (pid differs): its pages go
+ * untagged.
+ */
+#define RA_LU_BITS		19
+#define RA_LU_SLOTS		(1U << RA_LU_BITS)
+#define RA_LU_MAX_SPAN		512	/* pages of one read() looked up */
+
+struct ra_access_note {
+	const struct address_space *mapping;
+	pgoff_t first, last;
+	s32 pid;
+	u8 tag;
+};
+
+static DEFINE_PER_CPU(struct ra_access_note, ra_note);
+
+/* a page's slot in the table and the key that tells it from others there */
+static u32 ra_lu_slot(const struct address_space *mapping, pgoff_t index, u32 *key)
+{
+	u64 h = ((u64)(unsigned long)mapping ^ ((u64)index << 24) ^ index) * GOLDEN_RATIO_64;
+
+	*key = (u32)(h >> 8) | 1;
+	return (u32)(h >> (64 - RA_LU_BITS));
+}
+
+static void ra_note_access(const struct address_space *mapping, pgoff_t first,
+			   pgoff_t last, unsigned int access, unsigned int pages)
+{
+	struct ra_access_note *note = this_cpu_ptr(&ra_note);
+
+	note->mapping = mapping;
+	note->first = first;
+	note->last = last;
+	note->pid = task_pid_nr(current);
+	note->tag = (u8)mlp_ra_lu_tag(READ_ONCE(ra.last_ctx), access,
+				      mlp_ra_candidate_index(pages * RA_PAGE_KB));
+}
+
+/* pages first..last touched by a reader: a tagged one was used; under count_lock */
+static void ra_lu_use(const struct address_space *mapping, pgoff_t first, pgoff_t last)
+{
+	pgoff_t i;
+	u32 key, slot;
+
+	if (!ra.lu_tag)
+		return;
+	for (i = first; i <= last && i - first < RA_LU_MAX_SPAN; i++) {
+		slot = ra_lu_slot(mapping, i, &key);
+		if (ra.lu_tag[slot] && ra.lu_key[slot] == key) {
+			mlp_ra_later_use_fate(&ra.lu, ra.lu_tag[slot], true);
+			ra.lu_tag[slot] = 0;
+		}
+	}
+}
+
 static void ra_tp_rq_complete(void *data, struct request *rq, blk_status_t err,
 			      unsigned int nr_bytes)
 {
@@ -483,23 +572,73 @@ static void ra_tp_rq_complete(void *data, struct request *rq, blk_status_t err,
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
+/*
+ * A folio added to the page cache: counted with device_stats; with
+ * later_use_credit each of its pages that the access did not ask for is
+ * tagged, and the task is credited with what such pages were worth so far.
+ */
 static void ra_tp_page_added(void *data, struct folio *folio)
 {
-	unsigned long flags;
+	const struct ra_access_note *note;
+	unsigned long flags, n, i;
+	u32 permil, key, slot;
+	u64 credit = 0;
+	pgoff_t index;
 
-	if (!ra_on_device(folio->mapping))
+	if ((!device_stats && (!ra.lu_tag || READ_ONCE(ra.resting))) ||
+	    !ra_on_device(folio->mapping))
 		return;
+	n = folio_nr_pages(folio);
 	spin_lock_irqsave(&ra.count_lock, flags);
-	ra.cnt.pages_added += folio_nr_pages(folio);
+	if (device_stats)
+		ra.cnt.pages_added += n;
+	note = this_cpu_ptr(&ra_note);
+	if (ra.lu_tag && !READ_ONCE(ra.resting) && note->tag &&
+	    note->mapping == folio->mapping && note->pid == task_pid_nr(current)) {
+		permil = mlp_ra_later_use_permil(&ra.lu, note->tag);
+		for (i = 0; i < n; i++) {
+			index = folio->index + i;
+			if (index >= note->first && index <= note->last)
+				continue;
+			slot = ra_lu_slot(folio->mapping, index, &key);
+			ra.lu_key[slot] = key;
+			ra.lu_tag[slot] = note->tag;
+			credit += permil;
+		}
+		if (credit)
+			mlp_ra_add_task_credit(&ra.cnt, note->pid,
+					       div_u64(credit * PAGE_SIZE, 1000));
+	}
+	spin_unlock_irqrestore(&ra.count_lock, flags);
+}
+
+/* a folio leaving the page cache: a tagged page not used by then was not */
+static void ra_tp_page_deleted(void *data, struct folio *folio)
+{
+	unsigned long flags, n, i;
+	u32 key, slot;
+
+	if (!ra.lu_tag || READ_ONCE(ra.resting) || !ra_on_device(folio->mapping))
+		return;
+	n = folio_nr_pages(folio);
+	spin_lock_irqsave(&ra.count_lock, flags);
+	for (i = 0; i < n; i++) {
+		slot = ra_lu_slot(folio->mapping, folio->index + i, &key);
+		if (ra.lu_tag[slot] && ra.lu_key[slot] == key) {
+			mlp_ra_later_use_fate(&ra.lu, ra.lu_tag[slot], false);
+			ra.lu_tag[slot] = 0;
+		}
+	}
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
 /* read() bytes delivered to the current task; jump: not continuing the file's last */
-static void ra_count_read(u64 bytes, bool jump)
+static void ra_count_read(const struct address_space *mapping, loff_t pos, u64 bytes, bool jump)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&ra.count_lock, flags);
+	ra_lu_use(mapping, pos >> PAGE_SHIFT, (pos + bytes - 1) >> PAGE_SHIFT);
 	ra.cnt.read_bytes += bytes;
 	ra.cnt.read_calls++;
 	ra.cnt.read_jumps += jump;
@@ -514,11 +653,12 @@ static void ra_count_read(u64 bytes, bool jump)
  * when that did not map the page: the second sighting of the same page is
  * the same touch and is not counted again.
  */
-static void ra_count_touch(u64 pgoff)
+static void ra_count_touch(const struct address_space *mapping, u64 pgoff)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&ra.count_lock, flags);
+	ra_lu_use(mapping, pgoff, pgoff);
 	if (!ra.have_touch || pgoff != ra.last_fault_pgoff) {
 		ra.cnt.fault_bytes += PAGE_SIZE;
 		if (ra.have_touch)
@@ -539,7 +679,7 @@ static void ra_count_touch(u64 pgoff)
  * read_ahead_kb reaches files already open, and a read_ahead_kb beyond
  * the packed field's 4092 KiB is not clamped.
  */
-static void ra_impose(struct file_ra_state *f_ra, unsigned int access)
+static unsigned int ra_impose(struct file_ra_state *f_ra, unsigned int access)
 {
 	unsigned int pages = mlp_ra_window_of((u32)atomic_read(&ra.target), access);
 
@@ -547,6 +687,7 @@ static void ra_impose(struct file_ra_state *f_ra, unsigned int access)
 		pages = READ_ONCE(ra.disk->bdi->ra_pages);
 	if (pages && READ_ONCE(f_ra->ra_pages) != pages)
 		WRITE_ONCE(f_ra->ra_pages, pages);
+	return pages;
 }
 
 /*
@@ -573,6 +714,8 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct kiocb *iocb = (struct kiocb *)regs->di;
 	struct iov_iter *iter = (struct iov_iter *)regs->si;
+	struct address_space *mapping;
+	unsigned int access, pages;
 	struct inode *inode;
 	loff_t size;
 	size_t want;
@@ -581,21 +724,28 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	if (!iocb || !iter || !iocb->ki_filp ||
 	    !ra_on_device(iocb->ki_filp->f_mapping))
 		return 0;
-	inode = iocb->ki_filp->f_mapping->host;
+	mapping = iocb->ki_filp->f_mapping;
+	inode = mapping->host;
 	size = i_size_read(inode);
 	want = iov_iter_count(iter);
 	if (iocb->ki_pos >= size || !want)
 		return 0;
 	bytes = min_t(u64, want, (u64)(size - iocb->ki_pos));
-	ra_impose(&iocb->ki_filp->f_ra, mlp_ra_access_of_read(bytes));
+	access = mlp_ra_access_of_read(bytes);
+	pages = ra_impose(&iocb->ki_filp->f_ra, access);
 	/*
 	 * filemap_read sets f_ra.prev_pos to where it stopped, so a read()
 	 * that starts there continues the last one (a run of small reads);
 	 * random lookups do not.  Read unlocked: a racing reader of the same
 	 * file can only misclassify one call.
 	 */
-	if (!READ_ONCE(ra.resting))
-		ra_count_read(bytes, iocb->ki_pos != READ_ONCE(iocb->ki_filp->f_ra.prev_pos));
+	if (READ_ONCE(ra.resting))
+		return 0;
+	if (ra.lu_tag)
+		ra_note_access(mapping, iocb->ki_pos >> PAGE_SHIFT,
+			       (iocb->ki_pos + bytes - 1) >> PAGE_SHIFT, access, pages);
+	ra_count_read(mapping, iocb->ki_pos, bytes,
+		      iocb->ki_pos != READ_ONCE(iocb->ki_filp->f_ra.prev_pos));
 	return 0;
 }
 
@@ -617,12 +767,17 @@ static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
 	struct file *file = ra_fault_file(vmf);
+	unsigned int pages;
 
 	if (!file)
 		return 0;
-	ra_impose(&file->f_ra, RA_ACCESS_FAULT);
-	if (!(vmf->flags & FAULT_FLAG_TRIED) && !READ_ONCE(ra.resting))
-		ra_count_touch(vmf->pgoff);
+	pages = ra_impose(&file->f_ra, RA_ACCESS_FAULT);
+	if (READ_ONCE(ra.resting))
+		return 0;
+	if (ra.lu_tag)
+		ra_note_access(file->f_mapping, vmf->pgoff, vmf->pgoff, RA_ACCESS_FAULT, pages);
+	if (!(vmf->flags & FAULT_FLAG_TRIED))
+		ra_count_touch(file->f_mapping, vmf->pgoff);
 	return 0;
 }
 
@@ -639,10 +794,13 @@ static int ra_kp_fault_pre(struct kprobe *p, struct pt_regs *regs)
 static int ra_kp_map_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_fault *vmf = (struct vm_fault *)regs->di;
+	struct file *file;
 
-	if (!READ_ONCE(ra.resting) && ra_fault_file(vmf) &&
-	    !(vmf->flags & FAULT_FLAG_TRIED))
-		ra_count_touch(vmf->pgoff);
+	if (READ_ONCE(ra.resting) || (vmf->flags & FAULT_FLAG_TRIED))
+		return 0;
+	file = ra_fault_file(vmf);
+	if (file)
+		ra_count_touch(file->f_mapping, vmf->pgoff);
 	return 0;
 }
 
@@ -653,14 +811,23 @@ static struct kprobe ra_kp_map = { .symbol_name = "filemap_map_pages", .pre_hand
 struct ra_tp {
 	const char *name;
 	void *probe;
+	bool for_stats, for_later_use;	/* attached for device_stats, later_use_credit */
 	struct tracepoint *tp;
 	bool registered;
 };
 
 static struct ra_tp ra_tps[] = {
-	{ .name = "block_rq_complete", .probe = ra_tp_rq_complete },
-	{ .name = "mm_filemap_add_to_page_cache", .probe = ra_tp_page_added },
+	{ .name = "block_rq_complete", .probe = ra_tp_rq_complete, .for_stats = true },
+	{ .name = "mm_filemap_add_to_page_cache", .probe = ra_tp_page_added,
+	  .for_stats = true, .for_later_use = true },
+	{ .name = "mm_filemap_delete_from_page_cache", .probe = ra_tp_page_deleted,
+	  .for_later_use = true },
 };
+
+static bool ra_tp_wanted(const struct ra_tp *t)
+{
+	return (t->for_stats && device_stats) || (t->for_later_use && ra.lu_tag);
+}
 
 static void ra_find_tp(struct tracepoint *tp, void *priv)
 {
@@ -694,15 +861,16 @@ static void ra_detach(void)
 	atomic_set(&ra.probes_attached, 0);
 }
 
-/* the kprobes always; the tracepoints with device_stats */
+/* the kprobes always; the tracepoints device_stats and later_use_credit want */
 static int ra_attach(void)
 {
 	unsigned int i, tps = 0;
 	int err;
 
-	if (device_stats)
-		for_each_kernel_tracepoint(ra_find_tp, NULL);
-	for (i = 0; device_stats && i < ARRAY_SIZE(ra_tps); i++) {
+	for_each_kernel_tracepoint(ra_find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(ra_tps); i++) {
+		if (!ra_tp_wanted(&ra_tps[i]))
+			continue;
 		if (!ra_tps[i].tp) {
 			pr_err("tracepoint %s not found\n", ra_tps[i].name);
 			err = -ENOENT;
@@ -902,6 +1070,30 @@ static void ra_report_evidence(struct ra_subsys *s)
 			mlp_ra_support_mean(&s->support, c, 2),
 			mlp_ra_support_mean(&s->support, c, 3),
 			ra_guarded(s, c, ra_device_kb()));
+	}
+}
+
+static void ra_report_later_use(struct ra_subsys *s)
+{
+	static const char * const kinds[RA_NR_ACCESS] = { "small read()", "large read()", "mmap faults" };
+	unsigned int c, a, k, t, n;
+	u32 permil[RA_NR_CANDIDATES], fates[RA_NR_CANDIDATES];
+
+	if (!s->lu_tag)
+		return;
+	for (c = 0; c < RA_NR_CONTEXTS; c++) {
+		for (a = 0; a < RA_NR_ACCESS; a++) {
+			for (k = 0, n = 0; k < RA_NR_CANDIDATES; k++) {
+				t = mlp_ra_lu_tag(c, a, (int)k);
+				permil[k] = mlp_ra_later_use_permil(&s->lu, t);
+				fates[k] = s->lu.used[t - 1] + s->lu.unused[t - 1];
+				n += fates[k];
+			}
+			if (n)
+				pr_info("later use after context %u (%s), %s, read around at 16/128/512/2048: used per mille %u/%u/%u/%u of %u/%u/%u/%u pages\n",
+					c, ra_context_names[c], kinds[a], permil[0], permil[1],
+					permil[2], permil[3], fates[0], fates[1], fates[2], fates[3]);
+		}
 	}
 }
 
@@ -1255,7 +1447,7 @@ static void ra_timer_fn(struct timer_list *t)
 		atomic_set(&s->last_eff, eff);
 	else
 		atomic64_inc(&s->intervals_idle);
-	s->last_ctx = mlp_ra_context(&c);
+	WRITE_ONCE(s->last_ctx, mlp_ra_context(&c));
 	ra_record(s, features, s->cur_kb, scored, eff, s->last_ctx);
 	atomic64_inc(&s->intervals);
 
@@ -1586,6 +1778,14 @@ static int __init ra_init(void)
 		goto free_config;
 	}
 	atomic_set(&ra.support_rows, -1);
+	if (later_use_credit) {
+		ra.lu_key = vzalloc(array_size(RA_LU_SLOTS, sizeof(*ra.lu_key)));
+		ra.lu_tag = vzalloc(RA_LU_SLOTS);
+		if (!ra.lu_key || !ra.lu_tag) {
+			err = -ENOMEM;
+			goto free_config;
+		}
+	}
 
 	s->bdev = blkdev_get_by_path(device, FMODE_READ, NULL);
 	if (IS_ERR(s->bdev)) {
@@ -1638,6 +1838,8 @@ destroy:
 put_bdev:
 	blkdev_put(s->bdev, FMODE_READ);
 free_config:
+	vfree(ra.lu_tag);
+	vfree(ra.lu_key);
 	kfree(ra.stream_buf);
 	kfree(ra_extra_config);
 	return err;
@@ -1667,6 +1869,7 @@ static void __exit ra_exit(void)
 	ra_detach();
 	ml_model_destroy(&s->model);
 	ra_report_evidence(s);
+	ra_report_later_use(s);
 	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore), %lld samples sent, probes left %d\n",
 		ra_device_kb(), (long long)atomic64_read(&s->intervals),
 		(long long)atomic64_read(&s->intervals_ml),
@@ -1674,6 +1877,8 @@ static void __exit ra_exit(void)
 		(long long)atomic64_read(&s->model.cnt.samples_sent),
 		atomic_read(&s->probes_attached));
 	blkdev_put(s->bdev, FMODE_READ);
+	vfree(s->lu_tag);
+	vfree(s->lu_key);
 	kfree(s->stream_buf);
 	kfree(ra_extra_config);
 }

@@ -30,16 +30,25 @@ void mlp_ra_add_fault_distance(struct ra_counts *c, u64 last_pgoff, u64 pgoff)
 	c->fault_dist_n++;
 }
 
-/* Credit bytes to a reading task; past RA_MAX_TASKS they are pooled. */
-void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes)
+/* the task's row in this interval's table, -1 if it has none */
+static int ra_task_row(const struct ra_counts *c, s32 pid)
 {
 	unsigned int i;
 
-	for (i = 0; i < c->nr_tasks; i++) {
-		if (c->task_pid[i] == pid) {
-			c->task_bytes[i] += bytes;
-			return;
-		}
+	for (i = 0; i < c->nr_tasks; i++)
+		if (c->task_pid[i] == pid)
+			return (int)i;
+	return -1;
+}
+
+/* Credit bytes to a reading task; past RA_MAX_TASKS they are pooled. */
+void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes)
+{
+	int i = ra_task_row(c, pid);
+
+	if (i >= 0) {
+		c->task_bytes[i] += bytes;
+		return;
 	}
 	if (c->nr_tasks < RA_MAX_TASKS) {
 		c->task_pid[c->nr_tasks] = pid;
@@ -48,6 +57,49 @@ void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes)
 		return;
 	}
 	c->tasks_untracked_bytes += bytes;
+}
+
+/*
+ * Credit only a task already reading in this interval: a page added by a
+ * task whose access was counted in the interval before adds nothing, so
+ * the number of reading tasks (a model input) never depends on credit.
+ */
+void mlp_ra_add_task_credit(struct ra_counts *c, s32 pid, u64 bytes)
+{
+	int i = ra_task_row(c, pid);
+
+	if (i >= 0)
+		c->task_credit[i] += bytes;
+}
+
+void mlp_ra_later_use_fate(struct ra_later_use *lu, unsigned int tag, bool used)
+{
+	unsigned int t = tag - 1;
+
+	if (!tag || t >= RA_LU_NR_TAGS)
+		return;
+	if (used)
+		lu->used[t]++;
+	else
+		lu->unused[t]++;
+	if (lu->used[t] + lu->unused[t] >= RA_LU_MAX_FATES) {
+		lu->used[t] >>= 1;
+		lu->unused[t] >>= 1;
+	}
+}
+
+/* per mille of the tag's read-around pages used; 0 until enough have met their fate */
+u32 mlp_ra_later_use_permil(const struct ra_later_use *lu, unsigned int tag)
+{
+	unsigned int t = tag - 1;
+	u32 n;
+
+	if (!tag || t >= RA_LU_NR_TAGS)
+		return 0;
+	n = lu->used[t] + lu->unused[t];
+	if (n < RA_LU_MIN_FATES)
+		return 0;
+	return lu->used[t] * 1000 / n;
 }
 
 static u64 ra_div(u64 a, u64 b)
@@ -87,7 +139,11 @@ void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
  * bytes, so read-in waste is not rewarded.  The mean of logs is the log of
  * the geometric mean: a co-running reader slowed 7x costs log2(7) = 2.8
  * while the scan that gained 1.4x earns only 0.5, so starving one reader
- * to speed up another scores worse.  False when no task read anything.
+ * to speed up another scores worse.  With later_use_credit a task's bytes
+ * include the credit for its read-around (struct ra_later_use): pages that
+ * readers are expected to use later, by the record of pages read around
+ * the same way, never pages merely read in.  False when no task read
+ * anything.
  */
 bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff)
 {
@@ -97,7 +153,7 @@ bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff)
 	if (!n || !dt_ms)
 		return false;
 	for (i = 0; i < n; i++)
-		sum += (u64)mlp_ra_log2fx(ra_div((c->task_bytes[i] * 1000) >> 10,
+		sum += (u64)mlp_ra_log2fx(ra_div(((c->task_bytes[i] + c->task_credit[i]) * 1000) >> 10,
 						 dt_ms) + 1);
 	*eff = (s32)div_u64(sum, n);
 	return true;

@@ -76,12 +76,14 @@ struct ra_counts {
 	unsigned int nr_tasks;
 	s32 task_pid[RA_MAX_TASKS];
 	u64 task_bytes[RA_MAX_TASKS];
+	u64 task_credit[RA_MAX_TASKS];	/* read-around its later use pays for (later_use_credit) */
 	u64 tasks_untracked_bytes;	/* readers beyond RA_MAX_TASKS */
 };
 
 s32 mlp_ra_log2fx(u64 x);
 void mlp_ra_add_fault_distance(struct ra_counts *c, u64 last_pgoff, u64 pgoff);
 void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes);
+void mlp_ra_add_task_credit(struct ra_counts *c, s32 pid, u64 bytes);
 void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
 		     s32 out[RA_NR_FEATURES]);
 bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff);
@@ -262,5 +264,46 @@ bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,
 s32 mlp_ra_support_mean(const struct ra_support *sup, unsigned int ctx, int cand);
 int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
 			   u32 ref_kb, u32 min_samples);
+
+/*
+ * Later use of read-around (round 13, later_use_credit).  A window's
+ * read-around can pay long after its interval: on the hdd device model a
+ * 512 KiB request costs one IOPS token, as a 128 KiB one does, and the
+ * pages it brings in serve lookups seconds later, in other phases and
+ * under other windows (round 12).  An interval's delivered bytes cannot
+ * see that, so the model never chose 512 KiB for scattered faults there.
+ * The module tags every page read around (not the one the access asked
+ * for) with the context, the kind of access and the candidate in force
+ * (mlp_ra_lu_tag), and learns each page's fate: used (a later read() or fault touches it) or not (evicted
+ * first).  An interval is then credited, per task, with the pages it read
+ * around times the share of its tag's pages that were used: what readers
+ * will get from that read-around, by the record so far.  The share is a
+ * running one (both counts halve past RA_LU_MAX_FATES) and counts only
+ * once RA_LU_MIN_FATES pages have met their fate.
+ */
+#define RA_LU_MIN_FATES		64
+#define RA_LU_MAX_FATES		65536
+#define RA_LU_NR_TAGS		(RA_NR_CONTEXTS * RA_NR_ACCESS * RA_NR_CANDIDATES)
+
+struct ra_later_use {
+	u32 used[RA_LU_NR_TAGS];
+	u32 unused[RA_LU_NR_TAGS];
+};
+
+/*
+ * 1..RA_LU_NR_TAGS (192, a byte); 0 is "no tag" in the module's page table.
+ * A tag is the context of the interval before the access (whose choice set
+ * the window), the kind of access and the candidate in force: a scan's
+ * read-around is all used, random lookups' hardly any, and a column read
+ * through a mapping uses far more of its read-around than random faults.
+ */
+static inline unsigned int mlp_ra_lu_tag(unsigned int ctx, unsigned int access, int cand)
+{
+	return 1 + ((ctx % RA_NR_CONTEXTS) * RA_NR_ACCESS + access) * RA_NR_CANDIDATES +
+	       (unsigned int)cand;
+}
+
+void mlp_ra_later_use_fate(struct ra_later_use *lu, unsigned int tag, bool used);
+u32 mlp_ra_later_use_permil(const struct ra_later_use *lu, unsigned int tag);
 
 #endif /* MLP_RA_CALC_H */

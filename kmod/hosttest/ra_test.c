@@ -439,6 +439,48 @@ static void test_mix(void)
 	   "halving keeps the share kept (to the rounding)");
 }
 
+/*
+ * Later use (round 13): a tag's share of used read-around pages, and the
+ * credit an interval gets for its read-around, never for pages merely
+ * read in and never for a task that did not read in the interval.
+ */
+static void test_later_use(void)
+{
+	struct ra_later_use lu = { 0 };
+	struct ra_counts c = { 0 };
+	unsigned int t512 = mlp_ra_lu_tag(1, RA_ACCESS_FAULT, 2), t128 = mlp_ra_lu_tag(1, RA_ACCESS_FAULT, 1);
+	s32 plain, credited;
+	int i;
+
+	ok(t512 != t128 && mlp_ra_lu_tag(0, RA_ACCESS_SMALL_READ, 0) == 1 &&
+	   mlp_ra_lu_tag(RA_NR_CONTEXTS - 1, RA_ACCESS_FAULT, 3) == RA_LU_NR_TAGS && RA_LU_NR_TAGS <= 255 &&
+	   mlp_ra_lu_tag(3, RA_ACCESS_FAULT, 2) != t512,
+	   "tags are 1..RA_LU_NR_TAGS (a byte), one per context, kind of access and candidate");
+	for (i = 0; i < RA_LU_MIN_FATES - 1; i++)
+		mlp_ra_later_use_fate(&lu, t512, i % 4 == 0);
+	ok(mlp_ra_later_use_permil(&lu, t512) == 0, "no share before RA_LU_MIN_FATES pages met their fate");
+	mlp_ra_later_use_fate(&lu, t512, false);
+	ok(mlp_ra_later_use_permil(&lu, t512) == 16 * 1000 / RA_LU_MIN_FATES, "the share is used pages per mille of fates");
+	ok(mlp_ra_later_use_permil(&lu, t128) == 0, "each tag keeps its own record");
+	mlp_ra_later_use_fate(&lu, 0, true);
+	mlp_ra_later_use_fate(&lu, RA_LU_NR_TAGS + 1, true);
+	ok(lu.used[t512 - 1] == 16 && lu.used[t128 - 1] == 0, "no tag and tags out of range are ignored");
+	for (i = 0; i < 3 * RA_LU_MAX_FATES; i++)
+		mlp_ra_later_use_fate(&lu, t128, i % 10 == 0);
+	ok(lu.used[t128 - 1] + lu.unused[t128 - 1] < RA_LU_MAX_FATES &&
+	   mlp_ra_later_use_permil(&lu, t128) >= 95 && mlp_ra_later_use_permil(&lu, t128) <= 105,
+	   "the record is a running one: counts halve, the share holds (100 per mille)");
+
+	mlp_ra_add_task_credit(&c, 7, 4096);
+	ok(c.nr_tasks == 0, "credit for a task that read nothing in the interval is dropped");
+	mlp_ra_add_task_bytes(&c, 7, 4096);
+	mlp_ra_efficiency(&c, 100, &plain);
+	mlp_ra_add_task_credit(&c, 7, 4096);
+	mlp_ra_efficiency(&c, 100, &credited);
+	ok(c.nr_tasks == 1 && credited - plain > 900 && credited - plain <= 1000,
+	   "credit counts as delivered: one page credited beside one delivered is about a doubling");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -454,5 +496,6 @@ int main(void)
 	test_support();
 	test_guard();
 	test_mix();
+	test_later_use();
 	return tap_done();
 }
