@@ -47,7 +47,9 @@ function parse(text) {
   const curve = [];
   const events = [];
   // seconds sampled in each mode while the measured auto runs were loaded (the CURVE lines after the
-  // warm-up); a RUN line's own mode= is read right after insmod, before the module's first round
+  // warm-up); a RUN line's own mode= is read right after insmod, before the module's first round. A sample
+  // taken while the module was being unloaded (mode=unknown) says nothing about a run (round 13: the warm-up
+  // sampler's last tick fell after the warm-up's end once).
   const autoModes = {};
   let measured = false;
   for (const raw of text.replace(/\r/g, '').split('\n')) {
@@ -56,7 +58,7 @@ function parse(text) {
     if (line.startsWith('CURVE ')) {
       const c = fields(line);
       curve.push(c);
-      if (measured) autoModes[c.mode] = (autoModes[c.mode] ?? 0) + 1;
+      if (measured && c.mode !== 'unknown') autoModes[c.mode] = (autoModes[c.mode] ?? 0) + 1;
     } else if (line.startsWith('EVENT ')) events.push(line.slice(6));
     else if (line.startsWith('RUN rep=')) {
       const f = fields(line);
