@@ -23,7 +23,7 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // extra runs) with Welch t 5.2-7.7 against about 3.1 needed (docs/use-case-readahead.md, CI). Round 11: after
   // 25 and 37 runs, and once not within 40 (87 ml values; t 5.4): the guest now allows 70. Round 12: 59 runs, with
   // trials taking most model blocks; after 25 once trials were bounded (trial_max_blocks). Round 13, with the credit for
-  // read-around used later (later_use_credit): after 41 and 44 runs.
+  // read-around used later (later_use_credit): after 21, 41 and 44 runs.
   t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback (collaboration -> recommendation)');
   // The fall-back and the climb after it: 9 of 9 round-4 tap runs alone (5 on novelty at the first run of the new
   // phase type, 4 on evidence after 10-17 runs), each climbed again within 13-19 runs (docs/use-case-readahead.md);
