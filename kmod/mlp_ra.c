@@ -539,21 +539,26 @@ static void ra_note_access(const struct address_space *mapping, pgoff_t first,
 				      mlp_ra_candidate_index(pages * RA_PAGE_KB));
 }
 
+/* a page's fate, if it is tagged: used or not; the tag is spent; under count_lock */
+static void ra_lu_fate(const struct address_space *mapping, pgoff_t index, bool used)
+{
+	u32 key, slot = ra_lu_slot(mapping, index, &key);
+
+	if (ra.lu_tag[slot] && ra.lu_key[slot] == key) {
+		mlp_ra_later_use_fate(&ra.lu, ra.lu_tag[slot], used);
+		ra.lu_tag[slot] = 0;
+	}
+}
+
 /* pages first..last touched by a reader: a tagged one was used; under count_lock */
 static void ra_lu_use(const struct address_space *mapping, pgoff_t first, pgoff_t last)
 {
 	pgoff_t i;
-	u32 key, slot;
 
 	if (!ra.lu_tag)
 		return;
-	for (i = first; i <= last && i - first < RA_LU_MAX_SPAN; i++) {
-		slot = ra_lu_slot(mapping, i, &key);
-		if (ra.lu_tag[slot] && ra.lu_key[slot] == key) {
-			mlp_ra_later_use_fate(&ra.lu, ra.lu_tag[slot], true);
-			ra.lu_tag[slot] = 0;
-		}
-	}
+	for (i = first; i <= last && i - first < RA_LU_MAX_SPAN; i++)
+		ra_lu_fate(mapping, i, true);
 }
 
 static void ra_tp_rq_complete(void *data, struct request *rq, blk_status_t err,
@@ -616,19 +621,13 @@ static void ra_tp_page_added(void *data, struct folio *folio)
 static void ra_tp_page_deleted(void *data, struct folio *folio)
 {
 	unsigned long flags, n, i;
-	u32 key, slot;
 
 	if (!ra.lu_tag || READ_ONCE(ra.resting) || !ra_on_device(folio->mapping))
 		return;
 	n = folio_nr_pages(folio);
 	spin_lock_irqsave(&ra.count_lock, flags);
-	for (i = 0; i < n; i++) {
-		slot = ra_lu_slot(folio->mapping, folio->index + i, &key);
-		if (ra.lu_tag[slot] && ra.lu_key[slot] == key) {
-			mlp_ra_later_use_fate(&ra.lu, ra.lu_tag[slot], false);
-			ra.lu_tag[slot] = 0;
-		}
-	}
+	for (i = 0; i < n; i++)
+		ra_lu_fate(folio->mapping, folio->index + i, false);
 	spin_unlock_irqrestore(&ra.count_lock, flags);
 }
 
