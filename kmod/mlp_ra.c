@@ -231,6 +231,35 @@ module_param(guard_margin, uint, 0444);
 MODULE_PARM_DESC(guard_margin, "how far (score units, 5000 = the default, 1000 a doubling) a candidate's samples must trail the default window's in a context, beyond two standard errors, to be guarded there (0..5000, default 50)");
 
 /*
+ * lead_min_samples (round 14): the guard's mirror.  A candidate whose
+ * samples in a context lead those of the network's choice there by more
+ * than guard_margin, at about two standard errors, both with
+ * lead_min_samples samples, is chosen instead (mlp_ra_sample_leader), in
+ * every mode: it is the model's own training data, read per context.
+ * 0 turns it off.
+ */
+static unsigned int lead_min_samples = 32;
+module_param(lead_min_samples, uint, 0444);
+MODULE_PARM_DESC(lead_min_samples, "samples a candidate and the network's choice need in a context before the candidate, if its samples lead the choice's there, is chosen instead; 0: no lead (0..100000, default 32)");
+
+/*
+ * thin_samples, thin_permil (round 14): in learning, thin_permil of the
+ * default blocks starting in a context that has its default scores try a
+ * neighbour of the model's choice (of the default without one) that has
+ * fewer than thin_samples samples there and is not guarded
+ * (mlp_ra_explore_thin), as explored blocks: no evidence, training
+ * samples only.  They give the lead its samples before the climb; the
+ * default's evidence keeps the other blocks.  thin_samples=0 turns it off.
+ */
+static unsigned int thin_samples = 64;
+module_param(thin_samples, uint, 0444);
+MODULE_PARM_DESC(thin_samples, "in learning, default blocks may explore a neighbour of the choice with fewer than this many samples in the context; 0: never (0..100000, default 64)");
+
+static unsigned int thin_permil = 250;
+module_param(thin_permil, uint, 0444);
+MODULE_PARM_DESC(thin_permil, "default blocks per 1000 in learning that explore such a thin neighbour (0..1000, default 250)");
+
+/*
  * device_stats: also attach the tracepoints block_rq_complete and
  * mm_filemap_add_to_page_cache, which count the device's read requests
  * and the pages read in.  They feed only the features that follow from
@@ -375,6 +404,7 @@ struct ra_subsys {
 	atomic64_t intervals, intervals_ml, intervals_explore, intervals_idle;
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
 	atomic64_t choices_qnet, choices_limited, choices_guarded, trials;
+	atomic64_t choices_led, thin_blocks;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped, feedback_thinned;
 	atomic_t last_eff;
@@ -473,6 +503,8 @@ ML_LIB_STATUS(feedback_thinned, ml_lib_counter_ops, ra.feedback_thinned, "ml int
 ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model intervals that ran the default because their context had no default score yet (read-only)");
 ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
 ML_LIB_STATUS(choices_guarded, ml_lib_counter_ops, ra.choices_guarded, "choices where the network's best candidate trailed the default window in the context's samples (the guard, read-only)");
+ML_LIB_STATUS(choices_led, ml_lib_counter_ops, ra.choices_led, "choices where another candidate's samples in the context led those of the network's best (the lead, read-only)");
+ML_LIB_STATUS(thin_blocks, ml_lib_counter_ops, ra.thin_blocks, "default blocks in learning that explored a neighbour with few samples in the context (thin_samples, read-only)");
 ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried the network's best candidate because it had too few samples in the context (read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
@@ -1169,11 +1201,18 @@ static int ra_best_supported(struct ra_subsys *s, const s32 *predicted,
 	int i = mlp_ra_best_allowed(predicted, supported & ~guarded);
 	int best = mlp_ra_best_candidate(predicted);
 	bool lacks = !(supported & (1u << best));
+	int lead;
 
 	if (untried)
 		*untried = i != best && lacks ? mlp_ra_candidates_kb[best] : 0;
 	if (i != best)
 		atomic64_inc(lacks ? &s->choices_limited : &s->choices_guarded);
+	lead = mlp_ra_sample_leader(&s->support, ctx, i, supported & ~guarded,
+				    lead_min_samples, (s32)guard_margin);
+	if (lead >= 0) {
+		atomic64_inc(&s->choices_led);
+		i = lead;
+	}
 	return i;
 }
 
@@ -1297,6 +1336,27 @@ static bool ra_may_trial(struct ra_subsys *s)
 	return true;
 }
 
+/*
+ * Whether a default block in learning explores a thin neighbour instead
+ * (thin_samples), and which: only in a context that has its default
+ * scores, or its samples could not be scored.
+ */
+static bool ra_thin_kb(struct ra_subsys *s, u32 choice, u32 def_kb, u32 *kb)
+{
+	unsigned int ctx = s->last_ctx;
+	int i;
+
+	if (!thin_samples || s->baseline.n[ctx] < RA_BASE_MIN ||
+	    mlp_synth_rand(&s->rng) % 1000 >= thin_permil)
+		return false;
+	i = mlp_ra_explore_thin(&s->support, ctx, choice ? choice : def_kb,
+				thin_samples, ra_guarded(s, ctx, def_kb));
+	if (i < 0)
+		return false;
+	*kb = mlp_ra_candidates_kb[i];
+	return true;
+}
+
 static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 {
 	u32 choice = ra_model_choice_kb(s, features);
@@ -1333,6 +1393,9 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 			s->block_ml = true;
 			kb = ra_model_interval_kb(s, def_kb, choice);
 		}
+	} else if (mode == ML_LIB_LEARNING_MODE && ra_thin_kb(s, choice, def_kb, &kb)) {
+		s->cur_explore = true;
+		atomic64_inc(&s->thin_blocks);
 	}
 	ra_apply_interval(s, kb);
 }
@@ -1750,8 +1813,9 @@ static int __init ra_init(void)
 	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
 	    settle_intervals >= block_intervals || support_min_samples > 100000 ||
 	    guard_min_samples > 100000 || guard_margin > 5000 ||
-	    mix_min_intervals > 100000 || trial_max_blocks > U8_MAX) {
-		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks 0..255\n");
+	    mix_min_intervals > 100000 || trial_max_blocks > U8_MAX ||
+	    lead_min_samples > 100000 || thin_samples > 100000 || thin_permil > 1000) {
+		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks 0..255\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {
@@ -1869,10 +1933,12 @@ static void __exit ra_exit(void)
 	ml_model_destroy(&s->model);
 	ra_report_evidence(s);
 	ra_report_later_use(s);
-	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore), %lld samples sent, probes left %d\n",
+	pr_info("unloaded: readahead %u KiB restored, %lld intervals (%lld model, %lld explore, %lld thin blocks), %lld choices led, %lld samples sent, probes left %d\n",
 		ra_device_kb(), (long long)atomic64_read(&s->intervals),
 		(long long)atomic64_read(&s->intervals_ml),
 		(long long)atomic64_read(&s->intervals_explore),
+		(long long)atomic64_read(&s->thin_blocks),
+		(long long)atomic64_read(&s->choices_led),
 		(long long)atomic64_read(&s->model.cnt.samples_sent),
 		atomic_read(&s->probes_attached));
 	blkdev_put(s->bdev, FMODE_READ);

@@ -631,6 +631,72 @@ u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
 }
 
 /*
+ * The lead (round 14), the guard's mirror: of the candidates in mask other
+ * than chosen (the network's pick), the one with the highest sample mean
+ * among those whose samples in ctx lead the chosen window's there by more
+ * than margin at about two standard errors, both sides with at least
+ * min_samples samples (and one); -1 when none does.  The network is one
+ * regression over every context, and a context with few samples of a
+ * window weighs little in it: in round 13's hdd warm-ups 512 KiB led the
+ * default after scattered mmap faults (its read-around used later) while
+ * the network kept 128 KiB there in two boots of three.  The test is the
+ * guard's, multiplied out the same way.
+ */
+int mlp_ra_sample_leader(const struct ra_support *sup, unsigned int ctx,
+			 int chosen, u32 mask, u32 min_samples, s32 margin)
+{
+	struct ra_moments p, c;
+	s64 best_mean = 0;
+	int i, best = -1;
+
+	if (ctx >= RA_NR_CONTEXTS || chosen < 0 || chosen >= RA_NR_CANDIDATES ||
+	    !min_samples || !ra_moments_of(sup, ctx, chosen, min_samples, &p))
+		return -1;
+	for (i = 0; i < RA_NR_CANDIDATES; i++) {
+		s64 g;
+
+		if (i == chosen || !(mask & (1u << i)) ||
+		    !ra_moments_of(sup, ctx, i, min_samples, &c))
+			continue;
+		g = c.mean - p.mean - margin;
+		if (g > 0 && (u64)g * (u64)g * c.n * p.n > 4 * (c.var * p.n + p.var * c.n) &&
+		    (best < 0 || c.mean > best_mean)) {
+			best = i;
+			best_mean = c.mean;
+		}
+	}
+	return best;
+}
+
+/*
+ * The candidate a thin exploration tries (round 14; index): a neighbour of
+ * ref_kb in the candidate set (one step smaller or larger), not in
+ * excluded, with fewer than thin_samples samples in ctx, the one with
+ * fewer (the larger window on a tie); -1 when there is none.  Learning's
+ * explored blocks, 3% of all blocks, reach a context a dozen times before
+ * the climb on hdd; mlp_ra_sample_leader needs dozens of samples of a
+ * window to see a lead of a tenth of a doubling.  Neighbours only: one step
+ * bounds what such a block can cost (mlp_ra_explore_candidate).
+ */
+int mlp_ra_explore_thin(const struct ra_support *sup, unsigned int ctx,
+			u32 ref_kb, u32 thin_samples, u32 excluded)
+{
+	int ref, i, best = -1;
+
+	if (ctx >= RA_NR_CONTEXTS || !thin_samples)
+		return -1;
+	ref = mlp_ra_candidate_index(ref_kb);
+	for (i = ref - 1; i <= ref + 1; i += 2) {
+		if (i < 0 || i >= RA_NR_CANDIDATES || (excluded & (1u << i)) ||
+		    sup->n[ctx][i] >= thin_samples)
+			continue;
+		if (best < 0 || sup->n[ctx][i] <= sup->n[ctx][best])
+			best = i;
+	}
+	return best;
+}
+
+/*
  * Whether training lets the model choose another window than the default
  * in a context (a context it was trained in, round 7): there it may apply
  * before the default has scores (mlp_ra.c, ra_model_may_apply).  Guarded

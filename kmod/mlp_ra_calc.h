@@ -264,6 +264,10 @@ bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,
 s32 mlp_ra_support_mean(const struct ra_support *sup, unsigned int ctx, int cand);
 int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
 			   u32 ref_kb, u32 min_samples);
+int mlp_ra_sample_leader(const struct ra_support *sup, unsigned int ctx,
+			 int chosen, u32 mask, u32 min_samples, s32 margin);
+int mlp_ra_explore_thin(const struct ra_support *sup, unsigned int ctx,
+			u32 ref_kb, u32 thin_samples, u32 excluded);
 
 /*
  * Later use of read-around (round 13, later_use_credit).  A window's

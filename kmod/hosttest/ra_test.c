@@ -380,6 +380,47 @@ static void test_guard(void)
 }
 
 /*
+ * Round 14: the lead and thin exploration, on round 13's second hdd boot,
+ * where 512 KiB's samples after scattered faults (context 0 here) led the
+ * default's by 3.5% on 37 samples and the network kept 128 KiB.
+ */
+static void test_lead(void)
+{
+	static struct ra_support sup;	/* zeroed */
+
+	add_runs(&sup, 128, 958, 5003, 1000);
+	add_runs(&sup, 512, 37, 5178, 1000);
+	add_runs(&sup, 16, 40, 4990, 1000);
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50) == -1,
+	   "a lead inside two standard errors (37 samples, +175) is no reason");
+	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0) == 2,
+	   "thin exploration tries the neighbour with fewer samples: 512 KiB's 37 before 16 KiB's 40");
+	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0x4) == 0,
+	   "never a guarded (excluded) neighbour");
+	ok(mlp_ra_explore_thin(&sup, 0, 128, 37, 0) == -1 && mlp_ra_explore_thin(&sup, 0, 128, 0, 0) == -1,
+	   "none once both neighbours have their samples, or when turned off");
+	ok(mlp_ra_explore_thin(&sup, 0, 2048, 64, 0) == 2 && mlp_ra_explore_thin(&sup, 0, 16, 64, 0) == -1,
+	   "at an end of the set only the one neighbour (which may have its samples)");
+	add_runs(&sup, 512, 300, 5409, 1000);
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50) == 2,
+	   "337 samples a third of a doubling ahead (round 13's first boot): 512 KiB leads the choice");
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xb, 32, 50) == -1,
+	   "only candidates in the mask (allowed, not guarded) may lead");
+	ok(mlp_ra_sample_leader(&sup, 0, 2, 0xf, 32, 50) == -1,
+	   "the leader itself chosen: nothing leads it");
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 400, 50) == -1 && mlp_ra_sample_leader(&sup, 0, 1, 0xf, 0, 50) == -1,
+	   "too few samples on a side, or min_samples 0 (off): no lead");
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 500) == -1,
+	   "a lead within the margin is no reason");
+	add_runs(&sup, 2048, 400, 6000, 1000);
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50) == 3,
+	   "of several that lead, the highest mean");
+	ok(mlp_ra_sample_leader(&sup, RA_NR_CONTEXTS, 1, 0xf, 32, 50) == -1 &&
+	   mlp_ra_sample_leader(&sup, 0, -1, 0xf, 32, 50) == -1,
+	   "no lead for a context or a choice out of range");
+}
+
+/*
  * The mix (round 11): the model's evidence is thinned to the default's mix
  * of contexts, so a context the model shortened weighs as the default's time
  * there.
@@ -495,6 +536,7 @@ int main(void)
 	test_support_context();
 	test_support();
 	test_guard();
+	test_lead();
 	test_mix();
 	test_later_use();
 	return tap_done();
