@@ -39,6 +39,9 @@ SETTLE=${RA_SETTLE:-1}
 # guard_min_samples for the bench's loads (the module's default if empty)
 MEASURE_MODE=${RA_MEASURE_MODE:-auto}
 GUARD=${RA_GUARD_MIN:+guard_min_samples=$RA_GUARD_MIN}
+# round 14, diagnosis: RA_TRACE=1 traces every interval of the bench's warm-up
+# (trace_intervals) beside ra-work's phase marks, all in the kernel log
+TRACE=${RA_TRACE:+trace_intervals=1}
 FAILED=0
 SERVER=
 
@@ -455,7 +458,8 @@ job_bench() {
 	# the named mode is pinned for the warm-up and then handed to auto.
 	# CURVE lines record mode and efficiency throughout
 	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto"
-	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 $GUARD || { fail "load"; return; }
+	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 $GUARD $TRACE || { fail "load"; return; }
+	[ -n "$TRACE" ] && export RA_WORK_KMSG=1
 	# a model the module creates starts pinned (policy manual) in emergency:
 	# writing auto hands it to the policy, which leaves emergency after the cool-down
 	mwrite $MNT/models/readahead/mode "$WARMUP_MODE"
@@ -467,6 +471,7 @@ job_bench() {
 		run_work "warm-lookup mode=$(param mode)" $((2000 + k)) "$(plan_lookup)"
 		k=$((k + 1))
 	done
+	unset RA_WORK_KMSG
 	mwrite $MNT/models/readahead/mode "$MEASURE_MODE"
 	log "bench: warm-up done (measured runs in $MEASURE_MODE): $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_(advantage|ml_count|default_count|ml_mean|default_mean|welch_t|confidence_better)) ' | tr '\n' ' ')"
 	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
@@ -476,7 +481,7 @@ job_bench() {
 	unload_ra
 	sleep 1.5
 	clean_unload_checks "$ra0"
-	dmesg | grep 'mlp_ra_kmod' | sed 's/^/KMSG /'
+	dmesg | grep -E 'mlp_ra_kmod|ra-work:' | sed 's/^/KMSG /'
 
 	r=1
 	while [ $r -le "$REPS" ]; do
