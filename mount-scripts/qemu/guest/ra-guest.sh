@@ -323,6 +323,15 @@ bench_variant() {
 	case $v in
 	def | sched | s[0-9]) setra 128 ;; # sched and sN: the plan sets each phase's window
 	f*) setra "${v#f}" ;;
+	# round 14, diagnosis (RA_HOG): the same beside a guest process at nice 19 that
+	# spins as the server's training does in the warm-up
+	hdef | hf*)
+		w=${v#h}
+		[ "$w" = def ] && w=f128
+		setra "${w#f}"
+		nice -n 19 sh -c 'while :; do :; done' &
+		HOG=$!
+		;;
 	emerg)
 		setra 128
 		load_ra idle || fail "load for emergency"
@@ -343,6 +352,7 @@ bench_variant() {
 	sleep 1.5
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
+	[ -n "${HOG:-}" ] && { kill "$HOG"; wait "$HOG" 2>/dev/null; HOG=; }
 	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change)"
 	kmsg_lines=$(dmesg | wc -l)
 	case $v in emerg | auto) unload_ra ;; esac
@@ -423,6 +433,7 @@ job_overhead() {
 # Variants interleaved and rotated each repetition, as the bench's.
 job_sched() {
 	vs="def f16 f512 f2048"
+	[ -n "${RA_HOG:-}" ] && vs="def f16 hdef hf16"
 	for k in 1 2; do
 		eval "sc=\${RA_SCHED${k}_SCAN:-}; sl=\${RA_SCHED${k}_LOOKUP:-}"
 		[ -n "$sc" ] && [ -n "$sl" ] && vs="$vs s$k"
