@@ -226,6 +226,15 @@ static unsigned int trial_max_blocks = 4;
 module_param(trial_max_blocks, uint, 0444);
 MODULE_PARM_DESC(trial_max_blocks, "trials of a candidate the network prefers in a context but has too few samples of there, beyond one per sample of it (0..255, default 4)");
 
+/*
+ * trace_intervals: one dmesg line per closed interval (its context, the
+ * windows in force, the block it belonged to, its score), to see which
+ * intervals become evidence.  A diagnostic: 20 lines a second at 50 ms.
+ */
+static bool trace_intervals;
+module_param(trace_intervals, bool, 0444);
+MODULE_PARM_DESC(trace_intervals, "log one line per closed interval to dmesg, for diagnosis (default 0)");
+
 static unsigned int guard_margin = 50;
 module_param(guard_margin, uint, 0444);
 MODULE_PARM_DESC(guard_margin, "how far (score units, 5000 = the default, 1000 a doubling) a candidate's samples must trail the default window's in a context, beyond two standard errors, to be guarded there (0..5000, default 50)");
@@ -1487,6 +1496,27 @@ static void ra_wake(struct ra_subsys *s)
 		mod_timer(&s->timer, jiffies + msecs_to_jiffies(interval_ms));
 }
 
+/* trace_intervals: the interval just closed, before ra_record moves prev_ctx */
+static void ra_trace_interval(struct ra_subsys *s, const struct ra_counts *c,
+			      u32 dt_ms, bool scored, s32 eff)
+{
+	unsigned int ctx = s->last_ctx;
+	s32 rel = -1;
+	u64 credit = 0;
+	unsigned int i;
+
+	for (i = 0; i < c->nr_tasks; i++)
+		credit += c->task_credit[i];
+	if (scored && !mlp_ra_relative(&s->baseline, ctx, eff, &rel))
+		rel = -1;
+	pr_info("iv ctx=%u prev=%d kinds=0x%x kb=%u blk=%s pos=%u settle=%d dt=%u scored=%d eff=%d rel=%d read=%llu fault=%llu calls=%llu credit=%llu tasks=%u\n",
+		ctx, s->have_prev ? (int)s->prev_ctx : -1, atomic_read(&s->target),
+		s->cur_kb, s->cur_explore ? "explore" : s->cur_scored_as_ml ? "ml" :
+		s->block_ml ? "mldef" : "default", s->block_pos, s->cur_settling,
+		dt_ms, scored, eff, rel, c->read_bytes, c->fault_bytes, c->read_calls,
+		credit, c->nr_tasks);
+}
+
 static void ra_timer_fn(struct timer_list *t)
 {
 	struct ra_subsys *s = from_timer(s, t, timer);
@@ -1510,6 +1540,8 @@ static void ra_timer_fn(struct timer_list *t)
 	else
 		atomic64_inc(&s->intervals_idle);
 	WRITE_ONCE(s->last_ctx, mlp_ra_context(&c));
+	if (trace_intervals)
+		ra_trace_interval(s, &c, dt_ms, scored, eff);
 	ra_record(s, features, s->cur_kb, scored, eff, s->last_ctx);
 	atomic64_inc(&s->intervals);
 

@@ -39,6 +39,9 @@ SETTLE=${RA_SETTLE:-1}
 # guard_min_samples for the bench's loads (the module's default if empty)
 MEASURE_MODE=${RA_MEASURE_MODE:-auto}
 GUARD=${RA_GUARD_MIN:+guard_min_samples=$RA_GUARD_MIN}
+# round 14, diagnosis: RA_TRACE=1 traces every interval of the bench's warm-up
+# (trace_intervals) beside ra-work's phase marks, all in the kernel log
+TRACE=${RA_TRACE:+trace_intervals=1}
 FAILED=0
 SERVER=
 
@@ -320,6 +323,16 @@ bench_variant() {
 	case $v in
 	def | sched | s[0-9]) setra 128 ;; # sched and sN: the plan sets each phase's window
 	f*) setra "${v#f}" ;;
+	# round 14, diagnosis (RA_HOG): the same beside a guest process at nice 19 that
+	# spins as the server's training does in the warm-up
+	hdef | hf*)
+		w=${v#h}
+		[ "$w" = def ] && w=f128
+		setra "${w#f}"
+		node -e "require('os').setPriority(19); for (;;);" &
+		HOG=$!
+		sleep 1 # node's start-up, outside the run
+		;;
 	emerg)
 		setra 128
 		load_ra idle || fail "load for emergency"
@@ -340,6 +353,7 @@ bench_variant() {
 	sleep 1.5
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
+	[ -n "${HOG:-}" ] && { kill "$HOG"; wait "$HOG" 2>/dev/null; HOG=; }
 	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change)"
 	kmsg_lines=$(dmesg | wc -l)
 	case $v in emerg | auto) unload_ra ;; esac
@@ -420,6 +434,7 @@ job_overhead() {
 # Variants interleaved and rotated each repetition, as the bench's.
 job_sched() {
 	vs="def f16 f512 f2048"
+	[ -n "${RA_HOG:-}" ] && vs="def f16 hdef hf16"
 	for k in 1 2; do
 		eval "sc=\${RA_SCHED${k}_SCAN:-}; sl=\${RA_SCHED${k}_LOOKUP:-}"
 		[ -n "$sc" ] && [ -n "$sl" ] && vs="$vs s$k"
@@ -455,7 +470,8 @@ job_bench() {
 	# the named mode is pinned for the warm-up and then handed to auto.
 	# CURVE lines record mode and efficiency throughout
 	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto"
-	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 $GUARD || { fail "load"; return; }
+	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 $GUARD $TRACE || { fail "load"; return; }
+	[ -n "$TRACE" ] && export RA_WORK_KMSG=1
 	# a model the module creates starts pinned (policy manual) in emergency:
 	# writing auto hands it to the policy, which leaves emergency after the cool-down
 	mwrite $MNT/models/readahead/mode "$WARMUP_MODE"
@@ -467,6 +483,7 @@ job_bench() {
 		run_work "warm-lookup mode=$(param mode)" $((2000 + k)) "$(plan_lookup)"
 		k=$((k + 1))
 	done
+	unset RA_WORK_KMSG
 	mwrite $MNT/models/readahead/mode "$MEASURE_MODE"
 	log "bench: warm-up done (measured runs in $MEASURE_MODE): $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_(advantage|ml_count|default_count|ml_mean|default_mean|welch_t|confidence_better)) ' | tr '\n' ' ')"
 	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
@@ -476,7 +493,7 @@ job_bench() {
 	unload_ra
 	sleep 1.5
 	clean_unload_checks "$ra0"
-	dmesg | grep 'mlp_ra_kmod' | sed 's/^/KMSG /'
+	dmesg | grep -E 'mlp_ra_kmod|ra-work:' | sed 's/^/KMSG /'
 
 	r=1
 	while [ $r -le "$REPS" ]; do

@@ -158,6 +158,25 @@ static void set_window_kb(long kb)
 	}
 }
 
+/*
+ * With RA_WORK_KMSG set, a line in the kernel log at each phase's start and
+ * end, so the module's interval trace (trace_intervals) can be cut by phase.
+ */
+static void kmsg_mark(int phase, const char *kind, const char *what)
+{
+	static int fd = -2;
+	char line[96];
+	int n;
+
+	if (fd == -2)
+		fd = getenv("RA_WORK_KMSG") ? open("/dev/kmsg", O_WRONLY) : -1;
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "ra-work: phase=%d kind=%s %s\n", phase, kind, what);
+	if (write(fd, line, n) != n)
+		fd = -1;
+}
+
 static void *seq_thread(void *arg)
 {
 	do_seq((long)(intptr_t)arg);
@@ -219,6 +238,7 @@ int main(int argc, char **argv)
 		/* only a phase that parses moves the device's window */
 		if (at)
 			set_window_kb(atol(at + 1));
+		kmsg_mark(phase, kind, "start");
 		t0 = now_ms();
 		if (!strcmp(kind, "seq")) {
 			do_seq(a);
@@ -237,6 +257,7 @@ int main(int argc, char **argv)
 			do_lookups(b);
 			tl = now_ms() - t0;
 			pthread_join(th, NULL);
+			kmsg_mark(phase, kind, "end");
 			printf("RAW phase=%d kind=mix ms=%.1f lookup_ms=%.1f\n", phase, now_ms() - t0, tl);
 			fflush(stdout);
 			continue;
@@ -244,6 +265,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ra-work: unknown phase kind \"%s\"\n", kind);
 			return 2;
 		}
+		kmsg_mark(phase, kind, "end");
 		printf("RAW phase=%d kind=%s ms=%.1f\n", phase, kind, now_ms() - t0);
 		fflush(stdout);
 	}
