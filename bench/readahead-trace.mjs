@@ -104,12 +104,16 @@ for (const iv of intervals) {
 }
 
 console.log(`${intervals.length} intervals, ${phases.length} phases; ${inside} intervals wholly inside a phase\n`);
-console.log('| phase kind @ window of its access (KiB) | intervals | scored | mean score | mean KiB/s delivered | evidence (of it ml) | mean relative score of the evidence |');
+console.log(
+  '| phase kind @ window of its access (KiB) | intervals | scored | mean score | mean KiB/s delivered | evidence (of it ml) | mean relative score of the evidence |',
+);
 console.log('|---|---|---|---|---|---|---|');
 const rows = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
 for (const [key, g] of rows) {
   const mean = (s, n) => (n ? Math.round(s / n) : '-');
-  console.log(`| ${key} | ${g.n} | ${g.scored} | ${mean(g.effSum, g.scored)} | ${mean(g.kibps, g.scored)} | ${g.evidence} (${g.ml}) | ${mean(g.relSum, g.relN)} |`);
+  console.log(
+    `| ${key} | ${g.n} | ${g.scored} | ${mean(g.effSum, g.scored)} | ${mean(g.kibps, g.scored)} | ${g.evidence} (${g.ml}) | ${mean(g.relSum, g.relN)} |`,
+  );
 }
 
 // per phase: how many intervals it spans, and how many of them became evidence
