@@ -254,19 +254,19 @@ MODULE_PARM_DESC(lead_min_samples, "samples a candidate and the network's choice
 /*
  * thin_samples, thin_permil (round 14): in learning, thin_permil of the
  * default blocks starting in a context that has its default scores try a
- * neighbour of the model's choice (of the default without one) that has
- * fewer than thin_samples samples there and is not guarded
- * (mlp_ra_explore_thin), as explored blocks: no evidence, training
- * samples only.  They give the lead its samples before the climb; the
+ * candidate other than the model's choice (the default without one) that
+ * has fewer than thin_samples samples there and is not guarded, the one
+ * with the fewest (mlp_ra_explore_thin), as explored blocks: no evidence,
+ * training samples only.  They give the lead its samples before the climb; the
  * default's evidence keeps the other blocks.  thin_samples=0 turns it off.
  */
 static unsigned int thin_samples = 64;
 module_param(thin_samples, uint, 0444);
-MODULE_PARM_DESC(thin_samples, "in learning, default blocks may explore a neighbour of the choice with fewer than this many samples in the context; 0: never (0..100000, default 64)");
+MODULE_PARM_DESC(thin_samples, "in learning, default blocks may explore a candidate with fewer than this many samples in the context; 0: never (0..100000, default 64)");
 
 static unsigned int thin_permil = 250;
 module_param(thin_permil, uint, 0444);
-MODULE_PARM_DESC(thin_permil, "default blocks per 1000 in learning that explore such a thin neighbour (0..1000, default 250)");
+MODULE_PARM_DESC(thin_permil, "default blocks per 1000 in learning that explore such a thin candidate (0..1000, default 250)");
 
 /*
  * device_stats: also attach the tracepoints block_rq_complete and
@@ -513,7 +513,7 @@ ML_LIB_STATUS(intervals_unseen, ml_lib_counter_ops, ra.intervals_unseen, "model 
 ML_LIB_STATUS(choices_limited, ml_lib_counter_ops, ra.choices_limited, "choices where the network's best candidate had too few training samples in the context (read-only)");
 ML_LIB_STATUS(choices_guarded, ml_lib_counter_ops, ra.choices_guarded, "choices where the network's best candidate trailed the default window in the context's samples (the guard, read-only)");
 ML_LIB_STATUS(choices_led, ml_lib_counter_ops, ra.choices_led, "choices where another candidate's samples in the context led those of the network's best (the lead, read-only)");
-ML_LIB_STATUS(thin_blocks, ml_lib_counter_ops, ra.thin_blocks, "default blocks in learning that explored a neighbour with few samples in the context (thin_samples, read-only)");
+ML_LIB_STATUS(thin_blocks, ml_lib_counter_ops, ra.thin_blocks, "default blocks in learning that explored a candidate with few samples in the context (thin_samples, read-only)");
 ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried the network's best candidate because it had too few samples in the context (read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
@@ -1346,7 +1346,7 @@ static bool ra_may_trial(struct ra_subsys *s)
 }
 
 /*
- * Whether a default block in learning explores a thin neighbour instead
+ * Whether a default block in learning explores a thin candidate instead
  * (thin_samples), and which: only in a context that has its default
  * scores, or its samples could not be scored.
  */

@@ -393,14 +393,17 @@ static void test_lead(void)
 	add_runs(&sup, 16, 40, 4990, 1000);
 	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50) == -1,
 	   "a lead inside two standard errors (37 samples, +175) is no reason");
-	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0) == 2,
-	   "thin exploration tries the neighbour with fewer samples: 512 KiB's 37 before 16 KiB's 40");
-	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0x4) == 0,
-	   "never a guarded (excluded) neighbour");
-	ok(mlp_ra_explore_thin(&sup, 0, 128, 37, 0) == -1 && mlp_ra_explore_thin(&sup, 0, 128, 0, 0) == -1,
-	   "none once both neighbours have their samples, or when turned off");
-	ok(mlp_ra_explore_thin(&sup, 0, 2048, 64, 0) == 2 && mlp_ra_explore_thin(&sup, 0, 16, 64, 0) == -1,
-	   "at an end of the set only the one neighbour (which may have its samples)");
+	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0) == 3,
+	   "thin exploration tries the candidate with the fewest samples: 2048 KiB's none first");
+	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0x8) == 2,
+	   "never a guarded (excluded) one: then 512 KiB's 37 before 16 KiB's 40");
+	ok(mlp_ra_explore_thin(&sup, 0, 128, 37, 0x8) == -1 && mlp_ra_explore_thin(&sup, 0, 128, 0, 0) == -1,
+	   "none once every other candidate has its samples, or when turned off");
+	ok(mlp_ra_explore_thin(&sup, 0, 16, 64, 0x8) == 2 && mlp_ra_explore_thin(&sup, 0, 512, 64, 0x8) == 0,
+	   "never the choice itself");
+	add_runs(&sup, 2048, 37, 5000, 1000);
+	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0) == 3,
+	   "a tie goes to the larger window");
 	add_runs(&sup, 512, 300, 5409, 1000);
 	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50) == 2,
 	   "337 samples a third of a doubling ahead (round 13's first boot): 512 KiB leads the choice");
