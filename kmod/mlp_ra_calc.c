@@ -592,17 +592,32 @@ static bool ra_moments_of(const struct ra_support *sup, unsigned int ctx,
 }
 
 /*
+ * Whether hi's mean is ahead of lo's by more than margin at about two
+ * standard errors: the gap beyond the margin, squared, exceeds
+ * 4 (var_hi / n_hi + var_lo / n_lo), multiplied out so that no division
+ * loses it.  Scores are clamped to RA_REL_MAX and counts capped at
+ * RA_GUARD_N_CAP, so gap^2 n_hi n_lo stays below 2^54.  The guard and the
+ * lead both judge with it.
+ */
+static bool ra_ahead(const struct ra_moments *hi, const struct ra_moments *lo,
+		     s32 margin)
+{
+	s64 g = hi->mean - lo->mean - margin;
+
+	return g > 0 && (u64)g * (u64)g * hi->n * lo->n >
+			4 * (hi->var * lo->n + lo->var * hi->n);
+}
+
+/*
  * Candidates (bits, as mlp_ra_allowed_mask) whose samples in ctx trail the
  * default window's samples there by more than margin, both sides with at
- * least min_samples samples (and one), at about two standard errors: the
- * gap beyond the margin, squared, exceeds 4 (var_c / n_c + var_d / n_d),
- * multiplied out so that no division loses it.  Scores per interval spread
+ * least min_samples samples (and one), at about two standard errors
+ * (ra_ahead).  Scores per interval spread
  * by about a doubling (round 5), so a plain comparison of means over the
  * 8 samples of one explored block would guard a window that is as good as
  * the default about half the time.  The default is never guarded.  At most
  * RA_GUARD_N_CAP samples count on each side (a bound on the products; the
- * test is already decided there).  Scores are clamped to RA_REL_MAX, so
- * gap^2 n_c n_d stays below 2^54.
+ * test is already decided there).
  */
 u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
 			u32 def_kb, u32 min_samples, s32 margin)
@@ -619,12 +634,9 @@ u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
 	if (di == RA_NR_CANDIDATES || !ra_moments_of(sup, ctx, di, min_samples, &d))
 		return 0;
 	for (i = 0; i < RA_NR_CANDIDATES; i++) {
-		s64 g;
-
 		if (i == di || !ra_moments_of(sup, ctx, i, min_samples, &c))
 			continue;
-		g = d.mean - c.mean - margin;
-		if (g > 0 && (u64)g * (u64)g * c.n * d.n > 4 * (c.var * d.n + d.var * c.n))
+		if (ra_ahead(&d, &c, margin))
 			mask |= 1u << i;
 	}
 	return mask;
@@ -640,7 +652,7 @@ u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
  * window weighs little in it: in round 13's hdd warm-ups 512 KiB led the
  * default after scattered mmap faults (its read-around used later) while
  * the network kept 128 KiB there in two boots of three.  The test is the
- * guard's, multiplied out the same way.
+ * guard's (ra_ahead), the sides swapped.
  */
 int mlp_ra_sample_leader(const struct ra_support *sup, unsigned int ctx,
 			 int chosen, u32 mask, u32 min_samples, s32 margin)
@@ -653,14 +665,10 @@ int mlp_ra_sample_leader(const struct ra_support *sup, unsigned int ctx,
 	    !min_samples || !ra_moments_of(sup, ctx, chosen, min_samples, &p))
 		return -1;
 	for (i = 0; i < RA_NR_CANDIDATES; i++) {
-		s64 g;
-
 		if (i == chosen || !(mask & (1u << i)) ||
 		    !ra_moments_of(sup, ctx, i, min_samples, &c))
 			continue;
-		g = c.mean - p.mean - margin;
-		if (g > 0 && (u64)g * (u64)g * c.n * p.n > 4 * (c.var * p.n + p.var * c.n) &&
-		    (best < 0 || c.mean > best_mean)) {
+		if (ra_ahead(&c, &p, margin) && (best < 0 || c.mean > best_mean)) {
 			best = i;
 			best_mean = c.mean;
 		}
