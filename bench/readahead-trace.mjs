@@ -80,6 +80,7 @@ function phaseOf(iv) {
 }
 
 const kindOfPhase = { mmap: 2, rstride: 2, seq: 1, runs: 0, mix: 1 };
+// The module's own rule is ra_queue_feedback (kmod/mlp_ra.c); this mirrors it, without the mix (off by default).
 const evidence = (iv) => iv.scored && iv.rel >= 0 && iv.blk !== 'explore' && !iv.settle && iv.ctx === iv.prev;
 const groups = new Map();
 let inside = 0;
