@@ -23,7 +23,8 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // extra runs) with Welch t 5.2-7.7 against about 3.1 needed (docs/use-case-readahead.md, CI). Round 11: after
   // 25 and 37 runs, and once not within 40 (87 ml values; t 5.4): the guest now allows 70. Round 12: 59 runs, with
   // trials taking most model blocks; after 25 once trials were bounded (trial_max_blocks). Round 13, with the credit for
-  // read-around used later (later_use_credit): after 21, 41 and 44 runs. Round 14, with the lead: after 26 runs.
+  // read-around used later (later_use_credit): after 21, 41 and 44 runs. Round 14, with the lead: after 26 runs. Round 15
+  // (no code change): after 26.
   t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback (collaboration -> recommendation)');
   // The fall-back and the climb after it: 9 of 9 round-4 tap runs alone (5 on novelty at the first run of the new
   // phase type, 4 on evidence after 10-17 runs), each climbed again within 13-19 runs (docs/use-case-readahead.md);
@@ -35,7 +36,7 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // With novelty's reference held while unfamiliar samples are pending (src/modes/novelty.ts), the first run with
   // it fell back on novelty in the first run of the new phase and climbed again after 13-25 runs, in 6 of 6 runs so
   // far (rounds 12-13: a guest run alone, three fresh-clone CI runs and two more guest runs), and in every run since
-  // (11 of 11 by round 14). One more run skipped the fall-back part: the module still read collaboration one I/O
+  // (15 of 15 by round 15). One more run skipped the fall-back part: the module still read collaboration one I/O
   // round after the promotion (the guest now waits for it). Kept as todos: the issue asks CI for the climb, and one
   // CI run that misses the fall-back should not keep a change from landing.
   const fallBackTodo = 'fell back in 9 of 10 tap runs; not when the network serves the new phase well and novelty does not fire';
