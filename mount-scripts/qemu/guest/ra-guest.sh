@@ -484,8 +484,10 @@ job_bench() {
 		k=$((k + 1))
 	done
 	unset RA_WORK_KMSG
+	# read before the mode is written: pinning a mode resets the model's evidence window
+	warm_stats=$(mread $MNT/models/readahead/stats | grep -E '^(mode|train_rounds|loss|evidence_(advantage|ml_count|default_count|ml_mean|default_mean|welch_t|confidence_better)) ' | tr '\n' ' ')
 	mwrite $MNT/models/readahead/mode "$MEASURE_MODE"
-	log "bench: warm-up done (measured runs in $MEASURE_MODE): $(mread $MNT/models/readahead/stats | grep -E '^(train_rounds|loss|evidence_(advantage|ml_count|default_count|ml_mean|default_mean|welch_t|confidence_better)) ' | tr '\n' ' ')"
+	log "bench: warm-up done (measured runs in $MEASURE_MODE): $warm_stats"
 	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 	# the measured runs use the model as the warm-up left it: no training during them
 	pause_training readahead
