@@ -187,11 +187,13 @@ for (const spec of logs) {
     out.push(
       '',
       `Saving kept by mlproxy auto: ${pct((def - auto) / (def - st.oracleMedian))} of the oracle's saving over the default` +
-        (sched ? `, ${pct((def - auto) / (def - sched))} of the saving of the oracle's windows set in one run` : '') +
         // The issue's oracle adds up phases from different runs, each with its own page cache; its windows set phase by
-        // phase in one run are what a per-phase policy can reach. Where that share is under 85%, goal 1 is out of
+        // phase in one run are what a per-phase policy can reach. Where their share is under 85%, goal 1 is out of
         // reach of better choices among these windows (round 15).
-        (sched ? ` (the oracle's windows set in one run keep ${pct((def - sched) / (def - st.oracleMedian))} of its saving)` : '') +
+        (sched
+          ? `, ${pct((def - auto) / (def - sched))} of the saving of the oracle's windows set in one run` +
+            ` (the oracle's windows set in one run keep ${pct((def - sched) / (def - st.oracleMedian))} of its saving)`
+          : '') +
         `; auto vs default ${ratio(def, auto)}x; emergency (module loaded, nothing applied) vs no module ${ratio(st.variant.emerg?.median, def)}x the time.\n`,
     );
     out.push('Per phase (median seconds):\n', phaseTable(runs[work]), '');
