@@ -32,6 +32,7 @@ import {
   median,
   rssOf,
 } from './lib.mjs';
+import { GOALS } from './ceilings-goals.mjs';
 import { barChart } from './svg.mjs';
 import { replaceDocSection } from './doc-section.mjs';
 
@@ -60,7 +61,6 @@ const PLACEMENTS = [
   { key: 'split', label: 'different cores', server: '0', client: '1' },
 ];
 const MODEL_CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=${SCALE}\nbuffer_capacity=100000\n`;
-const GOALS = { perWrite: 0.9, textBandwidth: 0.5, textSamples: 3e6, binary: 0.8, txnP50: 1.2, txnP99: 1.5, flood: 1.5, models: 1.2 };
 
 // ---- Building the baselines and the client ------------------------------------------------------------
 

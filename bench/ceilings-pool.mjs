@@ -1,0 +1,61 @@
+// Judges issue 12's goals over several runs of bench/ceilings.mjs at once (their --out JSON files): one run's
+// median of five rounds moves by more than some goals' margins from run to run on this shared machine, so the
+// per-round ratios of all runs are pooled and their median is judged, beside each run's own verdict.
+//   node bench/ceilings-pool.mjs RUN.json RUN.json...
+// Prints a markdown table; same core only, as the goals are.
+import { readFileSync } from 'node:fs';
+import { GOALS } from './ceilings-goals.mjs';
+import { fmt, median } from './lib.mjs';
+
+const files = process.argv.slice(2);
+if (files.length === 0 || files.some((f) => f.startsWith('-'))) {
+  console.error('usage: node bench/ceilings-pool.mjs RUN.json RUN.json...');
+  process.exit(2);
+}
+const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')).data);
+
+const atLeast = (goal) => ({ goal, met: (x) => x >= goal, text: `≥ ${fmt(goal)}×` });
+const atMost = (goal) => ({ goal, met: (x) => x <= goal, text: `≤ ${fmt(goal)}×` });
+
+/** [label, measure, field, the server judged against the bare fuse-native server, goal] */
+const RATIOS = [
+  ['one sample per write (writes/s)', 'perWrite', 'writesPerSecond', 'mlproxy', atLeast(GOALS.perWrite)],
+  ['text in 64 KiB writes (MB/s)', 'text', 'mbPerSecond', 'mlproxy', atLeast(GOALS.textBandwidth)],
+  ['MLDS in 64 KiB writes (MB/s)', 'binary', 'mbPerSecond', 'mlproxy', atLeast(GOALS.binary)],
+  ['transaction p50', 'txn', 'p50', 'mlproxy', atMost(GOALS.txnP50)],
+  ['transaction p99', 'txn', 'p99', 'mlproxy', atMost(GOALS.txnP99)],
+  ['transaction p99 under the flood', 'flood', 'p99', 'mlproxy', atMost(GOALS.flood)],
+  ['the same, --state-dir strict', 'flood', 'p99', 'strict', atMost(GOALS.flood)],
+];
+
+const mark = (ok) => (ok ? '' : ' (missed)');
+const rows = RATIOS.map(([label, measure, field, who, g]) => {
+  const perRun = runs.map((run) => {
+    const byServer = run.results.same[measure];
+    return byServer[who].map((x, i) => x[field] / byServer.fuseNative[i][field]);
+  });
+  const pooled = perRun.flat();
+  const p = median(pooled);
+  const runMedians = perRun.map((r) => `${fmt(median(r))}×${mark(g.met(median(r)))}`).join(', ');
+  return `| ${label} | ${g.text} | ${runMedians} | **${fmt(p)}×** (${pooled.filter(g.met).length} of ${pooled.length} rounds meet it) | ${g.met(p) ? 'yes' : '**no**'} |`;
+});
+
+// Absolute text rate, and the 256-model growth (one figure per run: the median of the runs is judged).
+const samples = runs.map((run) => median(run.results.same.text.mlproxy.map((x) => x.samplesPerSecond)));
+const pooledSamples = median(runs.flatMap((run) => run.results.same.text.mlproxy.map((x) => x.samplesPerSecond)));
+rows.splice(
+  2,
+  0,
+  `| text in 64 KiB writes (samples/s) | ≥ ${fmt(GOALS.textSamples)} | ${samples.map((s) => `${fmt(s)}${mark(s >= GOALS.textSamples)}`).join(', ')} | **${fmt(pooledSamples)}** | ${pooledSamples >= GOALS.textSamples ? 'yes' : '**no**'} |`,
+);
+const growth = runs.map((run) => run.scale[run.scale.length - 1].p99 / run.scale[0].p99);
+const models = runs[0].scale[runs[0].scale.length - 1].models;
+rows.push(
+  `| transaction p99, ${models} models ÷ 1 | ≤ ${fmt(GOALS.models)}× | ${growth.map((x) => `${fmt(x)}×${mark(x <= GOALS.models)}`).join(', ')} | **${fmt(median(growth))}×** (median of the runs) | ${median(growth) <= GOALS.models ? 'yes' : '**no**'} |`,
+);
+
+const dates = runs.map((r) => r.machine.date).join(', ');
+console.log(`${runs.length} runs (${dates}); ratios to the bare fuse-native server of the same round, same core.\n`);
+console.log('| goal (mlproxy ÷ bare fuse-native) | goal | each run (median of its rounds) | all rounds pooled (median) | met |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const row of rows) console.log(row);
