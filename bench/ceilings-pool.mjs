@@ -56,6 +56,6 @@ rows.push(
 
 const dates = runs.map((r) => r.machine.date).join(', ');
 console.log(`${runs.length} runs (${dates}); ratios to the bare fuse-native server of the same round, same core.\n`);
-console.log('| goal (mlproxy ÷ bare fuse-native) | goal | each run (median of its rounds) | all rounds pooled (median) | met |');
+console.log('| measure (same core; ratios: mlproxy ÷ bare fuse-native) | goal | each run (median of its rounds) | all rounds pooled (median) | met |');
 console.log('| --- | --- | --- | --- | --- |');
 for (const row of rows) console.log(row);

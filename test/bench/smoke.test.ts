@@ -81,12 +81,8 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
 
   const json = join(results, 'ceilings.json');
   const { stdout: pooled } = await execFileP(process.execPath, [join(ROOT, 'bench/ceilings-pool.mjs'), json, json], { cwd: ROOT });
-  const goalRows = pooled.split('\n').filter((l) => /^\| [a-zM]/.test(l) && !l.startsWith('| goal'));
-  t.equal(goalRows.length, 9, 'bench/ceilings-pool.mjs judges every goal over the runs given');
-  t.ok(
-    goalRows.every((l) => / (yes|\*\*no\*\*) \|$/.test(l)),
-    'each with a verdict',
-  );
+  const verdicts = pooled.split('\n').filter((l) => / (yes|\*\*no\*\*) \|$/.test(l));
+  t.equal(verdicts.length, 9, 'bench/ceilings-pool.mjs gives every goal a verdict over the runs given');
   t.match(pooled, /\(2 of 2 rounds meet it\)|\(0 of 2 rounds meet it\)/, 'the same run twice pools two rounds');
 
   t.same(await mountsUnder(dir), [], 'no mount left');
