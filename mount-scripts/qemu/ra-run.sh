@@ -76,12 +76,10 @@ die() {
 }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mlp-ra.XXXXXX")
-QPID=
-TPID=
+. "$HERE/guest-boot.sh"
 SEEK_PID=
 cleanup() {
-	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
-	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null
+	guest_stop
 	[ -n "$SEEK_PID" ] && kill "$SEEK_PID" 2>/dev/null && wait "$SEEK_PID" 2>/dev/null
 	rm -rf "$WORK"
 }
@@ -136,24 +134,10 @@ fi
 LOG=$WORK/console.log
 : >"$LOG"
 CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 ${RA_TRACE:+log_buf_len=64M RA_TRACE=1} ${RA_HOG:+RA_HOG=1} RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu} RA_SCHED1_SCAN=${RA_SCHED1_SCAN:-} RA_SCHED1_LOOKUP=${RA_SCHED1_LOOKUP:-} RA_SCHED2_SCAN=${RA_SCHED2_SCAN:-} RA_SCHED2_LOOKUP=${RA_SCHED2_LOOKUP:-}"
-start=$(date +%s)
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m "$MEM_MIB" \
+guest_boot "$LOG" "$TIMEOUT" -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 	-append "$CMDLINE" \
-	-drive "$DRIVE" \
-	</dev/null >"$LOG" 2>&1 &
-QPID=$!
-tail -n +1 -f --pid="$QPID" "$LOG" 2>/dev/null | grep --line-buffered -v '^dmesg: ' &
-TPID=$!
-set +e
-wait "$QPID"
-qrc=$?
-set -e
-QPID=
-sleep 0.5
-kill "$TPID" 2>/dev/null || true
-TPID=
-elapsed=$(($(date +%s) - start))
+	-drive "$DRIVE"
 [ -n "${RA_LOG:-}" ] && cp "$LOG" "$RA_LOG"
 [ "$DEV" = seek ] && seek_report
 

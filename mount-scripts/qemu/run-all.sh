@@ -32,11 +32,9 @@ die() {
 }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mlp-qemu.XXXXXX")
-QPID=
-TPID=
+. "$HERE/guest-boot.sh"
 cleanup() {
-	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
-	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null
+	guest_stop
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -97,22 +95,9 @@ CMDLINE="console=ttyS0 loglevel=5 oops=panic panic=-1 softlockup_panic=1 MLP_SCE
 # tfjs backend of the guest's server: cpu (the wasm backend crashed node under TCG here)
 CMDLINE="$CMDLINE MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
 say "booting (timeout ${QEMU_TIMEOUT}s): scenarios $SCENARIOS"
-start=$(date +%s)
-timeout -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -smp "$SMP" -m 1536 \
+guest_boot "$LOG" "$QEMU_TIMEOUT" -accel tcg -smp "$SMP" -m 1536 \
 	-nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$INITRD" \
-	-append "$CMDLINE" </dev/null >"$LOG" 2>&1 &
-QPID=$!
-tail -n +1 -f --pid="$QPID" "$LOG" 2>/dev/null | grep --line-buffered -v '^dmesg: ' &
-TPID=$!
-set +e
-wait "$QPID"
-qrc=$?
-set -e
-QPID=
-sleep 0.5
-kill "$TPID" 2>/dev/null || true
-TPID=
-elapsed=$(($(date +%s) - start))
+	-append "$CMDLINE"
 [ -n "${MLP_KEEP_LOG:-}" ] && cp "$LOG" "$MLP_KEEP_LOG"
 
 # --- 7. verdict ----------------------------------------------------------------
