@@ -14,8 +14,8 @@ if (files.length === 0 || files.some((f) => f.startsWith('-'))) {
 }
 const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')).data);
 
-const atLeast = (goal) => ({ goal, met: (x) => x >= goal, text: `≥ ${fmt(goal)}×` });
-const atMost = (goal) => ({ goal, met: (x) => x <= goal, text: `≤ ${fmt(goal)}×` });
+const atLeast = (goal) => ({ met: (x) => x >= goal, text: `≥ ${fmt(goal)}×` });
+const atMost = (goal) => ({ met: (x) => x <= goal, text: `≤ ${fmt(goal)}×` });
 
 /** [label, measure, field, the server judged against the bare fuse-native server, goal] */
 const RATIOS = [
@@ -36,7 +36,10 @@ const rows = RATIOS.map(([label, measure, field, who, g]) => {
   });
   const pooled = perRun.flat();
   const p = median(pooled);
-  const runMedians = perRun.map((r) => `${fmt(median(r))}×${mark(g.met(median(r)))}`).join(', ');
+  const runMedians = perRun
+    .map(median)
+    .map((m) => `${fmt(m)}×${mark(g.met(m))}`)
+    .join(', ');
   return `| ${label} | ${g.text} | ${runMedians} | **${fmt(p)}×** (${pooled.filter(g.met).length} of ${pooled.length} rounds meet it) | ${g.met(p) ? 'yes' : '**no**'} |`;
 });
 
