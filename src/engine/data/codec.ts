@@ -40,15 +40,17 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 /**
  * Decodes one open file's dataset stream, chunk by chunk, into whole samples.
  * Text or binary is decided by the first bytes; a line or record may straddle chunks.
- * Samples are read straight from each chunk into the rows; only a line or record cut by the end of
- * a chunk is copied, to be completed by the next one. Binary records are copied as the int32s they are and
+ * Samples are read straight from each chunk into the rows; only a line cut by the end of a chunk is copied
+ * aside, to be completed by the next one (a cut binary record waits in its block). Binary records are copied as the int32s they are and
  * checked: rows() divides them by `scale`, fixedPoint() hands them over undivided (the buffer divides them
  * when a row is first read), so a write costs a copy and the check, not the division.
  */
 export class DatasetDecoder {
   private format: 'unknown' | 'text' | 'binary' = 'unknown';
-  /** Bytes of an incomplete line, record or header from earlier chunks (always a copy). */
+  /** Bytes of an incomplete line or binary header from earlier chunks (always a copy). */
   private pending: Buffer = NO_BYTES;
+  /** Bytes of a binary record cut by the end of the previous chunk, waiting in the open block after its rows. */
+  private cutBytes = 0;
   private line = 0;
   private headerSeen = false;
   private readonly rowsOut: BlockBuilder;
@@ -138,8 +140,8 @@ export class DatasetDecoder {
       this.format = 'text';
       this.pending = NO_BYTES;
       this.decodeText(rest, true);
-    } else if (this.format === 'binary' && this.pending.length) {
-      fail('EINVAL', `dataset: binary stream ends inside a record (${this.pending.length} bytes left over)`);
+    } else if (this.format === 'binary' && (this.pending.length || this.cutBytes)) {
+      fail('EINVAL', `dataset: binary stream ends inside a record (${this.pending.length || this.cutBytes} bytes left over)`);
     }
     this.enforceLimit();
     this.dropped += this.rowsOut.keepNewest(this.limit.rows);
@@ -224,22 +226,22 @@ export class DatasetDecoder {
       this.headerSeen = true;
       this.pending = NO_BYTES;
       data = data.subarray(BINARY_DATASET.headerBytes);
-    } else if (this.pending.length) {
-      // Complete the record cut by the previous chunk (the only copy binary decoding makes).
-      const need = this.width * 4 - this.pending.length;
-      if (data.length < need) {
-        this.pending = Buffer.concat([this.pending, data]);
-        return;
-      }
-      const record = Buffer.concat([this.pending, data.subarray(0, need)]);
-      this.pending = NO_BYTES;
-      this.binaryRecords(record, 1);
-      data = data.subarray(need);
     }
-    const records = Math.floor(data.length / (this.width * 4));
-    if (records > 0) this.binaryRecords(data, records);
-    const used = records * this.width * 4;
-    if (used < data.length) this.pending = Buffer.from(data.subarray(used));
+    // Bytes go straight into the open block, a block's room at a time: a write bigger than a block (cat sends
+    // 128 KiB) fills standard blocks, which are reused. The record cut by the end of a chunk waits there, after
+    // the block's rows, to be completed by the next chunk: no copy of its own, no check of its own.
+    const rows = this.rowsOut;
+    const recordBytes = this.width * 4;
+    for (let from = 0; from < data.length;) {
+      const room = rows.room() * recordBytes - this.cutBytes;
+      const n = Math.min(room, data.length - from);
+      const { open, used } = rows;
+      new Uint8Array(open.buffer, open.byteOffset + used * 4 + this.cutBytes, n).set(from === 0 && n === data.length ? data : data.subarray(from, from + n));
+      from += n;
+      const records = Math.floor((this.cutBytes + n) / recordBytes);
+      this.cutBytes = this.cutBytes + n - records * recordBytes;
+      if (records > 0) this.binaryRecords(records);
+    }
   }
 
   private checkHeader(h: Buffer): void {
@@ -256,31 +258,18 @@ export class DatasetDecoder {
     if (reserved !== 0) fail('EINVAL', 'dataset: binary header reserved field is not 0');
   }
 
-  /**
-   * `records` whole records from the start of `data`, a block's room at a time: a write bigger than a block
-   * (cat sends 128 KiB) fills standard blocks, which are reused, rather than a block of its own size.
-   */
-  private binaryRecords(data: Buffer, records: number): void {
-    const recordBytes = this.width * 4;
-    for (let done = 0; done < records;) {
-      const n = Math.min(records - done, this.rowsOut.room());
-      this.binaryPiece(data.subarray(done * recordBytes), n);
-      done += n;
-    }
-  }
-
-  /** `records` records that fit the open block, copied into it as int32s and checked (scaled once rows() ran). */
-  private binaryPiece(data: Buffer, records: number): void {
+  /** `records` whole records, just copied into the open block from `used` on, as int32s: checked (and scaled once rows() ran). */
+  private binaryRecords(records: number): void {
     const rows = this.rowsOut;
-    const before = this.samples;
     const values = records * this.width;
     const { open: out, used: at } = rows;
     const ints = new Int32Array(out.buffer, out.byteOffset + at * 4, values);
-    // One copy of the bytes whatever the chunk's alignment (the binding reuses its buffer once we answer).
-    if (LITTLE_ENDIAN) new Uint8Array(ints.buffer, ints.byteOffset, values * 4).set(data.subarray(0, values * 4));
-    else for (let i = 0; i < values; i++) ints[i] = data.readInt32LE(i * 4);
+    if (!LITTLE_ENDIAN) {
+      const bytes = new DataView(out.buffer, out.byteOffset + at * 4, values * 4);
+      for (let i = 0; i < values; i++) ints[i] = bytes.getInt32(i * 4, true);
+    }
     const bad = firstBeyond(ints, values);
-    if (bad >= 0) fail('EINVAL', `dataset: binary record ${before + Math.floor(bad / this.width) + 1} value ${ints[bad]} is beyond ±${MAX_ABS_VALUE}`);
+    if (bad >= 0) fail('EINVAL', `dataset: binary record ${this.samples + Math.floor(bad / this.width) + 1} value ${ints[bad]} is beyond ±${MAX_ABS_VALUE}`);
     if (this.scaled) scaleInts(ints, values, this.scale, out, at);
     rows.advance(records);
   }
