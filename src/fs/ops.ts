@@ -257,6 +257,8 @@ export function createOps(opts: OpsOptions) {
       run('release', cb, () => {
         const h = handles.get(fd);
         if (h) openFiles.release(h.session?.name);
+        // A batch its close did not store (the model was removed first) gives its blocks back.
+        h?.batch?.abort();
         handles.remove(fd);
         return [];
       });

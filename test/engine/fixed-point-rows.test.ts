@@ -4,6 +4,7 @@ import { DatasetDecoder } from '../../src/engine/data/codec.js';
 import { SampleRing } from '../../src/engine/data/ring.js';
 import { flatten } from '../../src/engine/data/row-blocks.js';
 import { firstBeyond } from '../../src/engine/data/fixed-point.js';
+import { wasmRange } from '../../src/engine/data/wasm-range.js';
 import { MlError } from '../../src/errors.js';
 import { mldsBatch as mlds } from '../helpers/mlds.js';
 
@@ -209,6 +210,44 @@ t.test('decoder: a value beyond ±1e9 fails its write with the same errno and me
   two[40] = -(2 ** 31);
   t.equal(firstBeyond(two, 50), 13, 'firstBeyond: the first beyond, after allowed values past the bound');
   t.equal(firstBeyond(Int32Array.from([5, -1e9 - 1, 1e9 + 1]), 1), -1, 'firstBeyond: only the values asked for');
+  t.end();
+});
+
+t.test('decoder: a batch past the blocks in WebAssembly memory (256 of 64 KiB) reads back exactly, and a bad value past them fails its write', (t) => {
+  // 5 values a row: 3,276 rows a block, so 900,000 rows take 275 blocks, the last 19 ordinary arrays.
+  const probe = wasmRange()?.takeBlock(1);
+  const arena = probe?.buffer;
+  if (probe) wasmRange()?.giveBack(probe);
+  const rows = 900_000;
+  const values = Int32Array.from({ length: rows * 5 }, value);
+  const bytes = mlds(3, 2, values);
+  const d = new DatasetDecoder(3, 2, 1000);
+  for (let at = 0; at < bytes.length; at += 65_536) d.feed(bytes.subarray(at, at + 65_536));
+  d.finish();
+  const fixed = d.fixedPoint();
+  t.ok(fixed && fixed.ints.length === Math.ceil(rows / 3276), `${fixed?.ints.length} blocks`);
+  const inArena = (fixed?.ints ?? []).filter((block) => block.buffer === arena).length;
+  t.ok(inArena > 200 && inArena <= 256, `${inArena} blocks in WebAssembly memory, the rest ordinary arrays`);
+  const ints = new Int32Array(rows * 5);
+  let at = 0;
+  for (const block of fixed?.ints ?? []) {
+    ints.set(block, at);
+    at += block.length;
+  }
+  t.ok(sameBits(ints, values), 'the int32s as written, in order, in every block');
+  t.ok(sameBits(flatten(d.rows()), divided(values, 1000)), 'and divided as the protocol rounds');
+  d.release();
+  values[(rows - 3) * 5 + 1] = -1_000_000_001;
+  const badBytes = mlds(3, 2, values);
+  const bad = new DatasetDecoder(3, 2, 1000);
+  t.throws(
+    () => {
+      for (let at = 0; at < badBytes.length; at += 65_536) bad.feed(badBytes.subarray(at, at + 65_536));
+    },
+    { message: `dataset: binary record ${rows - 2} value -1000000001 is beyond ±1000000000` },
+    'the record past the arena, by its number',
+  );
+  bad.release();
   t.end();
 });
 

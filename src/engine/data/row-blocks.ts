@@ -1,5 +1,6 @@
 // Owns how a batch's rows travel from the decoder to the buffer and the log without being copied on the way:
 // a list of row-major Float32Array blocks, each a whole number of rows, filled in place and never regrown.
+import { wasmRange } from './wasm-range.js';
 
 /** Rows as row-major blocks, each holding a whole number of rows, oldest first. */
 export type RowBlocks = readonly Float32Array[];
@@ -17,6 +18,8 @@ const SPARE_MAX_BLOCKS = 256;
 let spareCount = 0;
 
 function takeBlock(values: number): Float32Array {
+  const inArena = wasmRange()?.takeBlock(values);
+  if (inArena) return inArena;
   const list = spare.get(values);
   const block = list?.pop();
   if (!block) return new Float32Array(values);
@@ -26,6 +29,7 @@ function takeBlock(values: number): Float32Array {
 
 /** A block whose rows are no longer needed goes back to the spares (dropped when they are full). */
 export function giveBack(block: Float32Array): void {
+  if (wasmRange()?.giveBack(block)) return;
   if (spareCount >= SPARE_MAX_BLOCKS) return;
   const list = spare.get(block.length) ?? [];
   list.push(block);
@@ -167,7 +171,10 @@ export class BlockBuilder {
 
   /** A whole block left the batch: it goes back to the spares (or to the collector). */
   private disown(view: Float32Array): void {
-    const at = this.owned.findIndex((block) => block.buffer === view.buffer);
+    // Blocks may share one memory (wasm-range.ts's arena): a view is its block's when it lies inside it.
+    const at = this.owned.findIndex(
+      (block) => block.buffer === view.buffer && view.byteOffset >= block.byteOffset && view.byteOffset < block.byteOffset + block.byteLength,
+    );
     if (at < 0) return;
     giveBack(this.owned.splice(at, 1)[0]);
   }

@@ -139,7 +139,7 @@ export class Intake {
   reshape(next: ModelConfig, before: ModelConfig): boolean {
     if (next.inputs !== before.inputs || next.outputs !== before.outputs) {
       this.counts.samples_dropped += this.ring.size;
-      this.ring = bufferFor(next);
+      this.replaceRing(bufferFor(next));
       this.compactLog();
       return true;
     }
@@ -149,11 +149,25 @@ export class Intake {
 
   /** At server start: an empty buffer for the restored config, refilled with the log's rows if they fit it. */
   restore(config: ModelConfig, rows: Float32Array, width: number): void {
-    this.ring = bufferFor(config);
+    this.replaceRing(bufferFor(config));
     if (rows.length && width === this.ring.width) {
       this.ring.pushRows(rows);
       this.counts.samples_restored = rows.length / width;
     }
+  }
+
+  /** The model is going: what still waits in the buffer gives its blocks back. */
+  close(): void {
+    this.ring.clear();
+  }
+
+  /**
+   * A buffer is dropped only through here: blocks still waiting in it go back first, because some live in
+   * WebAssembly memory (wasm-range.ts), which no garbage collector gives back.
+   */
+  private replaceRing(next: SampleRing): void {
+    this.ring.clear();
+    this.ring = next;
   }
 
   /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */

@@ -375,6 +375,7 @@ export class Session {
   destroy(): Promise<void> {
     this._state = 'shutting_down';
     this.learner.drop();
+    this.intake.close();
     this.record('destroyed', 'state=shutting_down');
     return this.store ? this.store.destroy() : Promise.resolve();
   }
