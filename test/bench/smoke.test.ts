@@ -84,6 +84,9 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
   const verdicts = pooled.split('\n').filter((l) => / (yes|\*\*no\*\*) \|$/.test(l));
   t.equal(verdicts.length, 9, 'bench/ceilings-pool.mjs gives every goal a verdict over the runs given');
   t.match(pooled, /\(2 of 2 rounds meet it\)|\(0 of 2 rounds meet it\)/, 'the same run twice pools two rounds');
+  const { stdout: split } = await execFileP(process.execPath, [join(ROOT, 'bench/ceilings-pool.mjs'), '--split', json], { cwd: ROOT });
+  t.equal(split.split('\n').filter((l) => / (yes|\*\*no\*\*) \|$/.test(l)).length, 9, '--split: every goal judged with the client on the other core');
+  t.match(split, /\| measure \(different cores;/, '--split: the table says which placement');
 
   t.same(await mountsUnder(dir), [], 'no mount left');
   const started = await startedPids();
