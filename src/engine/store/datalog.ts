@@ -4,6 +4,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { writeAtomic } from './atomic-file.js';
 import { crc32 } from 'node:zlib';
 import { valueCount, type RowBlocks } from '../data/row-blocks.js';
+import { giveRecordMemory, takeRecordMemory } from './record-pool.js';
 
 /** Record: u32 magic, u32 payload bytes, u32 crc32(payload); payload: u32 width, f32 values. */
 const RECORD_MAGIC = 0x474c4c4d; // the bytes "MLLG"
@@ -22,9 +23,30 @@ export interface Recovered {
   cutBytes: number;
 }
 
+/** Bytes of the record holding `rows`. */
+function recordBytes(rows: RowBlocks): number {
+  return HEADER_BYTES + 4 + 4 * valueCount(rows);
+}
+
 /** One record holding `rows`, copied once, straight into the buffer that is written. */
 export function encodeRecord(rows: RowBlocks, width: number): Buffer {
-  const record = Buffer.allocUnsafe(HEADER_BYTES + 4 + 4 * valueCount(rows));
+  return encodeInto(rows, width, Buffer.allocUnsafe(recordBytes(rows)));
+}
+
+/** A record encoded into memory of the pool (record-pool.ts), to be given back once written. */
+interface Pooled {
+  record: Buffer;
+  memory: Buffer;
+}
+
+function encodePooled(rows: RowBlocks, width: number): Pooled {
+  const bytes = recordBytes(rows);
+  const memory = takeRecordMemory(bytes);
+  return { record: encodeInto(rows, width, memory.subarray(0, bytes)), memory };
+}
+
+/** Encode into `record`, exactly recordBytes(rows) long; returns it. */
+function encodeInto(rows: RowBlocks, width: number, record: Buffer): Buffer {
   const payload = record.subarray(HEADER_BYTES);
   payload.writeUInt32LE(width, 0);
   let at = 4;
@@ -60,7 +82,7 @@ export function decodeRecords(data: Buffer): { batches: { width: number; rows: F
 }
 
 export class DataLog {
-  private pending: Buffer[] = [];
+  private pending: Pooled[] = [];
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Every disk operation runs on this one chain, in order: a rewrite never races a write. */
   private chain: Promise<void> = Promise.resolve();
@@ -101,9 +123,9 @@ export class DataLog {
    * shares the next one (group commit). Batch: resolves at once; a timer writes within BATCH_FLUSH_MS.
    */
   append(rows: RowBlocks, width: number): Promise<void> {
-    const record = encodeRecord(rows, width);
-    this.pending.push(record);
-    this.bytes += record.length;
+    const encoded = encodePooled(rows, width);
+    this.pending.push(encoded);
+    this.bytes += encoded.record.length;
     if (this.durability === 'batch') {
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
@@ -136,8 +158,13 @@ export class DataLog {
           if (!this.pending.length) return;
           const { data, waiters } = this.take();
           try {
-            // One batch (the bulk case) is written as encoded; several small ones are joined into one write.
-            await this.fh.write(data.length === 1 ? data[0] : Buffer.concat(data));
+            // One batch (the bulk case) is written as encoded; several go in one writev, not joined into a new buffer.
+            try {
+              if (data.length === 1) await this.fh.write(data[0].record);
+              else await this.fh.writev(data.map((d) => d.record));
+            } finally {
+              data.forEach((d) => giveRecordMemory(d.memory));
+            }
             await this.fh.datasync();
           } catch (err) {
             waiters.forEach((w) => w.reject(err as Error));
@@ -155,14 +182,19 @@ export class DataLog {
    * Replaced atomically: a crash leaves the old log or the new one.
    */
   rewrite(rows: RowBlocks, width: number): Promise<void> {
-    const { waiters } = this.take();
-    const record = valueCount(rows) ? encodeRecord(rows, width) : Buffer.alloc(0);
-    this.bytes = record.length;
+    const { data, waiters } = this.take();
+    data.forEach((d) => giveRecordMemory(d.memory)); // superseded: the rewrite holds their rows
+    const encoded = valueCount(rows) ? encodePooled(rows, width) : undefined;
+    this.bytes = encoded?.record.length ?? 0;
     this.chain = this.chain
       .catch(() => {})
       .then(async () => {
         try {
-          await writeAtomic(this.path, record);
+          try {
+            await writeAtomic(this.path, encoded?.record ?? Buffer.alloc(0));
+          } finally {
+            if (encoded) giveRecordMemory(encoded.memory);
+          }
           await this.fh.close();
           this.fh = await open(this.path, 'a+');
         } catch (err) {
