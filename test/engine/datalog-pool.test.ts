@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { DataLog } from '../../src/engine/store/datalog.js';
 import { giveRecordMemory, recordMemoryKept, takeRecordMemory } from '../../src/engine/store/record-pool.js';
 
-t.test('record memory: reused once given back, in power-of-two sizes, small records left to Node', (t) => {
+t.test('record memory: reused once given back, in rounded sizes, small records left to Node', (t) => {
   const a = takeRecordMemory(100_000);
-  t.equal(a.length, 131_072, 'rounded up to a power of two');
+  t.equal(a.length, 131_072, 'rounded up to a power of two below 1 MiB');
+  t.equal(takeRecordMemory(8_000_016).length, 8 << 20, 'and to whole MiB above');
   a.fill(7);
   giveRecordMemory(a);
   const b = takeRecordMemory(70_000);

@@ -2,10 +2,12 @@
 // model's log and bounded in total.
 
 /**
- * Records smaller than this come from Node's own slab (which it reuses); bigger ones from here, in power-of-two
- * sizes so that a buffer serves the next record of about its size.
+ * Records smaller than this come from Node's own slab (which it reuses); bigger ones from here, in sizes rounded up
+ * (to a power of two up to 1 MiB, to whole MiB above) so that a buffer serves the next record of about its size.
  */
 const POOLED_MIN_BYTES = 64 << 10;
+const MIB = 1 << 20;
+const roundedUp = (bytes: number): number => (bytes <= MIB ? 2 ** Math.ceil(Math.log2(bytes)) : Math.ceil(bytes / MIB) * MIB);
 /** Free buffers kept for reuse, in bytes over all logs: a compaction of the largest buffer and a few batches. */
 const POOL_MAX_BYTES = 64 << 20;
 
@@ -27,7 +29,7 @@ export function takeRecordMemory(bytes: number): Buffer {
     freeBytes -= memory.length;
     return memory;
   }
-  return Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(bytes)));
+  return Buffer.allocUnsafeSlow(roundedUp(bytes));
 }
 
 /** `memory` (from takeRecordMemory) was written: the next record may use it. Dropped past POOL_MAX_BYTES. */
