@@ -8,7 +8,10 @@
 const POOLED_MIN_BYTES = 64 << 10;
 const MIB = 1 << 20;
 const roundedUp = (bytes: number): number => (bytes <= MIB ? 2 ** Math.ceil(Math.log2(bytes)) : Math.ceil(bytes / MIB) * MIB);
-/** Free buffers kept for reuse, in bytes over all logs: a compaction of the largest buffer and a few batches. */
+/**
+ * Free buffers kept for reuse, in bytes over all logs: the compaction of a buffer of tens of MiB and the batches
+ * around it. A record bigger than what is kept is allocated afresh each time, as every record was before.
+ */
 const POOL_MAX_BYTES = 64 << 20;
 
 /**
@@ -39,7 +42,7 @@ export function giveRecordMemory(memory: Buffer): void {
   freeBytes += memory.length;
 }
 
-/** Bytes kept for reuse now (tests and the memory benchmark). */
+/** Bytes kept for reuse now (for tests). */
 export function recordMemoryKept(): number {
   return freeBytes;
 }
