@@ -35,6 +35,20 @@ export function summarize(values) {
   return { n, min: sorted[0], p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[n - 1], mean: sum / n };
 }
 
+/**
+ * The builds an A/B names on its command line, as NAME=ROOT (an mlproxy checkout or copy with dist/ built); the
+ * root is everything after the first '=', so a path may hold one.
+ */
+export function parseBuilds(args) {
+  const builds = args.map((arg) => {
+    const at = arg.indexOf('=');
+    if (at < 1 || at === arg.length - 1) throw new Error(`expected NAME=ROOT, got ${arg}`);
+    return { name: arg.slice(0, at), root: arg.slice(at + 1) };
+  });
+  if (builds.length === 0) throw new Error('name at least one build: NAME=ROOT');
+  return builds;
+}
+
 export function median(values) {
   return summarize(values).p50;
 }

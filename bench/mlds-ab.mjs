@@ -15,7 +15,19 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { syntheticData, datasetBinary, datasetText, queryText, buildFuseClient, startBareFuseNative, startServer, createModel, median, fmt } from './lib.mjs';
+import {
+  syntheticData,
+  datasetBinary,
+  datasetText,
+  queryText,
+  buildFuseClient,
+  startBareFuseNative,
+  startServer,
+  createModel,
+  median,
+  fmt,
+  parseBuilds,
+} from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -95,11 +107,7 @@ function batch(target) {
 const FIGURES = { txn: ['p50', 'p99'], line: ['wps'] }[opts.kind] ?? ['mbs'];
 const UNIT = { mbs: 'MB/s', wps: 'writes/s', p50: 'µs p50', p99: 'µs p99' };
 
-const builds = positionals.map((p) => {
-  const [name, root] = p.split('=');
-  return { name, root };
-});
-if (builds.length === 0) throw new Error('name at least one build: NAME=ROOT');
+const builds = parseBuilds(positionals);
 const targets = [];
 try {
   for (const b of builds) targets.push(await startBuild(b.name, b.root));

@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { syntheticData, datasetBinary, datasetText, median, fmt } from './lib.mjs';
+import { syntheticData, datasetBinary, datasetText, median, fmt, parseBuilds } from './lib.mjs';
+// Which events the server does not log, from this checkout, so that every build is wired alike.
+import { UNLOGGED_EVENTS } from '../dist/serve.js';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -24,12 +26,7 @@ if (opts.child) await child(opts.child);
 else parent();
 
 function parent() {
-  const builds = positionals.map((p) => {
-    const at = p.indexOf('=');
-    if (at < 1) throw new Error(`expected NAME=ROOT, got ${p}`);
-    return { name: p.slice(0, at), root: p.slice(at + 1), medians: [], means: [] };
-  });
-  if (!builds.length) throw new Error('name at least one build: NAME=ROOT');
+  const builds = parseBuilds(positionals).map((b) => ({ ...b, medians: [], means: [] }));
   for (let run = 0; run < Number(opts.runs); run++) {
     for (const b of builds) {
       const out = execFileSync(process.execPath, [new URL(import.meta.url).pathname, '--child', b.root, '--kind', opts.kind, '--batches', opts.batches], {
@@ -57,7 +54,7 @@ async function child(root) {
   );
   const { log } = createLogger(undefined, 'warn');
   const bus = createBus();
-  listenAll(bus, (name, event) => log('info', name, event), new Set(['fs_op', 'inference', 'training_round', 'samples_ingested']));
+  listenAll(bus, (name, event) => log('info', name, event), UNLOGGED_EVENTS);
   const registry = new Registry(bus);
   createMetrics(bus, registry, { log });
   const ops = createOps({ registry, bus, log, version: 'bench', testFiles: false });

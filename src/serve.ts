@@ -17,8 +17,8 @@ export interface ServeOptions {
   testFaults: boolean;
 }
 
-/** Events that are too frequent for the server log: not even listened to. */
-const UNLOGGED_EVENTS = new Set<EventName>(['fs_op', 'inference', 'training_round', 'samples_ingested']);
+/** Events that are too frequent for the server log: not even listened to (bench/write-op.mjs wires its server alike). */
+export const UNLOGGED_EVENTS = new Set<EventName>(['fs_op', 'inference', 'training_round', 'samples_ingested']);
 
 /** How often the server checks that its mount is still in place. */
 const MOUNT_CHECK_MS = 2000;
