@@ -41,9 +41,9 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
  * Decodes one open file's dataset stream, chunk by chunk, into whole samples.
  * Text or binary is decided by the first bytes; a line or record may straddle chunks.
  * Samples are read straight from each chunk into the rows; only a line cut by the end of a chunk is copied
- * aside, to be completed by the next one (a cut binary record waits in its block). Binary records are copied as the int32s they are and
- * checked: rows() divides them by `scale`, fixedPoint() hands them over undivided (the buffer divides them
- * when a row is first read), so a write costs a copy and the check, not the division.
+ * aside, to be completed by the next one (a cut binary record waits in its block). Binary records are copied
+ * as the int32s they are and checked: rows() divides them by `scale`, fixedPoint() hands them over undivided
+ * (the buffer divides them when a row is first read), so a write costs a copy and the check, not the division.
  */
 export class DatasetDecoder {
   private format: 'unknown' | 'text' | 'binary' = 'unknown';
