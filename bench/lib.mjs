@@ -508,10 +508,11 @@ export function buildFuseClient(dir) {
 }
 
 /** The bare fuse-native baseline (bench/baselines/bare-fuse-native.mjs), mounted and serving its sink; `nodeArgs` e.g. --cpu-prof. */
-export function startBareFuseNative({ name = 'bare-fuse-native', cpus, nodeArgs = [] } = {}) {
+export function startBareFuseNative({ name = 'bare-fuse-native', cpus, nodeArgs = [], env = {} } = {}) {
   return startMountProcess({
     name,
     cpus,
+    env,
     readyFile: 'sink',
     command: (mnt) => [process.execPath, ...nodeArgs, join(ROOT, 'bench/baselines/bare-fuse-native.mjs'), mnt],
   });

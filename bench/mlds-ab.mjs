@@ -3,11 +3,19 @@
 // rotated order, round after round: bulk dataset ingest (60,000 samples of 16 + 4, as MLDS or as the ceilings
 // bench's text, 64 KiB writes; MB/s), one sample per write (the ceilings bench's 5,000 lines of that text, a
 // write each, on one open file; writes/s) or recommendation transactions (the ceilings bench's 3,000 on a held
-// fd; p50 and p99 in µs).
-//   node bench/mlds-ab.mjs [--kind binary|text|line|txn] [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--cpu-prof DIR] [--no-bare] [--metrics on|off] NAME=ROOT...
+// fd; p50 and p99 in µs), or the ceilings bench's flood (16 writers sending 4,000-sample text batches in 64 KiB
+// writes while 16 threads run transactions; the transactions' p50 and p99 in µs, the writers' MB/s and the
+// server's CPU seconds on its JavaScript thread and on all its other threads together).
+//   node bench/mlds-ab.mjs [--kind binary|text|line|txn|flood] [--rounds N] [--batches N] [--warmup N] [--client-cpu C] [--seconds S] [--state-dir] [--cpu-prof DIR] [--no-bare] [--metrics on|off] NAME=ROOT...
 //     NAME=ROOT   an mlproxy checkout or copy with bin/ and dist/ built (e.g. base=/tmp/mlds-base new=.)
 //     --cpu-prof  run the servers under node --cpu-prof (50 µs), NAME.cpuprofile written to DIR when they stop
 //     --metrics   mlproxy's /metrics endpoint, on (a free port, as it runs by default) or off
+//     --seconds   how long each flood runs (default 3)
+//     --state-dir every mlproxy build runs with a --state-dir (durability strict, the default with one)
+//     --serve-args NAME:FLAGS   more serve flags for build NAME (space-separated; repeatable), e.g. to A/B one
+//                 build against itself: off=. on=. --serve-args 'off:--fuse-nice-boost 0'
+//     --bare-nice-boost N   raise the bare server's FUSE threads as mlproxy raises its own (default 0: as any
+//                 fuse-native server runs)
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
 // build's median and range and its per-round ratio to the first build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
@@ -27,6 +35,7 @@ import {
   median,
   fmt,
   parseBuilds,
+  threadTicks,
 } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
@@ -40,6 +49,10 @@ const { values: opts, positionals } = parseArgs({
     'cpu-prof': { type: 'string' },
     'no-bare': { type: 'boolean', default: false },
     metrics: { type: 'string', default: 'on' },
+    seconds: { type: 'string', default: '3' },
+    'state-dir': { type: 'boolean', default: false },
+    'serve-args': { type: 'string', multiple: true, default: [] },
+    'bare-nice-boost': { type: 'string', default: '0' },
   },
 });
 const SERVER_CPU = '0';
@@ -54,24 +67,32 @@ const work = mkdtempSync(join(tmpdir(), 'mlds-ab-'));
 const clientBin = buildFuseClient(work);
 const { xs, ys } = syntheticData(ROWS, INPUTS, OUTPUTS, 31);
 if (!['on', 'off'].includes(opts.metrics)) throw new Error(`--metrics must be on or off, not ${opts.metrics}`);
-if (!['binary', 'text', 'line', 'txn'].includes(opts.kind)) throw new Error(`--kind must be binary, text, line or txn, not ${opts.kind}`);
+if (!['binary', 'text', 'line', 'txn', 'flood'].includes(opts.kind)) throw new Error(`--kind must be binary, text, line, txn or flood, not ${opts.kind}`);
 const TXNS = 3000;
 const LINE_WRITES = 5000;
+const FLOOD = { writers: 16, readers: 16, rows: 4000 };
 const dataFile = join(work, `data.${opts.kind}`);
 // The text and the queries are the ceilings bench's: the same samples in fixed point, as integers.
 const fixedPoint = (a) => a.map((v) => Math.round(v * SCALE));
+const queryFile = join(work, 'queries');
+writeFileSync(queryFile, queryText(INPUTS, OUTPUTS, SCALE));
 writeFileSync(
   dataFile,
   opts.kind === 'binary'
     ? datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE)
     : opts.kind === 'txn'
       ? queryText(INPUTS, OUTPUTS, SCALE)
-      : opts.kind === 'line'
-        ? datasetText(fixedPoint(xs.subarray(0, LINE_WRITES * INPUTS)), fixedPoint(ys.subarray(0, LINE_WRITES * OUTPUTS)), INPUTS, OUTPUTS).replace(
+      : opts.kind === 'flood'
+        ? datasetText(fixedPoint(xs.subarray(0, FLOOD.rows * INPUTS)), fixedPoint(ys.subarray(0, FLOOD.rows * OUTPUTS)), INPUTS, OUTPUTS).replace(
             /\.00000/g,
             '',
           )
-        : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
+        : opts.kind === 'line'
+          ? datasetText(fixedPoint(xs.subarray(0, LINE_WRITES * INPUTS)), fixedPoint(ys.subarray(0, LINE_WRITES * OUTPUTS)), INPUTS, OUTPUTS).replace(
+              /\.00000/g,
+              '',
+            )
+          : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
 );
 
 /** node flags for a server: under --cpu-prof, a profile per server named after it. */
@@ -85,29 +106,76 @@ async function startBuild(name, root) {
     root,
     nodeArgs: profFlags(name),
     metricsListen: opts.metrics === 'off' ? 'off' : '127.0.0.1:0',
+    args: (dir) => [...(opts['state-dir'] ? ['--state-dir', join(dir, 'state')] : []), ...(serveArgs.get(name) ?? [])],
   });
   createModel(s, 'm', MODEL_CONFIG);
   return { name, server: s, sink: s.path('models', 'm', 'dataset'), txn: s.path('models', 'm', 'recommendation') };
 }
 
 async function startBare() {
-  const s = await startBareFuseNative({ name: 'mlds-bare', cpus: SERVER_CPU, nodeArgs: profFlags('bare') });
+  const s = await startBareFuseNative({
+    name: 'mlds-bare',
+    cpus: SERVER_CPU,
+    nodeArgs: profFlags('bare'),
+    env: { BARE_FUSE_NICE_BOOST: opts['bare-nice-boost'] },
+  });
   return { name: 'bare', server: s, sink: s.path('sink'), txn: s.path('txn') };
 }
 
-/** One batch: open, writes of 64 KiB (MB/s) or of a line each (writes/s), close; or the transactions on a held fd (p50 and p99, µs). */
+/** The server's CPU seconds since `before` (threadTicks): on its JavaScript thread (the process's main thread) and on all others. */
+function cpuSeconds(pid, before) {
+  let main = 0;
+  let other = 0;
+  for (const [tid, ticks] of threadTicks(pid)) {
+    const d = (ticks - (before.get(tid) ?? 0)) / TICKS_PER_SECOND;
+    if (tid === pid) main += d;
+    else other += d;
+  }
+  return { main, other };
+}
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+const FLOOD_ARGS = (t) => ['flood', opts.seconds, t.txn, queryFile, String(FLOOD.readers), t.sink, dataFile, String(FLOOD.writers), String(CHUNK)];
+
+/**
+ * One batch: open, writes of 64 KiB (MB/s) or of a line each (writes/s), close; the transactions on a held fd
+ * (p50 and p99, µs); or one flood (its transactions' p50 and p99, the writers' MB/s, the server's CPU seconds).
+ */
 function batch(target) {
   const args =
-    opts.kind === 'txn' ? ['txn', target.txn, dataFile, String(TXNS)] : ['write', target.sink, dataFile, opts.kind === 'line' ? 'lines' : String(CHUNK)];
-  const r = JSON.parse(execFileSync('taskset', ['-c', opts['client-cpu'], clientBin, ...args], { encoding: 'utf8' }));
+    opts.kind === 'txn'
+      ? ['txn', target.txn, dataFile, String(TXNS)]
+      : opts.kind === 'flood'
+        ? FLOOD_ARGS(target)
+        : ['write', target.sink, dataFile, opts.kind === 'line' ? 'lines' : String(CHUNK)];
+  const ticks = threadTicks(target.server.pid);
+  const r = JSON.parse(execFileSync('taskset', ['-c', opts['client-cpu'], clientBin, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
   if (opts.kind === 'txn') return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 }; // the client's ns
+  if (opts.kind === 'flood') {
+    const cpu = cpuSeconds(target.server.pid, ticks);
+    return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3, mbs: r.bytes / 1e6 / Number(opts.seconds), js: cpu.main, rest: cpu.other };
+  }
   if (opts.kind === 'line') return { wps: r.writes / (r.ns / 1e9) };
   return { mbs: (r.bytes / r.ns) * 1e3 }; // bytes per ns is GB/s
 }
-const FIGURES = { txn: ['p50', 'p99'], line: ['wps'] }[opts.kind] ?? ['mbs'];
-const UNIT = { mbs: 'MB/s', wps: 'writes/s', p50: 'µs p50', p99: 'µs p99' };
+const FIGURES = { txn: ['p50', 'p99'], line: ['wps'], flood: ['p50', 'p99', 'mbs', 'js', 'rest'] }[opts.kind] ?? ['mbs'];
+const UNIT = { mbs: 'MB/s', wps: 'writes/s', p50: 'µs p50', p99: 'µs p99', js: 's on the JS thread', rest: 's on other threads' };
 
 const builds = parseBuilds(positionals);
+/** Build name → its extra serve flags (--serve-args NAME:FLAGS). */
+const serveArgs = new Map(
+  opts['serve-args'].map((arg) => {
+    const at = arg.indexOf(':');
+    if (at < 1 || !builds.some((b) => b.name === arg.slice(0, at))) throw new Error(`--serve-args wants NAME:FLAGS for a named build, got ${arg}`);
+    return [
+      arg.slice(0, at),
+      arg
+        .slice(at + 1)
+        .split(' ')
+        .filter(Boolean),
+    ];
+  }),
+);
 const targets = [];
 try {
   for (const b of builds) targets.push(await startBuild(b.name, b.root));

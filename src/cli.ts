@@ -7,6 +7,7 @@ import { exportCommand } from './tools/export.js';
 import { usageError as reportUsageError } from './tools/command.js';
 import { VERSION } from './version.js';
 import type { Level } from './log.js';
+import { DEFAULT_FUSE_NICE_BOOST, MAX_FUSE_NICE_BOOST } from './fs/fuse-threads.js';
 
 const HELP = `mlproxy ${VERSION}: the user-space half of the Linux kernel ML library.
 Serves model sessions as a FUSE file tree; see docs/protocol.md.
@@ -30,6 +31,9 @@ serve options:
   --metrics-listen ADDR   host:port for Prometheus /metrics (default 127.0.0.1:9464), or "off"
   --log-file FILE         append the JSON-lines server log to FILE (default: stderr)
   --log-level LEVEL       debug | info | warn | error (default info)
+  --fuse-nice-boost N     nice levels the FUSE request threads run above the server's own
+                          thread (0..39, default 10; 0 leaves them alike). Keeps transactions
+                          quick while datasets stream in; raising needs root (CAP_SYS_NICE)
 
 Environment:
   MLPROXY_TF_BACKEND      TensorFlow.js backend for training: wasm (default) or cpu
@@ -61,6 +65,7 @@ export async function main(argv: string[]): Promise<void> {
         'metrics-listen': { type: 'string', default: '127.0.0.1:9464' },
         'log-file': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
+        'fuse-nice-boost': { type: 'string', default: String(DEFAULT_FUSE_NICE_BOOST) },
       },
     });
   } catch (err) {
@@ -74,6 +79,11 @@ export async function main(argv: string[]): Promise<void> {
   if (command !== 'serve') return usageError(command ? `unknown command "${command}"` : 'no command given');
   if (rest.length) return usageError(`serve takes no arguments, got "${rest.join(' ')}"`);
   if (!LEVELS.includes(values['log-level'] as string)) return usageError(`--log-level must be one of ${LEVELS.join(' ')}`);
+  const boost = values['fuse-nice-boost'] as string;
+  // Exact digits only: Number() would take '', ' 5', '1e1' and '0x5'.
+  if (!/^\d{1,2}$/.test(boost) || Number(boost) > MAX_FUSE_NICE_BOOST) {
+    return usageError(`--fuse-nice-boost must be a whole number from 0 to ${MAX_FUSE_NICE_BOOST}, not "${boost}"`);
+  }
 
   let server;
   try {
@@ -83,6 +93,7 @@ export async function main(argv: string[]): Promise<void> {
       metricsListen: values['metrics-listen'] as string,
       logFile: values['log-file'],
       logLevel: values['log-level'] as Level,
+      fuseNiceBoost: Number(boost),
       testFaults: process.env.MLPROXY_TEST_FAULTS === '1',
     });
   } catch (err) {

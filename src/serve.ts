@@ -14,6 +14,8 @@ export interface ServeOptions {
   metricsListen: string;
   logFile?: string;
   logLevel: Level;
+  /** Nice levels the FUSE request threads run above the server's own thread (fs/fuse-threads.ts). */
+  fuseNiceBoost: number;
   testFaults: boolean;
 }
 
@@ -50,7 +52,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     for (const r of await registry.restore()) log('info', 'restored', { model: r.name, detail: r.detail });
     await prepareMountpoint(opts.mountpoint, (m) => log('warn', m));
     const ops = createOps({ registry, bus, log, version: VERSION, testFiles: opts.testFaults });
-    mounted = await mount(opts.mountpoint, ops);
+    mounted = await mount(opts.mountpoint, ops, opts.fuseNiceBoost);
   } catch (err) {
     await metrics?.close();
     await registry.close();
@@ -63,7 +65,16 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     metrics: metrics?.address ?? 'off',
     stateDir: opts.stateDir ?? 'none',
     pid: process.pid,
+    fuseThreadNice: mounted.fuseThreads.nice,
   });
+  const { error: notRaised } = mounted.fuseThreads;
+  if (notRaised) {
+    log('warn', 'FUSE threads left at the server priority: transactions answer slower while datasets stream in', {
+      boost: opts.fuseNiceBoost,
+      error: notRaised,
+      hint: 'run as root (CAP_SYS_NICE), or pass --fuse-nice-boost 0 to silence this',
+    });
+  }
   let stopping: Promise<void> | undefined;
   let watch: NodeJS.Timeout | undefined;
   const lost = new Promise<string>((resolve) => {

@@ -1,6 +1,8 @@
 // The fuse-native floor: the same three files as bare-libfuse.c, served by fuse-native through mlproxy's
 // own mount() (src/fs/mount.ts), so the options (direct_io, attr_timeout=0, big_writes, …) are exactly
-// mlproxy's. Handlers answer at once; what is left is the binding's and the kernel's cost.
+// mlproxy's. Handlers answer at once; what is left is the binding's and the kernel's cost. Its FUSE threads keep
+// the server's priority, as any fuse-native server's do, unless BARE_FUSE_NICE_BOOST raises them as mlproxy
+// does its own (src/fs/fuse-threads.ts; bench/mlds-ab.mjs --bare-nice-boost measures that for reference).
 //   node bench/baselines/bare-fuse-native.mjs MOUNTPOINT     (needs npm run build; stops on SIGTERM/SIGINT)
 import { mount } from '../../dist/fs/mount.js';
 
@@ -72,7 +74,7 @@ const ops = {
   },
 };
 
-const mounted = await mount(process.argv[2], ops);
+const mounted = await mount(process.argv[2], ops, Number(process.env.BARE_FUSE_NICE_BOOST ?? 0));
 const stop = () =>
   mounted.unmount().then(
     () => process.exit(0),

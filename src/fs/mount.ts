@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile, stat, mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import Fuse from 'fuse-native';
+import { raiseThreads, threadIds, type FuseThreadPriority } from './fuse-threads.js';
 
 const run = promisify(execFile);
 
@@ -64,6 +65,8 @@ export async function prepareMountpoint(dir: string, log: (msg: string) => void)
 
 export interface Mounted {
   dir: string;
+  /** The priority the binding's request threads got (fuse-threads.ts). */
+  fuseThreads: FuseThreadPriority;
   unmount(): Promise<void>;
 }
 
@@ -80,12 +83,23 @@ export function mountOptionString(dir: string): string {
   return new MlproxyFuse(dir, {}, FUSE_OPTIONS())._fuseOptions();
 }
 
-export async function mount(dir: string, ops: object): Promise<Mounted> {
+/**
+ * Mount `ops` at `dir`; the threads the binding starts for it run `fuseNiceBoost` nice levels above the calling
+ * thread (0 leaves them alike).
+ */
+export async function mount(dir: string, ops: object, fuseNiceBoost: number): Promise<Mounted> {
   const fuse = new MlproxyFuse(dir, ops, FUSE_OPTIONS());
+  // The binding's own first file-system call starts libuv's thread pool if nothing has yet; start it before the
+  // threads are counted, so that only the threads the mount starts are new.
+  await stat(dir);
+  const before = await threadIds();
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+  const born = [...(await threadIds())].filter((tid) => !before.has(tid));
+  const fuseThreads = raiseThreads(born, fuseNiceBoost);
   let unmounted: Promise<void> | undefined;
   return {
     dir,
+    fuseThreads,
     unmount() {
       unmounted ??= new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
       return unmounted;
