@@ -381,7 +381,8 @@ function render(out, data, versions, loadBefore) {
 Three servers side by side in one run, all mounted with mlproxy's options (\`${versions.mountOptions}\`, from
 \`mountOptionString\` in src/fs/mount.ts): **mlproxy** (one model ${INPUTS}-64-64-${OUTPUTS}, scale ${SCALE}, initialised, not
 training, its /metrics endpoint on as by default), a **bare fuse-native** server (bench/baselines/bare-fuse-native.mjs: the same \`mount()\` as mlproxy,
-handlers that store or echo bytes and answer at once) and a **C libfuse** server (bench/baselines/bare-libfuse.c,
+handlers that store or echo bytes and answer at once; its FUSE threads keep the server's priority, where mlproxy
+raises its own 10 nice levels, \`--fuse-nice-boost\`) and a **C libfuse** server (bench/baselines/bare-libfuse.c,
 libfuse ${versions.libfuse}, multithreaded like fuse-native's loop). Each serves a sink (mlproxy: \`dataset\`; stores writes), a
 transaction file (mlproxy: \`recommendation\`; write, then pread at 0) and a stats file. One C client
 (bench/baselines/fuse-client.c) drives all of them, so the client costs the same everywhere. Servers are pinned to CPU 0

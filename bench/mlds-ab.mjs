@@ -19,7 +19,7 @@
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
 // build's median and range and its per-round ratio to the first build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +35,6 @@ import {
   median,
   fmt,
   parseBuilds,
-  threadTicks,
 } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
@@ -122,16 +121,24 @@ async function startBare() {
   return { name: 'bare', server: s, sink: s.path('sink'), txn: s.path('txn') };
 }
 
-/** The server's CPU seconds since `before` (threadTicks): on its JavaScript thread (the process's main thread) and on all others. */
+/**
+ * CPU ticks used so far by the whole server (/proc/PID/stat, which keeps the time of threads that have exited,
+ * as libfuse's idle workers do) and by its JavaScript thread (the main thread's own task entry).
+ */
+function serverTicks(pid) {
+  const total = (path) => {
+    const f = readFileSync(path, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  };
+  return { all: total(`/proc/${pid}/stat`), main: total(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+/** The server's CPU seconds since `before` (serverTicks): on its JavaScript thread and on all its other threads. */
 function cpuSeconds(pid, before) {
-  let main = 0;
-  let other = 0;
-  for (const [tid, ticks] of threadTicks(pid)) {
-    const d = (ticks - (before.get(tid) ?? 0)) / TICKS_PER_SECOND;
-    if (tid === pid) main += d;
-    else other += d;
-  }
-  return { main, other };
+  const now = serverTicks(pid);
+  const main = (now.main - before.main) / TICKS_PER_SECOND;
+  return { main, other: (now.all - before.all) / TICKS_PER_SECOND - main };
 }
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
@@ -148,7 +155,7 @@ function batch(target) {
       : opts.kind === 'flood'
         ? FLOOD_ARGS(target)
         : ['write', target.sink, dataFile, opts.kind === 'line' ? 'lines' : String(CHUNK)];
-  const ticks = threadTicks(target.server.pid);
+  const ticks = serverTicks(target.server.pid);
   const r = JSON.parse(execFileSync('taskset', ['-c', opts['client-cpu'], clientBin, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
   if (opts.kind === 'txn') return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 }; // the client's ns
   if (opts.kind === 'flood') {
