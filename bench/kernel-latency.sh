@@ -5,6 +5,8 @@
 #   bench/kernel-latency.sh            scenario 8 only
 #   bench/kernel-latency.sh 5 1 4 2 3 6 7 8   the whole guest suite and the numbers in one boot
 #   bench/kernel-latency.sh --print …  print the section instead of writing it
+#   MLP_FUSE_NICE_BOOST=0 bench/kernel-latency.sh   the guest's server with its FUSE threads left at its own
+#                                                  priority (default 10, as the server's own default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 print=()

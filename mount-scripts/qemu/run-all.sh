@@ -15,6 +15,7 @@
 # both headers and image installed), MLP_QEMU_TIMEOUT (seconds, default 420),
 # MLP_SMP (guest CPUs, default 2), MLP_KEEP_LOG (path to keep the console log),
 # MLP_TF_BACKEND (MLPROXY_TF_BACKEND of the guest's server, default cpu),
+# MLP_FUSE_NICE_BOOST (the guest server's --fuse-nice-boost, default 10),
 # MLP_NO_BUILD=1 (use dist/ as it is, even if src/ is newer).
 set -euo pipefail
 trap 'echo "run-all: FAIL: command failed at line $LINENO" >&2' ERR
@@ -94,6 +95,8 @@ LOG=$WORK/console.log
 CMDLINE="console=ttyS0 loglevel=5 oops=panic panic=-1 softlockup_panic=1 MLP_SCENARIOS=$(echo "$SCENARIOS" | tr ' ' ',')"
 # tfjs backend of the guest's server: cpu (the wasm backend crashed node under TCG here)
 CMDLINE="$CMDLINE MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu}"
+# how far the guest server raises its FUSE threads (bench/kernel-latency.sh compares 0 and 10 with it)
+CMDLINE="$CMDLINE MLP_FUSE_NICE_BOOST=${MLP_FUSE_NICE_BOOST:-10}"
 say "booting (timeout ${QEMU_TIMEOUT}s): scenarios $SCENARIOS"
 guest_boot "$LOG" "$QEMU_TIMEOUT" -accel tcg -smp "$SMP" -m 1536 \
 	-nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$INITRD" \

@@ -114,7 +114,8 @@ start_server() {
 	(
 		cd /opt/mlproxy || exit 1
 		export MLPROXY_TF_BACKEND=${MLP_TF_BACKEND:-cpu}
-		MLPROXY_TEST_FAULTS=1 node bin/mlproxy.js serve --mountpoint $MNT --metrics-listen off &
+		MLPROXY_TEST_FAULTS=1 node bin/mlproxy.js serve --mountpoint $MNT --metrics-listen off \
+			--fuse-nice-boost "${MLP_FUSE_NICE_BOOST:-10}" &
 		echo $! >/tmp/server.pid
 		wait $!
 		echo "mlproxy exited: status $?"
