@@ -10,6 +10,7 @@
 //     NAME=ROOT   an mlproxy checkout or copy with bin/ and dist/ built (e.g. base=/tmp/mlds-base new=.)
 //     --cpu-prof  run the servers under node --cpu-prof (50 µs), NAME.cpuprofile written to DIR when they stop
 //     --metrics   mlproxy's /metrics endpoint, on (a free port, as it runs by default) or off
+//     --batches, --warmup   batches a build runs each round (default 3; a flood 1), and before the rounds (15; a flood 1)
 //     --seconds   how long each flood runs (default 3)
 //     --state-dir every mlproxy build runs with a --state-dir (durability strict, the default with one)
 //     --serve-args NAME:FLAGS   more serve flags for build NAME (space-separated; repeatable), e.g. to A/B one
@@ -42,8 +43,8 @@ const { values: opts, positionals } = parseArgs({
   options: {
     kind: { type: 'string', default: 'binary' },
     rounds: { type: 'string', default: '7' },
-    batches: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '15' },
+    batches: { type: 'string' },
+    warmup: { type: 'string' },
     'client-cpu': { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
     'no-bare': { type: 'boolean', default: false },
@@ -70,29 +71,25 @@ if (!['binary', 'text', 'line', 'txn', 'flood'].includes(opts.kind)) throw new E
 const TXNS = 3000;
 const LINE_WRITES = 5000;
 const FLOOD = { writers: 16, readers: 16, rows: 4000 };
+// A flood batch lasts --seconds (3 s), so a flood takes one batch a round and one warm-up batch unless told otherwise.
+const BATCHES = Number(opts.batches ?? (opts.kind === 'flood' ? 1 : 3));
+const WARMUP = Number(opts.warmup ?? (opts.kind === 'flood' ? 1 : 15));
 const dataFile = join(work, `data.${opts.kind}`);
 // The text and the queries are the ceilings bench's: the same samples in fixed point, as integers.
 const fixedPoint = (a) => a.map((v) => Math.round(v * SCALE));
 const queryFile = join(work, 'queries');
 writeFileSync(queryFile, queryText(INPUTS, OUTPUTS, SCALE));
-writeFileSync(
-  dataFile,
-  opts.kind === 'binary'
-    ? datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE)
-    : opts.kind === 'txn'
-      ? queryText(INPUTS, OUTPUTS, SCALE)
-      : opts.kind === 'flood'
-        ? datasetText(fixedPoint(xs.subarray(0, FLOOD.rows * INPUTS)), fixedPoint(ys.subarray(0, FLOOD.rows * OUTPUTS)), INPUTS, OUTPUTS).replace(
-            /\.00000/g,
-            '',
-          )
-        : opts.kind === 'line'
-          ? datasetText(fixedPoint(xs.subarray(0, LINE_WRITES * INPUTS)), fixedPoint(ys.subarray(0, LINE_WRITES * OUTPUTS)), INPUTS, OUTPUTS).replace(
-              /\.00000/g,
-              '',
-            )
-          : datasetText(fixedPoint(xs), fixedPoint(ys), INPUTS, OUTPUTS).replace(/\.00000/g, ''),
-);
+/** The first `rows` samples as the ceilings bench's text: fixed point, written as integers. */
+const textOf = (rows) =>
+  datasetText(fixedPoint(xs.subarray(0, rows * INPUTS)), fixedPoint(ys.subarray(0, rows * OUTPUTS)), INPUTS, OUTPUTS).replace(/\.00000/g, '');
+const DATA = {
+  binary: () => datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE),
+  txn: () => queryText(INPUTS, OUTPUTS, SCALE),
+  line: () => textOf(LINE_WRITES),
+  flood: () => textOf(FLOOD.rows),
+  text: () => textOf(ROWS),
+};
+writeFileSync(dataFile, DATA[opts.kind]());
 
 /** node flags for a server: under --cpu-prof, a profile per server named after it. */
 const profFlags = (name) =>
@@ -189,14 +186,14 @@ try {
   if (!opts['no-bare']) targets.push(await startBare());
   // Warm-up: the JIT, the spare blocks, and the first pass over each server's memory (the bare server's 64 MB
   // sink faults its pages in during its first 14 batches, at a quarter of its rate).
-  for (const t of targets) for (let i = 0; i < Number(opts.warmup); i++) batch(t);
+  for (const t of targets) for (let i = 0; i < WARMUP; i++) batch(t);
   const rounds = Number(opts.rounds);
   const perRound = [];
   for (let r = 0; r < rounds; r++) {
     const row = {};
     for (let k = 0; k < targets.length; k++) {
       const t = targets[(r + k) % targets.length];
-      const results = Array.from({ length: Number(opts.batches) }, () => batch(t));
+      const results = Array.from({ length: BATCHES }, () => batch(t));
       row[t.name] = Object.fromEntries(FIGURES.map((f) => [f, median(results.map((x) => x[f]))]));
     }
     perRound.push(row);
