@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import {
   ROOT,
   syntheticData,
-  datasetText,
+  fixedPointText,
   datasetBinary,
   queryText,
   fmt,
@@ -149,8 +149,7 @@ function measures(binaries, data) {
 
 function writeData(work) {
   const { xs, ys } = syntheticData(SIZES.textRows, INPUTS, OUTPUTS, 31);
-  const scaled = (a) => a.map((v) => Math.round(v * SCALE));
-  const text = datasetText(scaled(xs), scaled(ys), INPUTS, OUTPUTS).replace(/\.00000/g, '');
+  const text = fixedPointText(xs, ys, INPUTS, OUTPUTS, SCALE);
   const lines = text.split('\n').slice(0, SIZES.lineWrites).join('\n') + '\n';
   const flood = text.split('\n').slice(0, SIZES.floodRows).join('\n') + '\n';
   const queries = queryText(INPUTS, OUTPUTS, SCALE);

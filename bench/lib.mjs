@@ -212,6 +212,12 @@ export function datasetText(xs, ys, inputs, outputs) {
   return lines.join('\n') + '\n';
 }
 
+/** The samples as the FUSE ceilings benchmarks write them: in fixed point (times `scale`), as integers. */
+export function fixedPointText(xs, ys, inputs, outputs, scale) {
+  const fixed = (a) => a.map((v) => Math.round(v * scale));
+  return datasetText(fixed(xs), fixed(ys), inputs, outputs).replace(/\.00000/g, '');
+}
+
 /** The same samples in the binary dataset form, values in fixed point divided by `scale` on the server. */
 export function datasetBinary(xs, ys, inputs, outputs, scale) {
   const rows = xs.length / inputs;
@@ -234,21 +240,33 @@ export function datasetBinary(xs, ys, inputs, outputs, scale) {
 // ---------------------------------------------------------------------------------------------
 // Threads of a process (Linux /proc): CPU time and nice value per thread id
 
-function taskStat(pid, tid) {
-  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' '); // [0] is the state, field 3 of stat(5)
+/** The fields of a stat file (stat(5)) after the command name: [0] is the state, field 3. */
+function statFields(path) {
+  const stat = readFileSync(path, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
+
+const taskStat = (pid, tid) => statFields(`/proc/${pid}/task/${tid}/stat`);
+/** utime + stime of stat fields. */
+const ticksOf = (f) => Number(f[11]) + Number(f[12]);
 
 /** CPU ticks (utime + stime) used so far by each thread of a process. */
 export function threadTicks(pid) {
   const out = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const f = taskStat(pid, tid);
-      out.set(Number(tid), Number(f[11]) + Number(f[12]));
+      out.set(Number(tid), ticksOf(taskStat(pid, tid)));
     } catch {}
   }
   return out;
+}
+
+/**
+ * CPU ticks used so far by a whole process (/proc/PID/stat, which keeps the time of threads that have exited, as
+ * libfuse's idle workers do) and by its main thread alone.
+ */
+export function processTicks(pid) {
+  return { all: ticksOf(statFields(`/proc/${pid}/stat`)), main: ticksOf(taskStat(pid, pid)) };
 }
 
 /** The thread (not the main one) that used the most CPU since `before` (a threadTicks result). */

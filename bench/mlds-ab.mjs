@@ -20,14 +20,14 @@
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
 // build's median and range and its per-round ratio to the first build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   syntheticData,
   datasetBinary,
-  datasetText,
+  fixedPointText,
   queryText,
   buildFuseClient,
   startBareFuseNative,
@@ -36,6 +36,7 @@ import {
   median,
   fmt,
   parseBuilds,
+  processTicks,
 } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
@@ -76,12 +77,10 @@ const BATCHES = Number(opts.batches ?? (opts.kind === 'flood' ? 1 : 3));
 const WARMUP = Number(opts.warmup ?? (opts.kind === 'flood' ? 1 : 15));
 const dataFile = join(work, `data.${opts.kind}`);
 // The text and the queries are the ceilings bench's: the same samples in fixed point, as integers.
-const fixedPoint = (a) => a.map((v) => Math.round(v * SCALE));
 const queryFile = join(work, 'queries');
 writeFileSync(queryFile, queryText(INPUTS, OUTPUTS, SCALE));
-/** The first `rows` samples as the ceilings bench's text: fixed point, written as integers. */
-const textOf = (rows) =>
-  datasetText(fixedPoint(xs.subarray(0, rows * INPUTS)), fixedPoint(ys.subarray(0, rows * OUTPUTS)), INPUTS, OUTPUTS).replace(/\.00000/g, '');
+/** The first `rows` samples as the ceilings bench's text. */
+const textOf = (rows) => fixedPointText(xs.subarray(0, rows * INPUTS), ys.subarray(0, rows * OUTPUTS), INPUTS, OUTPUTS, SCALE);
 const DATA = {
   binary: () => datasetBinary(xs, ys, INPUTS, OUTPUTS, SCALE),
   txn: () => queryText(INPUTS, OUTPUTS, SCALE),
@@ -118,22 +117,9 @@ async function startBare() {
   return { name: 'bare', server: s, sink: s.path('sink'), txn: s.path('txn') };
 }
 
-/**
- * CPU ticks used so far by the whole server (/proc/PID/stat, which keeps the time of threads that have exited,
- * as libfuse's idle workers do) and by its JavaScript thread (the main thread's own task entry).
- */
-function serverTicks(pid) {
-  const total = (path) => {
-    const f = readFileSync(path, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  };
-  return { all: total(`/proc/${pid}/stat`), main: total(`/proc/${pid}/task/${pid}/stat`) };
-}
-
-/** The server's CPU seconds since `before` (serverTicks): on its JavaScript thread and on all its other threads. */
+/** The server's CPU seconds since `before` (processTicks): on its JavaScript thread and on all its other threads. */
 function cpuSeconds(pid, before) {
-  const now = serverTicks(pid);
+  const now = processTicks(pid);
   const main = (now.main - before.main) / TICKS_PER_SECOND;
   return { main, other: (now.all - before.all) / TICKS_PER_SECOND - main };
 }
@@ -152,7 +138,7 @@ function batch(target) {
       : opts.kind === 'flood'
         ? FLOOD_ARGS(target)
         : ['write', target.sink, dataFile, opts.kind === 'line' ? 'lines' : String(CHUNK)];
-  const ticks = serverTicks(target.server.pid);
+  const ticks = processTicks(target.server.pid);
   const r = JSON.parse(execFileSync('taskset', ['-c', opts['client-cpu'], clientBin, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
   if (opts.kind === 'txn') return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 }; // the client's ns
   if (opts.kind === 'flood') {

@@ -1,6 +1,7 @@
 // In-process A/B of the dataset write op: createOps called directly (no FUSE, no mount), as the server wires it
-// (metrics listening, log at warn), a model of 16 + 4 inputs and outputs taking the ceilings bench's MLDS (or text)
-// batch in 64 KiB writes, batch after batch. Each build runs in its own process, the builds alternating, and each
+// (metrics listening, log at warn), a model of 16 + 4 inputs and outputs taking the ceilings bench's MLDS batch (or
+// its samples as text with five decimals each, "1234.00000", not the ceilings bench's bare integers) in 64 KiB
+// writes, batch after batch. Each build runs in its own process, the builds alternating, and each
 // run reports the median and mean of its later half of writes; the table gives the median over runs.
 //   node bench/write-op.mjs [--kind binary|text] [--runs N] [--batches N] NAME=ROOT...
 //     NAME=ROOT   an mlproxy checkout or copy with dist/ built (e.g. base=/tmp/base new=.)
