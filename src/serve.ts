@@ -4,6 +4,7 @@ import { createLogger, type Level } from './log.js';
 import { Registry } from './engine/registry.js';
 import { createOps } from './fs/ops.js';
 import { mount, mountedAt, prepareMountpoint } from './fs/mount.js';
+import { threadLocalCounts } from './fs/fuse-binding.js';
 import { startMetrics } from './metrics/server.js';
 import { VERSION } from './version.js';
 
@@ -59,6 +60,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     closeLog();
     throw err;
   }
+  const fixedBinding = threadLocalCounts() !== undefined;
   log('info', 'serving', {
     mountpoint: opts.mountpoint,
     version: VERSION,
@@ -66,7 +68,17 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     stateDir: opts.stateDir ?? 'none',
     pid: process.pid,
     fuseThreadNice: mounted.fuseThreads.nice,
+    fuseBinding: fixedBinding ? 'fixed' : 'prebuilt',
   });
+  if (!fixedBinding) {
+    log(
+      'warn',
+      "fuse-native's prebuilt binding: every FUSE worker thread libfuse ends leaves a handle on the event loop, and each makes later requests slower",
+      {
+        hint: 'build the fixed binding: node native/build-fuse-binding.mjs (mount-scripts/setup.sh does)',
+      },
+    );
+  }
   const { error: notRaised } = mounted.fuseThreads;
   if (notRaised) {
     log('warn', 'FUSE threads left at the server priority: transactions answer slower while datasets stream in', {

@@ -78,6 +78,13 @@ const FUSE_OPTIONS = () => ({
   // The binding answers ETIMEDOUT after 15 s by default; our handlers answer from memory, so keep it as a backstop.
 });
 
+/**
+ * Every mount's binding object, for the process's life: its native memory is the mount's, and libfuse's workers end
+ * only after the unmount returns, still reading it (the fixed binding's spare locals, native/build-fuse-binding.mjs;
+ * the binding's own async handle, which it never closes, stays on Node's loop).
+ */
+const everMounted: Fuse[] = [];
+
 /** The -o string mount() mounts with, for the benchmarks' C baseline to mount with the same. */
 export function mountOptionString(dir: string): string {
   return new MlproxyFuse(dir, {}, FUSE_OPTIONS())._fuseOptions();
@@ -89,6 +96,7 @@ export function mountOptionString(dir: string): string {
  */
 export async function mount(dir: string, ops: object, fuseNiceBoost: number): Promise<Mounted> {
   const fuse = new MlproxyFuse(dir, ops, FUSE_OPTIONS());
+  everMounted.push(fuse);
   // The binding's own first file-system call starts libuv's thread pool if nothing has yet; start it before the
   // threads are counted, so that only the threads the mount starts are new.
   await stat(dir);

@@ -1,0 +1,34 @@
+// Owns knowing which FUSE binding the server runs on: fuse-native's own prebuilt one, or the build of it with our
+// fix (native/build-fuse-binding.mjs), which keeps an exited libfuse worker's locals for the next worker instead
+// of leaving a handle on Node's loop for every thread that ever served a request.
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+
+/** The fixed binding's counts: locals made (each a handle on the loop for good), and times a new worker reused some. */
+export interface ThreadLocalCounts {
+  made: number;
+  reused: number;
+}
+
+interface FixedBinding {
+  fuse_native_thread_locals?: () => [number, number];
+}
+
+const require = createRequire(import.meta.url);
+let binding: FixedBinding | undefined;
+
+/** The binding fuse-native loads (node-gyp-build picks build/Release, where the fixed one goes, first). */
+function loaded(): FixedBinding {
+  if (!binding) {
+    const dir = dirname(require.resolve('fuse-native/package.json'));
+    const load = require(require.resolve('node-gyp-build', { paths: [dir] })) as (dir: string) => FixedBinding;
+    binding = load(dir);
+  }
+  return binding;
+}
+
+/** The fixed binding's counts, or undefined when fuse-native runs its prebuilt binding (without the fix). */
+export function threadLocalCounts(): ThreadLocalCounts | undefined {
+  const counts = loaded().fuse_native_thread_locals?.();
+  return counts && { made: counts[0], reused: counts[1] };
+}

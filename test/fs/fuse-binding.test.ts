@@ -1,0 +1,78 @@
+// The FUSE binding the server runs on is our build of fuse-native (native/build-fuse-binding.mjs): libfuse ends
+// the workers a burst of slow requests started, and the next burst's workers take their locals instead of each
+// leaving a new handle on the event loop. A real mount in this process, bursts of readers from a shell.
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mount } from '../../src/fs/mount.js';
+import { threadLocalCounts } from '../../src/fs/fuse-binding.js';
+import { ROOT, startServer } from '../helpers/server.js';
+
+const CONTENT = Buffer.from('slow answer\n');
+const SLOW_MS = 150;
+const READERS = 40;
+
+/** Just enough of a file system: one file whose reads answer after SLOW_MS, so READERS of them overlap. */
+function slowOps() {
+  const file = { mode: 0o100444, size: CONTENT.length, uid: 0, gid: 0, nlink: 1, mtime: new Date(), atime: new Date(), ctime: new Date() };
+  const dir = { ...file, mode: 0o40555, size: 4096, nlink: 2 };
+  return {
+    getattr: (path: string, cb: (err: number, stat?: object) => void) => (path === '/' ? cb(0, dir) : path === '/slow' ? cb(0, file) : cb(-2)),
+    readdir: (path: string, cb: (err: number, names?: string[]) => void) => cb(0, ['slow']),
+    open: (path: string, flags: number, cb: (err: number, fd?: number) => void) => cb(0, 1),
+    release: (path: string, fd: number, cb: (err: number) => void) => cb(0),
+    read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) => {
+      setTimeout(() => cb(pos >= CONTENT.length ? 0 : CONTENT.copy(buf, 0, pos, Math.min(CONTENT.length, pos + len))), SLOW_MS);
+    },
+  };
+}
+
+/** READERS concurrent cats of the slow file, from a child process (never this one: it serves the mount). */
+function burst(dir: string): Promise<string> {
+  const script = `for i in $(seq ${READERS}); do cat "${dir}/slow" & done; wait`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`readers exited with ${code}`))));
+  });
+}
+
+t.test('the binding fuse-native loads is the fixed build', async (t) => {
+  t.ok(threadLocalCounts(), 'it counts its thread locals (the prebuilt binding does not)');
+  const check = spawnSync(process.execPath, [join(ROOT, 'native/build-fuse-binding.mjs'), '--check'], { encoding: 'utf8' });
+  t.equal(check.status, 0, `and it is the build of this checkout's fix ${check.stderr}`);
+});
+
+t.test("workers libfuse ends leave their locals to the next burst's workers", async (t) => {
+  const before = threadLocalCounts();
+  if (!before) return t.fail('the prebuilt binding is loaded: run node native/build-fuse-binding.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'mlproxy-binding-'));
+  const mounted = await mount(dir, slowOps(), 0);
+  t.teardown(async () => {
+    await mounted.unmount().catch(() => spawnSync('fusermount', ['-uz', dir]));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const bursts = 3;
+  for (let i = 0; i < bursts; i++) {
+    const out = await burst(dir);
+    t.equal(out, CONTENT.toString().repeat(READERS), `burst ${i + 1}: every reader got the whole file`);
+  }
+  const after = threadLocalCounts() as NonNullable<typeof before>;
+  const made = after.made - before.made;
+  const reused = after.reused - before.reused;
+  // libfuse keeps ten idle workers and ends the rest after each burst, so later bursts start about thirty anew.
+  t.ok(reused >= READERS / 2, `new workers took spare locals ${reused} times`);
+  t.ok(made <= READERS + 12, `locals made ${made}: about one burst's worth of workers, not one per worker started (${made + reused})`);
+});
+
+t.test('a server says in its serving line which binding it runs on', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.stop());
+  const log = await s.log();
+  t.match(log, /"message":"serving".*"fuseBinding":"fixed"/, 'the fixed one');
+  t.notMatch(log, /prebuilt binding/, 'and no warning about the prebuilt one');
+});
