@@ -184,6 +184,8 @@ run(async () => {
       libfuse: execFileSync('pkg-config', ['fuse', '--modversion'], { encoding: 'utf8' }).trim(),
       gcc: execFileSync('gcc', ['-dumpfullversion'], { encoding: 'utf8' }).trim(),
       mountOptions: (await import('../dist/fs/mount.js')).mountOptionString('MNT'),
+      // Both fuse-native servers load the same binding: ours when it is built (native/build-fuse-binding.mjs).
+      fuseBinding: (await import('../dist/fs/fuse-binding.js')).threadLocalCounts() ? 'fixed' : 'prebuilt',
     };
 
     // results[placement][measure][server] = [one result per round]
@@ -379,7 +381,7 @@ function render(out, data, versions, loadBefore) {
   return `
 Three servers side by side in one run, all mounted with mlproxy's options (\`${versions.mountOptions}\`, from
 \`mountOptionString\` in src/fs/mount.ts): **mlproxy** (one model ${INPUTS}-64-64-${OUTPUTS}, scale ${SCALE}, initialised, not
-training, its /metrics endpoint on as by default), a **bare fuse-native** server (bench/baselines/bare-fuse-native.mjs: the same \`mount()\` as mlproxy,
+training, its /metrics endpoint on as by default), a **bare fuse-native** server (bench/baselines/bare-fuse-native.mjs: the same \`mount()\` and binding as mlproxy,
 handlers that store or echo bytes and answer at once; its FUSE threads keep the server's priority, where mlproxy
 raises its own 10 nice levels, \`--fuse-nice-boost\`) and a **C libfuse** server (bench/baselines/bare-libfuse.c,
 libfuse ${versions.libfuse}, multithreaded like fuse-native's loop). Each serves a sink (mlproxy: \`dataset\`; stores writes), a
@@ -388,7 +390,7 @@ transaction file (mlproxy: \`recommendation\`; write, then pread at 0) and a sta
 with taskset; the client runs on CPU 0 (same core) or CPU 1 (different cores). After a warm-up (each server: one run of the one-sample, transaction and \`cat\` measures, ${WARM_BATCHES} batches of
 each bulk measure: a fresh mlproxy runs its first few thousand writes on unoptimised code), ${ROUNDS} rounds; in each, every measure
 runs on every server in rotated order. Cells: median over rounds (min–max); ratios: median of the per-round ratios.
-fuse-native ${versions.fuseNative}, gcc ${versions.gcc}, Node ${m.node}, kernel ${m.kernel}, ${m.cpu} × ${m.nproc}, ${m.date}.
+fuse-native ${versions.fuseNative} (${versions.fuseBinding === 'fixed' ? 'the binding built with our fix, native/build-fuse-binding.mjs' : 'its prebuilt binding'}), gcc ${versions.gcc}, Node ${m.node}, kernel ${m.kernel}, ${m.cpu} × ${m.nproc}, ${m.date}.
 ${busy ? `\n**Measured with other work on the machine** (load average ${fmt(loadBefore)} before the run, above half the CPUs): absolute numbers are pessimistic and tails noisy; the interleaved ratios are the figures to read.\n` : ''}
 Data: ${fmt(data.textRows)} samples of ${INPUTS} + ${OUTPUTS} integers (fixed point, scale ${SCALE}): ${fmt(data.textBytes / 1e6)} MB as text,
 ${fmt(data.binaryBytes / 1e6)} MB as MLDS; one sample per write: ${fmt(SIZES.lineWrites)} writes on one open file; transactions:

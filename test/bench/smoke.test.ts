@@ -130,3 +130,21 @@ t.test('bench/warm-up.mjs draws its curve for two batches and leaves nothing beh
   t.equal(started.length, 2, 'two servers were started');
   t.same(started.filter(alive), [], 'every server process is gone');
 });
+
+t.test('bench/idle-after-floods.mjs runs one flood on both bindings, draws both, and leaves nothing behind', async (t) => {
+  const { dir, env, started: startedPids } = await benchRun(t, 'mlproxy-smoke-idle-');
+  const svg = join(dir, 'idle.svg');
+  const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/idle-after-floods.mjs'), '--floods', '1', '--seconds', '1', '--svg', svg], {
+    env,
+    cwd: ROOT,
+    timeout: 90_000,
+  });
+  t.match(stdout, /\| 0 \| [\d.,]+ \/ [\d.,]+ \| [\d.,]+ \| [\d.,]+ \/ [\d.,]+ \| [\d.,]+ \|/, 'before the flood: both servers idle, then flooded');
+  t.match(stdout, /\| 1 \| [\d.,]+ \/ [\d.,]+ \| — \| [\d.,]+ \/ [\d.,]+ \| — \|/, 'after it: idle again');
+  const drawn = await readFile(svg, 'utf8');
+  t.equal((drawn.match(/<polyline /g) ?? []).length, 2, 'one line per binding');
+  t.same(await mountsUnder(dir), [], 'no mount left');
+  const started = await startedPids();
+  t.equal(started.length, 2, 'two servers were started');
+  t.same(started.filter(alive), [], 'every server process is gone');
+});

@@ -1,0 +1,85 @@
+// A long-running server's idle transaction latency as floods come and go: this checkout on the fixed FUSE binding
+// (native/build-fuse-binding.mjs) beside the same checkout on fuse-native's prebuilt one, both with --state-dir
+// (durability strict, where closes wait for fdatasync and libfuse starts and ends hundreds of workers a flood).
+// Before every flood and after the last: 3,000 transactions on a held fd, nothing else running (p50, p99).
+//   node bench/idle-after-floods.mjs [--floods N] [--seconds S] [--svg FILE]
+// Servers on CPU 0, the client on CPU 1. Run under `flock /work/heavy.lock` on the shared machine.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { lineChart } from './svg.mjs';
+import { ROOT, buildFuseClient, createModel, fixedPointText, fmt, queryText, startServer, syntheticData, table } from './lib.mjs';
+
+const { values: opts } = parseArgs({
+  options: { floods: { type: 'string', default: '8' }, seconds: { type: 'string', default: '3' }, svg: { type: 'string' } },
+});
+const FLOODS = Number(opts.floods);
+const INPUTS = 16;
+const OUTPUTS = 4;
+const SCALE = 1000;
+const CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=${SCALE}\nbuffer_capacity=100000\n`;
+
+const work = mkdtempSync(join(tmpdir(), 'idle-floods-'));
+const client = buildFuseClient(work);
+const { xs, ys } = syntheticData(4000, INPUTS, OUTPUTS, 31);
+const dataFile = join(work, 'data');
+writeFileSync(dataFile, fixedPointText(xs, ys, INPUTS, OUTPUTS, SCALE));
+const queryFile = join(work, 'queries');
+writeFileSync(queryFile, queryText(INPUTS, OUTPUTS, SCALE));
+
+/**
+ * This checkout with fuse-native's prebuilt binding: its own copy of bin/, dist/ and fuse-native without build/
+ * (where the fixed binding goes), the other packages linked. Node resolves packages from a script's real path, so
+ * the copies are real files.
+ */
+function prebuiltCopy() {
+  const dir = join(work, 'prebuilt');
+  const modules = join(dir, 'node_modules');
+  mkdirSync(modules, { recursive: true });
+  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+    if (name !== 'fuse-native') symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
+  }
+  cpSync(join(ROOT, 'node_modules', 'fuse-native'), join(modules, 'fuse-native'), { recursive: true, filter: (src) => !src.includes('/fuse-native/build') });
+  return dir;
+}
+
+const client1 = (args) => JSON.parse(execFileSync('taskset', ['-c', '1', client, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+const servers = [];
+try {
+  for (const [name, root] of [
+    ['fixed binding', ROOT],
+    ['prebuilt binding', prebuiltCopy()],
+  ]) {
+    const s = await startServer({ name: `idle-${name.split(' ')[0]}`, cpus: '0', root, args: (dir) => ['--state-dir', join(dir, 'state')] });
+    createModel(s, 'm', CONFIG);
+    servers.push({ name, s, txn: s.path('models', 'm', 'recommendation'), sink: s.path('models', 'm', 'dataset'), idle: [], floods: [] });
+  }
+  for (let flood = 0; flood <= FLOODS; flood++) {
+    for (const t of servers) {
+      const r = client1(['txn', t.txn, queryFile, '3000']);
+      t.idle.push({ p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 });
+    }
+    if (flood === FLOODS) break;
+    for (const t of servers) {
+      const r = client1(['flood', opts.seconds, t.txn, queryFile, '16', t.sink, dataFile, '16', '65536']);
+      t.floods.push(r.latency.p99 / 1e3);
+    }
+    console.error(`flood ${flood + 1} of ${FLOODS}: ${servers.map((t) => `${t.name} idle p50 ${fmt(t.idle.at(-1).p50)} µs`).join(', ')}`);
+  }
+} finally {
+  for (const t of servers) await t.s.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const rows = servers[0].idle.map((_, i) => [
+  String(i),
+  ...servers.flatMap((t) => [`${fmt(t.idle[i].p50)} / ${fmt(t.idle[i].p99)}`, i < FLOODS ? fmt(t.floods[i]) : '—']),
+]);
+console.log(table(['floods before', ...servers.flatMap((t) => [`${t.name}: idle p50 / p99 (µs)`, `${t.name}: p99 in the next flood (µs)`])], rows));
+if (opts.svg) {
+  const series = servers.map((t) => ({ name: `${t.name}, idle p50`, points: t.idle.map((r, i) => [i, r.p50]) }));
+  writeFileSync(opts.svg, lineChart({ title: 'Idle transaction p50 of a --state-dir server after each flood', xLabel: 'floods so far', yLabel: 'µs', series }));
+}
