@@ -36,7 +36,7 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // With novelty's reference held while unfamiliar samples are pending (src/modes/novelty.ts), the first run with
   // it fell back on novelty in the first run of the new phase and climbed again after 13-25 runs, in 6 of 6 runs so
   // far (rounds 12-13: a guest run alone, three fresh-clone CI runs and two more guest runs), and in every run since
-  // (31 of 31 by the end of 4 December). One more run skipped the fall-back part: the module still read collaboration one I/O
+  // (33 of 33 by 5 December). One more run skipped the fall-back part: the module still read collaboration one I/O
   // round after the promotion (the guest now waits for it). Kept as todos: the issue asks CI for the climb, and one
   // CI run that misses the fall-back should not keep a change from landing.
   const fallBackTodo = 'fell back in 9 of 10 tap runs; not when the network serves the new phase well and novelty does not fire';
