@@ -15,6 +15,7 @@
 //     --state-dir every mlproxy build runs with a --state-dir (durability strict, the default with one)
 //     --serve-args NAME:FLAGS   more serve flags for build NAME (space-separated; repeatable), e.g. to A/B one
 //                 build against itself: off=. on=. --serve-args 'off:--fuse-nice-boost 0'
+//     --serve-env NAME:KEY=VALUE   more environment for build NAME's server (repeatable)
 //     --bare-nice-boost N   raise the bare server's FUSE threads as mlproxy raises its own (default 0: as any
 //                 fuse-native server runs)
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
@@ -53,6 +54,7 @@ const { values: opts, positionals } = parseArgs({
     seconds: { type: 'string', default: '3' },
     'state-dir': { type: 'boolean', default: false },
     'serve-args': { type: 'string', multiple: true, default: [] },
+    'serve-env': { type: 'string', multiple: true, default: [] },
     'bare-nice-boost': { type: 'string', default: '0' },
   },
 });
@@ -102,6 +104,7 @@ async function startBuild(name, root) {
     nodeArgs: profFlags(name),
     metricsListen: opts.metrics === 'off' ? 'off' : '127.0.0.1:0',
     args: (dir) => [...(opts['state-dir'] ? ['--state-dir', join(dir, 'state')] : []), ...(serveArgs.get(name) ?? [])],
+    env: serveEnv.get(name) ?? {},
   });
   createModel(s, 'm', MODEL_CONFIG);
   return { name, server: s, sink: s.path('models', 'm', 'dataset'), txn: s.path('models', 'm', 'recommendation') };
@@ -166,6 +169,13 @@ const serveArgs = new Map(
     ];
   }),
 );
+/** Build name → more environment for its server (--serve-env NAME:KEY=VALUE, repeatable). */
+const serveEnv = new Map();
+for (const arg of opts['serve-env']) {
+  const m = /^([^:]+):([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(arg);
+  if (!m || !builds.some((b) => b.name === m[1])) throw new Error(`--serve-env wants NAME:KEY=VALUE for a named build, got ${arg}`);
+  serveEnv.set(m[1], { ...serveEnv.get(m[1]), [m[2]]: m[3] });
+}
 const targets = [];
 try {
   for (const b of builds) targets.push(await startBuild(b.name, b.root));
