@@ -28,6 +28,9 @@ import {
   startMountProcess,
   startBareFuseNative,
   buildFuseClient,
+  runFuseClient,
+  FLOOD,
+  floodArgs,
   createModel,
   median,
   rssOf,
@@ -44,7 +47,7 @@ const OUTPUTS = 4;
 const SCALE = 1000;
 const SIZES = QUICK
   ? { lineWrites: 200, textRows: 2_000, txns: 200, cats: 50, floodSeconds: 0.5, floodRows: 500, models: [1, 4] }
-  : { lineWrites: 5_000, textRows: 60_000, txns: 3_000, cats: 500, floodSeconds: 3, floodRows: 4_000, models: [1, 16, 256] };
+  : { lineWrites: 5_000, textRows: 60_000, txns: 3_000, cats: 500, floodSeconds: 3, floodRows: FLOOD.rows, models: [1, 16, 256] };
 /**
  * Bulk batches each server takes before the rounds. A fresh mlproxy runs its per-write code unoptimised for
  * its first few thousand writes (V8 optimises a function once it has run enough bytecode, and little of a
@@ -53,8 +56,6 @@ const SIZES = QUICK
  * settled server.
  */
 const WARM_BATCHES = QUICK ? 1 : 40;
-const FLOOD_WRITERS = 16;
-const FLOOD_READERS = 16;
 const CHUNK = 65536;
 const PLACEMENTS = [
   { key: 'same', label: 'same core', server: '0', client: '0' },
@@ -104,8 +105,7 @@ async function startMlproxy(strict) {
 // ---- Measures: one client run each, on one server, from one placement ------------------------------------
 
 function client(binaries, cpu, args) {
-  const out = execFileSync('taskset', ['-c', cpu, binaries.client, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out);
+  return runFuseClient(binaries.client, cpu, args);
 }
 
 function measures(binaries, data) {
@@ -131,17 +131,11 @@ function measures(binaries, data) {
       return { p50: r.latency.p50, p99: r.latency.p99 };
     },
     flood: (s, cpu) => {
-      const r = client(binaries, cpu, [
-        'flood',
-        String(SIZES.floodSeconds),
-        s.files.txn,
-        data.queries,
-        String(FLOOD_READERS),
-        s.files.sink,
-        data.flood,
-        String(FLOOD_WRITERS),
-        String(CHUNK),
-      ]);
+      const r = client(
+        binaries,
+        cpu,
+        floodArgs({ seconds: SIZES.floodSeconds, txn: s.files.txn, queries: data.queries, sink: s.files.sink, data: data.flood }),
+      );
       return { p50: r.latency.p50, p99: r.latency.p99, transactions: r.latency.n, mbPerSecond: r.bytes / 1e6 / SIZES.floodSeconds, failedWrites: r.failures };
     },
   };
@@ -324,7 +318,7 @@ function goalsOf(out) {
     g('recommendation transaction p50 ÷ bare (held fd)', `≤ ${GOALS.txnP50}×`, r(s.txn.p50.mlproxyRatio), s.txn.p50.mlproxyRatio.median <= GOALS.txnP50),
     g('recommendation transaction p99 ÷ bare (held fd)', `≤ ${GOALS.txnP99}×`, r(s.txn.p99.mlproxyRatio), s.txn.p99.mlproxyRatio.median <= GOALS.txnP99),
     g(
-      `transaction p99 under ${FLOOD_WRITERS} writers + ${FLOOD_READERS} readers ÷ bare under the same flood`,
+      `transaction p99 under ${FLOOD.writers} writers + ${FLOOD.readers} readers ÷ bare under the same flood`,
       `≤ ${GOALS.flood}×`,
       r(s.flood.p99.mlproxyRatio),
       s.flood.p99.mlproxyRatio.median <= GOALS.flood,
@@ -394,8 +388,8 @@ fuse-native ${versions.fuseNative} (${versions.fuseBinding === 'fixed' ? 'the bi
 ${busy ? `\n**Measured with other work on the machine** (load average ${fmt(loadBefore)} before the run, above half the CPUs): absolute numbers are pessimistic and tails noisy; the interleaved ratios are the figures to read.\n` : ''}
 Data: ${fmt(data.textRows)} samples of ${INPUTS} + ${OUTPUTS} integers (fixed point, scale ${SCALE}): ${fmt(data.textBytes / 1e6)} MB as text,
 ${fmt(data.binaryBytes / 1e6)} MB as MLDS; one sample per write: ${fmt(SIZES.lineWrites)} writes on one open file; transactions:
-${fmt(SIZES.txns)} per run on a held fd; \`cat stats\`: ${fmt(SIZES.cats)} open-read-close; the flood: ${FLOOD_WRITERS} writer threads sending
-${fmt(SIZES.floodRows)}-sample text batches in 64 KiB writes and ${FLOOD_READERS} threads running transactions for ${SIZES.floodSeconds} s.
+${fmt(SIZES.txns)} per run on a held fd; \`cat stats\`: ${fmt(SIZES.cats)} open-read-close; the flood: ${FLOOD.writers} writer threads sending
+${fmt(SIZES.floodRows)}-sample text batches in 64 KiB writes and ${FLOOD.readers} threads running transactions for ${SIZES.floodSeconds} s.
 
 **Same core** (client and server share CPU 0):
 

@@ -4,13 +4,25 @@
 // Before every flood and after the last: 3,000 transactions on a held fd, nothing else running (p50, p99).
 //   node bench/idle-after-floods.mjs [--floods N] [--seconds S] [--svg FILE]
 // Servers on CPU 0, the client on CPU 1. Run under `flock /work/heavy.lock` on the shared machine.
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { lineChart } from './svg.mjs';
-import { ROOT, buildFuseClient, createModel, fixedPointText, fmt, queryText, startServer, syntheticData, table } from './lib.mjs';
+import {
+  ROOT,
+  FLOOD,
+  buildFuseClient,
+  createModel,
+  fixedPointText,
+  floodArgs,
+  fmt,
+  queryText,
+  runFuseClient,
+  startServer,
+  syntheticData,
+  table,
+} from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: { floods: { type: 'string', default: '8' }, seconds: { type: 'string', default: '3' }, svg: { type: 'string' } },
@@ -23,7 +35,7 @@ const CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=${SCAL
 
 const work = mkdtempSync(join(tmpdir(), 'idle-floods-'));
 const client = buildFuseClient(work);
-const { xs, ys } = syntheticData(4000, INPUTS, OUTPUTS, 31);
+const { xs, ys } = syntheticData(FLOOD.rows, INPUTS, OUTPUTS, 31);
 const dataFile = join(work, 'data');
 writeFileSync(dataFile, fixedPointText(xs, ys, INPUTS, OUTPUTS, SCALE));
 const queryFile = join(work, 'queries');
@@ -46,7 +58,8 @@ function prebuiltCopy() {
   return dir;
 }
 
-const client1 = (args) => JSON.parse(execFileSync('taskset', ['-c', '1', client, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+/** The client runs on CPU 1, the servers on CPU 0. */
+const client1 = (args) => runFuseClient(client, 1, args);
 const servers = [];
 try {
   for (const [name, root] of [
@@ -64,7 +77,7 @@ try {
     }
     if (flood === FLOODS) break;
     for (const t of servers) {
-      const r = client1(['flood', opts.seconds, t.txn, queryFile, '16', t.sink, dataFile, '16', '65536']);
+      const r = client1(floodArgs({ seconds: opts.seconds, txn: t.txn, queries: queryFile, sink: t.sink, data: dataFile }));
       t.floods.push(r.latency.p99 / 1e3);
     }
     console.error(`flood ${flood + 1} of ${FLOODS}: ${servers.map((t) => `${t.name} idle p50 ${fmt(t.idle.at(-1).p50)} µs`).join(', ')}`);

@@ -525,6 +525,22 @@ export function buildFuseClient(dir) {
   return out;
 }
 
+/** Run the C client (buildFuseClient) pinned to `cpu` with `args`; its JSON report. */
+export function runFuseClient(clientBin, cpu, args) {
+  return JSON.parse(execFileSync('taskset', ['-c', String(cpu), clientBin, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+}
+
+/**
+ * The FUSE benchmarks' flood: `writers` threads sending text batches of `rows` samples in 64 KiB writes to a sink
+ * while `readers` threads run transactions on a held fd.
+ */
+export const FLOOD = Object.freeze({ writers: 16, readers: 16, rows: 4000, chunk: 65536 });
+
+/** The C client's arguments for a flood of `seconds` on one server's transaction file and sink. */
+export function floodArgs({ seconds, txn, queries, sink, data }) {
+  return ['flood', String(seconds), txn, queries, String(FLOOD.readers), sink, data, String(FLOOD.writers), String(FLOOD.chunk)];
+}
+
 /** The bare fuse-native baseline (bench/baselines/bare-fuse-native.mjs), mounted and serving its sink; `nodeArgs` e.g. --cpu-prof. */
 export function startBareFuseNative({ name = 'bare-fuse-native', cpus, nodeArgs = [], env = {} } = {}) {
   return startMountProcess({

@@ -38,6 +38,9 @@ import {
   fmt,
   parseBuilds,
   processTicks,
+  runFuseClient,
+  FLOOD,
+  floodArgs,
 } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
@@ -73,7 +76,6 @@ if (!['on', 'off'].includes(opts.metrics)) throw new Error(`--metrics must be on
 if (!['binary', 'text', 'line', 'txn', 'flood'].includes(opts.kind)) throw new Error(`--kind must be binary, text, line, txn or flood, not ${opts.kind}`);
 const TXNS = 3000;
 const LINE_WRITES = 5000;
-const FLOOD = { writers: 16, readers: 16, rows: 4000 };
 // A flood batch lasts --seconds (3 s), so a flood takes one batch a round and one warm-up batch unless told otherwise.
 const BATCHES = Number(opts.batches ?? (opts.kind === 'flood' ? 1 : 3));
 const WARMUP = Number(opts.warmup ?? (opts.kind === 'flood' ? 1 : 15));
@@ -128,8 +130,6 @@ function cpuSeconds(pid, before) {
 }
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
-const FLOOD_ARGS = (t) => ['flood', opts.seconds, t.txn, queryFile, String(FLOOD.readers), t.sink, dataFile, String(FLOOD.writers), String(CHUNK)];
-
 /**
  * One batch: open, writes of 64 KiB (MB/s) or of a line each (writes/s), close; the transactions on a held fd
  * (p50 and p99, µs); or one flood (its transactions' p50 and p99, the writers' MB/s, the server's CPU seconds).
@@ -139,10 +139,10 @@ function batch(target) {
     opts.kind === 'txn'
       ? ['txn', target.txn, dataFile, String(TXNS)]
       : opts.kind === 'flood'
-        ? FLOOD_ARGS(target)
+        ? floodArgs({ seconds: opts.seconds, txn: target.txn, queries: queryFile, sink: target.sink, data: dataFile })
         : ['write', target.sink, dataFile, opts.kind === 'line' ? 'lines' : String(CHUNK)];
   const ticks = processTicks(target.server.pid);
-  const r = JSON.parse(execFileSync('taskset', ['-c', opts['client-cpu'], clientBin, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+  const r = runFuseClient(clientBin, opts['client-cpu'], args);
   if (opts.kind === 'txn') return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 }; // the client's ns
   if (opts.kind === 'flood') {
     const cpu = cpuSeconds(target.server.pid, ticks);
