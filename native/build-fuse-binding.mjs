@@ -16,11 +16,11 @@
 // binding also counts them (fuse_native_thread_locals: locals made, and times a worker took spare ones).
 //
 // Needs g++, make and python3 with Node's headers (node-gyp; npm's nodedir), which mount-scripts/setup.sh installs.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { nodeGypRebuild } from './node-gyp.mjs';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -161,14 +161,10 @@ if (current) {
 mkdirSync(buildDir, { recursive: true });
 writeFileSync(join(buildDir, 'fuse-native.c'), source);
 writeFileSync(join(buildDir, 'binding.gyp'), JSON.stringify(BINDING_GYP, null, 2) + '\n');
-const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
-// Node's own headers where Debian's nodejs (and npm's nodedir) has them, so that nothing is downloaded.
-const nodeDir = dirname(dirname(process.execPath));
-const headers = existsSync(join(nodeDir, 'include', 'node', 'node_api.h')) ? [`--nodedir=${nodeDir}`] : [];
 try {
-  execFileSync(process.execPath, [nodeGyp, 'rebuild', '--silent', ...headers], { cwd: buildDir, stdio: ['ignore', 'inherit', 'inherit'] });
-} catch {
-  fail('node-gyp could not build the binding (it needs g++, make, python3 and Node headers: mount-scripts/setup.sh)');
+  nodeGypRebuild(buildDir);
+} catch (err) {
+  fail(`the binding: ${err.message}`);
 }
 mkdirSync(dirname(installed), { recursive: true });
 copyFileSync(join(buildDir, 'build', 'Release', 'fuse.node'), installed);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Owns the bulk scan of plain text dataset lines, compiled to WebAssembly (native/build-wasm.mjs): the same
- * contract as scanLines in src/engine/data/text-scan.ts, which stays the reference and the fall-back.
+ * Owns the bulk scan of plain text dataset lines, compiled to WebAssembly (native/build-wasm.mjs) and, on x86-64,
+ * natively (native/text-scan-addon.c, the SIMD through native/simd128-x86.h): the same contract as scanLines in
+ * src/engine/data/text-scan.ts, which stays the reference and the fall-back.
  *
  * Why WebAssembly: in JavaScript the scan is bound by the chain from one number's end to the next number's
  * start (each load waits for the previous number's length), and the way around it, two lanes over the two
@@ -24,7 +25,23 @@ typedef long long s64;
 typedef unsigned int u32;
 typedef unsigned char u8;
 
+#ifdef __wasm__
 #include <wasm_simd128.h>
+#define EXPORT(name) __attribute__((export_name(name)))
+/* Every byte moved one place up (towards the higher address), a zero byte first. */
+static inline v128_t bytes_up_one(v128_t v)
+{
+	return wasm_i8x16_shuffle(wasm_i8x16_splat(0), v, 0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
+}
+/* One module instance runs on one thread. */
+#define PER_THREAD
+#else
+/* The native addon (native/text-scan-addon.c), on x86-64 only. */
+#include "simd128-x86.h"
+#define EXPORT(name)
+/* An addon may be loaded by several worker threads at once. */
+#define PER_THREAD _Thread_local
+#endif
 
 #define PADDING 16
 #define MAX_ABS_VALUE 1e9
@@ -99,6 +116,22 @@ static inline double with_sign(double value, u32 negative)
 }
 
 /*
+ * (value with the sign) / scale as a float32. IEEE rounding is symmetric, so wherever the sign goes this is the
+ * reference's (-m / 10^f) / scale, -0 included; each target has it where its code runs fastest on lines of
+ * decimals (bench/text-scan-builds.mjs --decimals).
+ */
+static inline float signed_quotient(double value, u32 negative, double scale)
+{
+#ifdef __wasm__
+	/* V8: a bit flip of the double before the division (a multiply by -1 or 1 after it: 1.14 times as slow). */
+	return (float)(with_sign(value, negative) / scale);
+#else
+	/* gcc, x86-64: a multiply by -1 or 1 after it (the bit flip before it: 1.15 times as slow). */
+	return (float)(value / scale) * (1.0f - 2.0f * (float)negative);
+#endif
+}
+
+/*
  * Plain lines sixteen bytes at a time (WebAssembly SIMD). A block's digit bytes form a 16-bit mask; a table
  * indexed by it holds the shuffle that gathers the digits of its first (up to) four complete numbers into four
  * 32-bit lanes, right-aligned, and how far that takes the line. A number is complete when a non-digit byte
@@ -157,7 +190,7 @@ static void block_entry(u32 digits, u8 *shuffle, unsigned short *meta)
 	*meta = (unsigned short)((bad ? BLOCK_BAD : 0) | (all ? BLOCK_ALL : 0) | count << 5 | span);
 }
 
-__attribute__((export_name("init_blocks"))) void init_blocks(void)
+EXPORT("init_blocks") void init_blocks(void)
 {
 	for (u32 digits = 0; digits < 65536; digits++)
 		block_entry(digits, block_shuffle[digits], &block_meta[digits]);
@@ -245,7 +278,7 @@ static inline __attribute__((always_inline)) const u8 *number(const u8 *p, float
 		u64 mantissa = digits_value(w, digits) * pow10_int[fraction] + (fraction ? digits_value(f, fraction) : 0);
 		double value = (double)(s64)mantissa / pow10[fraction];
 
-		*out = (float)(with_sign(value, negative) / sp->scale);
+		*out = signed_quotient(value, negative, sp->scale);
 		return after + 1 + fraction;
 	}
 	if (__builtin_expect(!sp->multiply, 0))
@@ -344,8 +377,7 @@ static inline __attribute__((always_inline)) int line_block(struct block_line *l
 	v128_t gathered = wasm_i8x16_swizzle(d, shuffle);
 	/* A lane is negative when the byte before its first digit is '-': the minus mask moved one byte up,
 	 * gathered like the digits, is non-zero in that lane only then. */
-	v128_t after_minus = wasm_i8x16_shuffle(wasm_i8x16_splat(0), minus, 0, 16, 17, 18, 19, 20, 21, 22, 23, 24,
-						25, 26, 27, 28, 29, 30);
+	v128_t after_minus = bytes_up_one(minus);
 	v128_t negative = wasm_v128_and(wasm_i32x4_ne(wasm_i8x16_swizzle(after_minus, shuffle), wasm_i32x4_splat(0)),
 					wasm_i32x4_splat((int)0x80000000u));
 	/* Digit pairs (the first byte is the high digit), then pairs of pairs: four values below 10^4. */
@@ -421,9 +453,9 @@ static inline __attribute__((always_inline)) int line_pair(const u8 **a, float *
  * Results, read by the caller after scan(): [0] offset to resume at, [1] rows, [2] lines passed, [3] how many of
  * the rows are at `rows` (the first lane's), [4] where the rest are (the second lane's), in floats from `rows`.
  */
-static u32 result[5];
+static PER_THREAD u32 result[5];
 
-__attribute__((export_name("result_address"))) u32 *result_address(void)
+EXPORT("result_address") u32 *result_address(void)
 {
 	return result;
 }
@@ -493,7 +525,7 @@ static int lane_line(struct lane *l, const struct scan_params *sp, const u8 *inp
  * the back of `rows`; its rows count only if the first lane took every line of its half, and only as many
  * as `max_rows` allows.
  */
-__attribute__((export_name("scan"))) void scan(const u8 *input, u32 length, float *rows, u32 *row_ends,
+EXPORT("scan") void scan(const u8 *input, u32 length, float *rows, u32 *row_ends,
 					       u32 count, u32 max_rows, u32 max_line_bytes, double scale,
 					       double reciprocal, double exact_below)
 {

@@ -73,6 +73,13 @@ cd "$ROOT"
 [ -f dist/cli.js ] || { echo "build-initramfs: dist/cli.js missing (npm run build)" >&2; [ -n "${MLP_ALLOW_NO_DIST:-}" ] || exit 1; }
 cp -r bin package.json "$STAGE/opt/mlproxy/"
 [ -d dist ] && cp -r dist "$STAGE/opt/mlproxy/"
+# The native text scan where it is built (native/build-text-scan.mjs); without it, or on a guest CPU without
+# SSSE3, the WebAssembly build of the scan serves.
+ADDON=build/text-scan/build/Release/text_scan.node
+if [ -f "$ADDON" ]; then
+	mkdir -p "$STAGE/opt/mlproxy/$(dirname "$ADDON")"
+	cp "$ADDON" "$STAGE/opt/mlproxy/$ADDON"
+fi
 mapfile -t PKGS < <(npm ls --omit=dev --all --parseable 2>/dev/null | sed "s|^$ROOT/||" | grep '^node_modules/' | sort -u)
 [ "${#PKGS[@]}" -gt 0 ] || { echo "build-initramfs: npm ls found no runtime packages" >&2; exit 1; }
 tar -cf - \

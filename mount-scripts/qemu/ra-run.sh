@@ -100,8 +100,10 @@ gcc -O2 -static -Wall -Wextra -Werror -o "$RA_WORK" "$HERE/guest/ra-work.c" -lpt
 # --- server ----------------------------------------------------------------------
 cd "$ROOT"
 [ -d node_modules ] || npm ci --no-audit --no-fund
-# The guest runs the server on the FUSE binding built with our fix (fast when it is current).
+# The guest runs the server on the FUSE binding built with our fix and the native text scan (each fast when
+# current).
 node native/build-fuse-binding.mjs >/dev/null
+node native/build-text-scan.mjs >/dev/null
 if [ ! -f dist/cli.js ] || { [ -z "${MLP_NO_BUILD:-}" ] &&
 	[ -n "$(find src -newer dist/cli.js -name '*.ts' 2>/dev/null | head -n 1)" ]; }; then
 	npm run build >"$WORK/npm-build.log" 2>&1 || { cat "$WORK/npm-build.log"; die "npm run build failed"; }

@@ -69,10 +69,15 @@ t.test("workers libfuse ends leave their locals to the next burst's workers", as
   t.ok(made <= READERS + 12, `locals made ${made}: about one burst's worth of workers, not one per worker started (${made + reused})`);
 });
 
-t.test('a server says in its serving line which binding it runs on', async (t) => {
+t.test('a server says in its serving line which binding it runs on, and which text scan', async (t) => {
   const s = await startServer();
   t.teardown(() => s.stop());
   const log = await s.log();
   t.match(log, /"message":"serving".*"fuseBinding":"fixed"/, 'the fixed one');
   t.notMatch(log, /prebuilt binding/, 'and no warning about the prebuilt one');
+  // mount-scripts/setup.sh builds the native text scan (native/build-text-scan.mjs) on x86-64.
+  if (process.arch === 'x64') {
+    t.match(log, /"message":"serving".*"textScan":"native"/, 'the native text scan');
+    t.notMatch(log, /text datasets are scanned by/, 'and no warning about a slower one');
+  }
 });

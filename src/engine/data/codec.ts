@@ -1,7 +1,8 @@
 // Owns the pure wire formats: dataset streams (text and binary), recommendation inputs and outputs, feedback lines.
 import { fail } from '../../errors.js';
 import { BINARY_DATASET, MAX_ABS_VALUE, isKeyword, type FeedbackSource, FEEDBACK_SOURCES } from '../../protocol.js';
-import { ROW, scanLines, scanRow, type LineCursor } from './text-scan.js';
+import { ROW, scanLines, scanRow } from './text-scan.js';
+import type { LineCursor } from './bulk-scan.js';
 import { BlockBuilder, intsOf, type FixedPointRows, type RowBlocks } from './row-blocks.js';
 import { firstBeyond, scaleInts, scaleIntsInPlace } from './fixed-point.js';
 

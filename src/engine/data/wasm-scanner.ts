@@ -1,15 +1,9 @@
 // Owns the WebAssembly build of the bulk text scan (native/text-scan.c): its memory, and feeding it whole lines
 // a window at a time with the same contract as scanLinesInJs in text-scan.ts.
 import { TEXT_SCAN_WASM } from './text-scan-wasm.js';
+import type { BulkScanner, LineCursor } from './bulk-scan.js';
 import { instantiate, onFirstUse } from '../../wasm-module.js';
 import { reciprocalLimit } from './fixed-point.js';
-
-/** text-scan.ts's LineCursor, repeated by shape: text-scan.ts imports this module, not the other way round. */
-interface LineCursor {
-  at: number;
-  rows: number;
-  lines: number;
-}
 
 interface ScanExports {
   memory: WebAssembly.Memory;
@@ -45,7 +39,7 @@ const LF = 0x0a;
 
 const align = (n: number): number => (n + 15) & ~15;
 
-class WasmScanner {
+class WasmScanner implements BulkScanner {
   private readonly exports: ScanExports;
   private readonly base: number;
   private bytes!: Uint8Array;
