@@ -163,9 +163,23 @@ static napi_value scan_lines(napi_env env, napi_callback_info info)
 
 		if (!make_room(s, length))
 			return throw_error(env, 1, "scanLines: out of memory");
-		memcpy(s->input, buf + at, length);
-		memset(s->input + length, 0, PADDING);
-		scan(s->input, length, s->rows, s->row_ends, count, max_rows - rows, max_line_bytes, scale, reciprocal,
+		/* The scan reads up to PADDING bytes past the window's last newline and takes nothing from them
+		 * (text-scan.c), so it reads the caller's bytes where they lie, and a copy only near their end. */
+		const u8 *input = buf + at;
+
+		if ((u64)at + length + PADDING > buf_length) {
+			memcpy(s->input, input, length);
+			memset(s->input + length, 0, PADDING);
+			input = s->input;
+		}
+		/* The rows go straight to `out` when the caller's room from there (maxRows) holds all the scan may
+		 * write (length / 2 + 8 floats: text-scan.c's scan()); else to our own room, then copied. */
+		float *dest = out + out_at + (size_t)rows * count;
+		u64 room_floats = (u64)(max_rows - rows) * count;
+		int in_place = (u64)length / 2 + 8 <= room_floats && (u64)out_at + (u64)max_rows * count <= out_length;
+		float *written = in_place ? dest : s->rows;
+
+		scan(input, length, written, s->row_ends, count, max_rows - rows, max_line_bytes, scale, reciprocal,
 		     exact_below);
 
 		u32 resume = result[0], taken = result[1], passed = result[2], first_lane = result[3];
@@ -173,10 +187,11 @@ static napi_value scan_lines(napi_env env, napi_callback_info info)
 		if ((u64)out_at + (u64)(rows + taken) * count > out_length)
 			return throw_error(env, 1, "scanLines: out has no room for maxRows rows from outAt");
 		/* The first lane's rows, then the second lane's from where it wrote them (text-scan.c's result). */
-		memcpy(out + out_at + (size_t)rows * count, s->rows, sizeof(float) * first_lane * count);
+		if (!in_place)
+			memcpy(dest, written, sizeof(float) * first_lane * count);
 		if (taken > first_lane)
-			memcpy(out + out_at + (size_t)(rows + first_lane) * count, s->rows + result[4],
-			       sizeof(float) * (taken - first_lane) * count);
+			memmove(dest + (size_t)first_lane * count, written + result[4],
+				sizeof(float) * (taken - first_lane) * count);
 		rows += taken;
 		lines += passed;
 		at += resume;

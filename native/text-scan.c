@@ -13,9 +13,10 @@
  * (line_block); docs/performance.md has the measurements. Built with SIMD: where WebAssembly SIMD cannot run,
  * the module does not compile and the JavaScript scan serves alone.
  *
- * The caller copies whole lines (the last byte a newline) to `input`, followed by at least PADDING zero
- * bytes so that every 64-bit load stays inside the copy; a zero byte is not a digit, so nothing past the
- * last newline is ever taken. Values are those of Number() divided by the scale and rounded to a float32,
+ * The caller passes whole lines (the last byte a newline) at `input`, followed by at least PADDING bytes it may
+ * read: loads reach up to PADDING bytes past the last newline, and what they find there decides nothing, since
+ * every line and every number ends at or before its newline (the WebAssembly caller copies the lines and pads
+ * them with zeros; the native one reads the caller's bytes where PADDING more follow). Values are those of Number() divided by the scale and rounded to a float32,
  * as the reference computes them: a mantissa below 2^53 and 10^k for k <= 22 are exact doubles, and one
  * IEEE division of two exact doubles is correctly rounded; an integer takes the multiply by 1/scale only
  * below `exact_below` (src/engine/data/fixed-point.ts proves that gives the same float32).
