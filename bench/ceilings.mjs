@@ -34,6 +34,7 @@ import {
   createModel,
   median,
   rssOf,
+  CEILINGS_MODEL,
 } from './lib.mjs';
 import { GOALS } from './ceilings-goals.mjs';
 import { barChart } from './svg.mjs';
@@ -42,9 +43,7 @@ import { replaceDocSection } from './doc-section.mjs';
 const QUICK = process.argv.includes('--quick');
 const WRITE_DOC = process.argv.includes('--write-doc');
 const ROUNDS = QUICK ? 1 : Number(process.env.BENCH_ROUNDS ?? 5);
-const INPUTS = 16;
-const OUTPUTS = 4;
-const SCALE = 1000;
+const { inputs: INPUTS, outputs: OUTPUTS, scale: SCALE, config: MODEL_CONFIG } = CEILINGS_MODEL;
 const SIZES = QUICK
   ? { lineWrites: 200, textRows: 2_000, txns: 200, cats: 50, floodSeconds: 0.5, floodRows: 500, models: [1, 4] }
   : { lineWrites: 5_000, textRows: 60_000, txns: 3_000, cats: 500, floodSeconds: 3, floodRows: FLOOD.rows, models: [1, 16, 256] };
@@ -61,7 +60,6 @@ const PLACEMENTS = [
   { key: 'same', label: 'same core', server: '0', client: '0' },
   { key: 'split', label: 'different cores', server: '0', client: '1' },
 ];
-const MODEL_CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=${SCALE}\nbuffer_capacity=100000\n`;
 
 // ---- Building the baselines and the client ------------------------------------------------------------
 

@@ -22,16 +22,14 @@ import {
   startServer,
   syntheticData,
   table,
+  CEILINGS_MODEL,
 } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: { floods: { type: 'string', default: '8' }, seconds: { type: 'string', default: '3' }, svg: { type: 'string' } },
 });
 const FLOODS = Number(opts.floods);
-const INPUTS = 16;
-const OUTPUTS = 4;
-const SCALE = 1000;
-const CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=${SCALE}\nbuffer_capacity=100000\n`;
+const { inputs: INPUTS, outputs: OUTPUTS, scale: SCALE, config: CONFIG } = CEILINGS_MODEL;
 
 const work = mkdtempSync(join(tmpdir(), 'idle-floods-'));
 const client = buildFuseClient(work);

@@ -41,6 +41,7 @@ import {
   runFuseClient,
   FLOOD,
   floodArgs,
+  CEILINGS_MODEL,
 } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
@@ -62,12 +63,9 @@ const { values: opts, positionals } = parseArgs({
   },
 });
 const SERVER_CPU = '0';
-const INPUTS = 16;
-const OUTPUTS = 4;
-const SCALE = 1000;
+const { inputs: INPUTS, outputs: OUTPUTS, scale: SCALE, config: MODEL_CONFIG } = CEILINGS_MODEL;
 const ROWS = 60_000;
 const CHUNK = 65536;
-const MODEL_CONFIG = `inputs=${INPUTS}\noutputs=${OUTPUTS}\nhidden=64,64\nscale=${SCALE}\nbuffer_capacity=100000\n`;
 
 const work = mkdtempSync(join(tmpdir(), 'mlds-ab-'));
 const clientBin = buildFuseClient(work);

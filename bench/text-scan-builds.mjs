@@ -6,15 +6,13 @@
 //     --decimals   the same samples with five decimals each ("1234.00000"), the form of the in-process bench
 //                  (bench/write-op.mjs), which the sixteen-byte blocks do not take
 import { parseArgs } from 'node:util';
-import { syntheticData, fixedPointText, datasetText, fmt } from './lib.mjs';
+import { syntheticData, fixedPointText, datasetText, fmt, CEILINGS_MODEL } from './lib.mjs';
 import { scanLinesInJs } from '../dist/engine/data/text-scan.js';
 import { nativeScanner } from '../dist/engine/data/native-scanner.js';
 import { wasmScanner } from '../dist/engine/data/wasm-scanner.js';
 
 const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '30' }, decimals: { type: 'boolean', default: false } } });
-const INPUTS = 16;
-const OUTPUTS = 4;
-const SCALE = 1000;
+const { inputs: INPUTS, outputs: OUTPUTS, scale: SCALE } = CEILINGS_MODEL;
 const { xs, ys } = syntheticData(60_000, INPUTS, OUTPUTS, 31);
 const fixed = (a) => a.map((v) => Math.round(v * SCALE));
 const text = opts.decimals ? datasetText(fixed(xs), fixed(ys), INPUTS, OUTPUTS) : fixedPointText(xs, ys, INPUTS, OUTPUTS, SCALE);

@@ -1,7 +1,7 @@
 // Owns the WebAssembly build of the bulk text scan (native/text-scan.c): its memory, and feeding it whole lines
 // a window at a time with the same contract as scanLinesInJs in text-scan.ts.
 import { TEXT_SCAN_WASM } from './text-scan-wasm.js';
-import type { BulkScanner, LineCursor } from './bulk-scan.js';
+import type { BulkScanner } from './bulk-scan.js';
 import { instantiate, onFirstUse } from '../../wasm-module.js';
 import { reciprocalLimit } from './fixed-point.js';
 
@@ -78,17 +78,7 @@ class WasmScanner implements BulkScanner {
     return { input, rows, rowEnds };
   }
 
-  scanLines(
-    buf: Uint8Array,
-    last: number,
-    count: number,
-    scale: number,
-    out: Float32Array,
-    outAt: number,
-    maxRows: number,
-    maxLineBytes: number,
-    cursor: LineCursor,
-  ): void {
+  scanLines: BulkScanner['scanLines'] = (buf, last, count, scale, out, outAt, maxRows, maxLineBytes, cursor) => {
     const reciprocal = 1 / scale;
     const exactBelow = reciprocalLimit(scale);
     let at = cursor.at;
@@ -133,7 +123,7 @@ class WasmScanner implements BulkScanner {
     cursor.at = at;
     cursor.rows = rows;
     cursor.lines = lines;
-  }
+  };
 }
 
 /** The WebAssembly scanner, or null where WebAssembly cannot run (then the JavaScript scan serves alone). */
