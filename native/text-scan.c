@@ -16,10 +16,12 @@
  * The caller passes whole lines (the last byte a newline) at `input`, followed by at least PADDING bytes it may
  * read: loads reach up to PADDING bytes past the last newline, and what they find there decides nothing, since
  * every line and every number ends at or before its newline (the WebAssembly caller copies the lines and pads
- * them with zeros; the native one reads the caller's bytes where PADDING more follow). Values are those of Number() divided by the scale and rounded to a float32,
- * as the reference computes them: a mantissa below 2^53 and 10^k for k <= 22 are exact doubles, and one
- * IEEE division of two exact doubles is correctly rounded; an integer takes the multiply by 1/scale only
- * below `exact_below` (src/engine/data/fixed-point.ts proves that gives the same float32).
+ * them with zeros; the native one reads the caller's bytes where PADDING more follow).
+ *
+ * Values are those of Number() divided by the scale and rounded to a float32, as the reference computes them: a
+ * mantissa below 2^53 and 10^k for k <= 22 are exact doubles, and one IEEE division of two exact doubles is
+ * correctly rounded; an integer takes the multiply by 1/scale only below `exact_below`
+ * (src/engine/data/fixed-point.ts proves that gives the same float32).
  */
 typedef unsigned long long u64;
 typedef long long s64;
@@ -526,9 +528,8 @@ static int lane_line(struct lane *l, const struct scan_params *sp, const u8 *inp
  * the back of `rows`; its rows count only if the first lane took every line of its half, and only as many
  * as `max_rows` allows.
  */
-EXPORT("scan") void scan(const u8 *input, u32 length, float *rows, u32 *row_ends,
-					       u32 count, u32 max_rows, u32 max_line_bytes, double scale,
-					       double reciprocal, double exact_below)
+EXPORT("scan") void scan(const u8 *input, u32 length, float *rows, u32 *row_ends, u32 count, u32 max_rows,
+			 u32 max_line_bytes, double scale, double reciprocal, double exact_below)
 {
 	const struct scan_params sp = { count, max_rows, max_line_bytes, scale, reciprocal, exact_below,
 					 exact_below >= 1e7 };
