@@ -1,5 +1,6 @@
-// Owns the FUSE binding mlproxy runs on: fuse-native 2.2.6 built from its own source with one fix of ours, so that a
-// libfuse worker thread that exits gives back what the binding set up for it.
+// Owns the FUSE binding mlproxy runs on: fuse-native 2.2.6 built from its own source with two changes of ours: a
+// libfuse worker thread that exits gives back what the binding set up for it, and the mount can answer opens so that
+// the kernel runs direct writes to one file side by side.
 //   node native/build-fuse-binding.mjs          build it (skipped when the build is current), install it where
 //                                               fuse-native loads it first (node_modules/fuse-native/build/Release)
 //   node native/build-fuse-binding.mjs --check  exit 1 unless the binding fuse-native loads is this build
@@ -14,6 +15,10 @@
 // The fix: a destructor on the thread's key keeps an exiting worker's locals for the next worker the mount starts, so
 // the loop holds as many as workers ever ran at once, and a new worker needs no round trip to the loop thread. The
 // binding also counts them (fuse_native_thread_locals: locals made, and times a worker took spare ones).
+// Parallel direct writes: the kernel holds a file's inode lock exclusively across each direct write unless the open's
+// answer carries FOPEN_PARALLEL_DIRECT_WRITES (Linux 6.2), which libfuse 2.9 cannot set; the mount runs on a channel
+// of ours over libfuse's /dev/fuse descriptor that adds it, when fuse_native_parallel_direct_writes(true) was called
+// before the mount (src/fs/mount.ts says when that helps; docs/performance.md, seventeenth pass, measures it).
 //
 // Needs g++, make and python3 with Node's headers (node-gyp; npm's nodedir), which mount-scripts/setup.sh installs.
 import { createHash } from 'node:crypto';
@@ -32,6 +37,22 @@ const stampFile = join(pkgDir, 'build', 'Release', 'mlproxy-build.txt');
 
 /** Each edit: the text of fuse-native.c it follows (which must occur exactly once) and what goes after it. */
 const EDITS = [
+  {
+    why: 'the counts the binding reports, as a two-element array',
+    after: '#include <napi-macros.h>\n',
+    insert: `
+// mlproxy: [a, b] for JavaScript.
+static napi_value uint32_pair (napi_env env, uint32_t a, uint32_t b) {
+  napi_value out, first, second;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_uint32(env, a, &first);
+  napi_create_uint32(env, b, &second);
+  napi_set_element(env, out, 0, first);
+  napi_set_element(env, out, 1, second);
+  return out;
+}
+`,
+  },
   {
     why: 'the mount keeps the locals of its exited threads for the threads it starts next',
     after: '  uv_async_t async;\n  uv_mutex_t mut;\n  uv_sem_t sem;\n',
@@ -75,13 +96,8 @@ static fuse_thread_locals_t* take_spare_thread_locals (fuse_thread_t *ft) {
 
 // [locals made (each a uv_async_t on the loop for good), times a new worker took spare ones]
 NAPI_METHOD(fuse_native_thread_locals) {
-  napi_value out, made, reused;
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_uint32(env, __atomic_load_n(&made_thread_locals, __ATOMIC_RELAXED), &made);
-  napi_create_uint32(env, __atomic_load_n(&reused_thread_locals, __ATOMIC_RELAXED), &reused);
-  napi_set_element(env, out, 0, made);
-  napi_set_element(env, out, 1, reused);
-  return out;
+  return uint32_pair(env, __atomic_load_n(&made_thread_locals, __ATOMIC_RELAXED),
+                     __atomic_load_n(&reused_thread_locals, __ATOMIC_RELAXED));
 }
 `,
   },
@@ -103,9 +119,146 @@ NAPI_METHOD(fuse_native_thread_locals) {
     insert: '  uv_mutex_init(&(ft->spare_mut));\n  ft->spare = NULL;\n',
   },
   {
+    why: 'opens answered with parallel direct writes allowed, when asked for',
+    after: '#include <sys/wait.h>\n#include <pthread.h>\n',
+    insert: `#include <errno.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+// mlproxy: the kernel (6.2 and later) holds a file's inode lock exclusively across every direct write to it unless
+// the server's answer to the open carries FOPEN_PARALLEL_DIRECT_WRITES, so sixteen clients running transactions on
+// one file queue behind each other's writes in the kernel, however fast the server answers. libfuse 2.9 has no way
+// to set that flag (it copies three bits of fuse_file_info into the answer), so the mount gets a channel of ours
+// over libfuse's /dev/fuse descriptor: it reads requests as libfuse's own channel does, remembers on each thread
+// whether the request it read was an open, and adds the flag to that open's answer when it is a direct-I/O one.
+// libfuse answers a request on the thread that read it, so a per-thread note is enough; an answer it does not
+// match goes out untouched. Layouts and values from the kernel's uapi <linux/fuse.h>, protocol 7.36.
+#define MLP_FUSE_OPEN 14
+#define MLP_FUSE_CREATE 35
+#define MLP_FOPEN_DIRECT_IO (1u << 0)
+#define MLP_FOPEN_PARALLEL_DIRECT_WRITES (1u << 6)
+
+struct mlp_in_header { uint32_t len; uint32_t opcode; uint64_t unique; };
+struct mlp_out_header { uint32_t len; int32_t error; uint64_t unique; };
+struct mlp_open_out { uint64_t fh; uint32_t open_flags; uint32_t padding; };
+
+// Set by fuse_native_parallel_direct_writes for the mounts made after it; each channel keeps its own copy.
+static int parallel_direct_writes_wanted = 0;
+static uint32_t parallel_opens_answered = 0;
+
+typedef struct { int parallel_direct_writes; } mlp_channel_t;
+
+static __thread uint64_t opening_unique = 0; // the open this thread read last, until it is answered
+
+static int mlp_channel_receive (struct fuse_chan **chp, char *buf, size_t size) {
+  struct fuse_chan *ch = *chp;
+  struct fuse_session *se = fuse_chan_session(ch);
+  for (;;) {
+    ssize_t got = read(fuse_chan_fd(ch), buf, size);
+    int err = errno;
+    if (se != NULL && fuse_session_exited(se)) return 0;
+    if (got < 0) {
+      if (err == ENOENT) continue; // the request was interrupted before we read it
+      if (err == ENODEV) { // unmounted
+        if (se != NULL) fuse_session_exit(se);
+        return 0;
+      }
+      if (err != EINTR && err != EAGAIN) perror("fuse: reading device");
+      return -err;
+    }
+    if ((size_t) got < sizeof(struct mlp_in_header)) {
+      fprintf(stderr, "fuse: short read on the device\\n");
+      return -EIO;
+    }
+    const struct mlp_in_header *in = (const struct mlp_in_header *) buf;
+    opening_unique = (in->opcode == MLP_FUSE_OPEN || in->opcode == MLP_FUSE_CREATE) ? in->unique : 0;
+    return (int) got;
+  }
+}
+
+static int mlp_channel_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {
+  if (iov == NULL) return 0;
+  mlp_channel_t *own = (mlp_channel_t *) fuse_chan_data(ch);
+  struct iovec marked[3];
+  struct mlp_open_out open_out;
+  const struct mlp_out_header *out = (const struct mlp_out_header *) iov[0].iov_base;
+  // An open's answer is the header and one block ending in fuse_open_out (a create's: fuse_entry_out before it).
+  if (own->parallel_direct_writes && opening_unique != 0 && count == 2 &&
+      iov[0].iov_len == sizeof(struct mlp_out_header) && out->unique == opening_unique && out->error == 0 &&
+      iov[1].iov_len >= sizeof(open_out)) {
+    size_t before = iov[1].iov_len - sizeof(open_out);
+    memcpy(&open_out, (const char *) iov[1].iov_base + before, sizeof(open_out));
+    if (open_out.open_flags & MLP_FOPEN_DIRECT_IO) {
+      open_out.open_flags |= MLP_FOPEN_PARALLEL_DIRECT_WRITES;
+      size_t n = 0;
+      marked[n++] = iov[0];
+      if (before > 0) marked[n].iov_base = iov[1].iov_base, marked[n++].iov_len = before;
+      marked[n].iov_base = &open_out, marked[n++].iov_len = sizeof(open_out);
+      iov = marked;
+      count = n;
+      __atomic_add_fetch(&parallel_opens_answered, 1, __ATOMIC_RELAXED);
+    }
+  }
+  opening_unique = 0;
+  if (writev(fuse_chan_fd(ch), iov, (int) count) < 0) {
+    int err = errno;
+    struct fuse_session *se = fuse_chan_session(ch);
+    // ENOENT: the request was interrupted and its answer is not wanted.
+    if (err != ENOENT && (se == NULL || !fuse_session_exited(se))) perror("fuse: writing device");
+    return -err;
+  }
+  return 0;
+}
+
+static void mlp_channel_destroy (struct fuse_chan *ch) {
+  int fd = fuse_chan_fd(ch);
+  free(fuse_chan_data(ch));
+  if (fd != -1) close(fd);
+}
+
+static struct fuse_chan_ops mlp_channel_ops = {
+  .receive = mlp_channel_receive,
+  .send = mlp_channel_send,
+  .destroy = mlp_channel_destroy,
+};
+
+// libfuse's channel for a new mount, swapped for ours on a duplicate of its descriptor (libfuse 2.9 exports no way to
+// take the descriptor from its channel, and destroying the channel closes it); on any failure the mount keeps
+// libfuse's channel.
+static struct fuse_chan* mlp_own_channel (struct fuse_chan *kernel) {
+  mlp_channel_t *own = malloc(sizeof(*own));
+  if (own == NULL) return kernel;
+  own->parallel_direct_writes = parallel_direct_writes_wanted;
+  int fd = dup(fuse_chan_fd(kernel));
+  struct fuse_chan *ch = fd < 0 ? NULL : fuse_chan_new(&mlp_channel_ops, fd, fuse_chan_bufsize(kernel), own);
+  if (ch == NULL) {
+    if (fd >= 0) close(fd);
+    free(own);
+    return kernel;
+  }
+  fuse_chan_destroy(kernel);
+  return ch;
+}
+
+// fuse_native_parallel_direct_writes(on?) → [on for the next mounts (0/1), opens answered with the flag so far]
+NAPI_METHOD(fuse_native_parallel_direct_writes) {
+  NAPI_ARGV(1)
+  bool on = false;
+  if (napi_get_value_bool(env, argv[0], &on) == napi_ok) parallel_direct_writes_wanted = on ? 1 : 0;
+  return uint32_pair(env, (uint32_t) parallel_direct_writes_wanted,
+                     __atomic_load_n(&parallel_opens_answered, __ATOMIC_RELAXED));
+}
+`,
+  },
+  {
+    why: 'the mount runs on our channel',
+    after: '  if (ch == NULL) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n',
+    insert: '  ch = mlp_own_channel(ch);\n',
+  },
+  {
     why: 'the export',
     after: '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n',
-    insert: '  NAPI_EXPORT_FUNCTION(fuse_native_thread_locals)\n',
+    insert: '  NAPI_EXPORT_FUNCTION(fuse_native_thread_locals)\n  NAPI_EXPORT_FUNCTION(fuse_native_parallel_direct_writes)\n',
   },
 ];
 /** The one line replaced rather than followed: the key gets its destructor. */

@@ -34,6 +34,10 @@ serve options:
   --fuse-nice-boost N     nice levels the FUSE request threads run above the server's own
                           thread (0..39, default 10; 0 leaves them alike). Keeps transactions
                           quick while datasets stream in; raising needs root (CAP_SYS_NICE)
+  --fuse-parallel-writes on|off
+                          let the kernel run direct writes to one file side by side (default on;
+                          kernel 6.2 or later): clients running transactions on one model do not
+                          queue behind each other's writes in the kernel
 
 Environment:
   MLPROXY_TF_BACKEND      TensorFlow.js backend for training: wasm (default) or cpu
@@ -66,6 +70,7 @@ export async function main(argv: string[]): Promise<void> {
         'log-file': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'fuse-nice-boost': { type: 'string', default: String(DEFAULT_FUSE_NICE_BOOST) },
+        'fuse-parallel-writes': { type: 'string', default: 'on' },
       },
     });
   } catch (err) {
@@ -84,6 +89,8 @@ export async function main(argv: string[]): Promise<void> {
   if (!/^\d{1,2}$/.test(boost) || Number(boost) > MAX_FUSE_NICE_BOOST) {
     return usageError(`--fuse-nice-boost must be a whole number from 0 to ${MAX_FUSE_NICE_BOOST}, not "${boost}"`);
   }
+  const parallelWrites = values['fuse-parallel-writes'] as string;
+  if (parallelWrites !== 'on' && parallelWrites !== 'off') return usageError(`--fuse-parallel-writes must be on or off, not "${parallelWrites}"`);
 
   let server;
   try {
@@ -94,6 +101,7 @@ export async function main(argv: string[]): Promise<void> {
       logFile: values['log-file'],
       logLevel: values['log-level'] as Level,
       fuseNiceBoost: Number(boost),
+      fuseParallelWrites: parallelWrites === 'on',
       testFaults: process.env.MLPROXY_TEST_FAULTS === '1',
     });
   } catch (err) {

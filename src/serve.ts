@@ -18,6 +18,8 @@ export interface ServeOptions {
   logLevel: Level;
   /** Nice levels the FUSE request threads run above the server's own thread (fs/fuse-threads.ts). */
   fuseNiceBoost: number;
+  /** Let the kernel run direct writes to one file side by side (fs/mount.ts, MountOptions). */
+  fuseParallelWrites: boolean;
   testFaults: boolean;
 }
 
@@ -54,7 +56,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     for (const r of await registry.restore()) log('info', 'restored', { model: r.name, detail: r.detail });
     await prepareMountpoint(opts.mountpoint, (m) => log('warn', m));
     const ops = createOps({ registry, bus, log, version: VERSION, testFiles: opts.testFaults });
-    mounted = await mount(opts.mountpoint, ops, opts.fuseNiceBoost);
+    mounted = await mount(opts.mountpoint, ops, { fuseNiceBoost: opts.fuseNiceBoost, parallelDirectWrites: opts.fuseParallelWrites });
   } catch (err) {
     await metrics?.close();
     await registry.close();
@@ -71,12 +73,13 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     pid: process.pid,
     fuseThreadNice: mounted.fuseThreads.nice,
     fuseBinding: fixedBinding ? 'fixed' : 'prebuilt',
+    parallelWrites: mounted.parallelDirectWrites,
     textScan,
   });
   if (!fixedBinding) {
     log(
       'warn',
-      "fuse-native's prebuilt binding: every FUSE worker thread libfuse ends leaves a handle on the event loop, and each makes later requests slower",
+      "fuse-native's prebuilt binding: every FUSE worker thread libfuse ends leaves a handle on the event loop, and each makes later requests slower; writes to one file queue in the kernel",
       {
         hint: 'build the fixed binding: node native/build-fuse-binding.mjs (mount-scripts/setup.sh does)',
       },

@@ -2,7 +2,9 @@
 // own mount() (src/fs/mount.ts), so the options (direct_io, attr_timeout=0, big_writes, …) are exactly
 // mlproxy's. Handlers answer at once; what is left is the binding's and the kernel's cost. Its FUSE threads keep
 // the server's priority, as any fuse-native server's do, unless BARE_FUSE_NICE_BOOST raises them as mlproxy
-// does its own (src/fs/fuse-threads.ts; bench/mlds-ab.mjs --bare-nice-boost measures that for reference).
+// does its own (src/fs/fuse-threads.ts; bench/mlds-ab.mjs --bare-nice-boost measures that for reference). Its opens
+// do not allow parallel direct writes, as fuse-native's cannot, unless BARE_PARALLEL_WRITES=1 (src/fs/mount.ts;
+// bench/mlds-ab.mjs --bare-parallel-writes).
 //   node bench/baselines/bare-fuse-native.mjs MOUNTPOINT     (needs npm run build; stops on SIGTERM/SIGINT)
 import { mount } from '../../dist/fs/mount.js';
 
@@ -74,7 +76,10 @@ const ops = {
   },
 };
 
-const mounted = await mount(process.argv[2], ops, Number(process.env.BARE_FUSE_NICE_BOOST ?? 0));
+const mounted = await mount(process.argv[2], ops, {
+  fuseNiceBoost: Number(process.env.BARE_FUSE_NICE_BOOST ?? 0),
+  parallelDirectWrites: process.env.BARE_PARALLEL_WRITES === '1',
+});
 const stop = () =>
   mounted.unmount().then(
     () => process.exit(0),

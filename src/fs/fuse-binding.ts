@@ -1,6 +1,7 @@
-// Owns knowing which FUSE binding the server runs on: fuse-native's own prebuilt one, or the build of it with our
-// fix (native/build-fuse-binding.mjs), which keeps an exited libfuse worker's locals for the next worker instead
-// of leaving a handle on Node's loop for every thread that ever served a request.
+// Owns knowing which FUSE binding the server runs on, and what only our build of it can do: fuse-native's own
+// prebuilt binding, or the build of it with our changes (native/build-fuse-binding.mjs), which keeps an exited libfuse
+// worker's locals for the next worker instead of leaving a handle on Node's loop for every thread that ever served a
+// request, and can answer opens with the kernel's parallel direct writes flag.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
@@ -12,6 +13,7 @@ export interface ThreadLocalCounts {
 
 interface FixedBinding {
   fuse_native_thread_locals?: () => [number, number];
+  fuse_native_parallel_direct_writes?: (on?: boolean) => [number, number];
 }
 
 const require = createRequire(import.meta.url);
@@ -31,4 +33,18 @@ function loaded(): FixedBinding {
 export function threadLocalCounts(): ThreadLocalCounts | undefined {
   const counts = loaded().fuse_native_thread_locals?.();
   return counts && { made: counts[0], reused: counts[1] };
+}
+
+/**
+ * Whether the mounts made from now on answer opens with FOPEN_PARALLEL_DIRECT_WRITES (src/fs/mount.ts says why):
+ * `on` where the binding can, and false on the prebuilt binding, which cannot.
+ */
+export function allowParallelDirectWrites(on: boolean): boolean {
+  const set = loaded().fuse_native_parallel_direct_writes;
+  return set ? set(on)[0] === 1 : false;
+}
+
+/** Opens this process's mounts have answered with parallel direct writes allowed (0 on the prebuilt binding). */
+export function parallelOpensAnswered(): number {
+  return loaded().fuse_native_parallel_direct_writes?.()[1] ?? 0;
 }

@@ -5,6 +5,7 @@ import { readFile, stat, mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import Fuse from 'fuse-native';
 import { raiseThreads, threadIds, type FuseThreadPriority } from './fuse-threads.js';
+import { allowParallelDirectWrites } from './fuse-binding.js';
 
 const run = promisify(execFile);
 
@@ -67,7 +68,21 @@ export interface Mounted {
   dir: string;
   /** The priority the binding's request threads got (fuse-threads.ts). */
   fuseThreads: FuseThreadPriority;
+  /** Whether the kernel was told it may run direct writes to one file side by side (false: the binding cannot). */
+  parallelDirectWrites: boolean;
   unmount(): Promise<void>;
+}
+
+export interface MountOptions {
+  /** Nice levels the threads the binding starts run above the calling thread (0 leaves them alike). */
+  fuseNiceBoost: number;
+  /**
+   * Answer opens with FOPEN_PARALLEL_DIRECT_WRITES, so that the kernel holds a file's lock shared, not exclusive,
+   * across a direct write inside the file's size: clients writing to one file (transactions on a model's
+   * recommendation) no longer queue behind each other in the kernel. The server still takes each request whole and
+   * in turn. Needs the fixed binding (fuse-binding.ts); kernels before 6.2 ignore the flag.
+   */
+  parallelDirectWrites: boolean;
 }
 
 const FUSE_OPTIONS = () => ({
@@ -90,12 +105,11 @@ export function mountOptionString(dir: string): string {
   return new MlproxyFuse(dir, {}, FUSE_OPTIONS())._fuseOptions();
 }
 
-/**
- * Mount `ops` at `dir`; the threads the binding starts for it run `fuseNiceBoost` nice levels above the calling
- * thread (0 leaves them alike).
- */
-export async function mount(dir: string, ops: object, fuseNiceBoost: number): Promise<Mounted> {
+/** Mount `ops` at `dir`. */
+export async function mount(dir: string, ops: object, options: MountOptions): Promise<Mounted> {
   const fuse = new MlproxyFuse(dir, ops, FUSE_OPTIONS());
+  // Read by the binding when it mounts, so set for this mount just before.
+  const parallelDirectWrites = allowParallelDirectWrites(options.parallelDirectWrites);
   everMounted.push(fuse);
   // The binding's own first file-system call starts libuv's thread pool if nothing has yet; start it before the
   // threads are counted, so that only the threads the mount starts are new.
@@ -103,11 +117,12 @@ export async function mount(dir: string, ops: object, fuseNiceBoost: number): Pr
   const before = await threadIds();
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
   const born = [...(await threadIds())].filter((tid) => !before.has(tid));
-  const fuseThreads = raiseThreads(born, fuseNiceBoost);
+  const fuseThreads = raiseThreads(born, options.fuseNiceBoost);
   let unmounted: Promise<void> | undefined;
   return {
     dir,
     fuseThreads,
+    parallelDirectWrites,
     unmount() {
       unmounted ??= new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
       return unmounted;

@@ -1,13 +1,14 @@
 // The FUSE binding the server runs on is our build of fuse-native (native/build-fuse-binding.mjs): libfuse ends
 // the workers a burst of slow requests started, and the next burst's workers take their locals instead of each
-// leaving a new handle on the event loop. A real mount in this process, bursts of readers from a shell.
+// leaving a new handle on the event loop; and opens can be answered so that the kernel runs direct writes to one
+// file side by side. Real mounts in this process, clients from a shell.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mount } from '../../src/fs/mount.js';
-import { threadLocalCounts } from '../../src/fs/fuse-binding.js';
+import { threadLocalCounts, parallelOpensAnswered } from '../../src/fs/fuse-binding.js';
 import { ROOT, startServer } from '../helpers/server.js';
 
 const CONTENT = Buffer.from('slow answer\n');
@@ -51,7 +52,7 @@ t.test("workers libfuse ends leave their locals to the next burst's workers", as
   const before = threadLocalCounts();
   if (!before) return t.fail('the prebuilt binding is loaded: run node native/build-fuse-binding.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-binding-'));
-  const mounted = await mount(dir, slowOps(), 0);
+  const mounted = await mount(dir, slowOps(), { fuseNiceBoost: 0, parallelDirectWrites: false });
   t.teardown(async () => {
     await mounted.unmount().catch(() => spawnSync('fusermount', ['-uz', dir]));
     rmSync(dir, { recursive: true, force: true });
@@ -69,15 +70,108 @@ t.test("workers libfuse ends leave their locals to the next burst's workers", as
   t.ok(made <= READERS + 12, `locals made ${made}: about one burst's worth of workers, not one per worker started (${made + reused})`);
 });
 
+const HOLD_MS = 1500;
+
+/**
+ * One file, 4096 bytes long by its attributes (so a short write at 0 does not extend it), whose writes are held
+ * until a second write arrives or HOLD_MS pass: `overlapped` counts writes that found another one still waiting.
+ */
+function pairingOps() {
+  const file = { mode: 0o100666, size: 4096, uid: 0, gid: 0, nlink: 1, mtime: new Date(), atime: new Date(), ctime: new Date() };
+  const dir = { ...file, mode: 0o40777, size: 4096, nlink: 2 };
+  const seen = { writes: 0, overlapped: 0 };
+  let waiting: (() => void) | undefined;
+  return {
+    seen,
+    getattr: (path: string, cb: (err: number, stat?: object) => void) => (path === '/' ? cb(0, dir) : path === '/f' ? cb(0, file) : cb(-2)),
+    readdir: (path: string, cb: (err: number, names?: string[]) => void) => cb(0, ['f']),
+    open: (path: string, flags: number, cb: (err: number, fd?: number) => void) => cb(0, 1),
+    release: (path: string, fd: number, cb: (err: number) => void) => cb(0),
+    write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) => {
+      seen.writes++;
+      if (waiting) {
+        seen.overlapped++;
+        const first = waiting;
+        waiting = undefined;
+        first();
+        return cb(len);
+      }
+      const timer = setTimeout(() => {
+        waiting = undefined;
+        cb(len);
+      }, HOLD_MS);
+      waiting = () => {
+        clearTimeout(timer);
+        cb(len);
+      };
+    },
+  };
+}
+
+/** Two processes writing a few bytes at offset 0 of the file, each on its own open, at the same moment. */
+function twoWriters(dir: string): Promise<void> {
+  const one = `printf 'x' | dd of="${dir}/f" bs=1 conv=notrunc status=none`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', `${one} & ${one} & wait`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writers exited with ${code}`))));
+  });
+}
+
+/** FOPEN_PARALLEL_DIRECT_WRITES is Linux 6.2's. */
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a, b] = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+t.test('with parallel direct writes allowed, the kernel sends two writes to one file together; without, one at a time', async (t) => {
+  if (!kernelAtLeast(6, 2)) return t.skip('the kernel predates parallel direct writes (6.2)');
+  for (const parallel of [true, false]) {
+    const dir = mkdtempSync(join(tmpdir(), 'mlproxy-parallel-'));
+    const ops = pairingOps();
+    const opensBefore = parallelOpensAnswered();
+    const mounted = await mount(dir, ops, { fuseNiceBoost: 0, parallelDirectWrites: parallel });
+    try {
+      t.equal(mounted.parallelDirectWrites, parallel, `the mount says parallel writes are ${parallel ? 'on' : 'off'}`);
+      await twoWriters(dir);
+      t.equal(ops.seen.writes, 2, 'both writes arrived');
+      if (parallel) {
+        t.equal(ops.seen.overlapped, 1, 'the second arrived while the first was still unanswered');
+        t.ok(parallelOpensAnswered() - opensBefore >= 2, 'the opens were answered with the flag');
+      } else {
+        t.equal(ops.seen.overlapped, 0, 'the kernel held the second until the first was answered');
+        t.equal(parallelOpensAnswered(), opensBefore, 'no open was answered with the flag');
+      }
+    } finally {
+      await mounted.unmount().catch(() => spawnSync('fusermount', ['-uz', dir]));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
 t.test('a server says in its serving line which binding it runs on, and which text scan', async (t) => {
   const s = await startServer();
   t.teardown(() => s.stop());
   const log = await s.log();
   t.match(log, /"message":"serving".*"fuseBinding":"fixed"/, 'the fixed one');
+  t.match(log, /"message":"serving".*"parallelWrites":true/, 'with parallel direct writes on by default');
   t.notMatch(log, /prebuilt binding/, 'and no warning about the prebuilt one');
   // mount-scripts/setup.sh builds the native text scan (native/build-text-scan.mjs) on x86-64.
   if (process.arch === 'x64') {
     t.match(log, /"message":"serving".*"textScan":"native"/, 'the native text scan');
     t.notMatch(log, /text datasets are scanned by/, 'and no warning about a slower one');
+  }
+});
+
+t.test('--fuse-parallel-writes off mounts without the flag; only on and off are taken', async (t) => {
+  const s = await startServer({ args: ['--fuse-parallel-writes', 'off'] });
+  t.teardown(() => s.stop());
+  t.match(await s.log(), /"message":"serving".*"parallelWrites":false/);
+  for (const bad of ['On', 'yes', '', 'of', 'on ']) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/mlproxy.js'), 'serve', '--mountpoint', '/nonexistent/never', `--fuse-parallel-writes=${bad}`], {
+      encoding: 'utf8',
+    });
+    t.equal(r.status, 2, `"${bad}": usage error`);
+    t.match(r.stderr, /--fuse-parallel-writes must be on or off/);
   }
 });

@@ -180,7 +180,7 @@ t.test('fstab.example through the mount helper', async (t) => {
   });
   for (const name of ['mount.fuse.mlproxy', 'umount.fuse.mlproxy']) await symlink(join(ROOT, 'mount-scripts/mount.fuse.mlproxy'), join(dir, name));
   const log = join(dir, 'log');
-  const opts = `${options.replace(/metrics_listen=[^,]*/, 'metrics_listen=127.0.0.1:0')},log_file=${log},metrics_model_cap=8,fuse_nice_boost=3`;
+  const opts = `${options.replace(/metrics_listen=[^,]*/, 'metrics_listen=127.0.0.1:0')},log_file=${log},metrics_model_cap=8,fuse_nice_boost=3,fuse_parallel_writes=off`;
   const up = await run(join(dir, 'mount.fuse.mlproxy'), [source, mnt, '-o', opts]);
   t.equal(up.code, 0, 'the helper mounts');
   t.notMatch(up.out, /ignoring option/, 'it understands every option of the entry');
@@ -192,6 +192,7 @@ t.test('fstab.example through the mount helper', async (t) => {
   const metrics = await (await fetch(`http://${address}/metrics`)).text();
   t.match(metrics, /^mlproxy_metrics_model_label_limit 8$/m, 'metrics_model_cap reached the server');
   t.match(await readFile(log, 'utf8'), /"message":"serving".*"fuseThreadNice":-3/, 'fuse_nice_boost too');
+  t.match(await readFile(log, 'utf8'), /"message":"serving".*"parallelWrites":false/, 'and fuse_parallel_writes');
 
   const again = await run(join(dir, 'mount.fuse.mlproxy'), [source, mnt, '-o', opts]);
   t.equal(again.code, 0, 'mounting a served mountpoint again is a no-op');
