@@ -29,10 +29,14 @@ const RATIOS = [
   ['transaction p99', 'txn', 'p99', 'mlproxy', atMost(GOALS.txnP99)],
   ['transaction p99 under the flood', 'flood', 'p99', 'mlproxy', atMost(GOALS.flood)],
   ['the same, --state-dir strict', 'flood', 'p99', 'strict', atMost(GOALS.flood)],
+  ['the same flood, queries by pwrite at 0', 'floodAt0', 'p99', 'mlproxy', atMost(GOALS.flood)],
+  ['the same, --state-dir strict', 'floodAt0', 'p99', 'strict', atMost(GOALS.flood)],
 ];
 
 const mark = (ok) => (ok ? '' : ' (missed)');
-const rows = RATIOS.map(([label, measure, field, who, g]) => {
+// Runs from before a measure existed (the pwrite flood came in the seventeenth pass) do not judge it.
+const measured = ([, measure]) => runs.every((run) => run.results[PLACEMENT.key][measure]);
+const rows = RATIOS.filter(measured).map(([label, measure, field, who, g]) => {
   const perRun = runs.map((run) => {
     const byServer = run.results[PLACEMENT.key][measure];
     return byServer[who].map((x, i) => x[field] / byServer.fuseNative[i][field]);

@@ -128,15 +128,17 @@ function measures(binaries, data) {
       const r = client(binaries, cpu, ['cat', s.files.stats, String(SIZES.cats)]);
       return { p50: r.latency.p50, p99: r.latency.p99 };
     },
-    flood: (s, cpu) => {
-      const r = client(
-        binaries,
-        cpu,
-        floodArgs({ seconds: SIZES.floodSeconds, txn: s.files.txn, queries: data.queries, sink: s.files.sink, data: data.flood }),
-      );
-      return { p50: r.latency.p50, p99: r.latency.p99, transactions: r.latency.n, mbPerSecond: r.bytes / 1e6 / SIZES.floodSeconds, failedWrites: r.failures };
-    },
+    flood: (s, cpu) => flood(s, cpu, []),
+    // The same flood, each query written with pwrite at offset 0 (fuse-client.c --pwrite says why it differs).
+    floodAt0: (s, cpu) => flood(s, cpu, ['--pwrite']),
   };
+  function flood(s, cpu, how) {
+    const r = client(binaries, cpu, [
+      ...how,
+      ...floodArgs({ seconds: SIZES.floodSeconds, txn: s.files.txn, queries: data.queries, sink: s.files.sink, data: data.flood }),
+    ]);
+    return { p50: r.latency.p50, p99: r.latency.p99, transactions: r.latency.n, mbPerSecond: r.bytes / 1e6 / SIZES.floodSeconds, failedWrites: r.failures };
+  }
 }
 
 function writeData(work) {
@@ -154,7 +156,8 @@ function writeData(work) {
 // ---- The run ---------------------------------------------------------------------------------------------
 
 const SERVERS = ['mlproxy', 'fuseNative', 'c'];
-const MEASURES = ['perWrite', 'text', 'binary', 'txn', 'cat', 'flood'];
+const MEASURES = ['perWrite', 'text', 'binary', 'txn', 'cat', 'flood', 'floodAt0'];
+const FLOODS = ['flood', 'floodAt0'];
 
 /** The 1-minute load average: read before the run, since the run's own flood threads raise it. */
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -195,7 +198,7 @@ run(async () => {
         for (const k of MEASURES) {
           // Rotate the server order each round so none always runs first or after the same one.
           const order = [...SERVERS.slice(round % 3), ...SERVERS.slice(0, round % 3)];
-          if (k === 'flood') order.push('strict');
+          if (FLOODS.includes(k)) order.push('strict');
           for (const name of order) record(p.key, k, name, m[k](servers[name], p.client));
         }
       }
@@ -260,7 +263,8 @@ function summarise(results, scale, rss) {
     binary: ['samplesPerSecond', 'mbPerSecond'],
     txn: ['p50', 'p99'],
     cat: ['p50', 'p99'],
-    flood: ['p50', 'p99'],
+    flood: ['p50', 'p99', 'mbPerSecond'],
+    floodAt0: ['p50', 'p99', 'mbPerSecond'],
   };
   const out = { placements: {}, scale, rss };
   for (const [p, byMeasure] of Object.entries(results)) {
@@ -323,6 +327,13 @@ function goalsOf(out) {
     ),
     g(`the same with --state-dir (durability=strict)`, `≤ ${GOALS.flood}×`, r(s.flood.p99.strictRatio), s.flood.p99.strictRatio.median <= GOALS.flood),
     g(
+      'the same flood, queries written with pwrite at offset 0',
+      `≤ ${GOALS.flood}×`,
+      r(s.floodAt0.p99.mlproxyRatio),
+      s.floodAt0.p99.mlproxyRatio.median <= GOALS.flood,
+    ),
+    g('the same, --state-dir (durability=strict)', `≤ ${GOALS.flood}×`, r(s.floodAt0.p99.strictRatio), s.floodAt0.p99.strictRatio.median <= GOALS.flood),
+    g(
       `transaction p99 with ${last.models} models ÷ with ${first.models}`,
       `≤ ${GOALS.models}×`,
       `${fmt(growth)}× (${fmt(first.p99 / 1000)} → ${fmt(last.p99 / 1000)} µs; bare server over the same time ${fmt(bareGrowth)}×)`,
@@ -364,6 +375,10 @@ function render(out, data, versions, loadBefore) {
       line('`cat stats` p99 (µs)', P.cat.p99, usCell),
       line('transaction p50 under the flood (µs)', P.flood.p50, usCell),
       line('transaction p99 under the flood (µs)', P.flood.p99, usCell),
+      line("the flood's writers (MB/s)", P.flood.mbPerSecond, cell),
+      line('the flood, queries by pwrite at 0: transaction p50 (µs)', P.floodAt0.p50, usCell),
+      line('the flood, queries by pwrite at 0: transaction p99 (µs)', P.floodAt0.p99, usCell),
+      line('the flood, queries by pwrite at 0: writers (MB/s)', P.floodAt0.mbPerSecond, cell),
     ];
   };
   const header = ['measure', names.mlproxy, names.fuseNative, names.c, 'mlproxy ÷ fuse-native', 'C ÷ fuse-native', 'mlproxy --state-dir strict'];
@@ -387,7 +402,12 @@ ${busy ? `\n**Measured with other work on the machine** (load average ${fmt(load
 Data: ${fmt(data.textRows)} samples of ${INPUTS} + ${OUTPUTS} integers (fixed point, scale ${SCALE}): ${fmt(data.textBytes / 1e6)} MB as text,
 ${fmt(data.binaryBytes / 1e6)} MB as MLDS; one sample per write: ${fmt(SIZES.lineWrites)} writes on one open file; transactions:
 ${fmt(SIZES.txns)} per run on a held fd; \`cat stats\`: ${fmt(SIZES.cats)} open-read-close; the flood: ${FLOOD.writers} writer threads sending
-${fmt(SIZES.floodRows)}-sample text batches in 64 KiB writes and ${FLOOD.readers} threads running transactions for ${SIZES.floodSeconds} s.
+${fmt(SIZES.floodRows)}-sample text batches in 64 KiB writes and ${FLOOD.readers} threads running transactions for ${SIZES.floodSeconds} s,
+each query written at the file offset (which grows) or, in the second flood, with pwrite at offset 0. A write past a
+file's size (these files report 0) holds the file's inode lock exclusively in the kernel, so the first flood's
+transaction writes run one at a time whatever the server does; the second's run side by side where the server allows
+parallel direct writes (mlproxy does, \`--fuse-parallel-writes\`; the bare servers, as fuse-native and libfuse 2.9
+are written, do not).
 
 **Same core** (client and server share CPU 0):
 
@@ -423,6 +443,7 @@ function plot(out) {
       lat('txn p99', P.txn.p99),
       lat('cat stats p50', P.cat.p50),
       lat('flood txn p99', P.flood.p99),
+      lat('flood (pwrite at 0) txn p99', P.floodAt0.p99),
     ];
   };
   return barChart({

@@ -531,10 +531,6 @@ export function runFuseClient(clientBin, cpu, args) {
 }
 
 /**
- * The FUSE benchmarks' flood: `writers` threads sending text batches of `rows` samples in 64 KiB writes to a sink
- * while `readers` threads run transactions on a held fd.
- */
-/**
  * The model the FUSE benchmarks against the floor serve (ceilings, mlds-ab, idle-after-floods, text-scan-builds):
  * 16 inputs and 4 outputs in fixed point, scale 1000, and the config that creates it.
  */
@@ -545,6 +541,10 @@ export const CEILINGS_MODEL = Object.freeze({
   config: 'inputs=16\noutputs=4\nhidden=64,64\nscale=1000\nbuffer_capacity=100000\n',
 });
 
+/**
+ * The FUSE benchmarks' flood: `writers` threads sending text batches of `rows` samples in 64 KiB writes to a sink
+ * while `readers` threads run transactions on a held fd.
+ */
 export const FLOOD = Object.freeze({ writers: 16, readers: 16, rows: 4000, chunk: 65536 });
 
 /** The C client's arguments for a flood of `seconds` on one server's transaction file and sink. */

@@ -18,6 +18,10 @@
 //     --serve-env NAME:KEY=VALUE   more environment for build NAME's server (repeatable)
 //     --bare-nice-boost N   raise the bare server's FUSE threads as mlproxy raises its own (default 0: as any
 //                 fuse-native server runs)
+//     --bare-parallel-writes   the bare server allows parallel direct writes as mlproxy does (default: as any
+//                 fuse-native server, it does not)
+//     --pwrite    transactions (txn, flood) write their queries with pwrite at offset 0, not at the file offset
+//                 (bench/baselines/fuse-client.c says why that differs)
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
 // build's median and range and its per-round ratio to the first build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
@@ -60,6 +64,8 @@ const { values: opts, positionals } = parseArgs({
     'serve-args': { type: 'string', multiple: true, default: [] },
     'serve-env': { type: 'string', multiple: true, default: [] },
     'bare-nice-boost': { type: 'string', default: '0' },
+    'bare-parallel-writes': { type: 'boolean', default: false },
+    pwrite: { type: 'boolean', default: false },
   },
 });
 const SERVER_CPU = '0';
@@ -115,7 +121,7 @@ async function startBare() {
     name: 'mlds-bare',
     cpus: SERVER_CPU,
     nodeArgs: profFlags('bare'),
-    env: { BARE_FUSE_NICE_BOOST: opts['bare-nice-boost'] },
+    env: { BARE_FUSE_NICE_BOOST: opts['bare-nice-boost'], BARE_PARALLEL_WRITES: opts['bare-parallel-writes'] ? '1' : '0' },
   });
   return { name: 'bare', server: s, sink: s.path('sink'), txn: s.path('txn') };
 }
@@ -140,7 +146,7 @@ function batch(target) {
         ? floodArgs({ seconds: opts.seconds, txn: target.txn, queries: queryFile, sink: target.sink, data: dataFile })
         : ['write', target.sink, dataFile, opts.kind === 'line' ? 'lines' : String(CHUNK)];
   const ticks = processTicks(target.server.pid);
-  const r = runFuseClient(clientBin, opts['client-cpu'], args);
+  const r = runFuseClient(clientBin, opts['client-cpu'], [...(opts.pwrite ? ['--pwrite'] : []), ...args]);
   if (opts.kind === 'txn') return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 }; // the client's ns
   if (opts.kind === 'flood') {
     const cpu = cpuSeconds(target.server.pid, ticks);

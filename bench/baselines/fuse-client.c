@@ -6,6 +6,11 @@
 //   fuse-client flood SECONDS TXN QUERIES READERS SINK DATA WRITERS CHUNK
 //       READERS threads run transactions on held fds while WRITERS threads send DATA to SINK in CHUNK-byte
 //       writes, one open file (one batch) per DATA, for SECONDS; reports the transactions' latencies
+//   fuse-client --pwrite txn|flood ...           the same, each transaction's query written with pwrite at offset 0
+//       instead of write at the file's offset. A write that ends past the file's size (these files report 0, so
+//       every write at a growing offset does) holds the file's inode lock exclusively in the kernel, whatever the
+//       server says at open; a pwrite at 0 inside the size already written can share it with others when the
+//       server allows parallel direct writes (mlproxy does, --fuse-parallel-writes).
 // Built by bench/ceilings.mjs (gcc -O2) into its temporary directory.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -137,6 +142,15 @@ static int cmd_write(const char *file, const char *data_path, const char *chunk_
 	return 0;
 }
 
+static int txn_pwrite; /* --pwrite: queries written at offset 0 */
+
+static int write_query(int fd, const char *query, size_t len)
+{
+	if (!txn_pwrite)
+		return write_all(fd, query, len);
+	return pwrite(fd, query, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
 static size_t run_txns(int fd, struct lines *q, size_t n, long long *lat, atomic_int *stop)
 {
 	char answer[4096];
@@ -146,7 +160,7 @@ static size_t run_txns(int fd, struct lines *q, size_t n, long long *lat, atomic
 		long long t0 = now_ns();
 		ssize_t got;
 
-		if (write_all(fd, q->at[i % q->count], q->len[i % q->count]))
+		if (write_query(fd, q->at[i % q->count], q->len[i % q->count]))
 			die("write", "transaction");
 		got = pread(fd, answer, sizeof(answer), 0);
 		if (got <= 0)
@@ -291,6 +305,11 @@ static int cmd_flood(char **argv)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "--pwrite")) {
+		txn_pwrite = 1;
+		argv[1] = argv[0];
+		argv++, argc--;
+	}
 	if (argc == 5 && !strcmp(argv[1], "write"))
 		return cmd_write(argv[2], argv[3], argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "txn"))

@@ -61,9 +61,9 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
 
   const out = JSON.parse(await readFile(join(results, 'ceilings.json'), 'utf8'));
   for (const placement of ['same', 'split']) {
-    for (const measure of ['perWrite', 'text', 'binary', 'txn', 'cat', 'flood']) {
+    for (const measure of ['perWrite', 'text', 'binary', 'txn', 'cat', 'flood', 'floodAt0']) {
       const byServer = out.data.results[placement][measure];
-      const servers = measure === 'flood' ? ['mlproxy', 'fuseNative', 'c', 'strict'] : ['mlproxy', 'fuseNative', 'c'];
+      const servers = measure.startsWith('flood') ? ['mlproxy', 'fuseNative', 'c', 'strict'] : ['mlproxy', 'fuseNative', 'c'];
       t.same(Object.keys(byServer).sort(), servers.sort(), `${placement} ${measure}: every server measured`);
       for (const s of servers)
         t.ok(
@@ -73,8 +73,9 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
     }
   }
   t.equal(out.data.results.same.flood.mlproxy[0].failedWrites, 0, 'mlproxy took every flood batch (none refused)');
+  t.equal(out.data.results.same.floodAt0.mlproxy[0].failedWrites, 0, 'and every batch of the flood with queries by pwrite');
   t.ok(out.data.scale.length >= 2 && out.data.scale.every((s: { rss: number }) => s.rss > 0), 'model counts measured with RSS');
-  t.ok(out.goals.length >= 9, 'every goal is judged');
+  t.ok(out.goals.length >= 11, 'every goal is judged');
 
   const { stdout: doc } = await execFileP(process.execPath, [join(ROOT, 'bench/report.mjs'), results], { cwd: ROOT });
   t.match(doc, /## Against the floor/, 'bench/report.mjs renders the section');
@@ -82,10 +83,10 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
   const json = join(results, 'ceilings.json');
   const { stdout: pooled } = await execFileP(process.execPath, [join(ROOT, 'bench/ceilings-pool.mjs'), json, json], { cwd: ROOT });
   const verdicts = pooled.split('\n').filter((l) => / (yes|\*\*no\*\*) \|$/.test(l));
-  t.equal(verdicts.length, 9, 'bench/ceilings-pool.mjs gives every goal a verdict over the runs given');
+  t.equal(verdicts.length, 11, 'bench/ceilings-pool.mjs gives every goal a verdict over the runs given');
   t.match(pooled, /\(2 of 2 rounds meet it\)|\(0 of 2 rounds meet it\)/, 'the same run twice pools two rounds');
   const { stdout: split } = await execFileP(process.execPath, [join(ROOT, 'bench/ceilings-pool.mjs'), '--split', json], { cwd: ROOT });
-  t.equal(split.split('\n').filter((l) => / (yes|\*\*no\*\*) \|$/.test(l)).length, 9, '--split: every goal judged with the client on the other core');
+  t.equal(split.split('\n').filter((l) => / (yes|\*\*no\*\*) \|$/.test(l)).length, 11, '--split: every goal judged with the client on the other core');
   t.match(split, /\| measure \(different cores;/, '--split: the table says which placement');
 
   t.same(await mountsUnder(dir), [], 'no mount left');
