@@ -443,7 +443,7 @@ function plot(out) {
       lat('txn p99', P.txn.p99),
       lat('cat stats p50', P.cat.p50),
       lat('flood txn p99', P.flood.p99),
-      lat('flood (pwrite at 0) txn p99', P.floodAt0.p99),
+      lat('pwrite flood txn p99', P.floodAt0.p99),
     ];
   };
   return barChart({
