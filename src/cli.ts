@@ -36,8 +36,8 @@ serve options:
                           quick while datasets stream in; raising needs root (CAP_SYS_NICE)
   --fuse-parallel-writes on|off
                           let the kernel run direct writes to one file side by side (default on;
-                          kernel 6.2 or later): clients running transactions on one model do not
-                          queue behind each other's writes in the kernel
+                          kernel 6.2 or later): clients that write their queries at offset 0
+                          (pwrite) do not queue behind each other in the kernel
 
 Environment:
   MLPROXY_TF_BACKEND      TensorFlow.js backend for training: wasm (default) or cpu

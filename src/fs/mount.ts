@@ -108,7 +108,8 @@ export function mountOptionString(dir: string): string {
 /** Mount `ops` at `dir`. */
 export async function mount(dir: string, ops: object, options: MountOptions): Promise<Mounted> {
   const fuse = new MlproxyFuse(dir, ops, FUSE_OPTIONS());
-  // Read by the binding when it mounts, so set for this mount just before.
+  // A setting of the binding's that its native mount reads: set just before, for this mount (this process makes its
+  // mounts one at a time).
   const parallelDirectWrites = allowParallelDirectWrites(options.parallelDirectWrites);
   everMounted.push(fuse);
   // The binding's own first file-system call starts libuv's thread pool if nothing has yet; start it before the
