@@ -405,7 +405,7 @@ ${fmt(SIZES.txns)} per run on a held fd; \`cat stats\`: ${fmt(SIZES.cats)} open-
 ${fmt(SIZES.floodRows)}-sample text batches in 64 KiB writes and ${FLOOD.readers} threads running transactions for ${SIZES.floodSeconds} s,
 each query written at the file offset (which grows) or, in the second flood, with pwrite at offset 0. A write past a
 file's size (these files report 0) holds the file's inode lock exclusively in the kernel, so the first flood's
-transaction writes run one at a time whatever the server does; the second's run side by side where the server allows
+transaction writes run mostly one at a time whatever the server does; the second's run side by side where the server allows
 parallel direct writes (mlproxy does, \`--fuse-parallel-writes\`; the bare servers, as fuse-native and libfuse 2.9
 are written, do not).
 

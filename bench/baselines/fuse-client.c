@@ -8,7 +8,7 @@
 //       writes, one open file (one batch) per DATA, for SECONDS; reports the transactions' latencies
 //   fuse-client --pwrite txn|flood ...           the same, each transaction's query written with pwrite at offset 0
 //       instead of write at the file's offset. A write that ends past the file's size (these files report 0, so
-//       every write at a growing offset does) holds the file's inode lock exclusively in the kernel, whatever the
+//       at a growing offset most writes do) holds the file's inode lock exclusively in the kernel, whatever the
 //       server says at open; a pwrite at 0 inside the size already written can share it with others when the
 //       server allows parallel direct writes (mlproxy does, --fuse-parallel-writes).
 // Built by bench/ceilings.mjs (gcc -O2) into its temporary directory.
