@@ -128,9 +128,10 @@ NAPI_METHOD(fuse_native_thread_locals) {
 // mlproxy: the kernel (6.2 and later) holds a file's inode lock exclusively across every direct write to it unless
 // the server's answer to the open carries FOPEN_PARALLEL_DIRECT_WRITES, so sixteen clients running transactions on
 // one file queue behind each other's writes in the kernel, however fast the server answers. libfuse 2.9 has no way
-// to set that flag (it copies three bits of fuse_file_info into the answer), so the mount gets a channel of ours
-// over libfuse's /dev/fuse descriptor: it reads requests as libfuse's own channel does, remembers on each thread
-// whether the request it read was an open, and adds the flag to that open's answer when it is a direct-I/O one.
+// to set that flag (it copies three bits of fuse_file_info into the answer), so a mount that allows it gets a
+// channel of ours over libfuse's /dev/fuse descriptor: it reads requests as libfuse's own channel does, remembers on
+// each thread whether the request it read was an open, and adds the flag to that open's answer when it is a
+// direct-I/O one.
 // libfuse answers a request on the thread that read it, so a per-thread note is enough; an answer it does not
 // match goes out untouched. Layouts and values from the kernel's uapi <linux/fuse.h>, protocol 7.36.
 #define MLP_FUSE_OPEN 14
@@ -142,11 +143,9 @@ struct mlp_in_header { uint32_t len; uint32_t opcode; uint64_t unique; };
 struct mlp_out_header { uint32_t len; int32_t error; uint64_t unique; };
 struct mlp_open_out { uint64_t fh; uint32_t open_flags; uint32_t padding; };
 
-// Set by fuse_native_parallel_direct_writes for the mounts made after it; each channel keeps its own copy.
+// Set by fuse_native_parallel_direct_writes for the mounts made after it: those run on our channel.
 static int parallel_direct_writes_wanted = 0;
 static uint32_t parallel_opens_answered = 0;
-
-typedef struct { int parallel_direct_writes; } mlp_channel_t;
 
 static __thread uint64_t opening_unique = 0; // the open this thread read last, until it is answered
 
@@ -178,12 +177,11 @@ static int mlp_channel_receive (struct fuse_chan **chp, char *buf, size_t size) 
 
 static int mlp_channel_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {
   if (iov == NULL) return 0;
-  mlp_channel_t *own = (mlp_channel_t *) fuse_chan_data(ch);
   struct iovec marked[3];
   struct mlp_open_out open_out;
   const struct mlp_out_header *out = (const struct mlp_out_header *) iov[0].iov_base;
   // An open's answer is the header and one block ending in fuse_open_out (a create's: fuse_entry_out before it).
-  if (own->parallel_direct_writes && opening_unique != 0 && count == 2 &&
+  if (opening_unique != 0 && count == 2 &&
       iov[0].iov_len == sizeof(struct mlp_out_header) && out->unique == opening_unique && out->error == 0 &&
       iov[1].iov_len >= sizeof(open_out)) {
     size_t before = iov[1].iov_len - sizeof(open_out);
@@ -212,7 +210,6 @@ static int mlp_channel_send (struct fuse_chan *ch, const struct iovec iov[], siz
 
 static void mlp_channel_destroy (struct fuse_chan *ch) {
   int fd = fuse_chan_fd(ch);
-  free(fuse_chan_data(ch));
   if (fd != -1) close(fd);
 }
 
@@ -224,16 +221,13 @@ static struct fuse_chan_ops mlp_channel_ops = {
 
 // libfuse's channel for a new mount, swapped for ours on a duplicate of its descriptor (libfuse 2.9 exports no way to
 // take the descriptor from its channel, and destroying the channel closes it); on any failure the mount keeps
-// libfuse's channel.
+// libfuse's channel. Only mounts that allow parallel direct writes get ours, so turning that off runs libfuse's own
+// channel exactly as before.
 static struct fuse_chan* mlp_own_channel (struct fuse_chan *kernel) {
-  mlp_channel_t *own = malloc(sizeof(*own));
-  if (own == NULL) return kernel;
-  own->parallel_direct_writes = parallel_direct_writes_wanted;
   int fd = dup(fuse_chan_fd(kernel));
-  struct fuse_chan *ch = fd < 0 ? NULL : fuse_chan_new(&mlp_channel_ops, fd, fuse_chan_bufsize(kernel), own);
+  struct fuse_chan *ch = fd < 0 ? NULL : fuse_chan_new(&mlp_channel_ops, fd, fuse_chan_bufsize(kernel), NULL);
   if (ch == NULL) {
     if (fd >= 0) close(fd);
-    free(own);
     return kernel;
   }
   fuse_chan_destroy(kernel);
@@ -251,9 +245,9 @@ NAPI_METHOD(fuse_native_parallel_direct_writes) {
 `,
   },
   {
-    why: 'the mount runs on our channel',
+    why: "the mount runs on our channel when it allows parallel direct writes (otherwise on libfuse's own, as before)",
     after: '  if (ch == NULL) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n',
-    insert: '  ch = mlp_own_channel(ch);\n',
+    insert: '  if (parallel_direct_writes_wanted) ch = mlp_own_channel(ch);\n',
   },
   {
     why: 'the export',
