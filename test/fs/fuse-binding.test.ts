@@ -15,31 +15,47 @@ const CONTENT = Buffer.from('slow answer\n');
 const SLOW_MS = 150;
 const READERS = 40;
 
-/** Just enough of a file system: one file whose reads answer after SLOW_MS, so READERS of them overlap. */
-function slowOps() {
-  const file = { mode: 0o100444, size: CONTENT.length, uid: 0, gid: 0, nlink: 1, mtime: new Date(), atime: new Date(), ctime: new Date() };
-  const dir = { ...file, mode: 0o40555, size: 4096, nlink: 2 };
+/** Just enough of a file system for one file, `name` at the root, with `mode` and `size` as its attributes. */
+function oneFileOps(name: string, mode: number, size: number) {
+  const file = { mode, size, uid: 0, gid: 0, nlink: 1, mtime: new Date(), atime: new Date(), ctime: new Date() };
+  const dir = { ...file, mode: 0o40000 | (mode & 0o777) | 0o111, size: 4096, nlink: 2 };
   return {
-    getattr: (path: string, cb: (err: number, stat?: object) => void) => (path === '/' ? cb(0, dir) : path === '/slow' ? cb(0, file) : cb(-2)),
-    readdir: (path: string, cb: (err: number, names?: string[]) => void) => cb(0, ['slow']),
+    getattr: (path: string, cb: (err: number, stat?: object) => void) => (path === '/' ? cb(0, dir) : path === `/${name}` ? cb(0, file) : cb(-2)),
+    readdir: (path: string, cb: (err: number, names?: string[]) => void) => cb(0, [name]),
     open: (path: string, flags: number, cb: (err: number, fd?: number) => void) => cb(0, 1),
     release: (path: string, fd: number, cb: (err: number) => void) => cb(0),
+  };
+}
+
+/** A shell script run from a child process (never this one: it serves the mount); its stdout. */
+function shell(script: string, who: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${who} exited with ${code}`))));
+  });
+}
+
+async function unmountAndRemove(mounted: { unmount(): Promise<void> }, dir: string): Promise<void> {
+  await mounted.unmount().catch(() => spawnSync('fusermount', ['-uz', dir]));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** One file whose reads answer after SLOW_MS, so READERS of them overlap. */
+function slowOps() {
+  return {
+    ...oneFileOps('slow', 0o100444, CONTENT.length),
     read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) => {
       setTimeout(() => cb(pos >= CONTENT.length ? 0 : CONTENT.copy(buf, 0, pos, Math.min(CONTENT.length, pos + len))), SLOW_MS);
     },
   };
 }
 
-/** READERS concurrent cats of the slow file, from a child process (never this one: it serves the mount). */
+/** READERS concurrent cats of the slow file. */
 function burst(dir: string): Promise<string> {
-  const script = `for i in $(seq ${READERS}); do cat "${dir}/slow" & done; wait`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`readers exited with ${code}`))));
-  });
+  return shell(`for i in $(seq ${READERS}); do cat "${dir}/slow" & done; wait`, 'readers');
 }
 
 t.test('the binding fuse-native loads is the fixed build', async (t) => {
@@ -53,10 +69,7 @@ t.test("workers libfuse ends leave their locals to the next burst's workers", as
   if (!before) return t.fail('the prebuilt binding is loaded: run node native/build-fuse-binding.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-binding-'));
   const mounted = await mount(dir, slowOps(), { fuseNiceBoost: 0, parallelDirectWrites: false });
-  t.teardown(async () => {
-    await mounted.unmount().catch(() => spawnSync('fusermount', ['-uz', dir]));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => unmountAndRemove(mounted, dir));
   const bursts = 3;
   for (let i = 0; i < bursts; i++) {
     const out = await burst(dir);
@@ -77,16 +90,11 @@ const HOLD_MS = 1500;
  * until a second write arrives or HOLD_MS pass: `overlapped` counts writes that found another one still waiting.
  */
 function pairingOps() {
-  const file = { mode: 0o100666, size: 4096, uid: 0, gid: 0, nlink: 1, mtime: new Date(), atime: new Date(), ctime: new Date() };
-  const dir = { ...file, mode: 0o40777, size: 4096, nlink: 2 };
   const seen = { writes: 0, overlapped: 0 };
   let waiting: (() => void) | undefined;
   return {
+    ...oneFileOps('f', 0o100666, 4096),
     seen,
-    getattr: (path: string, cb: (err: number, stat?: object) => void) => (path === '/' ? cb(0, dir) : path === '/f' ? cb(0, file) : cb(-2)),
-    readdir: (path: string, cb: (err: number, names?: string[]) => void) => cb(0, ['f']),
-    open: (path: string, flags: number, cb: (err: number, fd?: number) => void) => cb(0, 1),
-    release: (path: string, fd: number, cb: (err: number) => void) => cb(0),
     write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) => {
       seen.writes++;
       if (waiting) {
@@ -109,13 +117,9 @@ function pairingOps() {
 }
 
 /** Two processes writing a few bytes at offset 0 of the file, each on its own open, at the same moment. */
-function twoWriters(dir: string): Promise<void> {
+async function twoWriters(dir: string): Promise<void> {
   const one = `printf 'x' | dd of="${dir}/f" bs=1 conv=notrunc status=none`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', `${one} & ${one} & wait`], { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writers exited with ${code}`))));
-  });
+  await shell(`${one} & ${one} & wait`, 'writers');
 }
 
 /** FOPEN_PARALLEL_DIRECT_WRITES is Linux 6.2's. */
@@ -143,8 +147,7 @@ t.test('with parallel direct writes allowed, the kernel sends two writes to one 
         t.equal(parallelOpensAnswered(), opensBefore, 'no open was answered with the flag');
       }
     } finally {
-      await mounted.unmount().catch(() => spawnSync('fusermount', ['-uz', dir]));
-      rmSync(dir, { recursive: true, force: true });
+      await unmountAndRemove(mounted, dir);
     }
   }
 });
