@@ -1,6 +1,7 @@
-// Owns the FUSE binding mlproxy runs on: fuse-native 2.2.6 built from its own source with two changes of ours: a
-// libfuse worker thread that exits gives back what the binding set up for it, and the mount can answer opens so that
-// the kernel runs direct writes to one file side by side.
+// Owns the FUSE binding mlproxy runs on: fuse-native 2.2.6 built from its own source with three changes of ours: a
+// libfuse worker thread that exits gives back what the binding set up for it, the mount can answer opens so that
+// the kernel runs direct writes to one file side by side, and the binding counts the requests waiting for the
+// JavaScript thread.
 //   node native/build-fuse-binding.mjs          build it (skipped when the build is current), install it where
 //                                               fuse-native loads it first (node_modules/fuse-native/build/Release)
 //   node native/build-fuse-binding.mjs --check  exit 1 unless the binding fuse-native loads is this build
@@ -19,6 +20,8 @@
 // answer carries FOPEN_PARALLEL_DIRECT_WRITES (Linux 6.2), which libfuse 2.9 cannot set; the mount runs on a channel
 // of ours over libfuse's /dev/fuse descriptor that adds it, when fuse_native_parallel_direct_writes(true) was called
 // before the mount (src/fs/mount.ts says when that helps; docs/performance.md, seventeenth pass, measures it).
+// The count: JavaScript decoding a big dataset write in pieces goes on to the next piece only while no other request
+// waits for its thread (src/fs/bulk-queue.ts; eighteenth pass). Big writes themselves are left out of the count.
 //
 // Needs g++, make and python3 with Node's headers (node-gyp; npm's nodedir), which mount-scripts/setup.sh installs.
 import { createHash } from 'node:crypto';
@@ -59,9 +62,9 @@ static napi_value uint32_pair (napi_env env, uint32_t a, uint32_t b) {
     insert: '  uv_mutex_t spare_mut;\n  void *spare;\n',
   },
   {
-    why: "a thread's locals chain to the next spare ones",
+    why: "a thread's locals chain to the next spare ones, and say whether their request counts as waiting",
     after: '  fuse_thread_t *fuse;\n  uv_sem_t sem;\n  uv_async_t async;\n',
-    insert: '  void *next_spare;\n',
+    insert: '  void *next_spare;\n  int waiting_counted;\n',
   },
   {
     why: 'the spares and the counts',
@@ -245,6 +248,48 @@ NAPI_METHOD(fuse_native_parallel_direct_writes) {
 `,
   },
   {
+    why: 'the count of requests waiting for the JavaScript thread',
+    after: 'static fuse_thread_locals_t* get_thread_locals();\n',
+    insert: `
+// mlproxy: requests handed to the JavaScript thread and not yet taken by it, big writes (bulk data) left out, so that
+// JavaScript working through bulk data in pieces can tell whether someone waits behind it (src/fs/bulk-queue.ts).
+static uint32_t requests_waiting = 0;
+static size_t bulk_write_min_bytes = SIZE_MAX;
+
+static void count_waiting (fuse_thread_locals_t *l) {
+  l->waiting_counted = !(l->op == op_write && l->len >= bulk_write_min_bytes);
+  if (l->waiting_counted) __atomic_add_fetch(&requests_waiting, 1, __ATOMIC_RELAXED);
+}
+
+// Runs on the JavaScript thread as it takes the request.
+static void count_taken (fuse_thread_locals_t *l) {
+  if (l->waiting_counted) __atomic_sub_fetch(&requests_waiting, 1, __ATOMIC_RELAXED);
+  l->waiting_counted = 0;
+}
+
+// requests_waiting() -> the count; requests_waiting(bytes) also leaves writes of at least that many bytes uncounted
+// from now on.
+NAPI_METHOD(fuse_native_requests_waiting) {
+  NAPI_ARGV(1)
+  uint32_t bytes;
+  if (napi_get_value_uint32(env, argv[0], &bytes) == napi_ok) bulk_write_min_bytes = bytes;
+  napi_value out;
+  napi_create_uint32(env, __atomic_load_n(&requests_waiting, __ATOMIC_RELAXED), &out);
+  return out;
+}
+`,
+  },
+  {
+    why: 'a request counts as waiting from its hand-over to the JavaScript thread',
+    after: '  l->op_fn = fuse_native_dispatch_##name;\\\n  blk\\\n',
+    insert: '  count_waiting(l);\\\n',
+  },
+  {
+    why: 'until the JavaScript thread takes it',
+    after: '  void (*fn)(uv_async_t *, fuse_thread_locals_t *, fuse_thread_t *) = l->op_fn;\n',
+    insert: '  count_taken(l);\n',
+  },
+  {
     why: "the mount runs on our channel when it allows parallel direct writes (otherwise on libfuse's own, as before)",
     after: '  if (ch == NULL) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n',
     insert: '  if (parallel_direct_writes_wanted) ch = mlp_own_channel(ch);\n',
@@ -252,7 +297,9 @@ NAPI_METHOD(fuse_native_parallel_direct_writes) {
   {
     why: 'the export',
     after: '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n',
-    insert: '  NAPI_EXPORT_FUNCTION(fuse_native_thread_locals)\n  NAPI_EXPORT_FUNCTION(fuse_native_parallel_direct_writes)\n',
+    insert:
+      '  NAPI_EXPORT_FUNCTION(fuse_native_thread_locals)\n  NAPI_EXPORT_FUNCTION(fuse_native_parallel_direct_writes)\n' +
+      '  NAPI_EXPORT_FUNCTION(fuse_native_requests_waiting)\n',
   },
 ];
 /** The one line replaced rather than followed: the key gets its destructor. */

@@ -1,9 +1,8 @@
-// Owns the order of bulk work on the request path: big dataset writes are decoded one per event-loop turn,
+// Owns the order of bulk work on the request path: big dataset writes are decoded a piece per event-loop turn,
 // after the FUSE requests already waiting, so a transaction is never queued behind a flood of dataset
 // writes (each 64 KiB text write costs the JavaScript thread 0.2-0.3 ms of decoding). When no one has asked
 // for anything else lately, a big write is decoded at once: there is no one to protect, and without the turn
 // a lone writer ran 10-25 % faster in interleaved A/B runs (docs/performance.md).
-type Job = () => void;
 
 /**
  * Dataset writes smaller than this are decoded at once: at the measured 250-300 ns per text sample that is tens of
@@ -20,15 +19,44 @@ export const BULK_WRITE_MIN_BYTES = 8192;
 export const INTERACTIVE_QUIET_MS = 50;
 
 /**
- * Jobs run one per turn of the event loop (setImmediate: after the poll phase, where the binding's
- * waiting requests, transactions among them, are answered). A job's own caller answers its request.
+ * While others are being served, a big write is applied in pieces of about this many bytes, and when a request
+ * waits for the JavaScript thread after a piece, the rest waits for the next turn: a transaction arriving during a
+ * write waits for a piece, not the whole write. Under a flood the kernel lets one transaction write at a time into
+ * the server (the file's lock), so each waits for its own piece and the others behind it wait for theirs: a 64 KiB
+ * text write is 130-250 µs of decoding, a piece a quarter of it (8 KiB pieces gained little more and cost the
+ * writers under a flood another third of their bandwidth: docs/performance.md, eighteenth pass).
+ */
+export const BULK_PIECE_BYTES = 16384;
+
+/** Where the piece of `data` starting at `from` ends: after the last newline in its window, so text lines stay whole, or at the window's end. */
+function pieceEnd(data: Buffer, from: number): number {
+  const limit = from + BULK_PIECE_BYTES;
+  if (limit >= data.length) return data.length;
+  const newline = data.subarray(from, limit).lastIndexOf(0x0a);
+  return newline >= 0 ? from + newline + 1 : limit;
+}
+
+/** A queued job runs once per turn until it says it is done. */
+type Job = () => boolean;
+
+/**
+ * Jobs run one per turn of the event loop (setImmediate: after the poll phase, where the binding's waiting requests,
+ * transactions among them, are answered), a write piece by piece, the rest left for the next turn as soon as a
+ * request waits. A write's own caller answers its request.
  */
 export class BulkQueue {
   private readonly jobs: Job[] = [];
   private scheduled = false;
   private lastInteractive = -Infinity;
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  /**
+   * `requestsWaiting`: how many requests (not bulk writes) wait for this thread now (fuse-binding.ts); without it, a
+   * turn ends after every piece.
+   */
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly requestsWaiting: () => number = () => 1,
+  ) {}
 
   /**
    * A request someone may be waiting on (a transaction, a read, a listing) arrived at `at`
@@ -39,18 +67,29 @@ export class BulkQueue {
   }
 
   /**
-   * Run `work` after the requests already waiting (its result or error settles the promise), or at once,
-   * returning its result or throwing, when nothing is queued and no interactive request came lately.
+   * Apply `data` after the requests already waiting, piece by piece (BULK_PIECE_BYTES; `apply` takes a stream, so
+   * pieces fed in order mean what the whole means), settling the promise when the last piece is in or with the first
+   * piece's error (the rest is not applied). At once and whole, returning or throwing, when nothing is queued and no
+   * interactive request came lately. `apply` answers at once (no promise).
    */
-  run<T>(work: () => T): T | Promise<T> {
-    if (this.jobs.length === 0 && this.now() - this.lastInteractive > INTERACTIVE_QUIET_MS) return work();
-    return new Promise<T>((resolve, reject) => {
+  write(data: Buffer, apply: (piece: Buffer) => void): void | Promise<void> {
+    if (this.jobs.length === 0 && this.now() - this.lastInteractive > INTERACTIVE_QUIET_MS) return apply(data);
+    return new Promise<void>((resolve, reject) => {
+      let from = 0;
       this.jobs.push(() => {
         try {
-          resolve(work());
+          do {
+            const end = pieceEnd(data, from);
+            apply(data.subarray(from, end));
+            from = end;
+          } while (from < data.length && this.requestsWaiting() === 0);
         } catch (err) {
           reject(err);
+          return true;
         }
+        if (from < data.length) return false;
+        resolve();
+        return true;
       });
       this.schedule();
     });
@@ -65,7 +104,8 @@ export class BulkQueue {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.jobs.shift()?.();
+      // A write not yet done stays first: writes finish in the order they came.
+      if (this.jobs[0]?.()) this.jobs.shift();
       if (this.jobs.length) this.schedule();
     });
   }

@@ -1,7 +1,8 @@
 // Owns knowing which FUSE binding the server runs on, and what only our build of it can do: fuse-native's own
 // prebuilt binding, or the build of it with our changes (native/build-fuse-binding.mjs), which keeps an exited libfuse
 // worker's locals for the next worker instead of leaving a handle on Node's loop for every thread that ever served a
-// request, and can answer opens with the kernel's parallel direct writes flag.
+// request, can answer opens with the kernel's parallel direct writes flag, and counts the requests waiting for the
+// JavaScript thread.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
@@ -14,6 +15,7 @@ export interface ThreadLocalCounts {
 interface FixedBinding {
   fuse_native_thread_locals?: () => [number, number];
   fuse_native_parallel_direct_writes?: (on?: boolean) => [number, number];
+  fuse_native_requests_waiting?: (bulkWriteBytes?: number) => number;
 }
 
 const require = createRequire(import.meta.url);
@@ -47,4 +49,15 @@ export function allowParallelDirectWrites(on: boolean): boolean {
 /** Opens this process's mounts have answered with parallel direct writes allowed (0 on the prebuilt binding). */
 export function parallelOpensAnswered(): number {
   return loaded().fuse_native_parallel_direct_writes?.()[1] ?? 0;
+}
+
+/**
+ * A reader of how many requests the binding has handed to the JavaScript thread that it has not taken yet, writes of
+ * at least `bulkWriteBytes` (bulk data) left out; undefined on the prebuilt binding, which does not count them.
+ */
+export function waitingRequests(bulkWriteBytes: number): (() => number) | undefined {
+  const count = loaded().fuse_native_requests_waiting;
+  if (!count) return undefined;
+  count(bulkWriteBytes);
+  return () => count();
 }

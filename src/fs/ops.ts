@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../engine/registry.js';
 import type { Session } from '../engine/session/session.js';
 import { BULK_WRITE_MIN_BYTES, BulkQueue } from './bulk-queue.js';
+import { waitingRequests } from './fuse-binding.js';
 import { HandleTable, copyOut, type Handle } from './handles.js';
 import { OpenFiles, checkWriteSize } from './guards.js';
 import { MODELS_DIR, parsePath } from './paths.js';
@@ -29,7 +30,7 @@ export function createOps(opts: OpsOptions) {
   const { registry, bus, log } = opts;
   const handles = new HandleTable();
   const openFiles = new OpenFiles();
-  const bulk = new BulkQueue();
+  const bulk = new BulkQueue(undefined, waitingRequests(BULK_WRITE_MIN_BYTES));
   const started = new Date();
 
   /**
@@ -242,8 +243,10 @@ export function createOps(opts: OpsOptions) {
         // The binding reuses `buf` after we answer; anything kept must be copied, which the handlers do.
         const ctx = { registry, session: h.session as NonNullable<Handle['session']>, handle: h };
         const data = buf.subarray(0, len);
-        // Big bulk writes wait for the requests already queued (transactions first); `buf` stays ours until we answer.
-        const done = kind.bulkWrite && len >= BULK_WRITE_MIN_BYTES ? bulk.run(() => kind.write?.(ctx, data)) : kind.write(ctx, data);
+        // Big bulk writes wait for the requests already queued (transactions first), a piece per turn; `buf` stays
+        // ours until we answer.
+        const write = kind.write;
+        const done = kind.bulkWrite && len >= BULK_WRITE_MIN_BYTES ? bulk.write(data, (piece) => write(ctx, piece)) : write(ctx, data);
         return done instanceof Promise ? done.then(() => len) : len;
       });
     },

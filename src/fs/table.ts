@@ -32,7 +32,10 @@ export interface FileKind {
   flush?: (ctx: FileContext) => void | Promise<void>;
   /** Files that exist only when a server option asks for them. */
   testOnly?: boolean;
-  /** Bulk writes (datasets): run after the requests already waiting while others are being served, see fs/bulk-queue.ts. */
+  /**
+   * Bulk writes (datasets): run after the requests already waiting while others are being served, in pieces, see
+   * fs/bulk-queue.ts. Its `write` must take a stream (pieces fed in order mean what the whole write means) and answer at once.
+   */
   bulkWrite?: boolean;
 }
 

@@ -1,59 +1,120 @@
-// Bulk dataset work runs one job per event-loop turn while someone is waiting on other requests, so work already
-// waiting (a transaction) runs between jobs; with no one waiting it runs at once.
+// Bulk dataset writes are applied a piece per event-loop turn while someone is waiting on other requests, so work
+// already waiting (a transaction) runs between pieces; with no one waiting a write is applied at once, whole.
 import t from 'tap';
-import { BulkQueue, INTERACTIVE_QUIET_MS } from '../../src/fs/bulk-queue.js';
+import { BULK_PIECE_BYTES, BulkQueue, INTERACTIVE_QUIET_MS } from '../../src/fs/bulk-queue.js';
 
-/** A queue on a clock the test moves, that has just seen an interactive request. */
-function busyQueue() {
+/** A queue on a clock the test moves, that has just seen an interactive request; by default a request always waits. */
+function busyQueue(requestsWaiting?: () => number) {
   const clock = { now: 1000 };
-  const q = new BulkQueue(() => clock.now);
+  const q = new BulkQueue(() => clock.now, requestsWaiting);
   q.sawInteractive(clock.now);
   return { q, clock };
 }
 
-t.test('jobs run one per turn, with other waiting work in between, and settle their promises', async (t) => {
+/** `count` text lines of `bytes` bytes each (newline included). */
+function lines(count: number, bytes: number): Buffer {
+  return Buffer.from(Array.from({ length: count }, (_, i) => `${i}`.padEnd(bytes - 1, ' ') + '\n').join(''));
+}
+
+t.test('writes are applied one piece per turn, with other waiting work in between, and settle in order', async (t) => {
   const { q } = busyQueue();
   const order: string[] = [];
-  // While queueing, run returns a promise (the second test checks the type).
-  const jobs = [1, 2, 3].map((i) => q.run(() => (order.push(`job${i}`), i)) as Promise<number>);
-  t.equal(q.waiting, 3, 'nothing runs at once');
+  const writes = [1, 2].map((i) => q.write(Buffer.from(`${i} 2 3\n`), () => void order.push(`write${i}`)) as Promise<void>);
+  t.equal(q.waiting, 2, 'nothing runs at once');
   setImmediate(() => order.push('waiting request'));
-  t.same(await Promise.all(jobs), [1, 2, 3], 'each job settles with its result');
-  t.same(order, ['job1', 'waiting request', 'job2', 'job3'], 'the waiting request ran before the second job, not after the batch');
-  const failed = q.run(() => {
-    throw new Error('bad sample');
-  });
-  await t.rejects(failed as Promise<never>, /bad sample/, "a job's error rejects its promise");
-  t.equal(await (q.run(() => 'next') as Promise<string>), 'next', 'the queue keeps going after an error');
+  await Promise.all(writes);
+  t.same(order, ['write1', 'waiting request', 'write2'], 'the waiting request ran before the second write, not after both');
 });
 
-t.test('with no interactive request lately a job runs at once; after one it queues for the quiet time', async (t) => {
+t.test('a big write goes in pieces that end at a newline, and a request waiting between pieces runs before the rest', async (t) => {
+  const { q } = busyQueue();
+  const data = lines(1000, 50); // 50,000 bytes: four pieces
+  const pieces: Buffer[] = [];
+  const order: string[] = [];
+  const done = q.write(data, (piece) => {
+    pieces.push(Buffer.from(piece));
+    order.push('piece');
+  }) as Promise<void>;
+  const behind = q.write(lines(1, 10), () => void order.push('next write')) as Promise<void>;
+  setImmediate(() => setImmediate(() => order.push('waiting request')));
+  await Promise.all([done, behind]);
+  t.same(Buffer.concat(pieces), data, 'the pieces, in order, are the write');
+  t.equal(pieces.length, 4, 'three pieces of whole lines up to BULK_PIECE_BYTES, then the rest');
+  t.ok(
+    pieces.every((p) => p.length <= BULK_PIECE_BYTES && p[p.length - 1] === 0x0a),
+    'every piece ends a line',
+  );
+  t.same(order, ['piece', 'piece', 'waiting request', 'piece', 'piece', 'next write'], 'one piece a turn; the next write waits for the whole one');
+  const noNewline = Buffer.alloc(BULK_PIECE_BYTES + 100, 0x41);
+  const sizes: number[] = [];
+  await q.write(noNewline, (piece) => void sizes.push(piece.length));
+  t.same(sizes, [BULK_PIECE_BYTES, 100], 'without a newline a piece ends at its window');
+});
+
+t.test('pieces of a write go on in the same turn until a request waits', async (t) => {
+  let waiting = 0;
+  const { q } = busyQueue(() => waiting);
+  const order: string[] = [];
+  let pieces = 0;
+  const done = q.write(lines(2000, 50), () => {
+    order.push('piece');
+    if (++pieces === 3) waiting = 1; // a request arrived during the third piece
+  });
+  setImmediate(() => {
+    order.push('turn ends');
+    waiting = 0; // the loop took it
+  });
+  await done;
+  t.same(order, ['piece', 'piece', 'piece', 'turn ends', 'piece', 'piece', 'piece', 'piece'], 'three pieces, the turn, then the rest at once');
+});
+
+t.test("a piece's error stops the rest of its write and rejects it; the queue goes on", async (t) => {
+  const { q } = busyQueue();
+  let applied = 0;
+  const failed = q.write(lines(1000, 50), () => {
+    if (++applied === 2) throw new Error('bad sample');
+  });
+  await t.rejects(failed as Promise<never>, /bad sample/, "the piece's error rejects the write");
+  t.equal(applied, 2, 'no piece after the bad one is applied');
+  let next = 0;
+  await q.write(Buffer.from('1\n'), () => void next++);
+  t.equal(next, 1, 'the queue keeps going after an error');
+});
+
+t.test('with no interactive request lately a write is applied at once and whole; after one it queues for the quiet time', async (t) => {
   const clock = { now: 0 };
   const q = new BulkQueue(() => clock.now);
+  const big = lines(1000, 50);
+  let whole: Buffer | undefined;
   t.equal(
-    q.run(() => 'lone'),
-    'lone',
+    q.write(big, (piece) => void (whole = piece)),
+    undefined,
     'a lone writer is not made to wait a turn',
   );
+  t.equal(whole, big, 'nor cut into pieces');
   t.throws(
     () =>
-      q.run(() => {
+      q.write(big, () => {
         throw new Error('bad sample');
       }),
     /bad sample/,
-    'an error of a job run at once is thrown to its caller',
+    'an error of a write applied at once is thrown to its caller',
   );
   q.sawInteractive(clock.now);
   clock.now += INTERACTIVE_QUIET_MS;
-  const queued = q.run(() => 'queued');
-  t.type(queued, Promise, 'within the quiet time after an interactive request, jobs queue');
+  const order: string[] = [];
+  const queued = q.write(big, () => void order.push('queued'));
+  t.type(queued, Promise, 'within the quiet time after an interactive request, writes queue');
   clock.now += 1;
-  const behind = q.run(() => 'behind');
-  t.type(behind, Promise, 'past the quiet time a job still queues behind one waiting, keeping the order');
-  t.same(await Promise.all([queued as Promise<string>, behind as Promise<string>]), ['queued', 'behind']);
+  const behind = q.write(Buffer.from('1\n'), () => void order.push('behind'));
+  t.type(behind, Promise, 'past the quiet time a write still queues behind one waiting, keeping the order');
+  await Promise.all([queued, behind]);
+  t.same(order, ['queued', 'queued', 'queued', 'queued', 'behind']);
+  let quiet = 0;
   t.equal(
-    q.run(() => 'quiet again'),
-    'quiet again',
+    q.write(big, () => void quiet++),
+    undefined,
     'once the queue is empty and the quiet time passed, at once again',
   );
+  t.equal(quiet, 1);
 });

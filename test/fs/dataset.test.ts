@@ -115,3 +115,29 @@ t.test('dataset', async (t) => {
   t.equal(Number(st.samples_dropped), Number(before.samples_dropped) + 5000, 'the buffer was full: 100 out, 4900 never stored');
   t.match((await s.sh('head -n 1 models/m/dataset')).stdout, /^4900 1 1\n$/, 'the newest 100 of the batch are kept');
 });
+
+t.test('big writes decoded in pieces while other requests are served mean what they mean whole', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.stop());
+  await s.sh('mkdir models/m && printf "inputs=2\\noutputs=1\\nscale=1000\\nbuffer_capacity=1000000\\n" > models/m/config && echo commit > models/m/control');
+  const stats = async () => parseStats((await s.sh('cat models/m/stats')).stdout);
+  // Lines of uneven length (so that no piece boundary falls on a line's end by design), and a 20 KiB comment
+  // line, longer than a piece (src/fs/bulk-queue.ts).
+  const lines: string[] = [];
+  for (let i = 0; i < 60000; i++) lines.push(`${(i * 7919) % 100003} ${-(i % 777)} ${i % 13 ? i : i * 7}\n`);
+  const text = lines.slice(0, 30000).join('') + `# ${'x'.repeat(20480)}\n` + lines.slice(30000).join('');
+  await writeFile(join(s.dir, 'big.txt'), text);
+  await writeFile(join(s.dir, 'bad.txt'), lines.slice(0, 1000).join('') + '1 2\n' + lines.slice(1000, 3000).join(''));
+  // A reader of `stats` keeps the server busy with other requests, so big writes queue and go in pieces.
+  const busy = (script: string) =>
+    s.sh(`(while [ ! -e ${s.dir}/stop ]; do cat models/m/stats > /dev/null; done) & ${script}; r=$?; touch ${s.dir}/stop; wait; exit $r`);
+  const good = await busy(`dd if=${s.dir}/big.txt of=models/m/dataset bs=128k status=none`);
+  t.equal(good.code, 0, `the write of ${text.length} bytes in 128 KiB writes works: ${good.stderr}`);
+  t.equal((await stats()).samples_total, String(lines.length), 'every sample stored once');
+  t.equal((await s.sh('cat models/m/dataset')).stdout, lines.join(''), 'and exactly as written, in order');
+  await s.sh(`rm ${s.dir}/stop`);
+  const bad = await busy(`dd if=${s.dir}/bad.txt of=models/m/dataset bs=128k status=none`);
+  t.not(bad.code, 0, 'a bad line well inside a 128 KiB write fails it');
+  t.match(bad.stderr, /Invalid argument/);
+  t.equal((await stats()).samples_total, String(lines.length), 'and nothing of its batch is stored');
+});

@@ -1,14 +1,15 @@
 // The FUSE binding the server runs on is our build of fuse-native (native/build-fuse-binding.mjs): libfuse ends
 // the workers a burst of slow requests started, and the next burst's workers take their locals instead of each
 // leaving a new handle on the event loop; and opens can be answered so that the kernel runs direct writes to one
-// file side by side. Real mounts in this process, clients from a shell.
+// file side by side; and it counts the requests waiting for the JavaScript thread. Real mounts in this process,
+// clients from a shell.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mount } from '../../src/fs/mount.js';
-import { threadLocalCounts, parallelOpensAnswered } from '../../src/fs/fuse-binding.js';
+import { threadLocalCounts, parallelOpensAnswered, waitingRequests } from '../../src/fs/fuse-binding.js';
 import { ROOT, startServer } from '../helpers/server.js';
 
 const CONTENT = Buffer.from('slow answer\n');
@@ -150,6 +151,47 @@ t.test('with parallel direct writes allowed, the kernel sends two writes to one 
       await unmountAndRemove(mounted, dir);
     }
   }
+});
+
+const BULK_BYTES = 8192;
+
+/** Keep this thread, which serves the mounts, busy for `ms` (requests handed to it wait meanwhile). */
+function blockThread(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+t.test('the binding counts requests waiting for the JavaScript thread, big writes left out', async (t) => {
+  const count = waitingRequests(BULK_BYTES);
+  if (!count) return t.fail('the prebuilt binding is loaded: run node native/build-fuse-binding.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'mlproxy-waiting-'));
+  const mnt = join(dir, 'mnt');
+  spawnSync('mkdir', [mnt]);
+  const arrived: string[] = [];
+  const ops = {
+    ...oneFileOps('f', 0o100666, 0),
+    read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) => (arrived.push('read'), cb(0)),
+    write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) => (arrived.push(`write ${len}`), cb(len)),
+  };
+  const mounted = await mount(mnt, ops, { fuseNiceBoost: 0, parallelDirectWrites: false });
+  t.teardown(() => unmountAndRemove(mounted, mnt).then(() => rmSync(dir, { recursive: true, force: true })));
+  t.equal(count(), 0, 'none waits while the thread is free');
+  // Both files are open before the thread is kept busy; then a 64 KiB write, and a read 0.3 s after it.
+  const go = join(dir, 'go');
+  const clients = shell(
+    `exec 3<"${mnt}/f" 4<>"${mnt}/f"; : > "${dir}/ready"; while [ ! -e "${go}" ]; do sleep 0.01; done; ` +
+      `head -c 65536 /dev/zero | dd bs=65536 count=1 iflag=fullblock status=none >&4 & sleep 0.3; dd bs=4096 count=1 status=none <&3 >/dev/null; wait`,
+    'clients',
+  );
+  while (!existsSync(join(dir, 'ready'))) await new Promise((r) => setTimeout(r, 10));
+  writeFileSync(go, '');
+  for (let i = 0; i < 200 && count() === 0; i++) blockThread(25);
+  // Had the write been counted, the loop would have ended at it, and the read comes within this time.
+  blockThread(600);
+  const waited = count();
+  await clients;
+  t.equal(waited, 1, 'the read waited and was counted; the big write, handed over 0.3 s before it, was not');
+  t.same(arrived.sort(), ['read', 'write 65536'], 'both reached the handlers once the thread was free');
+  t.equal(count(), 0, 'none waits once they were taken');
 });
 
 t.test('a server says in its serving line which binding it runs on, and which text scan', async (t) => {
