@@ -42,9 +42,14 @@ t.test('a strict log written from reused memory reads back every batch, through 
     }
     if (round === 3) {
       // A rewrite takes over what is queued: the log then holds exactly these rows, and later appends follow them.
-      const kept = Float32Array.from(expected.slice(-width * 6000));
+      // Its record (400 KB) and the 8,000-row ones are checksummed over several turns, appends arriving meanwhile.
+      const kept = Float32Array.from(expected.slice(-width * 20000));
       expected = [...kept];
       writes.push(log.rewrite([kept], width));
+      const after = batch(8000);
+      expected.push(...after);
+      setImmediate(() => writes.push(log.append([after], width)));
+      await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all(writes);
   }
