@@ -5,10 +5,11 @@
 // clients from a shell.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mount } from '../../src/fs/mount.js';
+import { BULK_WRITE_MIN_BYTES } from '../../src/fs/bulk-queue.js';
 import { threadLocalCounts, parallelOpensAnswered, waitingRequests } from '../../src/fs/fuse-binding.js';
 import { ROOT, startServer } from '../helpers/server.js';
 
@@ -153,19 +154,17 @@ t.test('with parallel direct writes allowed, the kernel sends two writes to one 
   }
 });
 
-const BULK_BYTES = 8192;
-
 /** Keep this thread, which serves the mounts, busy for `ms` (requests handed to it wait meanwhile). */
 function blockThread(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 t.test('the binding counts requests waiting for the JavaScript thread, big writes left out', async (t) => {
-  const count = waitingRequests(BULK_BYTES);
+  const count = waitingRequests(BULK_WRITE_MIN_BYTES);
   if (!count) return t.fail('the prebuilt binding is loaded: run node native/build-fuse-binding.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-waiting-'));
   const mnt = join(dir, 'mnt');
-  spawnSync('mkdir', [mnt]);
+  mkdirSync(mnt);
   const arrived: string[] = [];
   const ops = {
     ...oneFileOps('f', 0o100666, 0),
