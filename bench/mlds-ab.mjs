@@ -20,6 +20,8 @@
 //                 fuse-native server runs)
 //     --bare-parallel-writes   the bare server allows parallel direct writes as mlproxy does (default: as any
 //                 fuse-native server, it does not)
+//     --bare-hot-dispatch   the bare server answers its hot ops through mlproxy's handlers (src/fs/dispatch.ts)
+//                 instead of fuse-native's own wrapper (default: as any fuse-native server)
 //     --pwrite    transactions (txn, flood) write their queries with pwrite at offset 0, not at the file offset
 //                 (bench/baselines/fuse-client.c says why that differs)
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
@@ -65,6 +67,7 @@ const { values: opts, positionals } = parseArgs({
     'serve-env': { type: 'string', multiple: true, default: [] },
     'bare-nice-boost': { type: 'string', default: '0' },
     'bare-parallel-writes': { type: 'boolean', default: false },
+    'bare-hot-dispatch': { type: 'boolean', default: false },
     pwrite: { type: 'boolean', default: false },
   },
 });
@@ -121,7 +124,11 @@ async function startBare() {
     name: 'mlds-bare',
     cpus: SERVER_CPU,
     nodeArgs: profFlags('bare'),
-    env: { BARE_FUSE_NICE_BOOST: opts['bare-nice-boost'], BARE_PARALLEL_WRITES: opts['bare-parallel-writes'] ? '1' : '0' },
+    env: {
+      BARE_FUSE_NICE_BOOST: opts['bare-nice-boost'],
+      BARE_PARALLEL_WRITES: opts['bare-parallel-writes'] ? '1' : '0',
+      BARE_HOT_DISPATCH: opts['bare-hot-dispatch'] ? '1' : '0',
+    },
   });
   return { name: 'bare', server: s, sink: s.path('sink'), txn: s.path('txn') };
 }

@@ -5,6 +5,7 @@ import { Registry } from './engine/registry.js';
 import { createOps } from './fs/ops.js';
 import { mount, mountedAt, prepareMountpoint } from './fs/mount.js';
 import { threadLocalCounts } from './fs/fuse-binding.js';
+import { REQUEST_TIMEOUT_MS } from './fs/dispatch.js';
 import { textScanEngine } from './engine/data/text-scan.js';
 import { startMetrics } from './metrics/server.js';
 import { VERSION } from './version.js';
@@ -56,7 +57,14 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     for (const r of await registry.restore()) log('info', 'restored', { model: r.name, detail: r.detail });
     await prepareMountpoint(opts.mountpoint, (m) => log('warn', m));
     const ops = createOps({ registry, bus, log, version: VERSION, testFiles: opts.testFaults });
-    mounted = await mount(opts.mountpoint, ops, { fuseNiceBoost: opts.fuseNiceBoost, parallelDirectWrites: opts.fuseParallelWrites });
+    mounted = await mount(opts.mountpoint, ops, {
+      fuseNiceBoost: opts.fuseNiceBoost,
+      parallelDirectWrites: opts.fuseParallelWrites,
+      hotDispatch: {
+        onTimeout: (op, path) =>
+          log('warn', 'request unanswered in time: the client got ETIMEDOUT; a late answer is dropped', { op, path, seconds: REQUEST_TIMEOUT_MS / 1000 }),
+      },
+    });
   } catch (err) {
     await metrics?.close();
     await registry.close();

@@ -4,7 +4,8 @@
 // the server's priority, as any fuse-native server's do, unless BARE_FUSE_NICE_BOOST raises them as mlproxy
 // does its own (src/fs/fuse-threads.ts; bench/mlds-ab.mjs --bare-nice-boost measures that for reference). Its opens
 // do not allow parallel direct writes, as fuse-native's cannot, unless BARE_PARALLEL_WRITES=1 (src/fs/mount.ts;
-// bench/mlds-ab.mjs --bare-parallel-writes).
+// bench/mlds-ab.mjs --bare-parallel-writes). fuse-native's own wrapper answers its ops, as in any fuse-native server,
+// unless BARE_HOT_DISPATCH=1 has mlproxy's (src/fs/dispatch.ts; bench/mlds-ab.mjs --bare-hot-dispatch).
 //   node bench/baselines/bare-fuse-native.mjs MOUNTPOINT     (needs npm run build; stops on SIGTERM/SIGINT)
 import { mount } from '../../dist/fs/mount.js';
 
@@ -79,6 +80,7 @@ const ops = {
 const mounted = await mount(process.argv[2], ops, {
   fuseNiceBoost: Number(process.env.BARE_FUSE_NICE_BOOST ?? 0),
   parallelDirectWrites: process.env.BARE_PARALLEL_WRITES === '1',
+  hotDispatch: process.env.BARE_HOT_DISPATCH === '1' ? { onTimeout: (op, path) => console.error(`${op} ${path} timed out`) } : undefined,
 });
 const stop = () =>
   mounted.unmount().then(

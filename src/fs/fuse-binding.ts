@@ -2,7 +2,7 @@
 // prebuilt binding, or the build of it with our changes (native/build-fuse-binding.mjs), which keeps an exited libfuse
 // worker's locals for the next worker instead of leaving a handle on Node's loop for every thread that ever served a
 // request, can answer opens with the kernel's parallel direct writes flag, and counts the requests waiting for the
-// JavaScript thread.
+// JavaScript thread. Also hands out the op codes and answer functions both builds export, for src/fs/dispatch.ts.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
@@ -18,14 +18,30 @@ interface FixedBinding {
   fuse_native_requests_waiting?: (bulkWriteBytes?: number) => number;
 }
 
+/** The op codes and answer ("signal") functions of the ops src/fs/dispatch.ts serves, as every build exports them. */
+export interface BindingSignals {
+  op_getattr: number;
+  op_open: number;
+  op_read: number;
+  op_write: number;
+  op_flush: number;
+  op_release: number;
+  fuse_native_signal_getattr(slot: Buffer, code: number, stat: Uint32Array): void;
+  fuse_native_signal_open(slot: Buffer, code: number, fd: number): void;
+  fuse_native_signal_read(slot: Buffer, code: number, unused: number, memory: ArrayBufferLike): void;
+  fuse_native_signal_write(slot: Buffer, code: number, unused: number, memory: ArrayBufferLike): void;
+  fuse_native_signal_flush(slot: Buffer, code: number): void;
+  fuse_native_signal_release(slot: Buffer, code: number): void;
+}
+
 const require = createRequire(import.meta.url);
-let binding: FixedBinding | undefined;
+let binding: (FixedBinding & BindingSignals) | undefined;
 
 /** The binding fuse-native loads (node-gyp-build picks build/Release, where the fixed one goes, first). */
-function loaded(): FixedBinding {
+function loaded(): FixedBinding & BindingSignals {
   if (!binding) {
     const dir = dirname(require.resolve('fuse-native/package.json'));
-    const load = require(require.resolve('node-gyp-build', { paths: [dir] })) as (dir: string) => FixedBinding;
+    const load = require(require.resolve('node-gyp-build', { paths: [dir] })) as (dir: string) => FixedBinding & BindingSignals;
     binding = load(dir);
   }
   return binding;
@@ -60,4 +76,9 @@ export function waitingRequests(bulkWriteBytes: number): (() => number) | undefi
   if (!count) return undefined;
   count(bulkWriteBytes);
   return () => count();
+}
+
+/** The binding's op codes and answer functions for the ops src/fs/dispatch.ts serves. */
+export function bindingSignals(): BindingSignals {
+  return loaded();
 }

@@ -6,6 +6,15 @@ import { promisify } from 'node:util';
 import Fuse from 'fuse-native';
 import { raiseThreads, threadIds, type FuseThreadPriority } from './fuse-threads.js';
 import { allowParallelDirectWrites } from './fuse-binding.js';
+import { hotHandlers, type HotOps, type OnRequestTimeout } from './dispatch.js';
+
+/** How the hot ops are answered when they go through dispatch.ts. */
+export interface HotDispatch {
+  /** Told of a request its op left unanswered for `timeoutMs` (the client got ETIMEDOUT). */
+  onTimeout: OnRequestTimeout;
+  /** Default dispatch.ts's REQUEST_TIMEOUT_MS (15 s). */
+  timeoutMs?: number;
+}
 
 const run = promisify(execFile);
 
@@ -19,6 +28,13 @@ const run = promisify(execFile);
 export const EXTRA_MOUNT_OPTIONS = ['direct_io', 'attr_timeout=0', 'big_writes'];
 
 class MlproxyFuse extends Fuse {
+  constructor(dir: string, ops: object, options: Record<string, unknown>, hot?: HotDispatch) {
+    super(dir, ops, options);
+    if (!hot) return;
+    // The binding reads this array when it mounts.
+    for (const [op, handler] of hotHandlers(ops as HotOps, hot.onTimeout, hot.timeoutMs)) this._handlers[op] = handler;
+  }
+
   override _fuseOptions(): string {
     const base = super._fuseOptions();
     const extra = EXTRA_MOUNT_OPTIONS.join(',');
@@ -83,6 +99,11 @@ export interface MountOptions {
    * in turn. Needs the fixed binding (fuse-binding.ts); kernels before 6.2 ignore the flag.
    */
   parallelDirectWrites: boolean;
+  /**
+   * Answer the hot ops (getattr, open, read, write, flush, release) through dispatch.ts, as mlproxy does; without it
+   * fuse-native's own wrapper answers every op, as in any fuse-native server (the benchmarks' bare server).
+   */
+  hotDispatch?: HotDispatch;
 }
 
 const FUSE_OPTIONS = () => ({
@@ -90,7 +111,8 @@ const FUSE_OPTIONS = () => ({
   allowOther: process.getuid?.() === 0,
   fsname: 'mlproxy',
   subtype: 'mlproxy',
-  // The binding answers ETIMEDOUT after 15 s by default; our handlers answer from memory, so keep it as a backstop.
+  // The binding answers ETIMEDOUT after 15 s by default (the ops dispatch.ts does not serve); our handlers answer from
+  // memory, so it is only a backstop.
 });
 
 /**
@@ -107,7 +129,7 @@ export function mountOptionString(dir: string): string {
 
 /** Mount `ops` at `dir`. */
 export async function mount(dir: string, ops: object, options: MountOptions): Promise<Mounted> {
-  const fuse = new MlproxyFuse(dir, ops, FUSE_OPTIONS());
+  const fuse = new MlproxyFuse(dir, ops, FUSE_OPTIONS(), options.hotDispatch);
   // A setting of the binding's that its native mount reads: set just before, for this mount (this process makes its
   // mounts one at a time).
   const parallelDirectWrites = allowParallelDirectWrites(options.parallelDirectWrites);

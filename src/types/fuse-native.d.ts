@@ -7,6 +7,8 @@ declare module 'fuse-native' {
     mount(cb: (err: Error | null) => void): void;
     unmount(cb: (err: Error | null) => void): void;
     _fuseOptions(): string;
+    /** The handler the binding calls for each op code; read by the binding when it mounts. */
+    _handlers: Array<(...args: never[]) => void>;
     static unmount(mnt: string, cb: (err: Error | null) => void): void;
   }
   export = Fuse;
