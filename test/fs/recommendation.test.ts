@@ -79,9 +79,17 @@ t.test('recommendation and feedback', async (t) => {
   t.match((await s.sh('cat models/m/events')).stdout, /kernel_fallback count=2 total=5/);
   t.match(await s.log(), /"level":"warn","message":"kernel_fallback","model":"m","source":"fallback","efficiency":3/);
   const before = Number(st.samples_total);
+  t.match(await io('txn', `${dir}/recommendation`, '3000 4000\n-7000 8000\n'), /^ok /);
   t.equal(await io('write', `${dir}/feedback`, 'ml 500 1500 -2500\n'), 'ok', 'corrected outputs');
   st = await stats();
   t.equal(st.samples_corrected, '1');
   t.equal(Number(st.samples_total), before + 2, 'a correction becomes a training sample, stored twice (its weight)');
-  t.match((await s.sh('tail -n 1 models/m/dataset')).stdout, /^1000 2000 1500 -2500\n$/, 'paired with the last query');
+  t.match((await s.sh('tail -n 1 models/m/dataset')).stdout, /^-7000 8000 1500 -2500\n$/, "paired with the last query: the last write's last line");
+  t.match(await io('txn', `${dir}/recommendation`, '1000 2000\n'), /^ok /);
+  t.equal(await io('write', `${dir}/feedback`, 'ml 500 100 200\n'), 'ok');
+  t.equal(
+    (await s.sh('tail -n 4 models/m/dataset')).stdout,
+    '-7000 8000 1500 -2500\n-7000 8000 1500 -2500\n1000 2000 100 200\n1000 2000 100 200\n',
+    'a later query pairs with the later correction and leaves the stored ones as they were',
+  );
 });

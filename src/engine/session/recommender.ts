@@ -64,10 +64,16 @@ export class Recommender {
     net.predict(queries, rows, out);
     this.counts.inferences += rows;
     if (this.ctx.mode() === 'emergency') this.counts.inferences_in_emergency += rows;
-    this.lastQuery = queries.slice((rows - 1) * config.inputs);
+    this.keepLastQuery(queries, (rows - 1) * config.inputs, config.inputs);
     this.latestAnswer = formatRowsBytes(out, config.outputs, config.scale);
     this.ctx.bus.emit('inference', { model: this.ctx.name, count: rows, seconds: (performance.now() - began) / 1000 });
     return this.faulted(this.latestAnswer);
+  }
+
+  /** Copy the query at `from` into the one array kept for it (feedback copies it out): none made per transaction. */
+  private keepLastQuery(queries: Float32Array, from: number, inputs: number): void {
+    if (this.lastQuery?.length !== inputs) this.lastQuery = new Float32Array(inputs);
+    for (let i = 0; i < inputs; i++) this.lastQuery[i] = queries[from + i];
   }
 
   /** The newest answer, for a read without a write on the same open file. */
