@@ -35,9 +35,14 @@ interface StatLike {
   gid?: number;
   size?: number;
   nlink?: number;
-  atime?: Date;
-  mtime?: Date;
-  ctime?: Date;
+  atime?: Date | number;
+  mtime?: Date | number;
+  ctime?: Date | number;
+}
+
+/** A time as milliseconds since the epoch (fuse-native takes a Date or a number; a missing one is 0). */
+function millis(time: Date | number | undefined): number {
+  return typeof time === 'number' ? time : (time?.getTime() ?? 0);
 }
 
 /**
@@ -70,9 +75,9 @@ export function hotHandlers(
     statInts[2] = stat.gid ?? 0;
     putUint64(3, stat.size ?? 0);
     statInts[6] = stat.nlink ?? 1;
-    putUint64(12, stat.atime?.getTime() ?? 0);
-    putUint64(14, stat.mtime?.getTime() ?? 0);
-    putUint64(16, stat.ctime?.getTime() ?? 0);
+    putUint64(12, millis(stat.atime));
+    putUint64(14, millis(stat.mtime));
+    putUint64(16, millis(stat.ctime));
     return statInts;
   }
 
