@@ -87,6 +87,8 @@ export function hotHandlers(
     statInts[at + 1] = (value - low) / TWO_TO_32;
   }
 
+  // Each handler keeps its once-guard (answered, timer) inline in the reply closure it makes anyway: a shared helper
+  // would cost another closure or object per request, which is what this module exists to avoid.
   const { getattr, open, read, write, flush, release } = ops;
   if (getattr) {
     handlers.set(signals.op_getattr, (slot: Buffer, _op: number, path: string) => {
