@@ -8,8 +8,7 @@
 //     --write-doc  also replace this benchmark's section of docs/performance.md and write its SVG plot
 // Needs root (mounts), gcc and libfuse-dev (pkg-config fuse), and npm run build.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ROOT,
@@ -35,6 +34,7 @@ import {
   median,
   rssOf,
   CEILINGS_MODEL,
+  workDir,
 } from './lib.mjs';
 import { GOALS } from './ceilings-goals.mjs';
 import { barChart } from './svg.mjs';
@@ -108,32 +108,32 @@ function client(binaries, cpu, args) {
 
 function measures(binaries, data) {
   return {
-    perWrite: (s, cpu) => {
-      const r = client(binaries, cpu, ['write', s.files.sink, data.lines, 'lines']);
+    perWrite: async (s, cpu) => {
+      const r = await client(binaries, cpu, ['write', s.files.sink, data.lines, 'lines']);
       return { writesPerSecond: r.writes / (r.ns / 1e9) };
     },
-    text: (s, cpu) => {
-      const r = client(binaries, cpu, ['write', s.files.sink, data.text, String(CHUNK)]);
+    text: async (s, cpu) => {
+      const r = await client(binaries, cpu, ['write', s.files.sink, data.text, String(CHUNK)]);
       return { samplesPerSecond: data.textRows / (r.ns / 1e9), mbPerSecond: r.bytes / 1e6 / (r.ns / 1e9) };
     },
-    binary: (s, cpu) => {
-      const r = client(binaries, cpu, ['write', s.files.sink, data.binary, String(CHUNK)]);
+    binary: async (s, cpu) => {
+      const r = await client(binaries, cpu, ['write', s.files.sink, data.binary, String(CHUNK)]);
       return { samplesPerSecond: data.textRows / (r.ns / 1e9), mbPerSecond: r.bytes / 1e6 / (r.ns / 1e9) };
     },
-    txn: (s, cpu) => {
-      const r = client(binaries, cpu, ['txn', s.files.txn, data.queries, String(SIZES.txns)]);
+    txn: async (s, cpu) => {
+      const r = await client(binaries, cpu, ['txn', s.files.txn, data.queries, String(SIZES.txns)]);
       return { p50: r.latency.p50, p99: r.latency.p99 };
     },
-    cat: (s, cpu) => {
-      const r = client(binaries, cpu, ['cat', s.files.stats, String(SIZES.cats)]);
+    cat: async (s, cpu) => {
+      const r = await client(binaries, cpu, ['cat', s.files.stats, String(SIZES.cats)]);
       return { p50: r.latency.p50, p99: r.latency.p99 };
     },
     flood: (s, cpu) => flood(s, cpu, []),
     // The same flood, each query written with pwrite at offset 0 (fuse-client.c --pwrite says why it differs).
     floodAt0: (s, cpu) => flood(s, cpu, ['--pwrite']),
   };
-  function flood(s, cpu, how) {
-    const r = client(binaries, cpu, [
+  async function flood(s, cpu, how) {
+    const r = await client(binaries, cpu, [
       ...how,
       ...floodArgs({ seconds: SIZES.floodSeconds, txn: s.files.txn, queries: data.queries, sink: s.files.sink, data: data.flood }),
     ]);
@@ -164,7 +164,7 @@ const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' '
 
 run(async () => {
   const loadBefore = loadAverage();
-  const work = mkdtempSync(join(tmpdir(), 'mlproxy-ceilings-'));
+  const work = workDir('mlproxy-ceilings-');
   const servers = {};
   try {
     const binaries = build(work);
@@ -190,8 +190,8 @@ run(async () => {
     // Bulk writes too, WARM_BATCHES each: the first batches of a fresh server run on unoptimised code (and
     // WebAssembly on its baseline compiler), which once put a 0.11x round into a median of five.
     for (const name of SERVERS) {
-      for (const k of ['perWrite', 'txn', 'cat']) m[k](servers[name], PLACEMENTS[0].client);
-      for (const k of ['text', 'binary']) for (let i = 0; i < WARM_BATCHES; i++) m[k](servers[name], PLACEMENTS[0].client);
+      for (const k of ['perWrite', 'txn', 'cat']) await m[k](servers[name], PLACEMENTS[0].client);
+      for (const k of ['text', 'binary']) for (let i = 0; i < WARM_BATCHES; i++) await m[k](servers[name], PLACEMENTS[0].client);
     }
     for (let round = 0; round < ROUNDS; round++) {
       for (const p of PLACEMENTS) {
@@ -199,7 +199,7 @@ run(async () => {
           // Rotate the server order each round so none always runs first or after the same one.
           const order = [...SERVERS.slice(round % 3), ...SERVERS.slice(0, round % 3)];
           if (FLOODS.includes(k)) order.push('strict');
-          for (const name of order) record(p.key, k, name, m[k](servers[name], p.client));
+          for (const name of order) record(p.key, k, name, await m[k](servers[name], p.client));
         }
       }
       progress(`round ${round + 1}/${ROUNDS}`);
@@ -214,8 +214,8 @@ run(async () => {
       const mlp = [];
       const bare = [];
       for (let r = 0; r < ROUNDS; r++) {
-        mlp.push(m.txn(servers.mlproxy, PLACEMENTS[0].client));
-        bare.push(m.txn(servers.fuseNative, PLACEMENTS[0].client));
+        mlp.push(await m.txn(servers.mlproxy, PLACEMENTS[0].client));
+        bare.push(await m.txn(servers.fuseNative, PLACEMENTS[0].client));
       }
       scale.push({
         models: count,

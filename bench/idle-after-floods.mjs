@@ -4,8 +4,7 @@
 // Before every flood and after the last: 3,000 transactions on a held fd, nothing else running (p50, p99).
 //   node bench/idle-after-floods.mjs [--floods N] [--seconds S] [--svg FILE]
 // Servers on CPU 0, the client on CPU 1. Run under `flock /work/heavy.lock` on the shared machine.
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { lineChart } from './svg.mjs';
@@ -23,6 +22,7 @@ import {
   syntheticData,
   table,
   CEILINGS_MODEL,
+  workDir,
 } from './lib.mjs';
 
 const { values: opts } = parseArgs({
@@ -31,7 +31,7 @@ const { values: opts } = parseArgs({
 const FLOODS = Number(opts.floods);
 const { inputs: INPUTS, outputs: OUTPUTS, scale: SCALE, config: CONFIG } = CEILINGS_MODEL;
 
-const work = mkdtempSync(join(tmpdir(), 'idle-floods-'));
+const work = workDir('idle-floods-');
 const client = buildFuseClient(work);
 const { xs, ys } = syntheticData(FLOOD.rows, INPUTS, OUTPUTS, 31);
 const dataFile = join(work, 'data');
@@ -70,12 +70,12 @@ try {
   }
   for (let flood = 0; flood <= FLOODS; flood++) {
     for (const t of servers) {
-      const r = client1(['txn', t.txn, queryFile, '3000']);
+      const r = await client1(['txn', t.txn, queryFile, '3000']);
       t.idle.push({ p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 });
     }
     if (flood === FLOODS) break;
     for (const t of servers) {
-      const r = client1(floodArgs({ seconds: opts.seconds, txn: t.txn, queries: queryFile, sink: t.sink, data: dataFile }));
+      const r = await client1(floodArgs({ seconds: opts.seconds, txn: t.txn, queries: queryFile, sink: t.sink, data: dataFile }));
       t.floods.push(r.latency.p99 / 1e3);
     }
     console.error(`flood ${flood + 1} of ${FLOODS}: ${servers.map((t) => `${t.name} idle p50 ${fmt(t.idle.at(-1).p50)} µs`).join(', ')}`);

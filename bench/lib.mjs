@@ -1,6 +1,6 @@
 // Shared by the benchmarks: timing statistics, the machine description, a real mlproxy server on a
 // temporary FUSE mount (always unmounted, whatever way the benchmark ends), and result output.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -361,13 +361,31 @@ export async function withHog(fn) {
 // A real server on a real mount
 
 const live = new Set();
+/** C clients running (runFuseClient): stopped first, so that no request is left waiting on a server being killed. */
+const clients = new Set();
+/** Work directories (workDir), removed last, once nothing runs from them. */
+const workDirs = new Set();
 function cleanupAll() {
+  for (const c of clients) {
+    try {
+      c.kill('SIGKILL');
+    } catch {}
+  }
   for (const h of hogs) {
     try {
       h.kill('SIGKILL');
     } catch {}
   }
   for (const s of live) s.kill();
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+  workDirs.clear();
+}
+
+/** A fresh temporary directory for a benchmark's data and binaries, removed however the benchmark ends. */
+export function workDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  workDirs.add(dir);
+  return dir;
 }
 process.on('exit', cleanupAll);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -525,9 +543,20 @@ export function buildFuseClient(dir) {
   return out;
 }
 
-/** Run the C client (buildFuseClient) pinned to `cpu` with `args`; its JSON report. */
+/**
+ * Run the C client (buildFuseClient) pinned to `cpu` with `args`; resolves to its JSON report. Asynchronous so that
+ * a signal stops the benchmark at once (its handler runs on the event loop, which a loop of synchronous runs never
+ * reaches); the cleanup kills a client still running.
+ */
 export function runFuseClient(clientBin, cpu, args) {
-  return JSON.parse(execFileSync('taskset', ['-c', String(cpu), clientBin, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+  return new Promise((resolve, reject) => {
+    const child = execFile('taskset', ['-c', String(cpu), clientBin, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }, (err, stdout) => {
+      clients.delete(child);
+      if (err) reject(err);
+      else resolve(JSON.parse(stdout));
+    });
+    clients.add(child);
+  });
 }
 
 /**

@@ -27,8 +27,7 @@
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
 // build's median and range and its per-round ratio to the first build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -48,6 +47,7 @@ import {
   FLOOD,
   floodArgs,
   CEILINGS_MODEL,
+  workDir,
 } from './lib.mjs';
 
 const { values: opts, positionals } = parseArgs({
@@ -76,7 +76,7 @@ const { inputs: INPUTS, outputs: OUTPUTS, scale: SCALE, config: MODEL_CONFIG } =
 const ROWS = 60_000;
 const CHUNK = 65536;
 
-const work = mkdtempSync(join(tmpdir(), 'mlds-ab-'));
+const work = workDir('mlds-ab-');
 const clientBin = buildFuseClient(work);
 const { xs, ys } = syntheticData(ROWS, INPUTS, OUTPUTS, 31);
 if (!['on', 'off'].includes(opts.metrics)) throw new Error(`--metrics must be on or off, not ${opts.metrics}`);
@@ -145,7 +145,7 @@ const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding:
  * One batch: open, writes of 64 KiB (MB/s) or of a line each (writes/s), close; the transactions on a held fd
  * (p50 and p99, µs); or one flood (its transactions' p50 and p99, the writers' MB/s, the server's CPU seconds).
  */
-function batch(target) {
+async function batch(target) {
   const args =
     opts.kind === 'txn'
       ? ['txn', target.txn, dataFile, String(TXNS)]
@@ -153,7 +153,7 @@ function batch(target) {
         ? floodArgs({ seconds: opts.seconds, txn: target.txn, queries: queryFile, sink: target.sink, data: dataFile })
         : ['write', target.sink, dataFile, opts.kind === 'line' ? 'lines' : String(CHUNK)];
   const ticks = processTicks(target.server.pid);
-  const r = runFuseClient(clientBin, opts['client-cpu'], [...(opts.pwrite ? ['--pwrite'] : []), ...args]);
+  const r = await runFuseClient(clientBin, opts['client-cpu'], [...(opts.pwrite ? ['--pwrite'] : []), ...args]);
   if (opts.kind === 'txn') return { p50: r.latency.p50 / 1e3, p99: r.latency.p99 / 1e3 }; // the client's ns
   if (opts.kind === 'flood') {
     const cpu = cpuSeconds(target.server.pid, ticks);
@@ -193,14 +193,15 @@ try {
   if (!opts['no-bare']) targets.push(await startBare());
   // Warm-up: the JIT, the spare blocks, and the first pass over each server's memory (the bare server's 64 MB
   // sink faults its pages in during its first 14 batches, at a quarter of its rate).
-  for (const t of targets) for (let i = 0; i < WARMUP; i++) batch(t);
+  for (const t of targets) for (let i = 0; i < WARMUP; i++) await batch(t);
   const rounds = Number(opts.rounds);
   const perRound = [];
   for (let r = 0; r < rounds; r++) {
     const row = {};
     for (let k = 0; k < targets.length; k++) {
       const t = targets[(r + k) % targets.length];
-      const results = Array.from({ length: BATCHES }, () => batch(t));
+      const results = [];
+      for (let i = 0; i < BATCHES; i++) results.push(await batch(t));
       row[t.name] = Object.fromEntries(FIGURES.map((f) => [f, median(results.map((x) => x[f]))]));
     }
     perRound.push(row);

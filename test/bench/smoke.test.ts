@@ -114,6 +114,44 @@ t.test('bench/ceilings.mjs whose reader stops early (| head) still finishes and 
   t.same(started.filter(alive), [], 'every server process is gone');
 });
 
+/** Pids of the processes whose command line names something under `dir` (the benchmark's clients run from it). */
+async function processesUnder(dir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(dir)) found.push(Number(entry));
+  }
+  return found;
+}
+
+t.test('bench/ceilings.mjs stopped by SIGTERM in its warm-up stops there and cleans up', async (t) => {
+  const { dir, env, started: startedPids } = await benchRun(t, 'mlproxy-smoke-term-');
+  const child = spawn(process.execPath, [join(ROOT, 'bench/ceilings.mjs'), '--quick'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  // SIGTERM as the warm-up starts, while the C client runs against the servers.
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+    if (stderr.includes('warm-up')) child.kill('SIGTERM');
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  t.equal(code, 143, 'it exits as stopped by SIGTERM');
+  t.notMatch(stdout, /## Against the floor/, 'it stopped where it was: no round ran to the report');
+  t.notMatch(stderr, /round 1\//, 'no round was measured after the signal');
+  t.same(await readdir(join(dir, 'tmp')), [], 'its temporary directories are gone');
+  t.same(await mountsUnder(dir), [], 'no mount left');
+  const started = await startedPids();
+  t.equal(started.length, 4, 'all four servers had been started');
+  // Killed as the benchmark exits, the servers may take a moment to go.
+  for (let waited = 0; waited < 10_000 && started.some(alive); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(started.filter(alive), [], 'every server process is gone');
+  t.same(await processesUnder(dir), [], 'no client left running');
+});
+
 t.test('bench/warm-up.mjs draws its curve for two batches and leaves nothing behind', async (t) => {
   const { dir, env, started: startedPids } = await benchRun(t, 'mlproxy-smoke-warm-');
   const svg = join(dir, 'warm-up.svg');
