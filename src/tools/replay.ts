@@ -41,8 +41,9 @@ Formats:
   csv     what "mlproxy export --format csv" writes: header x1,...,xN,y1,...,yM (optional), then
           values in real units, multiplied by the model's scale on the way in
   jsonl   what "mlproxy export --format jsonl" writes: {"x":[...],"y":[...]} per line, real units
-  log     a server's DIR/models/NAME/dataset.log from its --state-dir DIR (checksummed binary
-          records, real units); a torn last record is skipped with a warning
+  log     a server's dataset log from its --state-dir DIR: the segments DIR/models/NAME/dataset.*.log
+          (checksummed binary records, real units), each alone or concatenated in name order; a torn
+          last record is skipped with a warning
 
 Progress goes to stderr: a bar when stderr is a terminal (samples, samples/s, ETA, and the model's
 loss and train_steps from its stats), else a line at most once a second; then one summary line.

@@ -22,39 +22,39 @@ t.test('record memory: reused once given back, in rounded sizes, small records l
   t.end();
 });
 
-t.test('a strict log written from reused memory reads back every batch, through group commits and rewrites', async (t) => {
+t.test('a strict log written from reused memory reads back every batch, through group commits and a reset', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-datalog-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'dataset.log');
   const width = 5;
   let next = 0;
   // Batches of 1 to 8,000 rows (small records and pooled ones), numbered so that order and content both show.
   const batch = (rows: number) => Float32Array.from({ length: rows * width }, () => next++);
-  const { log } = await DataLog.open(path, 'strict');
+  const { log } = await DataLog.open(dir, 'strict');
   let expected: number[] = [];
+  // The buffer holds everything: nothing may be deleted.
+  const everything = () => ({ rows: expected.length / width, bytes: 1 << 30 });
   for (let round = 0; round < 6; round++) {
     const writes: Promise<void>[] = [];
     // Appends not awaited one by one: those queued while a write runs share the next one (several records, one writev).
     for (const rows of [1, 8000, 3, 4000, 8000, 2, 5000]) {
       const b = batch(rows);
       expected.push(...b);
-      writes.push(log.append([b], width));
+      writes.push(log.append([b], width, everything()));
     }
     if (round === 3) {
-      // A rewrite takes over what is queued: the log then holds exactly these rows, and later appends follow them.
-      // Its record (400 KB) and the 8,000-row ones are checksummed over several turns, appends arriving meanwhile.
-      const kept = Float32Array.from(expected.slice(-width * 20000));
-      expected = [...kept];
-      writes.push(log.rewrite([kept], width));
+      // A reset takes over what is queued: the log then holds nothing, and later appends follow it. The 8,000-row
+      // records are checksummed over several turns, appends arriving meanwhile.
+      expected = [];
+      writes.push(log.reset());
       const after = batch(8000);
       expected.push(...after);
-      setImmediate(() => writes.push(log.append([after], width)));
+      setImmediate(() => writes.push(log.append([after], width, everything())));
       await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all(writes);
   }
   await log.close();
-  const { recovered } = await DataLog.open(path, 'strict');
+  const { recovered } = await DataLog.open(dir, 'strict');
   t.equal(recovered.width, width, 'the width');
   t.equal(recovered.rows.length, expected.length, `${expected.length / width} rows`);
   t.ok(

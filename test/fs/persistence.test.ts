@@ -1,7 +1,7 @@
 // --state-dir: models survive clean restarts and kill -9 with nothing acknowledged lost; a torn log
 // tail is cut; divergence rolls back; LayersModels import (refused when shapes differ) and export.
 import t from 'tap';
-import { mkdir, readFile, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile, appendFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startServer, io, parseStats, waitFor, ROOT, testDir } from '../helpers/server.js';
@@ -76,7 +76,10 @@ t.test('a torn log tail is cut, never misread', async (t) => {
   await io('write', `${s.mnt}/models/t/dataset`, samples(100));
   await io('write', `${s.mnt}/models/t/dataset`, samples(100, 100));
   await s.stop();
-  const log = join(state, 'models', 't', 'dataset.log');
+  const model = join(state, 'models', 't');
+  const segments = (await readdir(model)).filter((n) => /^dataset\.\d{10}\.log$/.test(n));
+  t.equal(segments.length, 1, 'the log is one segment file');
+  const log = join(model, segments[0]);
   const good = (await stat(log)).size;
   // Half a record: a valid header promising more payload than follows, as a crash mid-write leaves it.
   const header = Buffer.alloc(12);

@@ -1,7 +1,7 @@
 // mlproxy replay against a real mount: multi-file datasets in batches, a bad line named FILE:LINE with
 // nothing of its batch stored, stdin with plain progress lines, the dataset log, and clear errors.
 import t from 'tap';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startServer, parseStats, waitFor, testDir, type Server } from '../helpers/server.js';
 import { encodeRecord } from '../../src/engine/store/datalog.js';
@@ -231,7 +231,7 @@ t.test('replay', async (t) => {
   });
 });
 
-t.test('replay of a dataset.log written by a server with --state-dir', async (t) => {
+t.test('replay of a dataset log written by a server with --state-dir', async (t) => {
   const dir = await testDir(t, 'mlproxy-tools-');
   const state = join(dir, 'state');
   const s = await startServer({ args: ['--state-dir', state], dir });
@@ -247,7 +247,10 @@ t.test('replay of a dataset.log written by a server with --state-dir', async (t)
     // Two batches: two records.
     await s.sh(`printf '${rows}' > models/src${scale}/dataset && printf '9 8 7\n' > models/src${scale}/dataset`);
     const copy = join(dir, `src${scale}.log`);
-    await copyFile(join(state, 'models', `src${scale}`, 'dataset.log'), copy);
+    // The log's segments, in name order, make one log (docs/offline.md).
+    const model = join(state, 'models', `src${scale}`);
+    const segments = (await readdir(model)).filter((n) => /^dataset\.\d{10}\.log$/.test(n)).sort();
+    await writeFile(copy, Buffer.concat(await Promise.all(segments.map((n) => readFile(join(model, n))))));
     const r = await tool(['replay', '--model', `dst${scale}`, ...mnt, copy]);
     t.equal(r.code, 0, r.stderr);
     t.equal(await dataset(s, `dst${scale}`), await dataset(s, `src${scale}`), `scale ${scale}: the same buffer read back`);

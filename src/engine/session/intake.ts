@@ -96,10 +96,7 @@ export class Intake {
     if (!this.admit(valueCount(rows), bytes, droppedInBatch, () => this.ring.pushRows(rows))) return;
     const store = this.ctx.store;
     if (!store) return;
-    const durable = store.appendSamples(rows, this.ring.width);
-    // The log keeps at most a few buffers' worth: past that, rewrite it as what the buffer holds,
-    // which includes this batch (the rewrite takes over its acknowledgement).
-    if (store.logOutgrew(this.ring.bytes)) this.compactLog();
+    const durable = store.appendSamples(rows, this.ring.width, { rows: this.ring.size, bytes: this.ring.bytes });
     return durable.catch((err: Error) => {
       this.ctx.report.record('store_error', `dataset log: samples kept in memory but not written to disk: ${err.message}`);
       return fail('EIO', `dataset: samples kept in memory but not written to disk: ${err.message}`);
@@ -131,7 +128,7 @@ export class Intake {
   clear(why: string): void {
     const n = this.ring.size;
     this.ring.clear();
-    this.compactLog();
+    this.resetLog();
     this.ctx.report.record('buffer_cleared', `by=${why} samples=${n}`);
   }
 
@@ -140,7 +137,7 @@ export class Intake {
     if (next.inputs !== before.inputs || next.outputs !== before.outputs) {
       this.counts.samples_dropped += this.ring.size;
       this.replaceRing(bufferFor(next));
-      this.compactLog();
+      this.resetLog();
       return true;
     }
     if (next.buffer_capacity !== before.buffer_capacity) this.counts.samples_dropped += this.ring.resize(next.buffer_capacity);
@@ -170,10 +167,8 @@ export class Intake {
     this.ring = next;
   }
 
-  /** Rewrite the dataset log to hold just what the buffer holds (after a clear, or when it has grown). */
-  private compactLog(): void {
-    void this.ctx.store
-      ?.compact(this.ring.views(), this.ring.width)
-      .catch((err: Error) => this.ctx.report.record('store_error', `dataset log rewrite: ${err.message}`));
+  /** The buffer is empty: so is the dataset log from now on. */
+  private resetLog(): void {
+    void this.ctx.store?.resetLog().catch((err: Error) => this.ctx.report.record('store_error', `dataset log reset: ${err.message}`));
   }
 }

@@ -1,7 +1,9 @@
-// Owns a model's on-disk dataset log: length-prefixed, checksummed records of sample rows, appended
-// with group commit (strict) or on a 100 ms timer (batch), read back with a torn tail detected and cut.
-import { open, type FileHandle } from 'node:fs/promises';
-import { writeAtomic } from './atomic-file.js';
+// Owns a model's on-disk dataset log: length-prefixed, checksummed records of sample rows in segment files,
+// appended with group commit (strict) or on a 100 ms timer (batch), read back with a torn tail detected and cut,
+// and kept to what the buffer holds by deleting whole segments.
+import { open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { syncDir } from './atomic-file.js';
 import { crc32 } from 'node:zlib';
 import { valueCount, type RowBlocks } from '../data/row-blocks.js';
 import { giveRecordMemory, takeRecordMemory } from './record-pool.js';
@@ -36,9 +38,9 @@ export function encodeRecord(rows: RowBlocks, width: number): Buffer {
 }
 
 /**
- * Bytes of a record checksummed per turn of the event loop. A compaction's record is the whole buffer (8 MB for
- * 100,000 samples of 20 values), whose checksum at once held the JavaScript thread 2.3 ms, and every transaction
- * waiting with it (docs/performance.md, eighteenth pass); 128 KiB is about 40 µs.
+ * Bytes of a record checksummed per turn of the event loop. A record can be a whole buffer (a batch of 100,000
+ * samples of 20 values is 8 MB; so was the log's rewrite before segments), whose checksum at once held the JavaScript
+ * thread 2.3 ms, and every transaction waiting with it (docs/performance.md, eighteenth pass); 128 KiB is about 40 µs.
  */
 const CHECKSUM_SLICE_BYTES = 128 << 10;
 
@@ -53,16 +55,17 @@ async function seal(record: Buffer): Promise<void> {
   record.writeUInt32LE(crc, 8);
 }
 
-/** A record encoded into memory of the pool (record-pool.ts), to be given back once written. */
+/** A record encoded into memory of the pool (record-pool.ts), to be given back once written; `rows` it holds. */
 interface Pooled {
   record: Buffer;
   memory: Buffer;
+  rows: number;
 }
 
 function encodePooled(rows: RowBlocks, width: number): Pooled {
   const bytes = recordBytes(rows);
   const memory = takeRecordMemory(bytes);
-  return { record: encodeInto(rows, width, memory.subarray(0, bytes)), memory };
+  return { record: encodeInto(rows, width, memory.subarray(0, bytes)), memory, rows: valueCount(rows) / width };
 }
 
 /** Encode into `record`, exactly recordBytes(rows) long, all but the checksum (see seal); returns it. */
@@ -100,29 +103,124 @@ export function decodeRecords(data: Buffer): { batches: { width: number; rows: F
   return { batches, validBytes: at };
 }
 
+/** Segment files, in the model's directory: `dataset.0000000001.log`, …; in number order they make one log. */
+const SEGMENT_FILE = /^dataset\.(\d{10})\.log$/;
+const segmentFile = (seq: number) => `dataset.${String(seq).padStart(10, '0')}.log`;
+/**
+ * An empty file, left while a reset deletes the segments before its number: a crash in between still reads as the
+ * reset. Empty so that a full disk can still take it (a reset is how a full log's space is freed).
+ */
+const RESET_MARK = /^dataset\.(\d{10})\.reset$/;
+const resetMark = (seq: number) => `dataset.${String(seq).padStart(10, '0')}.reset`;
+/** The one-file log of servers before segments: taken over as the first segment. */
+const LEGACY_FILE = 'dataset.log';
+/** A segment is closed and a new one started once it holds this much, or a buffer's worth if that is more. */
+export const SEGMENT_MIN_BYTES = 4 << 20;
+
+/** One file of the log: rows `firstRow` … `firstRow + rows - 1` of those stored since the last reset. */
+interface Segment {
+  seq: number;
+  path: string;
+  bytes: number;
+  firstRow: number;
+  rows: number;
+}
+
+/** What the buffer holds now, as the log needs it: its newest `rows` rows are all it keeps; `bytes`, its size. */
+export interface BufferExtent {
+  rows: number;
+  bytes: number;
+}
+
+/**
+ * The dataset log: records appended to the newest of a few segment files. The buffer keeps only the newest rows, so
+ * a segment whose rows have all left it is deleted whole; nothing is ever copied to shrink the log. A reset (the
+ * buffer emptied) starts a new segment and deletes the ones before it, under a reset mark.
+ */
 export class DataLog {
   private pending: Pooled[] = [];
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
-  /** Every disk operation runs on this one chain, in order: a rewrite never races a write. */
+  /** Every disk operation runs on this one chain, in order: a reset never races a write. */
   private chain: Promise<void> = Promise.resolve();
   private flushQueued = false;
   private timer: NodeJS.Timeout | undefined;
-  bytes = 0;
+  /** Rows stored since the last reset, queued ones included, and what the buffer held at the last append. */
+  private rowsStored = 0;
+  private held: BufferExtent;
+  /** Told when starting a segment or deleting one failed (the log goes on in the segments it has). */
+  onError: (err: Error) => void = () => {};
 
   private constructor(
-    private readonly path: string,
+    private readonly dir: string,
+    private segments: Segment[],
     private fh: FileHandle,
     public durability: Durability,
-  ) {}
+  ) {
+    this.rowsStored = segments.reduce((n, s) => n + s.rows, 0);
+    // Until the first append says otherwise, every recovered row counts as held: nothing is deleted.
+    this.held = { rows: this.rowsStored, bytes: 0 };
+  }
 
-  /** Open (creating) the log, recover what it holds and cut a torn tail off the file. */
-  static async open(path: string, durability: Durability): Promise<{ log: DataLog; recovered: Recovered }> {
-    const fh = await open(path, 'a+');
-    const data = await fh.readFile();
-    const { batches, validBytes } = decodeRecords(data);
-    if (validBytes < data.length) {
-      await fh.truncate(validBytes);
-      await fh.datasync();
+  /**
+   * Open (creating) the log in `dir`: finish a reset a crash interrupted, read every segment in order and cut a torn
+   * tail off a segment. A one-file log of an earlier server becomes the first segment.
+   */
+  static async open(dir: string, durability: Durability): Promise<{ log: DataLog; recovered: Recovered }> {
+    let names = await readdir(dir);
+    if (names.includes(LEGACY_FILE) && !names.some((n) => SEGMENT_FILE.test(n))) {
+      await rename(join(dir, LEGACY_FILE), join(dir, segmentFile(1)));
+      await syncDir(dir);
+      names = await readdir(dir);
+    }
+    const numbered = (pattern: RegExp) =>
+      names
+        .map((n) => pattern.exec(n))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => Number(m[1]))
+        .sort((a, b) => a - b);
+    const marks = numbered(RESET_MARK);
+    let seqs = numbered(SEGMENT_FILE);
+    if (marks.length) {
+      const resetAt = marks[marks.length - 1];
+      for (const seq of seqs.filter((q) => q < resetAt)) await unlink(join(dir, segmentFile(seq)));
+      await syncDir(dir);
+      for (const mark of marks) await unlink(join(dir, resetMark(mark)));
+      seqs = seqs.filter((q) => q >= resetAt);
+    }
+    const segments: Segment[] = [];
+    const batches: { width: number; rows: Float32Array }[] = [];
+    let records = 0;
+    let cutBytes = 0;
+    for (const seq of seqs) {
+      const path = join(dir, segmentFile(seq));
+      const data = await readFile(path);
+      const decoded = decodeRecords(data);
+      if (decoded.validBytes < data.length) {
+        const fh = await open(path, 'r+');
+        try {
+          await fh.truncate(decoded.validBytes);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        cutBytes += data.length - decoded.validBytes;
+      }
+      const rows = decoded.batches.reduce((n, b) => n + b.rows.length / b.width, 0);
+      segments.push({ seq, path, bytes: decoded.validBytes, firstRow: 0, rows });
+      batches.push(...decoded.batches);
+      records += decoded.batches.length;
+    }
+    if (!segments.length) {
+      const seq = (marks[marks.length - 1] ?? 0) + 1;
+      const path = join(dir, segmentFile(seq));
+      await (await open(path, 'a')).close();
+      await syncDir(dir);
+      segments.push({ seq, path, bytes: 0, firstRow: 0, rows: 0 });
+    }
+    let firstRow = 0;
+    for (const s of segments) {
+      s.firstRow = firstRow;
+      firstRow += s.rows;
     }
     const width = batches.length ? batches[batches.length - 1].width : 0;
     const same = batches.filter((b) => b.width === width);
@@ -132,19 +230,21 @@ export class DataLog {
       rows.set(b.rows, at);
       at += b.rows.length;
     }
-    const log = new DataLog(path, fh, durability);
-    log.bytes = validBytes;
-    return { log, recovered: { rows, width, records: batches.length, cutBytes: data.length - validBytes } };
+    const fh = await open(segments[segments.length - 1].path, 'a+');
+    const log = new DataLog(dir, segments, fh, durability);
+    return { log, recovered: { rows, width, records, cutBytes } };
   }
 
   /**
-   * Queue a batch. Strict: resolves once it is on disk; every batch queued while one fdatasync runs
-   * shares the next one (group commit). Batch: resolves at once; a timer writes within BATCH_FLUSH_MS.
+   * Queue a batch; `buffer`: what the buffer holds with it. Strict: resolves once it is on disk; every batch queued
+   * while one fdatasync runs shares the next one (group commit). Batch: resolves at once; a timer writes within
+   * BATCH_FLUSH_MS.
    */
-  append(rows: RowBlocks, width: number): Promise<void> {
+  append(rows: RowBlocks, width: number, buffer: BufferExtent): Promise<void> {
     const encoded = encodePooled(rows, width);
     this.pending.push(encoded);
-    this.bytes += encoded.record.length;
+    this.rowsStored += encoded.rows;
+    this.held = buffer;
     if (this.durability === 'batch') {
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
@@ -157,7 +257,7 @@ export class DataLog {
     return durable;
   }
 
-  /** Take what is queued, to be written (or superseded by a rewrite) by the caller. */
+  /** Take what is queued, to be written (or superseded by a reset) by the caller. */
   private take() {
     const taken = { data: this.pending, waiters: this.waiters };
     this.pending = [];
@@ -165,7 +265,7 @@ export class DataLog {
     return taken;
   }
 
-  /** Write and fdatasync everything queued by the time the chain reaches it. */
+  /** Write and fdatasync everything queued by the time the chain reaches it; then start a new segment or delete old ones if due. */
   flush(): Promise<void> {
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -176,6 +276,7 @@ export class DataLog {
           this.flushQueued = false;
           if (!this.pending.length) return;
           const { data, waiters } = this.take();
+          const active = this.segments[this.segments.length - 1];
           try {
             // One batch (the bulk case) is written as encoded; several go in one writev, not joined into a new buffer.
             try {
@@ -185,40 +286,88 @@ export class DataLog {
             } finally {
               data.forEach((d) => giveRecordMemory(d.memory));
             }
+            for (const d of data) {
+              active.bytes += d.record.length;
+              active.rows += d.rows;
+            }
             await this.fh.datasync();
           } catch (err) {
             waiters.forEach((w) => w.reject(err as Error));
             return;
           }
           waiters.forEach((w) => w.resolve());
+          await this.rollAndTrim().catch((err: Error) => this.onError(err));
         });
     }
     return this.chain;
   }
 
+  /** Create segment `seq` and append to it from now on; returns its path. */
+  private async startSegment(seq: number): Promise<string> {
+    const path = join(this.dir, segmentFile(seq));
+    const fh = await open(path, 'a+');
+    try {
+      // The new file's name must be on disk before any record in it is acknowledged.
+      await syncDir(this.dir);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    await this.fh.close();
+    this.fh = fh;
+    return path;
+  }
+
   /**
-   * Replace the whole log with `rows`, the buffer's contents now (compaction, a reset, a width
-   * change). Batches queued but not yet written are part of `rows`, so the rewrite takes them over.
-   * Replaced atomically: a crash leaves the old log or the new one.
+   * On the chain, after a write: start a new segment once the active one is full, and delete the segments whose rows
+   * have all left the buffer (the buffer keeps the newest rows, so those are the oldest segments).
    */
-  rewrite(rows: RowBlocks, width: number): Promise<void> {
+  private async rollAndTrim(): Promise<void> {
+    const active = this.segments[this.segments.length - 1];
+    if (active.bytes >= Math.max(SEGMENT_MIN_BYTES, this.held.bytes)) {
+      const seq = active.seq + 1;
+      const path = await this.startSegment(seq);
+      this.segments.push({ seq, path, bytes: 0, firstRow: active.firstRow + active.rows, rows: 0 });
+    }
+    const firstHeld = this.rowsStored - this.held.rows;
+    while (this.segments.length > 1 && this.segments[0].firstRow + this.segments[0].rows <= firstHeld) {
+      const gone = this.segments.shift() as Segment;
+      // A crash before the unlink reaches the disk leaves rows the buffer had dropped: recovery keeps the newest.
+      await unlink(gone.path);
+    }
+  }
+
+  /**
+   * The buffer was emptied (a reset, discard_dataset, a new row width): the log keeps nothing stored so far. Batches
+   * queued but not yet written go with it, acknowledged once the reset is on disk. The next segment starts and the
+   * ones before it are deleted under a reset mark, so a crash in between still reads as the reset; nothing is
+   * written but empty files, so a reset frees a full disk.
+   */
+  reset(): Promise<void> {
+    // Nothing stored since the last reset (a new model's first config): there is nothing to forget.
+    if (this.rowsStored === 0) return this.chain.catch(() => {});
     const { data, waiters } = this.take();
-    data.forEach((d) => giveRecordMemory(d.memory)); // superseded: the rewrite holds their rows
-    const encoded = valueCount(rows) ? encodePooled(rows, width) : undefined;
-    this.bytes = encoded?.record.length ?? 0;
+    data.forEach((d) => giveRecordMemory(d.memory)); // superseded by the reset
+    this.rowsStored = 0;
+    this.held = { rows: 0, bytes: this.held.bytes };
     this.chain = this.chain
       .catch(() => {})
       .then(async () => {
+        const seq = this.segments[this.segments.length - 1].seq + 1;
+        const mark = join(this.dir, resetMark(seq));
+        let switched = false;
         try {
-          try {
-            if (encoded) await seal(encoded.record);
-            await writeAtomic(this.path, encoded?.record ?? Buffer.alloc(0));
-          } finally {
-            if (encoded) giveRecordMemory(encoded.memory);
-          }
-          await this.fh.close();
-          this.fh = await open(this.path, 'a+');
+          await (await open(mark, 'w')).close();
+          const path = await this.startSegment(seq);
+          const before = this.segments;
+          this.segments = [{ seq, path, bytes: 0, firstRow: 0, rows: 0 }];
+          switched = true;
+          for (const gone of before) await unlink(gone.path);
+          await syncDir(this.dir);
+          await unlink(mark);
         } catch (err) {
+          // Not switched: the log goes on in the old segments, which a mark left behind would delete at the next start.
+          if (!switched) await unlink(mark).catch(() => {});
           waiters.forEach((w) => w.reject(err as Error));
           throw err;
         }

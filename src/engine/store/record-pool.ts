@@ -9,14 +9,14 @@ const POOLED_MIN_BYTES = 64 << 10;
 const MIB = 1 << 20;
 const roundedUp = (bytes: number): number => (bytes <= MIB ? 2 ** Math.ceil(Math.log2(bytes)) : Math.ceil(bytes / MIB) * MIB);
 /**
- * Free buffers kept for reuse, in bytes over all logs: the compaction of a buffer of tens of MiB and the batches
- * around it. A record bigger than what is kept is allocated afresh each time, as every record was before.
+ * Free buffers kept for reuse, in bytes over all logs: a batch of tens of MiB and the batches around it. A record
+ * bigger than what is kept is allocated afresh each time, as every record was before.
  */
 const POOL_MAX_BYTES = 64 << 20;
 
 /**
  * Why reuse: the first write to fresh memory costs a page fault per 4 KiB, which this machine's VM measured at
- * 10-20 µs each (an 8 MiB compaction record 25-50 ms of the JavaScript thread, against 0.5 ms to copy into memory
+ * 10-20 µs each (an 8 MiB record, the log's rewrite then, 25-50 ms of the JavaScript thread, against 0.5 ms to copy into memory
  * touched before), and a strict flood encoded every batch into fresh memory (docs/performance.md, thirteenth pass).
  */
 const free: Buffer[] = [];

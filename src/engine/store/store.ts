@@ -1,10 +1,10 @@
 // Owns one model's directory under --state-dir: meta.json (config, mode, state), the weights as a
 // TensorFlow.js LayersModel, and the dataset log. Every file but the log is replaced atomically.
-import { mkdir, open, readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { fail } from '../../errors.js';
-import { writeAtomic } from './atomic-file.js';
+import { syncDir, writeAtomic } from './atomic-file.js';
 import { join } from 'node:path';
-import { DataLog, type Durability, type Recovered } from './datalog.js';
+import { DataLog, type BufferExtent, type Durability, type Recovered } from './datalog.js';
 import type { RowBlocks } from '../data/row-blocks.js';
 import { fromModelJson, toModelJson, toWeightsBin } from './modelfile.js';
 import type { Snapshot } from '../infer/network.js';
@@ -41,15 +41,6 @@ export interface Recovery {
 /** Weights are saved at most this often while training publishes new ones. */
 export const WEIGHTS_SAVE_INTERVAL_MS = 2000;
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Runs async jobs one after another, coalescing repeated requests for the same job. */
 class Serial {
   private tail: Promise<void> = Promise.resolve();
@@ -78,11 +69,13 @@ export class ModelStore {
     readonly dir: string,
     readonly log: DataLog,
     readonly recovered: Recovered,
-  ) {}
+  ) {
+    log.onError = (err) => this.onError(new Error(`dataset log: ${err.message}`));
+  }
 
   static async open(dir: string, durability: Durability): Promise<ModelStore> {
     await mkdir(join(dir, 'model'), { recursive: true });
-    const { log, recovered } = await DataLog.open(join(dir, 'dataset.log'), durability);
+    const { log, recovered } = await DataLog.open(dir, durability);
     return new ModelStore(dir, log, recovered);
   }
 
@@ -159,22 +152,14 @@ export class ModelStore {
     if (this.lastError) fail('EIO', `save: ${this.lastError}`);
   }
 
-  /** Append a batch to the dataset log; settles once it is on disk under durability=strict. */
-  appendSamples(rows: RowBlocks, width: number): Promise<void> {
-    return this.log.append(rows, width);
+  /** Append a batch to the dataset log (`buffer`: what the buffer holds with it); settles once it is on disk under durability=strict. */
+  appendSamples(rows: RowBlocks, width: number, buffer: BufferExtent): Promise<void> {
+    return this.log.append(rows, width, buffer);
   }
 
-  /**
-   * Whether the log has grown past a few buffers' worth, so that it should be rewritten as what the
-   * buffer holds (`compact`).
-   */
-  logOutgrew(bufferBytes: number): boolean {
-    return this.log.bytes > Math.max(4 << 20, 3 * bufferBytes);
-  }
-
-  /** Rewrite the dataset log to hold exactly these rows (after a clear, a width change, or growth). */
-  compact(rows: RowBlocks, width: number): Promise<void> {
-    return this.log.rewrite(rows, width);
+  /** The buffer was emptied: the dataset log keeps nothing stored before (a reset, discard_dataset, a new row width). */
+  resetLog(): Promise<void> {
+    return this.log.reset();
   }
 
   set durability(durability: Durability) {
