@@ -68,6 +68,26 @@ t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => 
   t.equal(buffered % 50, 0, 'no batch came back in part');
 });
 
+t.test('reset, then kill -9: no sample comes back and no reset mark is left', async (t) => {
+  const state = await testDir(t, 'mlproxy-state-');
+  const dir = await testDir(t, 'mlproxy-test-');
+  let s = await startServer({ args: ['--state-dir', state], dir });
+  t.teardown(() => s.stop());
+  await s.sh(`mkdir models/r && printf 'inputs=2\\noutputs=1\\n' > models/r/config && echo commit > models/r/control`);
+  for (let i = 0; i < 5; i++) await io('write', `${s.mnt}/models/r/dataset`, samples(1000, 1000 * i));
+  t.equal(await io('write', `${s.mnt}/models/r/control`, 'reset'), 'ok', 'reset');
+  s.proc.kill('SIGKILL');
+  await new Promise((r) => s.proc.once('exit', r));
+  s = await startServer({ args: ['--state-dir', state], dir });
+  t.equal(parseStats((await s.sh('cat models/r/stats')).stdout).samples_buffered, '0', 'no sample came back');
+  const files = await readdir(join(state, 'models', 'r'));
+  t.same(
+    files.filter((n) => /^dataset\./.test(n)),
+    [files.find((n) => /^dataset\.\d{10}\.log$/.test(n))],
+    'one empty segment, no reset mark left',
+  );
+});
+
 t.test('a torn log tail is cut, never misread', async (t) => {
   const state = await testDir(t, 'mlproxy-state-');
   let s = await startServer({ args: ['--state-dir', state] });

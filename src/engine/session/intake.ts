@@ -124,12 +124,17 @@ export class Intake {
     return true;
   }
 
-  /** reset and discard_dataset: empty the buffer (and the log). */
-  clear(why: string): void {
+  /**
+   * reset and discard_dataset: empty the buffer, and the log. With durability=strict the promise settles once the
+   * log is empty on disk (as a batch's close waits for its record), and fails with EIO if it could not be emptied.
+   */
+  clear(why: string): void | Promise<void> {
     const n = this.ring.size;
     this.ring.clear();
-    this.resetLog();
+    const emptied = this.resetLog();
     this.ctx.report.record('buffer_cleared', `by=${why} samples=${n}`);
+    if (!emptied || this.ctx.config().durability !== 'strict') return;
+    return emptied.catch((err: Error) => fail('EIO', `${why}: the buffer is empty, but the dataset log could not be emptied on disk: ${err.message}`));
   }
 
   /** A committed config: a new row width starts an empty buffer; a new capacity keeps the newest rows. Returns whether the width changed. */
@@ -137,7 +142,8 @@ export class Intake {
     if (next.inputs !== before.inputs || next.outputs !== before.outputs) {
       this.counts.samples_dropped += this.ring.size;
       this.replaceRing(bufferFor(next));
-      this.resetLog();
+      // A commit is acknowledged before the disk has it, as its meta.json is; a failure is recorded by resetLog.
+      void this.resetLog();
       return true;
     }
     if (next.buffer_capacity !== before.buffer_capacity) this.counts.samples_dropped += this.ring.resize(next.buffer_capacity);
@@ -167,8 +173,10 @@ export class Intake {
     this.ring = next;
   }
 
-  /** The buffer is empty: so is the dataset log from now on. */
-  private resetLog(): void {
-    void this.ctx.store?.resetLog().catch((err: Error) => this.ctx.report.record('store_error', `dataset log reset: ${err.message}`));
+  /** The buffer is empty: so is the dataset log from now on. Settles once it is on disk; a failure is recorded here. */
+  private resetLog(): Promise<void> | undefined {
+    const emptied = this.ctx.store?.resetLog();
+    emptied?.catch((err: Error) => this.ctx.report.record('store_error', `dataset log reset: ${err.message}`));
+    return emptied;
   }
 }

@@ -223,16 +223,16 @@ export class Session {
       case 'prepare_dataset':
         this._state = 'running';
         return;
-      case 'discard_dataset':
-        this.intake.clear('discard_dataset');
+      case 'discard_dataset': {
+        const emptied = this.intake.clear('discard_dataset');
         this._state = 'started';
-        return;
+        return emptied;
+      }
       case 'commit':
         this.commit();
         return;
       case 'reset':
-        this.intake.clear('reset');
-        return;
+        return this.intake.clear('reset');
       case 'save':
         return this.save();
       case 'load':
