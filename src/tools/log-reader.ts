@@ -1,4 +1,4 @@
-// Owns the `log` input format of `mlproxy replay`: a server's dataset.log (checksummed binary records
+// Owns the `log` input format of `mlproxy replay`: a server's dataset log (checksummed binary records
 // of float rows, src/engine/store/datalog.ts) read as a stream and turned into dataset text lines in the
 // model's units; a torn last record is skipped with a warning, as the server does on recovery.
 import { decodeRecords } from '../engine/store/datalog.js';
@@ -69,7 +69,8 @@ function floatToModelUnits(value: number, scale: number, at: string): string {
 }
 
 /**
- * The server's dataset log (`dataset.log` in a model's --state-dir directory): length-prefixed,
+ * The server's dataset log (the `dataset.*.log` segments in a model's --state-dir directory, each a log and
+ * together, in name order, one; or the `dataset.log` of a server before segments): length-prefixed,
  * checksummed records of real-unit float32 rows. A torn or corrupt last record, what a crash leaves,
  * is skipped with a warning, as the server does when it recovers; a bad record with more after it stops.
  */
