@@ -1,5 +1,6 @@
-// --state-dir: models survive clean restarts and kill -9 with nothing acknowledged lost; a torn log
-// tail is cut; divergence rolls back; LayersModels import (refused when shapes differ) and export.
+// --state-dir: models survive clean restarts and kill -9 with nothing acknowledged lost, also while the dataset log
+// starts and deletes segments; reset leaves nothing behind; a torn log tail is cut; divergence rolls back;
+// LayersModels import (refused when shapes differ) and export.
 import t from 'tap';
 import { mkdir, readdir, readFile, stat, writeFile, appendFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
@@ -8,6 +9,25 @@ import { startServer, io, parseStats, waitFor, ROOT, testDir } from '../helpers/
 
 const samples = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => `${(from + i) % 97} ${(from + i) % 13} ${2 * ((from + i) % 97) - ((from + i) % 13)}`).join('\n') + '\n';
+
+/**
+ * A writer in its own process: batch i holds `rows` rows numbered i * rows … in their first value; it appends i to
+ * `acks` only after the batch's close() returned 0, and exits once the mount is gone.
+ */
+function ackingWriter(dataset: string, acks: string, rows: number) {
+  return spawn(process.execPath, [
+    '-e',
+    `
+    const fs = require('fs');
+    for (let i = 0; ; i++) {
+      let rows = '';
+      for (let j = 0; j < ${rows}; j++) rows += (i * ${rows} + j) + ' 1 2\\n';
+      try { const fd = fs.openSync('${dataset}', 'w'); fs.writeSync(fd, rows); fs.closeSync(fd); }
+      catch (e) { process.exit(0); }
+      fs.appendFileSync('${acks}', i + '\\n');
+    }`,
+  ]);
+}
 
 t.test('a clean restart brings every model back', async (t) => {
   const state = await testDir(t, 'mlproxy-state-');
@@ -44,19 +64,8 @@ t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => 
   let s = await startServer({ args: ['--state-dir', state], dir });
   t.teardown(() => s.stop());
   await s.sh(`mkdir models/k && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=1000000\\n' > models/k/config && echo commit > models/k/control`);
-  // A writer in its own process acknowledges each batch in a file only after close() returned 0.
   const acks = join(s.dir, 'acks');
-  const writer = spawn(process.execPath, [
-    '-e',
-    `
-    const fs = require('fs');
-    for (let i = 0; ; i++) {
-      const rows = Array.from({ length: 50 }, (_, j) => (i * 50 + j) + ' 1 2').join('\\n') + '\\n';
-      try { const fd = fs.openSync('${s.mnt}/models/k/dataset', 'w'); fs.writeSync(fd, rows); fs.closeSync(fd); }
-      catch (e) { process.exit(0); }
-      fs.appendFileSync('${acks}', '50\\n');
-    }`,
-  ]);
+  const writer = ackingWriter(`${s.mnt}/models/k/dataset`, acks, 50);
   await waitFor(async () => (await readFile(acks, 'utf8').catch(() => '')).split('\n').length > 40, 30000, 'acknowledged batches');
   s.proc.kill('SIGKILL');
   await new Promise((r) => writer.once('exit', r));
@@ -66,6 +75,39 @@ t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => 
   t.ok(buffered >= acked, `${buffered} samples back, ${acked} were acknowledged`);
   t.ok(buffered <= acked + 50, 'at most the one unacknowledged batch in flight came back too');
   t.equal(buffered % 50, 0, 'no batch came back in part');
+});
+
+t.test('kill -9 while the log starts segments and deletes old ones: the buffer comes back whole and newest', async (t) => {
+  const state = await testDir(t, 'mlproxy-state-');
+  const dir = await testDir(t, 'mlproxy-test-');
+  let s = await startServer({ args: ['--state-dir', state], dir });
+  t.teardown(() => s.stop());
+  // A buffer of 20,000 rows (240 KB): a 4 MiB segment holds about 17 buffers, so the log starts segments and
+  // deletes the oldest while the writer runs. Rows are numbered in their first value.
+  await s.sh(`mkdir models/g && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=20000\\n' > models/g/config && echo commit > models/g/control`);
+  const acks = join(s.dir, 'acks');
+  const writer = ackingWriter(`${s.mnt}/models/g/dataset`, acks, 5000);
+  const model = join(state, 'models', 'g');
+  const segments = async () => (await readdir(model)).filter((n) => /^dataset\.\d{10}\.log$/.test(n)).sort();
+  // Until the third segment has started: the first has been deleted by then.
+  await waitFor(async () => (await segments()).some((n) => Number(n.slice(8, 18)) >= 3), 60000, 'a third segment');
+  s.proc.kill('SIGKILL');
+  await new Promise((r) => writer.once('exit', r));
+  const lastAcked = Number((await readFile(acks, 'utf8')).trim().split('\n').at(-1));
+  t.notOk((await segments()).includes('dataset.0000000001.log'), 'the first segment had been deleted');
+  s = await startServer({ args: ['--state-dir', state], dir });
+  t.equal(parseStats((await s.sh('cat models/g/stats')).stdout).samples_buffered, '20000', 'a full buffer came back');
+  const numbers = (await s.sh('cat models/g/dataset')).stdout
+    .trim()
+    .split('\n')
+    .map((l) => Number(l.split(' ')[0]));
+  t.ok(
+    numbers.every((v, i) => i === 0 || v === numbers[i - 1] + 1),
+    'consecutive rows',
+  );
+  const newest = numbers[numbers.length - 1];
+  t.ok(newest >= lastAcked * 5000 + 4999, `the newest acknowledged row is there (${newest}; batch ${lastAcked} was acknowledged)`);
+  t.ok(newest <= (lastAcked + 1) * 5000 + 4999, 'and at most the one batch in flight after it');
 });
 
 t.test('reset, then kill -9: no sample comes back and no reset mark is left', async (t) => {
