@@ -48,6 +48,7 @@ export class Session {
     readonly importDir?: string,
   ) {
     this.report = new Reporter(name, bus);
+    if (store) store.onTrouble = (message) => this.report.record('store_error', message);
     this.intake = new Intake({
       name,
       bus,

@@ -64,6 +64,8 @@ export class ModelStore {
   private weightsTimer: NodeJS.Timeout | undefined;
   private latestSnapshot: Snapshot | undefined;
   lastError = '';
+  /** Told of every failure of the work the store does in the background (meta, weights, the log's segments). */
+  onTrouble: (message: string) => void = () => {};
 
   private constructor(
     readonly dir: string,
@@ -81,6 +83,7 @@ export class ModelStore {
 
   private onError = (err: Error) => {
     this.lastError = err.message;
+    this.onTrouble(err.message);
   };
 
   /** Queue a write of meta.json; `meta` is read when the write runs, so coalesced requests save the newest. */
