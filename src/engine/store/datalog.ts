@@ -5,7 +5,7 @@ import { open, readdir, readFile, rename, unlink, type FileHandle } from 'node:f
 import { join } from 'node:path';
 import { syncDir } from './atomic-file.js';
 import { crc32 } from 'node:zlib';
-import { valueCount, type RowBlocks } from '../data/row-blocks.js';
+import { flatten, valueCount, type RowBlocks } from '../data/row-blocks.js';
 import { giveRecordMemory, takeRecordMemory } from './record-pool.js';
 
 /** Record: u32 magic, u32 payload bytes, u32 crc32(payload); payload: u32 width, f32 values. */
@@ -103,26 +103,27 @@ export function decodeRecords(data: Buffer): { batches: { width: number; rows: F
   return { batches, validBytes: at };
 }
 
-/** Segment files, in the model's directory: `dataset.0000000001.log`, …; in number order they make one log. */
+/** A numbered file of the log in the model's directory: `dataset.0000000001.log`, … */
+const numberedFile = (seq: number, kind: 'log' | 'reset') => `dataset.${String(seq).padStart(10, '0')}.${kind}`;
+/** Segment files: in number order they make one log. */
 const SEGMENT_FILE = /^dataset\.(\d{10})\.log$/;
-const segmentFile = (seq: number) => `dataset.${String(seq).padStart(10, '0')}.log`;
+const segmentFile = (seq: number) => numberedFile(seq, 'log');
 /**
  * An empty file, left while a reset deletes the segments before its number: a crash in between still reads as the
  * reset. Empty so that a full disk can still take it (a reset is how a full log's space is freed).
  */
 const RESET_MARK = /^dataset\.(\d{10})\.reset$/;
-const resetMark = (seq: number) => `dataset.${String(seq).padStart(10, '0')}.reset`;
+const resetMark = (seq: number) => numberedFile(seq, 'reset');
 /** The one-file log of servers before segments: taken over as the first segment. */
 const LEGACY_FILE = 'dataset.log';
 /** A segment is closed and a new one started once it holds this much, or a buffer's worth if that is more. */
 export const SEGMENT_MIN_BYTES = 4 << 20;
 
-/** One file of the log: rows `firstRow` … `firstRow + rows - 1` of those stored since the last reset. */
+/** One file of the log: its bytes and rows on disk. */
 interface Segment {
   seq: number;
   path: string;
   bytes: number;
-  firstRow: number;
   rows: number;
 }
 
@@ -144,7 +145,10 @@ export class DataLog {
   private chain: Promise<void> = Promise.resolve();
   private flushQueued = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Rows stored since the last reset, queued ones included, and what the buffer held at the last append. */
+  /**
+   * Rows stored since the last reset, queued ones included (none: a reset has nothing to forget), and what the buffer
+   * held at the last append.
+   */
   private rowsStored = 0;
   private held: BufferExtent;
   /** Told when starting a segment or deleting one failed (the log goes on in the segments it has). */
@@ -170,7 +174,7 @@ export class DataLog {
     if (names.includes(LEGACY_FILE) && !names.some((n) => SEGMENT_FILE.test(n))) {
       await rename(join(dir, LEGACY_FILE), join(dir, segmentFile(1)));
       await syncDir(dir);
-      names = await readdir(dir);
+      names = [...names.filter((n) => n !== LEGACY_FILE), segmentFile(1)];
     }
     const numbered = (pattern: RegExp) =>
       names
@@ -206,31 +210,19 @@ export class DataLog {
         cutBytes += data.length - decoded.validBytes;
       }
       const rows = decoded.batches.reduce((n, b) => n + b.rows.length / b.width, 0);
-      segments.push({ seq, path, bytes: decoded.validBytes, firstRow: 0, rows });
+      segments.push({ seq, path, bytes: decoded.validBytes, rows });
       batches.push(...decoded.batches);
       records += decoded.batches.length;
     }
-    if (!segments.length) {
+    const empty = !segments.length;
+    if (empty) {
       const seq = (marks[marks.length - 1] ?? 0) + 1;
-      const path = join(dir, segmentFile(seq));
-      await (await open(path, 'a')).close();
-      await syncDir(dir);
-      segments.push({ seq, path, bytes: 0, firstRow: 0, rows: 0 });
-    }
-    let firstRow = 0;
-    for (const s of segments) {
-      s.firstRow = firstRow;
-      firstRow += s.rows;
+      segments.push({ seq, path: join(dir, segmentFile(seq)), bytes: 0, rows: 0 });
     }
     const width = batches.length ? batches[batches.length - 1].width : 0;
-    const same = batches.filter((b) => b.width === width);
-    const rows = new Float32Array(same.reduce((n, b) => n + b.rows.length, 0));
-    let at = 0;
-    for (const b of same) {
-      rows.set(b.rows, at);
-      at += b.rows.length;
-    }
-    const fh = await open(segments[segments.length - 1].path, 'a+');
+    const rows = flatten(batches.filter((b) => b.width === width).map((b) => b.rows));
+    const fh = await open(segments[segments.length - 1].path, 'a+'); // creates the first segment of an empty log
+    if (empty) await syncDir(dir);
     const log = new DataLog(dir, segments, fh, durability);
     return { log, recovered: { rows, width, records, cutBytes } };
   }
@@ -327,11 +319,13 @@ export class DataLog {
     if (active.bytes >= Math.max(SEGMENT_MIN_BYTES, this.held.bytes)) {
       const seq = active.seq + 1;
       const path = await this.startSegment(seq);
-      this.segments.push({ seq, path, bytes: 0, firstRow: active.firstRow + active.rows, rows: 0 });
+      this.segments.push({ seq, path, bytes: 0, rows: 0 });
     }
-    const firstHeld = this.rowsStored - this.held.rows;
-    while (this.segments.length > 1 && this.segments[0].firstRow + this.segments[0].rows <= firstHeld) {
+    // Rows newer than the oldest segment's: in the segments after it, and queued.
+    let newer = this.pending.reduce((n, p) => n + p.rows, 0) + this.segments.slice(1).reduce((n, s) => n + s.rows, 0);
+    while (this.segments.length > 1 && newer >= this.held.rows) {
       const gone = this.segments.shift() as Segment;
+      newer -= this.segments[0].rows;
       // A crash before the unlink reaches the disk leaves rows the buffer had dropped: recovery keeps the newest.
       await unlink(gone.path);
     }
@@ -360,7 +354,7 @@ export class DataLog {
           await (await open(mark, 'w')).close();
           const path = await this.startSegment(seq);
           const before = this.segments;
-          this.segments = [{ seq, path, bytes: 0, firstRow: 0, rows: 0 }];
+          this.segments = [{ seq, path, bytes: 0, rows: 0 }];
           switched = true;
           for (const gone of before) await unlink(gone.path);
           await syncDir(this.dir);
