@@ -8,7 +8,7 @@
 //     --write-doc  also replace this benchmark's section of docs/performance.md and write its SVG plot
 // Needs root (mounts), gcc and libfuse-dev (pkg-config fuse), and npm run build.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ROOT,
@@ -245,7 +245,6 @@ run(async () => {
     });
   } finally {
     for (const s of Object.values(servers)) await s.stop();
-    rmSync(work, { recursive: true, force: true });
   }
 });
 

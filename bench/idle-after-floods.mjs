@@ -4,7 +4,7 @@
 // Before every flood and after the last: 3,000 transactions on a held fd, nothing else running (p50, p99).
 //   node bench/idle-after-floods.mjs [--floods N] [--seconds S] [--svg FILE]
 // Servers on CPU 0, the client on CPU 1. Run under `flock /work/heavy.lock` on the shared machine.
-import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { lineChart } from './svg.mjs';
@@ -82,7 +82,6 @@ try {
   }
 } finally {
   for (const t of servers) await t.s.stop();
-  rmSync(work, { recursive: true, force: true });
 }
 
 const rows = servers[0].idle.map((_, i) => [

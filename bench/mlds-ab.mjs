@@ -27,7 +27,7 @@
 // Prints per round each server's figure (txn: p50, the median of the batches' p50s, and likewise p99), then each
 // build's median and range and its per-round ratio to the first build and to the bare server. Run under `flock /work/heavy.lock` on the shared machine.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, rmSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -223,5 +223,4 @@ try {
   }
 } finally {
   for (const t of targets) await t.server.stop();
-  rmSync(work, { recursive: true, force: true });
 }
