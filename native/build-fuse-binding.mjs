@@ -21,7 +21,9 @@
 // of ours over libfuse's /dev/fuse descriptor that adds it, when fuse_native_parallel_direct_writes(true) was called
 // before the mount (src/fs/mount.ts says when that helps; docs/performance.md, seventeenth pass, measures it).
 // The count: JavaScript decoding a big dataset write in pieces goes on to the next piece only while no other request
-// waits for its thread (src/fs/bulk-queue.ts; eighteenth pass). Big writes themselves are left out of the count.
+// waits for its thread (src/fs/bulk-queue.ts; eighteenth pass). Big writes themselves are left out of the count. A
+// worker's first request (no spare locals) waits for the thread twice, for its locals and then as a request: both
+// count (the first regardless of what the request is, which is not known yet).
 //
 // Needs g++, make and python3 with Node's headers (node-gyp; npm's nodedir), which mount-scripts/setup.sh installs.
 import { createHash } from 'node:crypto';
@@ -278,6 +280,18 @@ NAPI_METHOD(fuse_native_requests_waiting) {
   return out;
 }
 `,
+  },
+  {
+    why: "a new worker's first request waits for the JavaScript thread to make the worker's locals: that counts too",
+    after: '    return spare;\n  }\n',
+    insert:
+      '\n  // mlproxy: counted before the lock, so that every new worker waiting for its locals counts.\n' +
+      '  __atomic_add_fetch(&requests_waiting, 1, __ATOMIC_RELAXED);\n',
+  },
+  {
+    why: 'until the locals are made (the request itself is counted again as it is handed over, microseconds later)',
+    after: '  uv_async_send(&(ft->async));\n  uv_sem_wait(&(ft->sem));\n',
+    insert: '  __atomic_sub_fetch(&requests_waiting, 1, __ATOMIC_RELAXED);\n',
   },
   {
     why: 'a request counts as waiting from its hand-over to the JavaScript thread',

@@ -69,7 +69,8 @@ export function parallelOpensAnswered(): number {
 
 /**
  * A reader of how many requests the binding has handed to the JavaScript thread that it has not taken yet, writes of
- * at least `bulkWriteBytes` (bulk data) left out; undefined on the prebuilt binding, which does not count them.
+ * at least `bulkWriteBytes` (bulk data) left out, and of new workers waiting for it to make their locals (whatever
+ * their request); undefined on the prebuilt binding, which does not count them.
  */
 export function waitingRequests(bulkWriteBytes: number): (() => number) | undefined {
   const count = loaded().fuse_native_requests_waiting;
