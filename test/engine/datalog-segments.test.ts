@@ -1,6 +1,7 @@
 // The dataset log in segment files: a full segment starts the next, a segment whose rows have all left the buffer is
 // deleted whole (nothing is copied to shrink the log), a reset survives a crash before the old segments are gone,
-// a torn tail is cut, and a one-file log of an earlier server is taken over.
+// a torn tail is cut, and a one-file log of an earlier server is taken over (as the first segment, or as the newest
+// beside segments).
 import t from 'tap';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,4 +131,25 @@ t.test('a torn tail is cut off its segment; the one-file log of an earlier serve
   const again = await DataLog.open(f.dir, 'strict');
   t.same([...again.recovered.rows], [...first, ...second, ...third], 'appends follow the taken-over rows');
   await again.log.close();
+});
+
+t.test('a one-file log beside segments (an earlier server ran between two of these) becomes the newest segment', async (t) => {
+  const f = fixture(t);
+  const { log } = await DataLog.open(f.dir, 'strict');
+  const ours = f.batch(10);
+  await log.append([ours], WIDTH, { rows: 10, bytes: 1 << 20 });
+  await log.close();
+  // The earlier server started from nothing (it does not read segments) and wrote its own log.
+  const theirs = f.batch(7);
+  writeFileSync(join(f.dir, 'dataset.log'), encodeRecord([theirs], WIDTH));
+  const { log: again, recovered } = await DataLog.open(f.dir, 'strict');
+  t.same(f.segments(), ['dataset.0000000001.log', 'dataset.0000000002.log'], 'dataset.log became the second segment');
+  t.notOk(readdirSync(f.dir).includes('dataset.log'), 'and is gone by its old name');
+  t.same([...recovered.rows], [...ours, ...theirs], "every acknowledged row back, the earlier server's last");
+  const next = f.batch(2);
+  await again.append([next], WIDTH, { rows: 19, bytes: 1 << 20 });
+  await again.close();
+  const third = await DataLog.open(f.dir, 'strict');
+  t.same([...third.recovered.rows], [...ours, ...theirs, ...next], 'appends go after them');
+  await third.log.close();
 });

@@ -167,15 +167,11 @@ export class DataLog {
 
   /**
    * Open (creating) the log in `dir`: finish a reset a crash interrupted, read every segment in order and cut a torn
-   * tail off a segment. A one-file log of an earlier server becomes the first segment.
+   * tail off a segment. A one-file log of an earlier server becomes the first segment, or the last when segments are
+   * there too (this server, then an earlier one, then this one again).
    */
   static async open(dir: string, durability: Durability): Promise<{ log: DataLog; recovered: Recovered }> {
-    let names = await readdir(dir);
-    if (names.includes(LEGACY_FILE) && !names.some((n) => SEGMENT_FILE.test(n))) {
-      await rename(join(dir, LEGACY_FILE), join(dir, segmentFile(1)));
-      await syncDir(dir);
-      names = [...names.filter((n) => n !== LEGACY_FILE), segmentFile(1)];
-    }
+    const names = await readdir(dir);
     const numbered = (pattern: RegExp) =>
       names
         .map((n) => pattern.exec(n))
@@ -190,6 +186,14 @@ export class DataLog {
       await syncDir(dir);
       for (const mark of marks) await unlink(join(dir, resetMark(mark)));
       seqs = seqs.filter((q) => q >= resetAt);
+    }
+    if (names.includes(LEGACY_FILE)) {
+      // Alone, it is the log of a server from before segments. Beside segments, such a server ran after this one
+      // (it neither reads nor removes them), so its records are the newest: they become the last segment.
+      const seq = Math.max(0, ...seqs, ...marks) + 1;
+      await rename(join(dir, LEGACY_FILE), join(dir, segmentFile(seq)));
+      await syncDir(dir);
+      seqs = [...seqs, seq];
     }
     const segments: Segment[] = [];
     const batches: { width: number; rows: Float32Array }[] = [];
