@@ -153,3 +153,23 @@ t.test('a one-file log beside segments (an earlier server ran between two of the
   t.same([...third.recovered.rows], [...ours, ...theirs, ...next], 'appends go after them');
   await third.log.close();
 });
+
+t.test('a one-file log beside an interrupted reset survives the reset being finished', async (t) => {
+  const f = fixture(t);
+  // As a crash leaves a reset to 3 (the mark, the new segment, the old ones not yet deleted), then an earlier
+  // server's own log.
+  writeFileSync(join(f.dir, 'dataset.0000000001.log'), encodeRecord([f.batch(4)], WIDTH));
+  writeFileSync(join(f.dir, 'dataset.0000000002.log'), encodeRecord([f.batch(4)], WIDTH));
+  writeFileSync(join(f.dir, 'dataset.0000000003.reset'), '');
+  writeFileSync(join(f.dir, 'dataset.0000000003.log'), '');
+  const theirs = f.batch(6);
+  writeFileSync(join(f.dir, 'dataset.log'), encodeRecord([theirs], WIDTH));
+  const { log, recovered } = await DataLog.open(f.dir, 'strict');
+  t.same(f.segments(), ['dataset.0000000003.log', 'dataset.0000000004.log'], 'the reset finished; dataset.log after it');
+  t.same([...recovered.rows], [...theirs], 'only the rows after the reset');
+  t.notOk(
+    readdirSync(f.dir).some((n) => n.endsWith('.reset')),
+    'no mark left',
+  );
+  await log.close();
+});
