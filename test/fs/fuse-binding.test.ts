@@ -3,7 +3,7 @@
 // leaving a new handle on the event loop; and opens can be answered so that the kernel runs direct writes to one
 // file side by side; and it counts the requests waiting for the JavaScript thread. Real mounts in this process,
 // clients from a shell.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -172,44 +172,67 @@ function readAllAtOnce(n: number): string {
 const AT_ONCE = 6;
 const WARM_UP_READS = 16;
 
-t.test("a new worker's first request counts as waiting while the JavaScript thread makes its locals", async (t) => {
+/**
+ * `ops` mounted in a fresh directory, which teardown unmounts and removes, and the binding's count of the requests
+ * waiting for this thread; undefined, after a failure, on the prebuilt binding, which does not count them.
+ */
+async function countingMount(t: Test, ops: object): Promise<{ count: () => number; dir: string; mnt: string } | undefined> {
   const count = waitingRequests(BULK_WRITE_MIN_BYTES);
-  if (!count) return t.fail('the prebuilt binding is loaded: run node native/build-fuse-binding.mjs');
+  if (!count) return void t.fail('the prebuilt binding is loaded: run node native/build-fuse-binding.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'mlproxy-waiting-'));
   const mnt = join(dir, 'mnt');
   mkdirSync(mnt);
+  const mounted = await mount(mnt, ops, { fuseNiceBoost: 0, parallelDirectWrites: false });
+  t.teardown(() => unmountAndRemove(mounted, mnt).then(() => rmSync(dir, { recursive: true, force: true })));
+  return { count, dir, mnt };
+}
+
+/**
+ * Clients from a shell: `setUp`, then, once this thread says go, `held`. Resolves once `setUp` is done, with `go` and
+ * the clients' end.
+ */
+async function heldClients(dir: string, setUp: string, held: string): Promise<{ go: () => void; done: Promise<string> }> {
+  const goFile = join(dir, 'go');
+  const done = shell(`${setUp}: > "${dir}/ready"; while [ ! -e "${goFile}" ]; do sleep 0.01; done; ${held}`, 'clients');
+  while (!existsSync(join(dir, 'ready'))) await new Promise((r) => setTimeout(r, 10));
+  return { go: () => writeFileSync(goFile, ''), done };
+}
+
+/**
+ * The kernel sends a closed file's RELEASE without waiting for it, so one may be handed over just as the clients
+ * exit: let this thread take what is there before looking.
+ */
+async function noneWaitsOnceTaken(t: Test, count: () => number): Promise<void> {
+  for (let i = 0; i < 100 && count() !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(count(), 0, 'none waits once they were taken');
+}
+
+t.test("a new worker's first request counts as waiting while the JavaScript thread makes its locals", async (t) => {
   let reads = 0;
   const ops = {
     ...oneFileOps('f', 0o100444, 0),
     read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) => (reads++, cb(0)),
   };
   const madeBefore = threadLocalCounts()?.made ?? 0;
-  const mounted = await mount(mnt, ops, { fuseNiceBoost: 0, parallelDirectWrites: false });
-  t.teardown(() => unmountAndRemove(mounted, mnt).then(() => rmSync(dir, { recursive: true, force: true })));
+  const mounted = await countingMount(t, ops);
+  if (!mounted) return;
+  const { count, dir, mnt } = mounted;
   // A fresh mount has a worker or two with locals (the ones that took its first requests); six reads at once while
   // this thread is busy need more, and those wait for it twice: first for their locals, then as reads.
-  const go = join(dir, 'go');
-  const clients = shell(`${openFds(`${mnt}/f`, AT_ONCE)}: > "${dir}/ready"; while [ ! -e "${go}" ]; do sleep 0.01; done; ${readAllAtOnce(AT_ONCE)}`, 'clients');
-  while (!existsSync(join(dir, 'ready'))) await new Promise((r) => setTimeout(r, 10));
+  const clients = await heldClients(dir, openFds(`${mnt}/f`, AT_ONCE), readAllAtOnce(AT_ONCE));
   const madeOpen = (threadLocalCounts()?.made ?? 0) - madeBefore;
-  writeFileSync(go, '');
+  clients.go();
   for (let i = 0; i < 200 && count() < AT_ONCE; i++) blockThread(25);
   const waited = count();
-  await clients;
+  await clients.done;
   t.ok(madeOpen < AT_ONCE, `fewer workers had locals than reads came at once (${madeOpen})`);
   t.equal(waited, AT_ONCE, 'every read counted as waiting, those on new workers too');
   t.equal(reads, AT_ONCE, 'and each was answered once the thread was free');
   t.ok((threadLocalCounts()?.made ?? 0) - madeBefore > madeOpen, 'new workers made their locals meanwhile');
-  for (let i = 0; i < 100 && count() !== 0; i++) await new Promise((r) => setTimeout(r, 10));
-  t.equal(count(), 0, 'none waits once they were taken');
+  await noneWaitsOnceTaken(t, count);
 });
 
 t.test('the binding counts requests waiting for the JavaScript thread, big writes left out', async (t) => {
-  const count = waitingRequests(BULK_WRITE_MIN_BYTES);
-  if (!count) return t.fail('the prebuilt binding is loaded: run node native/build-fuse-binding.mjs');
-  const dir = mkdtempSync(join(tmpdir(), 'mlproxy-waiting-'));
-  const mnt = join(dir, 'mnt');
-  mkdirSync(mnt);
   const arrived: string[] = [];
   let warmingUp = true;
   let readsAtOnce = 0;
@@ -227,35 +250,30 @@ t.test('the binding counts requests waiting for the JavaScript thread, big write
     },
     write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) => (arrived.push(`write ${len}`), cb(len)),
   };
-  const mounted = await mount(mnt, ops, { fuseNiceBoost: 0, parallelDirectWrites: false });
-  t.teardown(() => unmountAndRemove(mounted, mnt).then(() => rmSync(dir, { recursive: true, force: true })));
+  const mounted = await countingMount(t, ops);
+  if (!mounted) return;
+  const { count, dir, mnt } = mounted;
   t.equal(count(), 0, 'none waits while the thread is free');
   // A new worker's first request counts while it waits for its locals, whatever the request (the test above), and
   // libfuse has always started one worker more than it needed. So first sixteen reads at once: libfuse then ends the
   // workers idle beyond ten, and the mount keeps their locals for any new worker. Then, with the thread kept busy, a
   // 64 KiB write, and a read 0.3 s after it.
-  const go = join(dir, 'go');
-  const clients = shell(
-    `for i in $(seq ${WARM_UP_READS}); do dd if="${mnt}/f" bs=4096 count=1 status=none of=/dev/null & done; wait; ` +
-      `exec 3<"${mnt}/f" 4<>"${mnt}/f"; : > "${dir}/ready"; while [ ! -e "${go}" ]; do sleep 0.01; done; ` +
-      `head -c 65536 /dev/zero | dd bs=65536 count=1 iflag=fullblock status=none >&4 & sleep 0.3; dd bs=4096 count=1 status=none <&3 >/dev/null; wait`,
-    'clients',
+  const clients = await heldClients(
+    dir,
+    `for i in $(seq ${WARM_UP_READS}); do dd if="${mnt}/f" bs=4096 count=1 status=none of=/dev/null & done; wait; ` + `exec 3<"${mnt}/f" 4<>"${mnt}/f"; `,
+    `head -c 65536 /dev/zero | dd bs=65536 count=1 iflag=fullblock status=none >&4 & sleep 0.3; dd bs=4096 count=1 status=none <&3 >/dev/null; wait`,
   );
-  while (!existsSync(join(dir, 'ready'))) await new Promise((r) => setTimeout(r, 10));
   warmingUp = false;
-  writeFileSync(go, '');
+  clients.go();
   for (let i = 0; i < 200 && count() === 0; i++) blockThread(25);
   // Had the write been counted, the loop would have ended at it, and the read comes within this time.
   blockThread(600);
   const waited = count();
-  await clients;
+  await clients.done;
   t.ok(mostReadsAtOnce >= 12, `the warm-up's reads overlapped (${mostReadsAtOnce} at once), so the mount has spare locals`);
   t.equal(waited, 1, 'the read waited and was counted; the big write, handed over 0.3 s before it, was not');
   t.same(arrived.sort(), ['read', 'write 65536'], 'both reached the handlers once the thread was free');
-  // The kernel sends a closed file's RELEASE without waiting for it, so one may be handed over just as the clients
-  // exit: let this thread take what is there before looking.
-  for (let i = 0; i < 100 && count() !== 0; i++) await new Promise((r) => setTimeout(r, 10));
-  t.equal(count(), 0, 'none waits once they were taken');
+  await noneWaitsOnceTaken(t, count);
 });
 
 t.test('a server says in its serving line which binding it runs on, and which text scan', async (t) => {
