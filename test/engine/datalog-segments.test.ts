@@ -24,6 +24,12 @@ function fixture(t: { teardown(fn: () => void): void }) {
       readdirSync(dir)
         .filter((n) => /^dataset\.\d{10}\.log$/.test(n))
         .sort(),
+    /** What a server starting now would recover (the log opened and closed again). */
+    recover: async () => {
+      const { log, recovered } = await DataLog.open(dir, 'strict');
+      await log.close();
+      return recovered;
+    },
   };
 }
 
@@ -51,7 +57,7 @@ t.test('full segments start new ones; segments the buffer no longer holds are de
   t.ok(onDisk < 2 * SEGMENT_MIN_BYTES + recordBytes(capacity), `the log stays small (${onDisk} bytes for 1.2 M rows stored)`);
   await log.close();
 
-  const { recovered } = await DataLog.open(f.dir, 'strict');
+  const recovered = await f.recover();
   const rows = recovered.rows.length / WIDTH;
   t.ok(rows >= capacity && rows <= capacity + perSegment, `every row the buffer held came back (${rows}; it held ${capacity})`);
   const expected = all.flatMap((b) => [...b]).slice(-recovered.rows.length);
@@ -128,9 +134,7 @@ t.test('a torn tail is cut off its segment; the one-file log of an earlier serve
   const third = f.batch(3);
   await log.append([third], WIDTH, { rows: 23, bytes: 1 << 20 });
   await log.close();
-  const again = await DataLog.open(f.dir, 'strict');
-  t.same([...again.recovered.rows], [...first, ...second, ...third], 'appends follow the taken-over rows');
-  await again.log.close();
+  t.same([...(await f.recover()).rows], [...first, ...second, ...third], 'appends follow the taken-over rows');
 });
 
 t.test('a one-file log beside segments (an earlier server ran between two of these) becomes the newest segment', async (t) => {
@@ -149,9 +153,7 @@ t.test('a one-file log beside segments (an earlier server ran between two of the
   const next = f.batch(2);
   await again.append([next], WIDTH, { rows: 19, bytes: 1 << 20 });
   await again.close();
-  const third = await DataLog.open(f.dir, 'strict');
-  t.same([...third.recovered.rows], [...ours, ...theirs, ...next], 'appends go after them');
-  await third.log.close();
+  t.same([...(await f.recover()).rows], [...ours, ...theirs, ...next], 'appends go after them');
 });
 
 t.test('a one-file log beside an interrupted reset survives the reset being finished', async (t) => {
