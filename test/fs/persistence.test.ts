@@ -1,7 +1,7 @@
 // --state-dir: models survive clean restarts and kill -9 with nothing acknowledged lost, also while the dataset log
 // starts and deletes segments; reset leaves nothing behind; a torn log tail is cut; divergence rolls back;
 // LayersModels import (refused when shapes differ) and export.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdir, readdir, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -57,20 +57,38 @@ t.test('a clean restart brings every model back', async (t) => {
   await t.rejects(stat(join(state, 'models', 'b')), 'rmdir removes the model from disk');
 });
 
-t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => {
+/**
+ * A server with a state dir and a model `name` of two inputs and one output (`config`: more lines of its config), to
+ * be killed with SIGKILL and started again on the same directories, which the test owns: a killed server cannot
+ * remove its own.
+ */
+async function killableServer(t: Test, name: string, config = '') {
   const state = await testDir(t, 'mlproxy-state-');
-  // The killed server cannot remove its directory and the restarted one shares it: the test owns it.
   const dir = await testDir(t, 'mlproxy-test-');
   let s = await startServer({ args: ['--state-dir', state], dir });
   t.teardown(() => s.stop());
-  await s.sh(`mkdir models/k && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=1000000\\n' > models/k/config && echo commit > models/k/control`);
-  const acks = join(s.dir, 'acks');
-  const writer = ackingWriter(`${s.mnt}/models/k/dataset`, acks, 50);
+  await s.sh(`mkdir models/${name} && printf 'inputs=2\\noutputs=1\\n${config}' > models/${name}/config && echo commit > models/${name}/control`);
+  return {
+    state,
+    /** The server started first, to be killed. */
+    first: s,
+    kill: async () => {
+      s.proc.kill('SIGKILL');
+      await new Promise((r) => s.proc.once('exit', r));
+    },
+    restart: async () => (s = await startServer({ args: ['--state-dir', state], dir })),
+  };
+}
+
+t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => {
+  const { first, kill, restart } = await killableServer(t, 'k', 'buffer_capacity=1000000\\n');
+  const acks = join(first.dir, 'acks');
+  const writer = ackingWriter(`${first.mnt}/models/k/dataset`, acks, 50);
   await waitFor(async () => (await readFile(acks, 'utf8').catch(() => '')).split('\n').length > 40, 30000, 'acknowledged batches');
-  s.proc.kill('SIGKILL');
+  await kill();
   await new Promise((r) => writer.once('exit', r));
   const acked = (await readFile(acks, 'utf8')).trim().split('\n').length * 50;
-  s = await startServer({ args: ['--state-dir', state], dir });
+  const s = await restart();
   const buffered = Number(parseStats((await s.sh('cat models/k/stats')).stdout).samples_buffered);
   t.ok(buffered >= acked, `${buffered} samples back, ${acked} were acknowledged`);
   t.ok(buffered <= acked + 50, 'at most the one unacknowledged batch in flight came back too');
@@ -78,24 +96,20 @@ t.test('kill -9 mid-ingest loses no acknowledged sample (strict)', async (t) => 
 });
 
 t.test('kill -9 while the log starts segments and deletes old ones: the buffer comes back whole and newest', async (t) => {
-  const state = await testDir(t, 'mlproxy-state-');
-  const dir = await testDir(t, 'mlproxy-test-');
-  let s = await startServer({ args: ['--state-dir', state], dir });
-  t.teardown(() => s.stop());
   // A buffer of 20,000 rows (240 KB): a 4 MiB segment holds about 17 buffers, so the log starts segments and
   // deletes the oldest while the writer runs. Rows are numbered in their first value.
-  await s.sh(`mkdir models/g && printf 'inputs=2\\noutputs=1\\nbuffer_capacity=20000\\n' > models/g/config && echo commit > models/g/control`);
-  const acks = join(s.dir, 'acks');
-  const writer = ackingWriter(`${s.mnt}/models/g/dataset`, acks, 5000);
+  const { state, first, kill, restart } = await killableServer(t, 'g', 'buffer_capacity=20000\\n');
+  const acks = join(first.dir, 'acks');
+  const writer = ackingWriter(`${first.mnt}/models/g/dataset`, acks, 5000);
   const model = join(state, 'models', 'g');
   const segments = async () => (await readdir(model)).filter((n) => /^dataset\.\d{10}\.log$/.test(n)).sort();
   // Until the third segment has started: the first has been deleted by then.
   await waitFor(async () => (await segments()).some((n) => Number(n.slice(8, 18)) >= 3), 60000, 'a third segment');
-  s.proc.kill('SIGKILL');
+  await kill();
   await new Promise((r) => writer.once('exit', r));
   const lastAcked = Number((await readFile(acks, 'utf8')).trim().split('\n').at(-1));
   t.notOk((await segments()).includes('dataset.0000000001.log'), 'the first segment had been deleted');
-  s = await startServer({ args: ['--state-dir', state], dir });
+  const s = await restart();
   t.equal(parseStats((await s.sh('cat models/g/stats')).stdout).samples_buffered, '20000', 'a full buffer came back');
   const numbers = (await s.sh('cat models/g/dataset')).stdout
     .trim()
@@ -111,16 +125,11 @@ t.test('kill -9 while the log starts segments and deletes old ones: the buffer c
 });
 
 t.test('reset, then kill -9: no sample comes back and no reset mark is left', async (t) => {
-  const state = await testDir(t, 'mlproxy-state-');
-  const dir = await testDir(t, 'mlproxy-test-');
-  let s = await startServer({ args: ['--state-dir', state], dir });
-  t.teardown(() => s.stop());
-  await s.sh(`mkdir models/r && printf 'inputs=2\\noutputs=1\\n' > models/r/config && echo commit > models/r/control`);
-  for (let i = 0; i < 5; i++) await io('write', `${s.mnt}/models/r/dataset`, samples(1000, 1000 * i));
-  t.equal(await io('write', `${s.mnt}/models/r/control`, 'reset'), 'ok', 'reset');
-  s.proc.kill('SIGKILL');
-  await new Promise((r) => s.proc.once('exit', r));
-  s = await startServer({ args: ['--state-dir', state], dir });
+  const { state, first, kill, restart } = await killableServer(t, 'r');
+  for (let i = 0; i < 5; i++) await io('write', `${first.mnt}/models/r/dataset`, samples(1000, 1000 * i));
+  t.equal(await io('write', `${first.mnt}/models/r/control`, 'reset'), 'ok', 'reset');
+  await kill();
+  const s = await restart();
   t.equal(parseStats((await s.sh('cat models/r/stats')).stdout).samples_buffered, '0', 'no sample came back');
   const files = await readdir(join(state, 'models', 'r'));
   t.same(
