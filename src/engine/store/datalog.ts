@@ -114,7 +114,7 @@ const segmentFile = (seq: number) => numberedFile(seq, 'log');
  */
 const RESET_MARK = /^dataset\.(\d{10})\.reset$/;
 const resetMark = (seq: number) => numberedFile(seq, 'reset');
-/** The one-file log of servers before segments: taken over as the first segment. */
+/** The one-file log of servers before segments: taken over as a segment (the first, or the newest; see open). */
 const LEGACY_FILE = 'dataset.log';
 /** A segment is closed and a new one started once it holds this much, or a buffer's worth if that is more. */
 export const SEGMENT_MIN_BYTES = 4 << 20;
