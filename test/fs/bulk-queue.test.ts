@@ -1,7 +1,8 @@
 // Bulk dataset writes are applied a piece per event-loop turn while someone is waiting on other requests, so work
-// already waiting (a transaction) runs between pieces; with no one waiting a write is applied at once, whole.
+// already waiting (a transaction) runs between pieces, and its answer waits until those are taken; with no one waiting a
+// write is applied at once, whole.
 import t from 'tap';
-import { BULK_PIECE_BYTES, BulkQueue, INTERACTIVE_QUIET_MS } from '../../src/fs/bulk-queue.js';
+import { BULK_ANSWER_MAX_TURNS, BULK_PIECE_BYTES, BulkQueue, INTERACTIVE_QUIET_MS } from '../../src/fs/bulk-queue.js';
 
 /** A queue on a clock the test moves, that has just seen an interactive request; by default a request always waits. */
 function busyQueue(requestsWaiting?: () => number) {
@@ -117,4 +118,44 @@ t.test('with no interactive request lately a write is applied at once and whole;
     'once the queue is empty and the quiet time passed, at once again',
   );
   t.equal(quiet, 1);
+});
+
+/** Turns of the event loop until `p` settles, counting up to `max`; `onTurn` runs at the start of each. */
+async function turnsUntilSettled(p: Promise<void>, max: number, onTurn: (turn: number) => void = () => {}): Promise<number> {
+  let settled = false;
+  void p.then(() => void (settled = true));
+  for (let turn = 1; turn <= max; turn++) {
+    onTurn(turn);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (settled) return turn;
+  }
+  return Infinity;
+}
+
+t.test("a decoded write's answer waits while requests wait, and goes once they are taken", async (t) => {
+  let waiting = 1;
+  const { q } = busyQueue(() => waiting);
+  let applied = false;
+  const done = q.write(lines(10, 20), () => void (applied = true)) as Promise<void>;
+  const turns = await turnsUntilSettled(done, 20, (turn) => {
+    if (turn === 4) waiting = 0; // the loop took the waiting requests
+  });
+  t.ok(applied, 'the write was decoded');
+  t.ok(turns >= 4 && turns <= 5, `answered in the turn after the requests were taken (turn ${turns})`);
+});
+
+t.test('a held answer goes after BULK_ANSWER_MAX_TURNS even if requests never stop waiting', async (t) => {
+  const { q } = busyQueue(() => 3);
+  const turns = await turnsUntilSettled(q.write(lines(10, 20), () => {}) as Promise<void>, 50);
+  t.ok(turns >= BULK_ANSWER_MAX_TURNS, `not before its turns ran out (turn ${turns})`);
+  t.ok(turns <= BULK_ANSWER_MAX_TURNS + 2, 'nor long after');
+  const guessed = busyQueue().q; // no binding count: a request is taken to wait after every piece
+  const unheld = await turnsUntilSettled(guessed.write(lines(10, 20), () => {}) as Promise<void>, 50);
+  t.ok(unheld <= 2, `a queue without the binding's count does not hold answers (turn ${unheld})`);
+});
+
+t.test('with no request waiting a decoded write is answered in its own turn', async (t) => {
+  const { q } = busyQueue(() => 0);
+  const turns = await turnsUntilSettled(q.write(lines(10, 20), () => {}) as Promise<void>, 20);
+  t.ok(turns <= 2, `answered after ${turns} turns`);
 });
