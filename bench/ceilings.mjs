@@ -181,6 +181,8 @@ run(async () => {
       mountOptions: (await import('../dist/fs/mount.js')).mountOptionString('MNT'),
       // Both fuse-native servers load the same binding: ours when it is built (native/build-fuse-binding.mjs).
       fuseBinding: (await import('../dist/fs/fuse-binding.js')).threadLocalCounts() ? 'fixed' : 'prebuilt',
+      // A checkout without build/ (a fresh worktree) decodes text with the WebAssembly scan, about 1.4x slower.
+      textScan: (await import('../dist/engine/data/text-scan.js')).textScanEngine(),
     };
 
     // results[placement][measure][server] = [one result per round]
@@ -348,6 +350,12 @@ function goalsTable(goals) {
   )}`;
 }
 
+/** Which scan decoded mlproxy's text datasets, where it was not the native one (runs before it was recorded say nothing). */
+function scanNote(textScan) {
+  if (!textScan || textScan === 'native') return '';
+  return `; mlproxy's text datasets decoded by its ${textScan} scan, not the native one (native/build-text-scan.mjs)`;
+}
+
 function render(out, data, versions, loadBefore) {
   const m = machine();
   const names = { mlproxy: 'mlproxy', fuseNative: 'bare fuse-native', c: 'C libfuse', strict: 'mlproxy --state-dir' };
@@ -396,7 +404,7 @@ transaction file (mlproxy: \`recommendation\`; write, then pread at 0) and a sta
 with taskset; the client runs on CPU 0 (same core) or CPU 1 (different cores). After a warm-up (each server: one run of the one-sample, transaction and \`cat\` measures, ${WARM_BATCHES} batches of
 each bulk measure: a fresh mlproxy runs its first few thousand writes on unoptimised code), ${ROUNDS} rounds; in each, every measure
 runs on every server in rotated order. Cells: median over rounds (min–max); ratios: median of the per-round ratios.
-fuse-native ${versions.fuseNative} (${versions.fuseBinding === 'fixed' ? 'the binding built with our fix, native/build-fuse-binding.mjs' : 'its prebuilt binding'}), gcc ${versions.gcc}, Node ${m.node}, kernel ${m.kernel}, ${m.cpu} × ${m.nproc}, ${m.date}.
+fuse-native ${versions.fuseNative} (${versions.fuseBinding === 'fixed' ? 'the binding built with our fix, native/build-fuse-binding.mjs' : 'its prebuilt binding'})${scanNote(versions.textScan)}, gcc ${versions.gcc}, Node ${m.node}, kernel ${m.kernel}, ${m.cpu} × ${m.nproc}, ${m.date}.
 ${busy ? `\n**Measured with other work on the machine** (load average ${fmt(loadBefore)} before the run, above half the CPUs): absolute numbers are pessimistic and tails noisy; the interleaved ratios are the figures to read.\n` : ''}
 Data: ${fmt(data.textRows)} samples of ${INPUTS} + ${OUTPUTS} integers (fixed point, scale ${SCALE}): ${fmt(data.textBytes / 1e6)} MB as text,
 ${fmt(data.binaryBytes / 1e6)} MB as MLDS; one sample per write: ${fmt(SIZES.lineWrites)} writes on one open file; transactions:
