@@ -46,8 +46,18 @@ export function parseBuilds(args) {
     return { name: arg.slice(0, at), root: arg.slice(at + 1) };
   });
   if (builds.length === 0) throw new Error('name at least one build: NAME=ROOT');
+  // A checkout without build/ (a fresh git worktree) decodes text with the WebAssembly scan, about 1.4x slower than
+  // the native one: an A/B of two such builds measures that, not the change.
+  const scans = builds.map((b) => (existsSync(join(b.root, TEXT_SCAN_ADDON)) ? 'native' : 'webassembly'));
+  if (new Set(scans).size > 1) {
+    const list = builds.map((b, i) => `${b.name}: ${scans[i]}`).join(', ');
+    console.error(`warning: the builds decode text with different scans (${list}); run native/build-text-scan.mjs in each`);
+  }
   return builds;
 }
+
+/** Where native/build-text-scan.mjs leaves the native text scan in a checkout (src/engine/data/native-scanner.ts). */
+const TEXT_SCAN_ADDON = 'build/text-scan/build/Release/text_scan.node';
 
 export function median(values) {
   return summarize(values).p50;
