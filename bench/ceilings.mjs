@@ -6,9 +6,11 @@
 //   node bench/ceilings.mjs [--quick] [--out FILE] [--write-doc]
 //     --quick      tiny sizes, one round: the CI smoke run (test/bench/smoke.test.ts), seconds
 //     --write-doc  also replace this benchmark's section of docs/performance.md and write its SVG plot
+//   BENCH_WAIT_QUIET=S   first wait up to S seconds for a quiet machine (load average below half the CPUs)
 // Needs root (mounts), gcc and libfuse-dev (pkg-config fuse), and npm run build.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import {
   ROOT,
@@ -162,7 +164,27 @@ const FLOODS = ['flood', 'floodAt0'];
 /** The 1-minute load average: read before the run, since the run's own flood threads raise it. */
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
+/**
+ * With BENCH_WAIT_QUIET=S, wait up to S seconds for the load average to fall below half the CPUs first (as
+ * bench/run-all.sh does): a run started right after another benchmark otherwise reads that one's lingering average
+ * and is marked as measured with other work on the machine.
+ */
+async function waitForQuiet() {
+  const limitSeconds = Number(process.env.BENCH_WAIT_QUIET ?? 0);
+  if (!(limitSeconds > 0)) return;
+  const busy = cpus().length / 2;
+  const deadline = Date.now() + limitSeconds * 1000;
+  while (loadAverage() >= busy) {
+    if (Date.now() >= deadline) {
+      console.error(`bench: the machine is still busy (load ${loadAverage()}); running anyway`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+  }
+}
+
 run(async () => {
+  await waitForQuiet();
   const loadBefore = loadAverage();
   const work = workDir('mlproxy-ceilings-');
   const servers = {};
