@@ -81,8 +81,11 @@ t.test("workers libfuse ends leave their locals to the next burst's workers", as
   const made = after.made - before.made;
   const reused = after.reused - before.reused;
   // libfuse keeps ten idle workers and ends the rest after each burst, so later bursts start about thirty anew.
+  // A burst's peak is READERS requests and their asynchronous RELEASEs at most, and libfuse starts a worker more
+  // whenever none is idle: on a fast machine three bursts made 56 in one fresh-clone CI run (READERS 40). The
+  // leaking build makes one per worker started, more than twice READERS over three bursts.
   t.ok(reused >= READERS / 2, `new workers took spare locals ${reused} times`);
-  t.ok(made <= READERS + 12, `locals made ${made}: about one burst's worth of workers, not one per worker started (${made + reused})`);
+  t.ok(made <= 2 * READERS, `locals made ${made}: about one burst's worth of workers, not one per worker started (${made + reused})`);
 });
 
 const HOLD_MS = 1500;
