@@ -25,6 +25,7 @@ import {
   run,
   progress,
   machine,
+  load,
   startServer,
   startMountProcess,
   startBareFuseNative,
@@ -169,9 +170,6 @@ const SERVERS = ['mlproxy', 'fuseNative', 'c'];
 const MEASURES = ['perWrite', 'text', 'binary', 'txn', 'cat', 'flood', 'floodAt0'];
 const FLOODS = ['flood', 'floodAt0'];
 
-/** The 1-minute load average: read before the run, since the run's own flood threads raise it. */
-const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-
 /**
  * With BENCH_WAIT_QUIET=S, wait up to S seconds for the load average to fall below half the CPUs first (as
  * bench/run-all.sh does): a run started right after another benchmark otherwise reads that one's lingering average
@@ -182,9 +180,9 @@ async function waitForQuiet() {
   if (!(limitSeconds > 0)) return;
   const busy = cpus().length / 2;
   const deadline = Date.now() + limitSeconds * 1000;
-  while (loadAverage() >= busy) {
+  for (let now = load().loadavg; now >= busy; now = load().loadavg) {
     if (Date.now() >= deadline) {
-      console.error(`bench: the machine is still busy (load ${loadAverage()}); running anyway`);
+      console.error(`bench: the machine is still busy (load ${now}); running anyway`);
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -193,7 +191,8 @@ async function waitForQuiet() {
 
 run(async () => {
   await waitForQuiet();
-  const loadBefore = loadAverage();
+  // Read before the run, since the run's own flood threads raise it.
+  const loadBefore = load().loadavg;
   const work = workDir('mlproxy-ceilings-');
   const servers = {};
   try {
