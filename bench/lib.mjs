@@ -653,15 +653,34 @@ export function progress(msg) {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
+/** The value after `flag` on the command line, or undefined. */
+function argValue(flag) {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** Write a result's plots into `dir`, each under its own file name; returns the paths written. */
+export function writePlots(result, dir) {
+  return (result.plots ?? []).map((p) => {
+    const path = join(dir, p.file);
+    writeFileSync(path, p.svg);
+    return path;
+  });
+}
+
 /**
+ * Hands a benchmark's result on: `--out FILE` writes it as JSON for bench/report.mjs (plots included, drawn, so the
+ * report writes them next to the doc's tables); `--svg-dir DIR` writes its plots there; the section is printed.
  * @param {string} name  the benchmark's file name without .mjs
- * @param {{title: string, section: string, goals: {metric: string, goal: string, measured: string, met: boolean, note?: string}[], data: object}} result
+ * @param {{title: string, section: string, goals: {metric: string, goal: string, measured: string, met: boolean, note?: string}[],
+ *   plots?: {file: string, svg: string}[], data: object}} result  a plot's `file` is a bare name the section links to
  */
 export function report(name, result) {
-  const i = process.argv.indexOf('--out');
-  const out = i >= 0 ? process.argv[i + 1] : undefined;
+  const out = argValue('--out');
   const payload = { name, ...result, load: { start: loadAtStart, end: load() }, seconds: (Date.now() - startedAt) / 1000 };
   if (out) writeFileSync(out, JSON.stringify(payload, null, 2));
+  const svgDir = argValue('--svg-dir');
+  if (svgDir) for (const path of writePlots(result, svgDir)) progress(`wrote ${path}`);
   process.stdout.write(`\n## ${result.title}\n\n${result.section.trim()}\n\n`);
   process.stdout.write(`load average ${payload.load.start.loadavg} → ${payload.load.end.loadavg}, ${fmt(payload.seconds)} s\n`);
   for (const g of result.goals) process.stdout.write(`goal ${g.met ? 'MET ' : 'MISSED'}  ${g.metric}: ${g.measured} (goal ${g.goal})\n`);

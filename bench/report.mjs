@@ -1,15 +1,19 @@
 // Builds docs/performance.md from the JSON results bench/run-all.sh collects: the machine, a summary of
-// every goal, and each benchmark's own section. Usage: node bench/report.mjs RESULTS_DIR > docs/performance.md
+// every goal, and each benchmark's own section, with the benchmarks' plots.
+// Usage: node bench/report.mjs RESULTS_DIR [--plots DIR] > docs/performance.md
+//   --plots DIR  also writes the plots the sections link to into DIR (docs/, beside the doc they belong to)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { machine, table, fmt, ROOT } from './lib.mjs';
+import { parseArgs } from 'node:util';
+import { machine, table, fmt, writePlots, ROOT } from './lib.mjs';
 
 export const ORDER = ['backends', 'inference', 'training', 'fuse-latency', 'memory', 'dataset-write', 'ceilings', 'qnet-accuracy', 'qnet-kernel'];
 
-const dir = process.argv[2];
-if (!dir) {
-  process.stderr.write('usage: node bench/report.mjs RESULTS_DIR\n');
+const { values: opts, positionals } = parseArgs({ options: { plots: { type: 'string' } }, allowPositionals: true });
+const dir = positionals[0];
+if (!dir || positionals.length > 1) {
+  process.stderr.write('usage: node bench/report.mjs RESULTS_DIR [--plots DIR]\n');
   process.exit(2);
 }
 const results = ORDER.map((name) => {
@@ -47,7 +51,8 @@ npm run build && sudo bench/run-all.sh      # root: the FUSE benchmarks mount a 
 # BENCH_WAIT_QUIET=600 … waits up to 600 s for a quiet machine first; --print prints instead of writing
 \`\`\`
 
-Each benchmark also runs alone and prints its section: \`node bench/<name>.mjs\` (${ORDER.map((n) => `\`${n}\``).join(', ')}).
+Each benchmark also runs alone and prints its section: \`node bench/<name>.mjs\` (${ORDER.map((n) => `\`${n}\``).join(', ')});
+\`--svg-dir DIR\` writes its plots there too (the suite writes them into docs/, beside the tables that link them).
 The suite takes about ${fmt(results.reduce((s, r) => s + (r.seconds ?? 0), 0) / 60, 2)} minutes here; the FUSE benchmarks start their own server on a
 temporary mountpoint and unmount it however they end.
 
@@ -110,21 +115,31 @@ ${findings.map((f) => `- ${f}`).join('\n')}
     : ''
 }`;
 
+// Sections other tools write into docs/performance.md (the kernel's view from the qemu guest, notes written
+// by hand) are carried over from the current file: this report regenerates only its own. Each carried section
+// stays after the section it followed, so notes on a benchmark stay beside its tables.
+const own = new Set(['Machine', 'Goals', ...results.map((r) => r.title).filter(Boolean)]);
+const carriedAfter = new Map(); // title of the own section before them (or '' for the top) -> carried sections
+const current = join(ROOT, 'docs/performance.md');
+if (existsSync(current)) {
+  let after = '';
+  for (const part of readFileSync(current, 'utf8')
+    .split(/\n(?=## )/)
+    .slice(1)) {
+    const title = part.slice(3, part.indexOf('\n')).trim();
+    if (own.has(title)) after = title;
+    else carriedAfter.set(after, [...(carriedAfter.get(after) ?? []), part.trim()]);
+  }
+}
+const carried = (after) => (carriedAfter.get(after) ?? []).map((part) => `\n${part}\n`).join('');
+out += carried('Machine') + carried('Goals');
 for (const r of results) {
   if (r.failed) continue;
   out += `\n## ${r.title}\n\n\`node bench/${r.name}.mjs\`, ${fmt(r.seconds)} s.\n\n${r.section.trim()}\n`;
+  out += carried(r.title);
 }
-// Sections other tools write into docs/performance.md (the kernel's view from the qemu guest, notes written
-// by hand) are carried over from the current file: this report regenerates only its own.
-const own = new Set(['Machine', 'Goals', ...results.map((r) => r.title).filter(Boolean)]);
-const current = join(ROOT, 'docs/performance.md');
-if (existsSync(current)) {
-  const parts = readFileSync(current, 'utf8')
-    .split(/\n(?=## )/)
-    .slice(1);
-  for (const part of parts) {
-    const title = part.slice(3, part.indexOf('\n')).trim();
-    if (!own.has(title)) out += `\n${part.trim()}\n`;
-  }
-}
+// Carried sections whose benchmark failed this time, or that came before every regenerated one, go last.
+const placed = new Set(['Machine', 'Goals', ...results.filter((r) => !r.failed).map((r) => r.title)]);
+for (const [after] of carriedAfter) if (!placed.has(after)) out += carried(after);
+if (opts.plots) for (const r of results) if (!r.failed) for (const path of writePlots(r, opts.plots)) process.stderr.write(`report: wrote ${path}\n`);
 process.stdout.write(out);

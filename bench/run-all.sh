@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark once, in order, and rewrites docs/performance.md from the results.
 #   bench/run-all.sh            run the suite, write docs/performance.md
-#   bench/run-all.sh --print    run the suite, print the markdown instead
+#   bench/run-all.sh --print    run the suite, print the markdown instead (no plots written)
 #   BENCH_WAIT_QUIET=600 bench/run-all.sh   first wait up to 600 s for the machine to be quiet
 #                                            (1-minute load average below half the CPUs)
 #   BENCH_RESULTS=DIR bench/run-all.sh       also keep each benchmark's JSON (and printed section) in DIR;
@@ -91,7 +91,8 @@ fi
 if [ "$print" = 1 ]; then
   node bench/report.mjs "$work"
 else
-  node bench/report.mjs "$work" >"$work/performance.md" && mv "$work/performance.md" docs/performance.md
+  # the plots go beside the doc whose sections link to them, and only when the doc is written
+  node bench/report.mjs "$work" --plots docs >"$work/performance.md" && mv "$work/performance.md" docs/performance.md
   echo "bench: wrote docs/performance.md" >&2
 fi
 
