@@ -5,6 +5,9 @@
 //   thread in older builds) at the other
 //   priority (an experiment: nice 19 if the server trains at nice 0, nice 0 if it already trains at 19),
 //   each on the machine as it is and with one competing process keeping a CPU busy (other work).
+// The held-open transactions' p99 over time, window by window, is drawn as a plot beside the tables.
+//   node bench/fuse-latency.mjs [--quick] [--out FILE] [--svg-dir DIR]
+//     --quick  two short rounds: the CI smoke run (test/bench/smoke.test.ts), seconds
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import {
@@ -30,12 +33,17 @@ import {
   findTrainer,
   trainerNice,
 } from './lib.mjs';
+import { lineChart } from './svg.mjs';
 
+const QUICK = process.argv.includes('--quick');
 const INPUTS = 16;
 const OUTPUTS = 4;
-const ROUNDS = 5; // each condition gets one block per round
-const HELD_PER_BLOCK = 6000;
-const OPEN_PER_BLOCK = 800;
+const ROUNDS = QUICK ? 2 : 5; // each condition gets one block per round
+const HELD_PER_BLOCK = QUICK ? 600 : 6000;
+const OPEN_PER_BLOCK = QUICK ? 80 : 800;
+// The plot's unit: the p99 of each run of this many held-open transactions (its 5th slowest at 500).
+const PLOT_WINDOW = QUICK ? 100 : 500;
+const PLOT_FILE = 'performance-fuse-latency.svg';
 const GOAL_RATIO = 2;
 
 const CONDITIONS = [
@@ -69,8 +77,10 @@ run(async () => {
     /** One block of transactions; when `training`, feed 32 samples every 250 ms (not timed). */
     const block = (training) => {
       const held = new Float64Array(HELD_PER_BLOCK);
+      const heldEnd = new Float64Array(HELD_PER_BLOCK); // ms from the block's start, for the plot
       const opened = new Float64Array(OPEN_PER_BLOCK);
-      let nextFeed = performance.now();
+      const start = performance.now();
+      let nextFeed = start;
       const maybeFeed = () => {
         if (training && performance.now() >= nextFeed) {
           feedOnce();
@@ -84,6 +94,7 @@ run(async () => {
         const b = process.hrtime.bigint();
         if (n <= 0 || txn.answer(n).split(' ').length !== OUTPUTS) throw new Error(`bad answer: ${txn.answer(n)}`);
         held[i] = ns(a, b);
+        heldEnd[i] = performance.now() - start;
       }
       for (let i = 0; i < OPEN_PER_BLOCK; i++) {
         maybeFeed();
@@ -96,10 +107,20 @@ run(async () => {
         if (n <= 0) throw new Error('empty answer');
         opened[i] = ns(a, b);
       }
-      return { held, opened };
+      return { held, heldEnd, opened };
     };
 
-    const acc = Object.fromEntries(CONDITIONS.map((c) => [c.key, { held: [], opened: [], steps: 0, seconds: 0, blockP99: [] }]));
+    const fresh = () => ({ held: [], opened: [], steps: 0, seconds: 0, blockP99: [], timeline: [], heldSeconds: 0 });
+    const acc = Object.fromEntries(CONDITIONS.map((c) => [c.key, fresh()]));
+    /** A block's held-open transactions into its condition's record, and their p99 window by window onto its timeline. */
+    const keep = (a, r) => {
+      a.blockP99.push(summarize(r.held).p99);
+      a.held.push(...r.held);
+      a.opened.push(...r.opened);
+      for (let i = 0; i + PLOT_WINDOW <= r.held.length; i += PLOT_WINDOW)
+        a.timeline.push([a.heldSeconds + r.heldEnd[i + PLOT_WINDOW - 1] / 1000, summarize(r.held.subarray(i, i + PLOT_WINDOW)).p99 / 1000]);
+      a.heldSeconds += r.heldEnd[r.held.length - 1] / 1000;
+    };
     let trainingSeen = 0;
     let trainingChecks = 0;
     let trainer; // where the server trains: { pid, tid, kind }
@@ -114,10 +135,7 @@ run(async () => {
       }
       try {
         if (!c.training) {
-          const r = block(false);
-          a.blockP99.push(summarize(r.held).p99);
-          a.held.push(...r.held);
-          a.opened.push(...r.opened);
+          keep(a, block(false));
           return;
         }
         const rounds = server.stats('lat').train_rounds;
@@ -138,11 +156,9 @@ run(async () => {
           altNice = ownNice >= 10 ? 0 : 19;
         }
         a.steps += s1.train_steps - s0.train_steps;
-        a.blockP99.push(summarize(r.held).p99);
         trainingChecks += 2;
         trainingSeen += s0.training + s1.training;
-        a.held.push(...r.held);
-        a.opened.push(...r.opened);
+        keep(a, r);
         server.write('stop\n', 'models', 'lat', 'control');
         await poll(() => server.stats('lat').training === 0, 30000, 'training to pause');
       } finally {
@@ -154,7 +170,7 @@ run(async () => {
     progress('warm-up');
     block(false);
     await runCondition(CONDITIONS[1]); // also finds the trainer for the nice experiment
-    for (const k of Object.keys(acc)) Object.assign(acc[k], { held: [], opened: [], steps: 0, seconds: 0, blockP99: [] });
+    for (const k of Object.keys(acc)) Object.assign(acc[k], fresh());
     trainingSeen = trainingChecks = 0;
     for (let r = 0; r < ROUNDS; r++) {
       // Rotate the order so no condition always follows the same one.
@@ -209,6 +225,20 @@ run(async () => {
     const roundsTraining = perRound('training', 'idle');
     const roundsAlt = perRound('alt', 'idle');
     const niceHelps = S[lo].held.p99 < S[hi].held.p99;
+    const slowest = acc.training.timeline.reduce((w, p) => (p[1] > w[1] ? p : w), [0, 0]);
+    const worstWindow = { p99: slowest[1], ratio: (slowest[1] * 1000) / S.idle.held.p99 };
+    const plot = lineChart({
+      title: `Recommendation p99 over time, held-open fd (p99 of each ${fmt(PLOT_WINDOW)} transactions)`,
+      xLabel: "seconds into the condition's blocks",
+      yLabel: 'µs',
+      yLog: true,
+      series: [
+        { name: 'idle', points: acc.idle.timeline },
+        { name: `training (nice ${ownNice})`, points: acc.training.timeline },
+        { name: 'competing process: idle', points: acc.idleHog.timeline },
+        { name: `competing process: training (nice ${ownNice})`, points: acc.trainingHog.timeline },
+      ],
+    });
     const section = `
 A model 16-64-64-4 on a real mount, one query line (16 numbers) per transaction, answered by the fast path;
 wall time per transaction as seen by the calling process. "idle": the model is initialised or stopped, nothing
@@ -223,6 +253,17 @@ machine state.
 **Held-open file** (write a line, pread at 0; how the kernel module asks):
 
 ${table(header, rowsFor('held'))}
+
+The held-open transactions over time (p99 of each ${fmt(PLOT_WINDOW)} in a row; each condition's ${ROUNDS} blocks back to back, the
+time the blocks took, feeding included):
+
+![recommendation p99 over time, idle and training, quiet and with a competing process](${PLOT_FILE})
+
+${
+  worstWindow.ratio >= 3
+    ? `The slowest window of training at nice ${ownNice} (${us(worstWindow.p99 * 1000)} µs, ${fmt(worstWindow.ratio)}× the idle blocks' p99) stands out of its line: part of the tail comes in bursts.`
+    : `No window of training at nice ${ownNice} reached 3× the idle blocks' p99 (the slowest: ${us(worstWindow.p99 * 1000)} µs, ${fmt(worstWindow.ratio)}×): no burst of slow answers stands out.`
+}
 
 **Open, write, pread, close** (how a shell asks):
 
@@ -248,6 +289,7 @@ client, the kernel, fuse-native's thread and the JavaScript thread). A busy mach
     report('fuse-latency', {
       title: 'FUSE latency: recommendation transactions, idle vs training',
       section,
+      plots: [{ file: PLOT_FILE, svg: plot }],
       goals: [
         {
           metric: 'recommendation p50 during training ÷ idle (held fd)',
@@ -271,7 +313,17 @@ client, the kernel, fuse-native's thread and the JavaScript thread). A busy mach
             : `at nice 19 it is ${fmt(n99)}×: the ${who}'s priority does not decide it in this run.`
         }`,
       ],
-      data: { machine: machine(), stats: S, trainer, ownNice, altNice, roundsTraining, roundsAlt },
+      data: {
+        machine: machine(),
+        stats: S,
+        trainer,
+        ownNice,
+        altNice,
+        roundsTraining,
+        roundsAlt,
+        plotWindow: PLOT_WINDOW,
+        timelines: Object.fromEntries(Object.entries(acc).map(([k, a]) => [k, a.timeline])),
+      },
     });
   } finally {
     hog?.stop();

@@ -7,28 +7,36 @@
 //   c) one dataset file held open while 72 MiB is written to it (one batch, not closed until the end);
 //   d) TensorFlow.js tensors the real training code leaves behind when a model is removed, rebuilt or
 //      given a new learning rate (counted inside the training process; RSS is too coarse for this).
+// Part b's RSS over time is drawn as a plot beside its table.
+//   node bench/memory.mjs [--quick] [--out FILE] [--svg-dir DIR]
+//     --quick  few models, a short flood and stream, few cycles: the CI smoke run (test/bench/smoke.test.ts)
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { syntheticData, datasetBinary, fmt, mb, table, report, run, progress, machine, startServer, createModel, poll, sleep } from './lib.mjs';
+import { lineChart } from './svg.mjs';
 
-const MODELS = 100;
+const QUICK = process.argv.includes('--quick');
+const MODELS = QUICK ? 4 : 100;
 const GOAL_PER_MODEL = 10 * 1024 * 1024;
 // V8 keeps sizing its heap up for the first minute or so of a flood (70 s here), so the flood runs long
 // enough to compare two windows after that. BENCH_FLOOD_SECONDS overrides it.
-const FLOOD_MS = 1000 * Number(process.env.BENCH_FLOOD_SECONDS ?? 150);
+const FLOOD_MS = 1000 * Number(process.env.BENCH_FLOOD_SECONDS ?? (QUICK ? 8 : 150));
 const FLOOD_CAPACITY = 100_000;
 const FLOOD_BATCH = 1000;
 // A batch may hold at most 2^20 samples (src/limits.ts, EFBIG): 80 MiB of 80-byte records is 1,048,576, so the
 // stream stops past 72 MiB (944,000 samples in batches of 1,000, 9.4x the buffer): whole 8 MiB marks under the limit.
-const STREAM_BYTES = 72 * 1024 * 1024;
-const STREAM_MARK = 8 * 1024 * 1024;
+const STREAM_BYTES = (QUICK ? 16 : 72) * 1024 * 1024;
+const STREAM_MARK = (QUICK ? 4 : 8) * 1024 * 1024;
 const INPUTS = 16;
 const OUTPUTS = 4;
 
-const TF_CYCLES = 20;
-const CHURN_SETS = 6;
-const CHURN_MODELS = 50;
+const TF_CYCLES = QUICK ? 2 : 20;
+const CHURN_SETS = QUICK ? 2 : 6;
+const CHURN_MODELS = QUICK ? 3 : 50;
+// Readings a second apart before a figure is taken as settled (the last of them).
+const SETTLE_READINGS = QUICK ? 1 : 3;
+const PLOT_FILE = 'performance-memory-flood.svg';
 
 /**
  * Fork the real training process with a tensor counter beside it (bench/tf-memory-probe.mjs), drive it with
@@ -127,7 +135,7 @@ async function workerLeftovers() {
 }
 
 /** RSS after letting the server settle: the last of a few readings a second apart. */
-async function settledRss(server, seconds = 3) {
+async function settledRss(server, seconds = SETTLE_READINGS) {
   let r;
   for (let i = 0; i < seconds; i++) {
     await sleep(1000);
@@ -239,7 +247,7 @@ run(async () => {
     progress(`c) ${STREAM_BYTES / 1048576} MiB on one open dataset file`);
     server.write('stop\n', 'models', 'flood', 'control');
     await poll(() => server.stats('flood').training === 0, 30000, 'training to pause');
-    stream.before = (await settledRss(server, 2)).rss;
+    stream.before = (await settledRss(server, Math.min(2, SETTLE_READINGS))).rss;
     const records = batches[0].subarray(16); // records without the header
     const fd = openSync(datasetPath, 'w');
     let written = 0;
@@ -261,7 +269,7 @@ run(async () => {
       stream.closeMs = performance.now() - c0;
     }
     stream.afterClose = server.rss().rss;
-    stream.settled = (await settledRss(server, 3)).rss;
+    stream.settled = (await settledRss(server)).rss;
     stream.written = written;
     stream.hwm = server.rss().hwm;
     stream.samples = written / (4 * (INPUTS + OUTPUTS));
@@ -302,6 +310,20 @@ run(async () => {
   const streamLate = stream.beforeClose - quarter.rss;
   const streamBounded = streamLate <= Math.max(16 * 1024 * 1024, 0.1 * quarter.rss);
 
+  const MiB = 1024 * 1024;
+  const floodPoints = (key) => [[0, flood.before[key] / MiB], ...flood.timeline.map((p) => [p.t, p[key] / MiB])];
+  const plot = lineChart({
+    title: `RSS over the ${FLOOD_MS / 1000} s dataset flood (one reading a second)`,
+    xLabel: 'seconds into the flood',
+    yLabel: 'MiB',
+    series: [
+      { name: 'total', points: floodPoints('rss') },
+      { name: 'server', points: floodPoints('server') },
+      // Before the flood's model trains there is no training process: 0 MiB.
+      { name: 'training process', points: floodPoints('children').map(([t, v]) => [t, v || 0]) },
+    ],
+  });
+
   const churn = (() => {
     const c = tensors.churn;
     const half = Math.floor(c.length / 2);
@@ -318,7 +340,7 @@ run(async () => {
   })();
   const section = `
 Resident set size (VmRSS from /proc/PID/status) of the server and of its training process (a child of the
-server; "total" is their sum), after letting it settle (the last of three readings a second apart).
+server; "total" is their sum), after letting it settle (the last of ${SETTLE_READINGS === 1 ? 'one reading a second after the step' : `${SETTLE_READINGS} readings a second apart`}).
 
 **a) Per model.** ${MODELS} models with the default config (inputs=1, outputs=1, hidden=32,32,
 buffer_capacity=10000) made through the mount with \`mkdir\`, \`commit\`, \`init\`. The training process is
@@ -374,6 +396,8 @@ RSS saws up and down with garbage collection (readings once a second) and V8 siz
 minute or so, so single readings (${r10.t} s: ${mb(r10.rss)}, ${r60.t} s: ${mb(r60.rss)} MiB) say little; two late windows are compared instead: the
 highest reading of ${q4}–${secs} s is ${mb(growth)} MiB above the highest of ${q3}–${q4} s — ${bounded ? '**bounded**' : '**not bounded**'} (criterion: ≤ 10 % of it or
 ≤ 16 MiB, whichever is larger) while ${fmt(late.samples)} more samples (${mb(late.bytes)} MiB) went in.
+
+![RSS of the server and its training process over the flood](${PLOT_FILE})
 
 **c) One batch that is not closed.** A batch is stored whole or not at all when its file closes; only its newest
 ${fmt(FLOOD_CAPACITY)} samples (buffer_capacity) can reach the buffer. ${mb(stream.written)} MiB of binary records
@@ -434,6 +458,7 @@ ${
   report('memory', {
     title: 'Memory: per model and under a flood',
     section,
+    plots: [{ file: PLOT_FILE, svg: plot }],
     goals: [
       {
         metric: 'RSS per idle model (default config)',

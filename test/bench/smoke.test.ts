@@ -1,4 +1,5 @@
-// The benchmarks against the floor (bench/ceilings.mjs) run end to end at tiny sizes, so they never rot:
+// The benchmarks against the floor (bench/ceilings.mjs), the suite's plotted ones (fuse-latency, memory) and the
+// plot-drawing tools run end to end at tiny sizes, so they never rot:
 // baselines built, all servers mounted and driven, JSON and the report written, every mount and process gone.
 // No timing assertions: the numbers only have to exist.
 import t from 'tap';
@@ -76,6 +77,12 @@ t.test('bench/ceilings.mjs --quick runs every measure on every server and leaves
   t.equal(out.data.results.same.floodAt0.mlproxy[0].failedWrites, 0, 'and every batch of the flood with queries by pwrite');
   t.ok(out.data.scale.length >= 2 && out.data.scale.every((s: { rss: number }) => s.rss > 0), 'model counts measured with RSS');
   t.ok(out.goals.length >= 11, 'every goal is judged');
+  t.same(
+    out.plots.map((p: { file: string }) => p.file),
+    ['performance-ceilings.svg'],
+    "the ratio plot is in the result, for the suite's report to write beside the doc",
+  );
+  t.match(out.section, '](performance-ceilings.svg)', 'and the section links it');
 
   const { stdout: doc } = await execFileP(process.execPath, [join(ROOT, 'bench/report.mjs'), results], { cwd: ROOT });
   t.match(doc, /## Against the floor/, 'bench/report.mjs renders the section');
@@ -185,5 +192,67 @@ t.test('bench/idle-after-floods.mjs runs one flood on both bindings, draws both,
   t.same(await mountsUnder(dir), [], 'no mount left');
   const started = await startedPids();
   t.equal(started.length, 2, 'two servers were started');
+  t.same(started.filter(alive), [], 'every server process is gone');
+});
+
+t.test('bench/fuse-latency.mjs and bench/memory.mjs --quick: plots in their results, drawn beside the doc by bench/report.mjs', async (t) => {
+  const { dir, env, started: startedPids } = await benchRun(t, 'mlproxy-smoke-suite-');
+  const results = join(dir, 'results');
+  const plots = join(dir, 'plots');
+  await execFileP('mkdir', ['-p', results, plots]);
+  for (const bench of ['fuse-latency', 'memory'])
+    await execFileP(process.execPath, [join(ROOT, `bench/${bench}.mjs`), '--quick', '--out', join(results, `${bench}.json`)], {
+      env,
+      cwd: ROOT,
+      timeout: 120_000,
+    });
+
+  const expected: Record<string, { file: string; lines: number }> = {
+    'fuse-latency': { file: 'performance-fuse-latency.svg', lines: 4 },
+    memory: { file: 'performance-memory-flood.svg', lines: 3 },
+  };
+  for (const [bench, { file, lines }] of Object.entries(expected)) {
+    const out = JSON.parse(await readFile(join(results, `${bench}.json`), 'utf8'));
+    t.same(
+      out.plots.map((p: { file: string }) => p.file),
+      [file],
+      `${bench}: one plot, named as its section links it`,
+    );
+    t.match(out.section, `](${file})`, `${bench}: the section links the plot`);
+    const svg: string = out.plots[0].svg;
+    t.equal((svg.match(/<polyline /g) ?? []).length, lines, `${bench}: one line per series`);
+    t.notMatch(svg, /NaN|undefined/, `${bench}: every coordinate is a number`);
+  }
+
+  const { stdout: doc } = await execFileP(process.execPath, [join(ROOT, 'bench/report.mjs'), results, '--plots', plots], { cwd: ROOT });
+  t.same(
+    (await readdir(plots)).sort(),
+    Object.values(expected)
+      .map((e) => e.file)
+      .sort(),
+    'report.mjs --plots writes both plots',
+  );
+  // The doc's other sections are carried over where they stood: before, between and after the regenerated ones.
+  const at = (title: string) => doc.indexOf(`\n## ${title}\n`);
+  const order = [
+    'Goals',
+    'Training backend: tfjs cpu vs wasm',
+    'FUSE latency: recommendation transactions, idle vs training',
+    'Memory: per model and under a flood',
+    'Bulk dataset write: 10 MB cat > dataset',
+  ];
+  t.ok(
+    order.every((title) => at(title) >= 0),
+    'every section is there',
+  );
+  t.same(
+    [...order].sort((a, b) => at(a) - at(b)),
+    order,
+    'the carried sections keep their places around the regenerated ones',
+  );
+
+  t.same(await mountsUnder(dir), [], 'no mount left');
+  const started = await startedPids();
+  t.equal(started.length, 3, 'three servers were started (fuse-latency one, memory two)');
   t.same(started.filter(alive), [], 'every server process is gone');
 });
