@@ -42,6 +42,9 @@ GUARD=${RA_GUARD_MIN:+guard_min_samples=$RA_GUARD_MIN}
 # round 14, diagnosis: RA_TRACE=1 traces every interval of the bench's warm-up
 # (trace_intervals) beside ra-work's phase marks, all in the kernel log
 TRACE=${RA_TRACE:+trace_intervals=1}
+# an experiment: more module parameters for the bench's loads (comma-separated
+# on the kernel command line), after the bench's own so they override them
+MODPARAMS=$(echo "${RA_MODPARAMS:-}" | tr ',' ' ')
 FAILED=0
 SERVER=
 
@@ -343,7 +346,7 @@ bench_variant() {
 		# no curve sampler here: its forks (about 17 a second) would be a cost
 		# only this variant pays; the mode is read at the start and the end
 		setra 128
-		load_ra readahead interval_ms=50 $GUARD || fail "load for auto"
+		load_ra readahead interval_ms=50 $GUARD $MODPARAMS || fail "load for auto"
 		settle_module
 		;;
 	esac
@@ -469,8 +472,8 @@ job_bench() {
 	# the default) the policy alone moves it from emergency on, otherwise
 	# the named mode is pinned for the warm-up and then handed to auto.
 	# CURVE lines record mode and efficiency throughout
-	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto"
-	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 $GUARD $TRACE || { fail "load"; return; }
+	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto${MODPARAMS:+; module parameters added: $MODPARAMS}"
+	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 $GUARD $TRACE $MODPARAMS || { fail "load"; return; }
 	[ -n "$TRACE" ] && export RA_WORK_KMSG=1
 	# a model the module creates starts pinned (policy manual) in emergency:
 	# writing auto hands it to the policy, which leaves emergency after the cool-down
