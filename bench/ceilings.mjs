@@ -38,6 +38,7 @@ import {
   rssOf,
   CEILINGS_MODEL,
   workDir,
+  writePlots,
 } from './lib.mjs';
 import { GOALS } from './ceilings-goals.mjs';
 import { barChart } from './svg.mjs';
@@ -269,16 +270,16 @@ run(async () => {
     // The plot sits next to the table in docs/, so it is written with the table and only then (a run with --out
     // alone must not leave the doc's plot showing other numbers than its tables); the suite's report writes it
     // from the result when it writes the doc.
-    const svg = plot(out);
+    const plots = [{ file: PLOT_FILE, svg: plot(out) }];
     if (WRITE_DOC) {
-      writeFileSync(join(ROOT, `docs/${PLOT_FILE}`), svg);
+      writePlots({ plots }, join(ROOT, 'docs'));
       replaceDocSection(join(ROOT, 'docs/performance.md'), TITLE, `\`node bench/ceilings.mjs --write-doc\`\n\n${section.trim()}\n\n${goalsTable(goals)}\n`);
     }
     report('ceilings', {
       title: TITLE,
       section: `${section}\n\n${goalsTable(goals)}`,
       goals,
-      plots: [{ file: PLOT_FILE, svg }],
+      plots,
       data: { machine: machine(), loadBefore, versions, sizes: SIZES, rounds: ROUNDS, results, scale, rss },
     });
   } finally {

@@ -319,8 +319,8 @@ run(async () => {
     series: [
       { name: 'total', points: floodPoints('rss') },
       { name: 'server', points: floodPoints('server') },
-      // Before the flood's model trains there is no training process: 0 MiB.
-      { name: 'training process', points: floodPoints('children').map(([t, v]) => [t, v || 0]) },
+      // Before the flood's model trains there is no training process: its reading is 0 MiB.
+      { name: 'training process', points: floodPoints('children') },
     ],
   });
 

@@ -85,7 +85,8 @@ export function lineChart({ title, xLabel, yLabel, yLog = false, series }) {
   const xTickValues = linearTicks(Math.max(...all.map(([px]) => px), 0));
   const maxX = xTickValues[xTickValues.length - 1];
   const maxY = Math.max(1e-9, ...all.map(([, py]) => py));
-  const lowDecade = Math.floor(Math.log10(Math.min(maxY, ...all.map(([, py]) => py))));
+  // A log axis spans whole decades, at least one, from the one holding the smallest value.
+  const lowDecade = yLog ? Math.floor(Math.log10(Math.min(maxY, ...all.map(([, py]) => py)))) : 0;
   const minY = yLog ? 10 ** lowDecade : 0;
   const yTickValues = yLog ? logTicks(minY, 10 ** Math.max(lowDecade + 1, Math.ceil(Math.log10(maxY)))) : linearTicks(maxY);
   const topY = yTickValues[yTickValues.length - 1];
