@@ -325,6 +325,7 @@ function summarise(results, scale, rss) {
 
 function goalsOf(out) {
   const s = out.placements.same;
+  const d = out.placements.split;
   const g = (metric, goal, measured, met, fix) => ({ metric, goal, measured, met, fix });
   const r = (x) => `${fmt(x.median)}× (rounds ${fmt(x.min)}–${fmt(x.max)})`;
   const first = out.scale[0];
@@ -372,6 +373,19 @@ function goalsOf(out) {
       s.floodAt0.p99.mlproxyRatio.median <= GOALS.flood,
     ),
     g('the same, --state-dir (durability=strict)', `≤ ${GOALS.flood}×`, r(s.floodAt0.p99.strictRatio), s.floodAt0.p99.strictRatio.median <= GOALS.flood),
+    // The flood on different cores is the goal that has decided issue 12 (single runs sometimes miss it, pooled runs
+    // meet it: bench/ceilings-pool.mjs), so the goal table shows it beside the same-core rows
+    ...(d
+      ? [
+          g(
+            `the flood, client and server on different cores`,
+            `≤ ${GOALS.flood}×`,
+            r(d.flood.p99.mlproxyRatio),
+            d.flood.p99.mlproxyRatio.median <= GOALS.flood,
+          ),
+          g('the same, --state-dir (durability=strict)', `≤ ${GOALS.flood}×`, r(d.flood.p99.strictRatio), d.flood.p99.strictRatio.median <= GOALS.flood),
+        ]
+      : []),
     g(
       `transaction p99 with ${last.models} models ÷ with ${first.models}`,
       `≤ ${GOALS.models}×`,
@@ -382,7 +396,7 @@ function goalsOf(out) {
 }
 
 function goalsTable(goals) {
-  return `**Goals** (same core; ratio = median of the per-round ratios, rounds = their range):\n\n${table(
+  return `**Goals** (same core unless a row says otherwise; ratio = median of the per-round ratios, rounds = their range):\n\n${table(
     ['metric', 'goal', 'measured', 'met'],
     goals.map((x) => [x.metric, x.goal, x.measured, x.met ? 'yes' : '**no**']),
   )}`;
