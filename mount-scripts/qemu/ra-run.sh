@@ -46,7 +46,7 @@
 # ra-work's phase marks, in KMSG lines after the warm-up; a diagnostic),
 # RA_MODPARAMS (bench: more module parameters for its loads, comma-separated,
 # after the bench's own so they override them: an experiment, for instance
-# interval_ms=20,block_intervals=25,settle_intervals=5),
+# trial_max_blocks=4,interval_ms=50,block_intervals=10,settle_intervals=2),
 # RA_CACHE (image cache dir, default /var/tmp/mlp-ra), RA_TIMEOUT (qemu
 # seconds), RA_LOG (keep the console log there), MLP_NO_BUILD=1.
 set -euo pipefail

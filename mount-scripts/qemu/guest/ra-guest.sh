@@ -45,6 +45,10 @@ TRACE=${RA_TRACE:+trace_intervals=1}
 # an experiment: more module parameters for the bench's loads (comma-separated
 # on the kernel command line), after the bench's own so they override them
 MODPARAMS=$(echo "${RA_MODPARAMS:-}" | tr ',' ' ')
+# the CI job's timing: 100 ms intervals in blocks of 1 s with trials, as its
+# climb and its budget were measured with (rounds 7-19); the bench runs the
+# module's defaults (since round 20: 20 ms intervals, blocks of 0.5 s, no trials)
+CI_TIMING="interval_ms=100 block_intervals=10 settle_intervals=1 trial_max_blocks=4"
 FAILED=0
 SERVER=
 
@@ -208,7 +212,7 @@ job_ci() {
 	log "ci: default run"
 	run_work default $seed "$plan" | tee /tmp/def.out
 	t_def=$(total_ms </tmp/def.out)
-	load_ra ci interval_ms=100 settle_intervals=1 promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
+	load_ra ci $CI_TIMING promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
 	pass "mlp_ra_kmod loads and creates its model"
 	mwrite $MNT/models/ci/mode collaboration
 	# the warm-up alternates the scan-heavy and the lookup-heavy workload, as the bench's does:
@@ -346,7 +350,7 @@ bench_variant() {
 		# no curve sampler here: its forks (about 17 a second) would be a cost
 		# only this variant pays; the mode is read at the start and the end
 		setra 128
-		load_ra readahead interval_ms=50 $GUARD $MODPARAMS || fail "load for auto"
+		load_ra readahead $GUARD $MODPARAMS || fail "load for auto"
 		settle_module
 		;;
 	esac
@@ -372,7 +376,7 @@ bench_variant() {
 # applied, training paused, started once connected), noserver (the same, but
 # mount_path leads nowhere: probes and timer without any transaction with the
 # server), dstats (emerg with device_stats=1), slow (emerg with the timer and
-# the I/O thread's round 10x rarer: the probes' share), old and oldnoserver (emerg and
+# the I/O thread's round rarer, interval_ms=1000 period_ms=5000: the probes' share), old and oldnoserver (emerg and
 # noserver with another build of the module, RA_KO_OLD on the host).  RUN
 # lines as the bench's.
 ovh_variant() { # VARIANT SEED PLAN
@@ -473,7 +477,7 @@ job_bench() {
 	# the named mode is pinned for the warm-up and then handed to auto.
 	# CURVE lines record mode and efficiency throughout
 	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto${MODPARAMS:+; module parameters added: $MODPARAMS}"
-	load_ra readahead interval_ms=50 promote_dwell_ms=20000 cooldown_ms=5000 $GUARD $TRACE $MODPARAMS || { fail "load"; return; }
+	load_ra readahead promote_dwell_ms=20000 cooldown_ms=5000 $GUARD $TRACE $MODPARAMS || { fail "load"; return; }
 	[ -n "$TRACE" ] && export RA_WORK_KMSG=1
 	# a model the module creates starts pinned (policy manual) in emergency:
 	# writing auto hands it to the policy, which leaves emergency after the cool-down
