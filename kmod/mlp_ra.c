@@ -237,8 +237,8 @@ MODULE_PARM_DESC(mix_min_intervals, "eligible default and ml intervals a context
  * first blocks on trials again (round 19: a cloud bench's measured lookups
  * ran 0.87x the default with trials, 2.37x without).  At 20 ms intervals
  * a block gives up to 20 samples, so exploration alone gave the windows
- * their support: the seven bench warm-ups without trials (rounds 19-20)
- * all climbed to recommendation.
+ * their support: the nine bench warm-ups without trials (rounds 19-20:
+ * cloud, hdd, seek) all climbed to recommendation.
  */
 static unsigned int trial_max_blocks;
 module_param(trial_max_blocks, uint, 0444);
