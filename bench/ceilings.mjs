@@ -55,7 +55,7 @@ const SIZES = QUICK
  * Bulk batches each server takes before the rounds. A fresh mlproxy runs its per-write code unoptimised for
  * its first few thousand writes (V8 optimises a function once it has run enough bytecode, and little of a
  * bulk write's work is bytecode): bench/warm-up.mjs, 2 December 2026, MLDS batches read 0.48x the bare server
- * over the first ten and 0.83-0.90x from the 41st on (performance.md, eighth pass). The goals are about the
+ * over the first ten and 0.83-0.90x from the 41st on (ceilings-passes.md, eighth pass). The goals are about the
  * settled server.
  */
 const WARM_BATCHES = QUICK ? 1 : 40;

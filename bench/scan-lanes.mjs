@@ -1,4 +1,4 @@
-// Experiment behind docs/performance.md ("What is left"): is the text scan bound by the chain from one number's
+// Experiment behind docs/ceilings-passes.md ("What was left after each pass"): is the text scan bound by the chain from one number's
 // end to the next number's start? A stripped integer parser (the word-at-a-time digits of scanLines, no
 // validation) over each 64 KiB chunk in one lane, against two lanes over its two halves in one loop, and the real
 // scanLines for reference. The ceilings bench's data (60,000 lines of 16 + 4 integers, scale 1000).

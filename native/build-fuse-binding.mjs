@@ -11,7 +11,7 @@
 // binding gives each new thread its locals (a buffer, and a uv_async_t on Node's loop) and never frees them (its
 // source: `pthread_key_create(..., NULL); // TODO: add destructor`). libuv looks at every async handle on each
 // wake-up of the loop, so each thread that ever existed made every later request slower: after eight strict floods
-// (about 3,600 threads) an idle transaction took 205 µs, against 87 on this build (docs/performance.md, fifteenth
+// (about 3,600 threads) an idle transaction took 205 µs, against 87 on this build (docs/ceilings-passes.md, fifteenth
 // pass; bench/idle-after-floods.mjs).
 // The fix: a destructor on the thread's key keeps an exiting worker's locals for the next worker the mount starts, so
 // the loop holds as many as workers ever ran at once, and a new worker needs no round trip to the loop thread. The
@@ -19,7 +19,7 @@
 // Parallel direct writes: the kernel holds a file's inode lock exclusively across each direct write unless the open's
 // answer carries FOPEN_PARALLEL_DIRECT_WRITES (Linux 6.2), which libfuse 2.9 cannot set; the mount runs on a channel
 // of ours over libfuse's /dev/fuse descriptor that adds it, when fuse_native_parallel_direct_writes(true) was called
-// before the mount (src/fs/mount.ts says when that helps; docs/performance.md, seventeenth pass, measures it).
+// before the mount (src/fs/mount.ts says when that helps; docs/ceilings-passes.md, seventeenth pass, measures it).
 // The count: JavaScript decoding a big dataset write in pieces goes on to the next piece only while no other request
 // waits for its thread (src/fs/bulk-queue.ts; eighteenth pass). Big writes themselves are left out of the count. A
 // worker's first request (no spare locals) waits for the thread twice, for its locals and then as a request: both

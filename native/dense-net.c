@@ -5,7 +5,7 @@
  * fall-back, so the two give the same floats bit for bit.
  *
  * Why: a recommendation transaction of a 16-64-64-4 network spent about 10 us of its 60 in the JavaScript loops
- * through FUSE (docs/performance.md); two doubles per instruction, the weights read as float32 (half the cache
+ * through FUSE (docs/ceilings-passes.md); two doubles per instruction, the weights read as float32 (half the cache
  * they take as doubles) and no bounds checks make it a few times faster.
  *
  * The same arithmetic: inputs normalised in double as (x - mean) / std; each output starts at its bias and adds

@@ -6,7 +6,7 @@
  *
  * Why here: in JavaScript the same test (an OR of every value's magnitude bits) costs about 0.5 ns a value, most
  * of what an MLDS write costs beyond its copy; with i32x4 lanes it costs a copy into this module's memory and a
- * few instructions for every sixteen values (docs/performance.md, seventh pass).
+ * few instructions for every sixteen values (docs/ceilings-passes.md, seventh pass).
  *
  * The test: v + 2^29 lies in [0, 2^30) exactly when -2^29 <= v < 2^29, and an OR of values in [0, 2^30) stays
  * there, so one OR over the whole run, tested for its top two bits, says whether every value passes. 2^29 is

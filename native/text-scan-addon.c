@@ -7,7 +7,7 @@
  * src/engine/data/native-scanner.ts, which falls back to the WebAssembly build when it is absent.
  *
  * Why a native build of code that already runs as WebAssembly: V8's SIMD code for it takes about 1.4 times as long
- * per line (docs/performance.md, sixteenth pass), and the scan is most of a text dataset write.
+ * per line (docs/ceilings-passes.md, sixteenth pass), and the scan is most of a text dataset write.
  *
  * scanLines(buf, at, last, count, scale, reciprocal, exactBelow, out, outAt, maxRows, maxLineBytes, cursor)
  *   buf          Uint8Array; buf[last] is a newline

@@ -10,7 +10,7 @@
  * number's first eight bytes are one 64-bit load, nothing is bounds-checked per byte, and the common
  * number (an integer of up to seven digits) runs no branch on its data. Lines of short integers (fixed-point
  * data) go sixteen bytes at a time with SIMD, four numbers converted per step, and no scalar work per number
- * (line_block); docs/performance.md has the measurements. Built with SIMD: where WebAssembly SIMD cannot run,
+ * (line_block); docs/ceilings-passes.md has the measurements. Built with SIMD: where WebAssembly SIMD cannot run,
  * the module does not compile and the JavaScript scan serves alone.
  *
  * The caller passes whole lines (the last byte a newline) at `input`, followed by at least PADDING bytes it may

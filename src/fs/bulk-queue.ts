@@ -2,7 +2,7 @@
 // after the FUSE requests already waiting, and answered once those are taken, so a transaction is never queued
 // behind a flood of dataset writes (each 64 KiB text write costs the JavaScript thread 0.2-0.3 ms of decoding).
 // When no one has asked for anything else lately, a big write is decoded at once: there is no one to protect, and
-// without the turn a lone writer ran 10-25 % faster in interleaved A/B runs (docs/performance.md).
+// without the turn a lone writer ran 10-25 % faster in interleaved A/B runs (docs/ceilings-passes.md).
 
 /**
  * Dataset writes smaller than this are decoded at once: at the measured 250-300 ns per text sample that is tens of
@@ -24,7 +24,7 @@ export const INTERACTIVE_QUIET_MS = 50;
  * write waits for a piece, not the whole write. Under a flood the kernel lets one transaction write at a time into
  * the server (the file's lock), so each waits for its own piece and the others behind it wait for theirs: a 64 KiB
  * text write is 130-250 µs of decoding, a piece a quarter of it (8 KiB pieces gained little more and cost the
- * writers under a flood another third of their bandwidth: docs/performance.md, eighteenth pass).
+ * writers under a flood another third of their bandwidth: docs/ceilings-passes.md, eighteenth pass).
  */
 export const BULK_PIECE_BYTES = 16384;
 
@@ -33,7 +33,7 @@ export const BULK_PIECE_BYTES = 16384;
  * it wakes the writer's FUSE thread, which runs above this one and takes the core at once, and lets the writer send
  * its next write, which the kernel copies in on the server's core: answered while a transaction waits, both go in
  * front of the transaction. Held back, the strict flood's transactions' p99 fell by 5-10 % and its writers lost 11-16 %
- * of their bandwidth (docs/performance.md, twenty-second pass). Bounded, so a steady stream of transactions slows a
+ * of their bandwidth (docs/ceilings-passes.md, twenty-second pass). Bounded, so a steady stream of transactions slows a
  * writer but never stops it.
  */
 export const BULK_ANSWER_MAX_TURNS = 8;

@@ -2,7 +2,7 @@
 // open, read, write, flush, release): handlers of fixed arity that answer through the binding's signal directly.
 // fuse-native's own wrapper, kept for every other op, allocates about a dozen objects per request (a bound function,
 // two copies of the arguments, a closure, a timer, the answer's arrays, a nextTick); under the floods what the server
-// allocates per request is what the collector's pauses make transactions wait (docs/performance.md, nineteenth pass).
+// allocates per request is what the collector's pauses make transactions wait (docs/ceilings-passes.md, nineteenth pass).
 import { bindingSignals, type BindingSignals } from './fuse-binding.js';
 
 /** How long a request may stay unanswered before it is answered ETIMEDOUT (fuse-native's own default). */

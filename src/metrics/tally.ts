@@ -7,7 +7,7 @@ import type { Labels, Removable } from './labels.js';
  * Why not prom-client's own Counter and Histogram here: every `inc` or `observe` of theirs validates the labels,
  * builds a string key from them and (histograms) indexes the buckets by their bounds as property names. In-process,
  * the metrics of one recommendation transaction (two FUSE requests and one inference) took about 5 of its 11 µs of
- * JavaScript that way (performance.md, "Eleventh pass"). A tally looks its series up by the label object itself
+ * JavaScript that way (ceilings-passes.md, "Eleventh pass"). A tally looks its series up by the label object itself
  * (callers reuse one object per series: ModelLabels.series, fuse.ts's per-op labels) and adds to numbers.
  */
 interface Series {

@@ -19,7 +19,7 @@ const EXACT_FLOAT32_INT = 2 ** 24;
  * has 25 significant bits, so v would need |v| ≥ 2^24. So no boundary lies between the product and Q, and both
  * round to the same float32. (A search of every v up to 1e9 at scales 3 to 999,983 found no disagreement
  * either; the limit keeps to what is proved.) A division costs ~2 ns a value here, a multiply ~0.5
- * (docs/performance.md); test/engine/codec.test.ts checks every v below the limit for two scales.
+ * (docs/ceilings-passes.md); test/engine/codec.test.ts checks every v below the limit for two scales.
  */
 export function reciprocalLimit(scale: number): number {
   return Number.isInteger(scale) && scale <= EXACT_FLOAT32_INT ? EXACT_FLOAT32_INT : 0;
@@ -58,7 +58,7 @@ const WASM_MIN_VALUES = 64;
  * data of a sane scale: in WebAssembly with SIMD (native/int-range.c, about 0.2 ns a value with its copy), or here
  * by ORing every value's magnitude bits with no branch on the data (v ^ (v >> 31) is |v| for v ≥ 0 and |v| - 1
  * below; about 0.5 ns a value). Otherwise (a value of 2^29 or more, allowed or not) an exact pass finds the first
- * one beyond. docs/performance.md (sixth and seventh passes) has the measurements.
+ * one beyond. docs/ceilings-passes.md (sixth and seventh passes) has the measurements.
  */
 export function firstBeyond(raw: Int32Array, values: number): number {
   const wasm = values >= WASM_MIN_VALUES ? wasmRange() : null;

@@ -162,7 +162,7 @@ export function scanLines(
  *
  * Why the first four bytes of a number are read as one word: a branch on each digit mispredicts whenever numbers
  * change length, which in real data they do all the time. From one 32-bit load, a few word-wide operations find
- * how many of its bytes are digits and add them up, with no branch on the data (docs/performance.md has the
+ * how many of its bytes are digits and add them up, with no branch on the data (docs/ceilings-passes.md has the
  * measurements: a byte-wise window of three digits took 20-25 % off the per-digit loop, the word another ~15 %).
  * Within the last four bytes of `buf` the word would read past its end, so there digits are read one at a time.
  */

@@ -41,7 +41,7 @@ interface JsLoops {
  * Scratch buffers are reused across calls so a query allocates nothing but its result. Sums are kept in doubles
  * (more exact than tfjs's float32, well inside the 1e-5 the fast-path test allows). The JavaScript loops read the
  * weights as doubles, copied at their first call (with the loop over outputs unrolled by 8, a 16-64-64-4 query
- * took about 40 % less time than float32 sums did, docs/performance.md, "transactions"); where the WebAssembly
+ * took about 40 % less time than float32 sums did, docs/ceilings-passes.md, "transactions"); where the WebAssembly
  * build serves, that copy (twice the weights' size) is never made.
  */
 export class FastNetwork {

@@ -40,7 +40,7 @@ export function encodeRecord(rows: RowBlocks, width: number): Buffer {
 /**
  * Bytes of a record checksummed per turn of the event loop. A record can be a whole buffer (a batch of 100,000
  * samples of 20 values is 8 MB; so was the log's rewrite before segments), whose checksum at once held the JavaScript
- * thread 2.3 ms, and every transaction waiting with it (docs/performance.md, eighteenth pass); 128 KiB is about 40 µs.
+ * thread 2.3 ms, and every transaction waiting with it (docs/ceilings-passes.md, eighteenth pass); 128 KiB is about 40 µs.
  */
 const CHECKSUM_SLICE_BYTES = 128 << 10;
 

@@ -17,7 +17,7 @@ const POOL_MAX_BYTES = 64 << 20;
 /**
  * Why reuse: the first write to fresh memory costs a page fault per 4 KiB, which this machine's VM measured at
  * 10-20 µs each (an 8 MiB record, the log's rewrite then, 25-50 ms of the JavaScript thread, against 0.5 ms to copy into memory
- * touched before), and a strict flood encoded every batch into fresh memory (docs/performance.md, thirteenth pass).
+ * touched before), and a strict flood encoded every batch into fresh memory (docs/ceilings-passes.md, thirteenth pass).
  */
 const free: Buffer[] = [];
 let freeBytes = 0;
