@@ -5,7 +5,9 @@
 // round's logs must not overwrite).  Since round 12 the bench also runs the per-phase oracle's windows set phase
 // by phase in one run (variant sched), and logs of `ra-run.sh sched DEV` add the hand-set schedules s1 and s2.
 //
-//   node bench/readahead-report.mjs hdd=/path/hdd.log cloud=/path/cloud.log [--svg-dir DIR]
+//   node bench/readahead-report.mjs hdd=/path/hdd.log cloud=/path/cloud.log [--svg-dir DIR] [--tag TAG] [--out FILE]
+// --tag names the curves readahead-learning-<dev>-TAG.svg (one boot's, kept beside the others); --out writes the
+// report to FILE instead of stdout, with the curves linked relative to it.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -154,7 +156,10 @@ ${legend.join('\n')}
 }
 
 const args = process.argv.slice(2);
-const svgDir = args.includes('--svg-dir') ? args[args.indexOf('--svg-dir') + 1] : null;
+const optionOf = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
+const svgDir = optionOf('--svg-dir');
+const tag = optionOf('--tag');
+const outFile = optionOf('--out');
 const logs = args.filter((a) => a.includes('='));
 const all = {};
 const out = [];
@@ -205,10 +210,11 @@ for (const spec of logs) {
   if (events.length) out.push('Mode transitions (events file):\n', '```', ...events.slice(-20), '```', '');
   const svg = svgDir ? curveSvg(dev, curve) : null;
   if (svg) {
-    const p = path.join(svgDir, `readahead-learning-${dev}.svg`);
+    const p = path.join(svgDir, `readahead-learning-${dev}${tag ? `-${tag}` : ''}.svg`);
     fs.mkdirSync(svgDir, { recursive: true });
     fs.writeFileSync(p, svg);
-    out.push(`Learning curve: [${path.basename(p)}](${path.basename(p)})\n`);
+    const link = outFile ? path.relative(path.dirname(outFile), p) : path.basename(p);
+    out.push(`Learning curve: [${path.basename(p)}](${link})\n`);
   }
 }
 // fleet-wide: the one fixed value with the best geometric mean over all cells
@@ -232,4 +238,5 @@ if (summary.length) {
     '',
   );
 }
-console.log(out.join('\n'));
+if (outFile) fs.writeFileSync(outFile, `${out.join('\n')}\n`);
+else console.log(out.join('\n'));
