@@ -167,6 +167,23 @@ module_param(use_qnet, bool, 0444);
 MODULE_PARM_DESC(use_qnet, "choose per interval with the in-kernel integer network (1, default) or only from the recommendation transaction (0)");
 
 /*
+ * prime_windows (round 21): a fresh load starts every kind of access at
+ * the device's window, and a kind got the model's only after an interval
+ * of it had closed: on cloud a whole 20 ms interval of the first mmap
+ * phase ran at 128 KiB, in a phase that takes 60 ms at 128 KiB and 20 ms
+ * at 16 (the bench reloads the module for every measured run).  With it,
+ * the first model interval once the server's training buffer has been
+ * counted and the network fetched sets each kind's window from the
+ * network's choice on the newest sample's features of the kind's most
+ * sampled context, under the same support, guard and lead as any choice
+ * (ra_prime_kinds); so does the first model interval after a rest in
+ * emergency, which hands every kind back to the device's window.
+ */
+static bool prime_windows = true;
+module_param(prime_windows, bool, 0444);
+MODULE_PARM_DESC(prime_windows, "at the first model block of a load, start each kind of access at the network's choice for its most sampled context in the server's training buffer (1, default) or at the device's window until an interval of that kind has closed (0)");
+
+/*
  * explore_permil: share of model blocks that try another candidate: in
  * learning one with fewer than support_min_samples samples in the context,
  * the nearest to the model's choice (mlp_ra_explore_untried, round 7),
@@ -387,6 +404,8 @@ struct ra_subsys {
 	unsigned int block_pos;		/* intervals into the current block */
 	u32 cur_kb;			/* the window of the open interval's choice */
 	u32 kind_kb[RA_NR_ACCESS];	/* the windows per kind, KiB, 0: the device's (timer) */
+	bool kinds_primed;		/* timer: see prime_windows */
+	bool last_idle;			/* timer: the interval just closed read nothing */
 	s32 prev_features[RA_NR_FEATURES];
 	unsigned int prev_ctx;
 	bool have_prev;
@@ -1206,21 +1225,20 @@ static void ra_count_block_interval(struct ra_subsys *s)
 }
 
 /*
- * The best candidate the model may choose in the context just seen: only
- * those with support_min_samples training samples there, and the default
- * (round 6: the network's prediction for a window never tried in a
- * context is an extrapolation), less those the guard keeps it from (round
- * 9: samples there that trail the default's).  -1: none (a default
- * outside the set).  *untried (if not NULL): the network's own best when
- * it lacked support, in KiB, else 0; learning and collaboration try it
- * (ra_start_block).  A guarded best is not tried so: it has its samples,
- * and trying it on every model block would be no bounded share; explored
- * blocks may still reach it (ra_explore_kb).
+ * The best candidate the model may choose in context ctx: only those with
+ * support_min_samples training samples there, and the default (round 6:
+ * the network's prediction for a window never tried in a context is an
+ * extrapolation), less those the guard keeps it from (round 9: samples
+ * there that trail the default's).  -1: none (a default outside the set).
+ * *untried (if not NULL): the network's own best when it lacked support,
+ * in KiB, else 0; learning and collaboration try it (ra_start_block).  A
+ * guarded best is not tried so: it has its samples, and trying it on every
+ * model block would be no bounded share; explored blocks may still reach
+ * it (ra_explore_kb).
  */
-static int ra_best_supported(struct ra_subsys *s, const s32 *predicted,
-			     u32 *untried)
+static int ra_best_supported(struct ra_subsys *s, unsigned int ctx,
+			     const s32 *predicted, u32 *untried)
 {
-	unsigned int ctx = READ_ONCE(s->last_ctx);
 	u32 def_kb = ra_device_kb();
 	u32 supported = mlp_ra_allowed_mask(&s->support, ctx, def_kb,
 					    support_min_samples);
@@ -1244,33 +1262,94 @@ static int ra_best_supported(struct ra_subsys *s, const s32 *predicted,
 }
 
 /*
- * The model's window for the next interval: the integer network's best
- * candidate for the features just seen, or the latest recommendation.
- * 0 when there is neither.
+ * The integer network's best candidate (index) for context ctx on these
+ * model features, as ra_best_supported allows it; -1 for none, -2 when
+ * the network could not be evaluated.
  */
-static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
+static int ra_network_best(struct ra_subsys *s, unsigned int ctx,
+			   const s32 *model_features, u32 *untried)
 {
 	s32 in[RA_INPUTS], out[QNET_MAX_OUTPUTS], predicted[RA_NR_CANDIDATES];
 	unsigned int i;
-	u32 kb;
 
-	if (!use_qnet)
-		return (u32)atomic_read(&s->choice_kb);
-	memcpy(in, features, sizeof(s32) * RA_NR_MODEL_FEATURES);
+	memcpy(in, model_features, sizeof(s32) * RA_NR_MODEL_FEATURES);
 	for (i = 0; i < RA_NR_CANDIDATES; i++) {
 		in[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(mlp_ra_candidates_kb[i]);
 		if (ml_model_eval(&s->model, in, out))
-			return (u32)atomic_read(&s->choice_kb);
+			return -2;
 		predicted[i] = out[0];
 	}
-	i = ra_best_supported(s, predicted, &s->untried_kb);
+	return ra_best_supported(s, ctx, predicted, untried);
+}
+
+/*
+ * The model's window for the next interval: the integer network's best
+ * candidate for the features just seen, or the latest recommendation.
+ * 0 when there is neither.  An interval in which nothing was read
+ * (round 21) keeps its kind's window: its features describe no reader,
+ * and the network's choice on them set the window of small reads in
+ * every pause between phases.
+ */
+static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
+{
+	unsigned int ctx = READ_ONCE(s->last_ctx);
+	u32 kb;
+	int i;
+
+	if (!use_qnet)
+		return (u32)atomic_read(&s->choice_kb);
+	if (s->last_idle) {
+		kb = s->kind_kb[mlp_ra_access_of_context(ctx)];
+		return kb ? kb : ra_device_kb();
+	}
+	i = ra_network_best(s, ctx, features, &s->untried_kb);
+	if (i == -2)
+		return (u32)atomic_read(&s->choice_kb);
 	if (i < 0)
 		return ra_device_kb();
-	s->chosen[s->last_ctx][i]++;
+	s->chosen[ctx][i]++;
 	kb = mlp_ra_candidates_kb[i];
 	atomic_set(&s->choice_kb, (int)kb);
 	atomic64_inc(&s->choices_qnet);
 	return kb;
+}
+
+/*
+ * Start every kind of access at the model's window (prime_windows), once
+ * per load and after every rest, at the first model interval once the
+ * server's training buffer has been counted and the network fetched: for
+ * each kind, the network's choice on the newest sample's features of the
+ * kind's most sampled context.  Those features are copied without the
+ * lock the I/O thread writes them under; a copy torn between two samples
+ * of one context still describes that context.
+ */
+static void ra_prime_kinds(struct ra_subsys *s)
+{
+	static const char *const kind_names[RA_NR_ACCESS] = {
+		"small reads", "large reads", "mmap faults"
+	};
+	u32 primed[RA_NR_ACCESS] = { 0 };
+	s32 f[RA_NR_MODEL_FEATURES];
+	unsigned int k;
+
+	for (k = 0; k < RA_NR_ACCESS; k++) {
+		int ctx = mlp_ra_kind_context(&s->support, k);
+		int i;
+
+		if (ctx < 0)
+			continue;
+		memcpy(f, s->support.recent[ctx], sizeof(f));
+		i = ra_network_best(s, (unsigned int)ctx, f, NULL);
+		if (i == -2)
+			return;	/* no network yet (fetched by the I/O thread): next block */
+		if (i >= 0)
+			primed[k] = mlp_ra_candidates_kb[i];
+	}
+	memcpy(s->kind_kb, primed, sizeof(primed));
+	s->kinds_primed = true;
+	pr_info("windows primed from the training buffer: %s %u KiB, %s %u KiB, %s %u KiB (0: the device's)\n",
+		kind_names[0], primed[0], kind_names[1], primed[1],
+		kind_names[2], primed[2]);
 }
 
 /*
@@ -1316,6 +1395,9 @@ static bool ra_model_may_apply(struct ra_subsys *s)
 /* The window of a model block's interval, and whether it is the model's. */
 static u32 ra_model_interval_kb(struct ra_subsys *s, u32 def_kb, u32 choice)
 {
+	if (prime_windows && use_qnet && !s->kinds_primed &&
+	    atomic_read(&s->support_rows) > 0)
+		ra_prime_kinds(s);
 	s->cur_scored_as_ml = choice && ra_model_may_apply(s);
 	return s->cur_scored_as_ml ? mlp_ra_clamp_kb(choice) : def_kb;
 }
@@ -1508,6 +1590,7 @@ static void ra_wake(struct ra_subsys *s)
 	s->cur_scored_as_ml = false;
 	s->cur_settling = true;
 	ra_set_window(s, ra_device_kb(), false);
+	s->kinds_primed = false;	/* the device's windows again, as at load */
 	s->last_close_ns = ktime_get_ns();
 	WRITE_ONCE(s->resting, false);
 	if (READ_ONCE(s->timer_armed))
@@ -1557,6 +1640,7 @@ static void ra_timer_fn(struct timer_list *t)
 		atomic_set(&s->last_eff, eff);
 	else
 		atomic64_inc(&s->intervals_idle);
+	s->last_idle = !scored;
 	WRITE_ONCE(s->last_ctx, mlp_ra_context(&c));
 	if (trace_intervals)
 		ra_trace_interval(s, &c, dt_ms, scored, eff);
@@ -1608,7 +1692,7 @@ static void ra_apply_recommendation(struct ml_lib_model *model,
 	}
 	for (i = 0; i < RA_NR_CANDIDATES; i++)
 		predicted[i] = hint->answers[i][0];
-	best = ra_best_supported(s, predicted, NULL);
+	best = ra_best_supported(s, READ_ONCE(s->last_ctx), predicted, NULL);
 	atomic_set(&s->choice_kb, best < 0 ? 0 : (int)mlp_ra_candidates_kb[best]);
 }
 

@@ -465,6 +465,33 @@ void mlp_ra_support_add(struct ra_support *sup, const s32 row[RA_INPUTS + 1])
 	sup->n[ctx][c]++;
 	sup->sum[ctx][c] += rel;
 	sup->sumsq[ctx][c] += (u64)(rel * rel);
+	memcpy(sup->recent[ctx], row, sizeof(sup->recent[ctx]));
+}
+
+/*
+ * The context of this kind of access with the most samples, whose newest
+ * features stand for the kind when a fresh load primes its window; -1
+ * when no context of the kind has a sample.
+ */
+int mlp_ra_kind_context(const struct ra_support *sup, unsigned int kind)
+{
+	u64 most = 0;
+	int best = -1;
+	unsigned int ctx, c;
+
+	for (ctx = 0; ctx < RA_NR_CONTEXTS; ctx++) {
+		u64 n = 0;
+
+		if (mlp_ra_access_of_context(ctx) != kind)
+			continue;
+		for (c = 0; c < RA_NR_CANDIDATES; c++)
+			n += sup->n[ctx][c];
+		if (n > most) {
+			most = n;
+			best = (int)ctx;
+		}
+	}
+	return best;
 }
 
 /* One text row: RA_INPUTS integers and the output; a bad row is counted. */

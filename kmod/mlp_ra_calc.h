@@ -225,6 +225,12 @@ struct ra_support {
 	 */
 	s64 sum[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
 	u64 sumsq[RA_NR_CONTEXTS][RA_NR_CANDIDATES];
+	/*
+	 * round 21: the model features of the context's newest sample, which
+	 * a freshly loaded module evaluates the network on to start each kind
+	 * of access at the model's window (see prime_windows in mlp_ra.c)
+	 */
+	s32 recent[RA_NR_CONTEXTS][RA_NR_MODEL_FEATURES];
 };
 
 /*
@@ -254,6 +260,7 @@ int mlp_ra_candidate_of_log2(s32 log2_kb);
 void mlp_ra_support_add(struct ra_support *sup, const s32 row[RA_INPUTS + 1]);
 void mlp_ra_support_feed(struct ra_support_parser *p, const char *buf, size_t n);
 void mlp_ra_support_end(struct ra_support_parser *p);
+int mlp_ra_kind_context(const struct ra_support *sup, unsigned int kind);
 u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 			u32 def_kb, u32 min_samples);
 int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask);

@@ -315,6 +315,28 @@ static void test_support(void)
 	   "a sample's window maps to its candidate, other windows to none");
 }
 
+/* Round 21: the context a fresh load primes each kind of access from, and its features. */
+static void test_kind_context(void)
+{
+	static struct ra_support sup;	/* zeroed */
+	s32 alone[RA_INPUTS + 1] = { 1000, 1000, 0, 17000, 0, 4000, 5400 };	/* context 1 */
+	s32 shared[RA_INPUTS + 1] = { 1000, 2000, 0, 17000, 0, 7000, 5100 };	/* context 3 */
+	s32 newer[RA_INPUTS + 1] = { 990, 1000, 0, 16000, 0, 4000, 5600 };
+
+	ok(mlp_ra_kind_context(&sup, RA_ACCESS_FAULT) == -1 &&
+	   mlp_ra_kind_context(&sup, RA_ACCESS_SMALL_READ) == -1, "no samples: no context to prime from");
+	mlp_ra_support_add(&sup, alone);
+	mlp_ra_support_add(&sup, shared);
+	mlp_ra_support_add(&sup, shared);
+	ok(mlp_ra_kind_context(&sup, RA_ACCESS_FAULT) == 3, "a kind primes from its most sampled context");
+	mlp_ra_support_add(&sup, alone);
+	mlp_ra_support_add(&sup, newer);
+	ok(mlp_ra_kind_context(&sup, RA_ACCESS_FAULT) == 1 &&
+	   mlp_ra_kind_context(&sup, RA_ACCESS_LARGE_READ) == -1, "counted over every candidate; other kinds stay without");
+	ok(sup.recent[1][RA_F_MMAP_PERMIL] == 990 && sup.recent[1][RA_F_FAULT_DIST] == 16000 &&
+	   sup.recent[3][RA_F_TASKS] == 2000, "each context keeps its newest sample's model features");
+}
+
 /* n samples of a 4 KiB pread run interval (context 0) at kb, scores mean +- spread */
 static void add_runs(struct ra_support *sup, u32 kb, unsigned int n, s32 mean,
 		     s32 spread)
@@ -538,6 +560,7 @@ int main(void)
 	test_windows_set();
 	test_support_context();
 	test_support();
+	test_kind_context();
 	test_guard();
 	test_lead();
 	test_mix();

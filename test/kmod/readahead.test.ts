@@ -44,6 +44,12 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // round after the promotion (the guest now waits for it). Kept as todos: the issue asks CI for the climb, and one
   // CI run that misses the fall-back should not keep a change from landing.
   const fallBackTodo = 'fell back in every run since round 12; a todo so a run whose network serves the new phase well cannot block a change';
+  // Round 21: after the fall-back the guest reloads the module; it counts the server's buffer and starts each kind
+  // of access at the network's window at its first model interval (prime_windows). In learning a few runs may
+  // hold no model interval, so the guest reports that miss as a todo and a miss in collaboration or above as a FAIL.
+  t.ok(has('PASS RA a reloaded module primed its windows'), 'a reloaded module primed its windows from the training buffer', {
+    todo: has('TODO RA windows not primed') && 'the model was in learning after the reload',
+  });
   t.ok(has('PASS RA the mode fell back on a phase type the model had not seen'), 'the mode fell back on a phase type the model had not seen', { todo: fallBackTodo });
   t.ok(has('PASS RA the mode climbed again after the fall-back'), 'the mode climbed again after the fall-back', { todo: fallBackTodo });
   // The server noticing the new inputs itself (cause=novel, src/modes/novelty.ts) came first in 5 of 9 runs.
