@@ -181,7 +181,7 @@ MODULE_PARM_DESC(use_qnet, "choose per interval with the in-kernel integer netwo
  */
 static bool prime_windows = true;
 module_param(prime_windows, bool, 0444);
-MODULE_PARM_DESC(prime_windows, "at the first model block of a load, start each kind of access at the network's choice for its most sampled context in the server's training buffer (1, default) or at the device's window until an interval of that kind has closed (0)");
+MODULE_PARM_DESC(prime_windows, "at the first model interval of a load (and after a rest in emergency), start each kind of access at the network's choice for its most sampled context in the server's training buffer (1, default) or at the device's window until an interval of that kind has closed (0)");
 
 /*
  * explore_permil: share of model blocks that try another candidate: in
