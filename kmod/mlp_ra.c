@@ -1094,6 +1094,11 @@ static const char *const ra_context_names[RA_NR_CONTEXTS] = {
 	"read(), alone, large random reads", "-", "read(), shared, large random reads", "-",
 };
 
+/* the kinds of access (enum ra_access), for dmesg */
+static const char *const ra_access_names[RA_NR_ACCESS] = {
+	"small read()", "large read()", "mmap faults"
+};
+
 /* Candidates the guard keeps the model from in ctx (round 9; see guard_margin). */
 static u32 ra_guarded(struct ra_subsys *s, unsigned int ctx, u32 def_kb)
 {
@@ -1152,7 +1157,6 @@ static void ra_report_evidence(struct ra_subsys *s)
 
 static void ra_report_later_use(struct ra_subsys *s)
 {
-	static const char * const kinds[RA_NR_ACCESS] = { "small read()", "large read()", "mmap faults" };
 	unsigned int c, a, k, t, n;
 	u32 permil[RA_NR_CANDIDATES], fates[RA_NR_CANDIDATES];
 
@@ -1168,7 +1172,7 @@ static void ra_report_later_use(struct ra_subsys *s)
 			}
 			if (n)
 				pr_info("later use after context %u (%s), %s, read around at 16/128/512/2048: used per mille %u/%u/%u/%u of %u/%u/%u/%u pages\n",
-					c, ra_context_names[c], kinds[a], permil[0], permil[1],
+					c, ra_context_names[c], ra_access_names[a], permil[0], permil[1],
 					permil[2], permil[3], fates[0], fates[1], fates[2], fates[3]);
 		}
 	}
@@ -1319,17 +1323,13 @@ static u32 ra_model_choice_kb(struct ra_subsys *s, const s32 *features)
  * per load and after every rest, at the first model interval once the
  * server's training buffer has been counted and the network fetched: for
  * each kind, the network's choice on the newest sample's features of the
- * kind's most sampled context.  Those features are copied without the
- * lock the I/O thread writes them under; a copy torn between two samples
+ * kind's most sampled context.  Those features are read without the
+ * lock the I/O thread writes them under; a read torn between two samples
  * of one context still describes that context.
  */
 static void ra_prime_kinds(struct ra_subsys *s)
 {
-	static const char *const kind_names[RA_NR_ACCESS] = {
-		"small reads", "large reads", "mmap faults"
-	};
 	u32 primed[RA_NR_ACCESS] = { 0 };
-	s32 f[RA_NR_MODEL_FEATURES];
 	unsigned int k;
 
 	for (k = 0; k < RA_NR_ACCESS; k++) {
@@ -1338,18 +1338,17 @@ static void ra_prime_kinds(struct ra_subsys *s)
 
 		if (ctx < 0)
 			continue;
-		memcpy(f, s->support.recent[ctx], sizeof(f));
-		i = ra_network_best(s, (unsigned int)ctx, f, NULL);
+		i = ra_network_best(s, (unsigned int)ctx, s->support.recent[ctx], NULL);
 		if (i == -2)
-			return;	/* no network yet (fetched by the I/O thread): next block */
+			return;	/* no network yet (the I/O thread fetches it): next interval */
 		if (i >= 0)
 			primed[k] = mlp_ra_candidates_kb[i];
 	}
 	memcpy(s->kind_kb, primed, sizeof(primed));
 	s->kinds_primed = true;
 	pr_info("windows primed from the training buffer: %s %u KiB, %s %u KiB, %s %u KiB (0: the device's)\n",
-		kind_names[0], primed[0], kind_names[1], primed[1],
-		kind_names[2], primed[2]);
+		ra_access_names[0], primed[0], ra_access_names[1], primed[1],
+		ra_access_names[2], primed[2]);
 }
 
 /*
