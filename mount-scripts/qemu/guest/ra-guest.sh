@@ -125,6 +125,9 @@ load_ra() { # NAME extra params...
 
 unload_ra() { rmmod mlp_ra_kmod; }
 
+# the CI job's load: the module's own timing, the mode policy's quicker for a short run
+load_ci() { load_ra ci promote_dwell_ms=5000 cooldown_ms=3000; }
+
 drop() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
@@ -210,7 +213,7 @@ job_ci() {
 	t_def=$(total_ms </tmp/def.out)
 	# the module's own timing, as the bench's (round 20; rounds 7-19 ran interval_ms=100
 	# settle_intervals=1 here, and the climb took 21-44 runs where it now takes 2-3)
-	load_ra ci promote_dwell_ms=5000 cooldown_ms=3000 || { fail "mlp_ra_kmod loads and creates its model"; return; }
+	load_ci || { fail "mlp_ra_kmod loads and creates its model"; return; }
 	pass "mlp_ra_kmod loads and creates its model"
 	mwrite $MNT/models/ci/mode collaboration
 	# the warm-up alternates the scan-heavy and the lookup-heavy workload, as the bench's does:
@@ -276,7 +279,7 @@ job_ci() {
 ci_reload() {
 	unload_ra || fail "rmmod before the reload"
 	kmsg_reload=$(dmesg | wc -l)
-	load_ra ci promote_dwell_ms=5000 cooldown_ms=3000 || { fail "reload"; return; }
+	load_ci || { fail "reload"; return; }
 	r=0
 	primed=
 	while [ $r -lt 5 ] && [ -z "$primed" ]; do
