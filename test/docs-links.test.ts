@@ -1,5 +1,6 @@
-// The manual's links hold: every relative link in README.md and docs/ names a file that exists and, where it names a
-// heading, a heading that exists (the anchors GitHub makes), so moving a section cannot silently break a reference.
+// The manual's links hold: every relative link in README.md, docs/ and the benchmark reports kept in bench/results
+// names a file that exists and, where it names a heading, a heading that exists (the anchors GitHub makes), so moving
+// a section or renaming a plot cannot silently break a reference.
 import t from 'tap';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,6 +13,9 @@ const manual = [
   ...readdirSync(join(root, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),
+  ...readdirSync(join(root, 'bench', 'results'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `bench/results/${f}`),
 ];
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens, "-N" for the Nth repeat. */
