@@ -106,22 +106,32 @@ module_param(model_name, charp, 0444);
 MODULE_PARM_DESC(model_name, "model directory under models/ (default readahead)");
 
 /*
- * interval_ms: one decision and one score per interval.  20..10000.  20
- * since round 20 (100 before, and 50 in the bench): on the cloud device an
- * mmap phase run at a small window lasts a few tenths of a second, and the
- * intervals at its edges are no evidence (a phase change, a block's
- * settling), so at 50 ms such phases gave the evidence almost no values
- * and the mode rarely left learning; at 20 ms they gave hundreds and every
- * cloud warm-up climbed.  The block and its settling keep their length in
- * time (block_intervals, settle_intervals).
+ * interval_ms: one decision and one score per interval.  10..10000, rounded
+ * up to whole jiffies (12 ms is three at Debian's HZ=250).  12 since round
+ * 22 (20 in rounds 20-21, 100 before, and 50 in the bench): on the cloud
+ * device an mmap phase run at a small window lasts a few tenths of a
+ * second and a phase of short reads a few hundredths, and the intervals at
+ * a phase's edges are no evidence (a phase change, a block's settling), so
+ * at 50 ms such phases gave the evidence almost no values and the mode
+ * rarely left learning; at 20 ms they gave hundreds and every cloud
+ * warm-up climbed, and at 12 ms cloud's lookups keep 96-97% of the
+ * oracle's saving, 84-92% at 20 (on seek the small reads lost some:
+ * docs/readahead-rounds.md, round 22).
+ * The block, its settling and the I/O round keep their length in time
+ * (block_intervals, settle_intervals, period_ms).
  */
-static unsigned int interval_ms = 20;
+static unsigned int interval_ms = 12;
 module_param(interval_ms, uint, 0444);
-MODULE_PARM_DESC(interval_ms, "decision interval in ms (20..10000, default 20)");
+MODULE_PARM_DESC(interval_ms, "decision interval in ms (10..10000, default 12; rounded up to whole jiffies)");
 
-static unsigned int period_ms = 500;
+/*
+ * period_ms: the I/O thread's round.  It sends at most RA_FB_PER_ROUND
+ * evidence scores a round, so a round spans no more intervals than that
+ * (300 ms is 25 intervals of 12 ms; 500 before round 22, at 20 ms).
+ */
+static unsigned int period_ms = 300;
 module_param(period_ms, uint, 0444);
-MODULE_PARM_DESC(period_ms, "I/O round period in ms (20..60000, default 500)");
+MODULE_PARM_DESC(period_ms, "I/O round period in ms (20..60000, default 300)");
 
 /*
  * emergency_period_ms: the I/O thread's round while the model is connected
@@ -147,13 +157,13 @@ MODULE_PARM_DESC(timeout_ms, "mlproxy request timeout in ms (50..60000, default 
  * and the previous block's readahead is still being consumed, so scoring
  * every interval against its neighbour would mostly measure the neighbour.
  */
-static unsigned int block_intervals = 25;
+static unsigned int block_intervals = 42;
 module_param(block_intervals, uint, 0444);
-MODULE_PARM_DESC(block_intervals, "intervals one choice holds for (1..100, default 25: 0.5 s at the default interval)");
+MODULE_PARM_DESC(block_intervals, "intervals one choice holds for (1..100, default 42: 0.5 s at the default interval)");
 
-static unsigned int settle_intervals = 5;
+static unsigned int settle_intervals = 8;
 module_param(settle_intervals, uint, 0444);
-MODULE_PARM_DESC(settle_intervals, "first intervals of a block not reported as evidence (0..block_intervals-1, default 5: 0.1 s at the default interval)");
+MODULE_PARM_DESC(settle_intervals, "first intervals of a block not reported as evidence (0..block_intervals-1, default 8: 0.1 s at the default interval)");
 
 /*
  * use_qnet: the model's choice is made in the timer, every interval, by
@@ -1940,7 +1950,7 @@ static int __init ra_init(void)
 	struct task_struct *task;
 	int err;
 
-	if (interval_ms < 20 || interval_ms > 10000 || period_ms < 20 ||
+	if (interval_ms < 10 || interval_ms > 10000 || period_ms < 20 ||
 	    period_ms > 60000 || emergency_period_ms < 20 ||
 	    emergency_period_ms > 60000 || timeout_ms < 50 || timeout_ms > 60000 ||
 	    explore_permil > 1000 || block_intervals < 1 || block_intervals > 100 ||
@@ -1948,7 +1958,7 @@ static int __init ra_init(void)
 	    guard_min_samples > 100000 || guard_margin > 5000 ||
 	    mix_min_intervals > 100000 || trial_max_blocks > U8_MAX ||
 	    lead_min_samples > 100000 || thin_samples > 100000 || thin_permil > 1000) {
-		pr_err("interval_ms 20..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks 0..255\n");
+		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks 0..255\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

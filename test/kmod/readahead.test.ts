@@ -27,7 +27,7 @@ t.test('readahead: auto vs default on hdd, promotion, clean unload', { skip: pro
   // read-around used later (later_use_credit): after 21, 41 and 44 runs. Round 14, with the lead: after 26 runs. Round 15
   // (no code change): after 26. Round 20, the module's defaults (20 ms intervals, no trials; the job had loaded it
   // with interval_ms=100): after 2-3 runs in five guest runs of five, the evidence windows filling five times faster;
-  // then 3, 3 and 11 in three tap runs (one alone, two fresh-clone CI).
+  // then 3, 3 and 11 in three tap runs (one alone, two fresh-clone CI). Round 22, 12 ms intervals: after 2 runs.
   t.ok(has('PASS RA the mode climbed on feedback'), 'the mode climbed on feedback (collaboration -> recommendation)');
   // The fall-back and the climb after it: 9 of 9 round-4 tap runs alone (5 on novelty at the first run of the new
   // phase type, 4 on evidence after 10-17 runs), each climbed again within 13-19 runs (docs/use-case-readahead.md);

@@ -211,7 +211,7 @@ job_ci() {
 	log "ci: default run"
 	run_work default $seed "$plan" | tee /tmp/def.out
 	t_def=$(total_ms </tmp/def.out)
-	# the module's own timing, as the bench's (round 20; rounds 7-19 ran interval_ms=100
+	# the module's own timing, as the bench's (since round 20; rounds 7-19 ran interval_ms=100
 	# settle_intervals=1 here, and the climb took 21-44 runs where it now takes 2-3)
 	load_ci || { fail "mlp_ra_kmod loads and creates its model"; return; }
 	pass "mlp_ra_kmod loads and creates its model"
