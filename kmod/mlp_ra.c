@@ -114,7 +114,7 @@ MODULE_PARM_DESC(model_name, "model directory under models/ (default readahead)"
  * a phase's edges are no evidence (a phase change, a block's settling), so
  * at 50 ms such phases gave the evidence almost no values and the mode
  * rarely left learning; at 20 ms they gave hundreds and every cloud
- * warm-up climbed, and at 12 ms cloud's lookups keep 96-97% of the
+ * warm-up climbed, and at 12 ms cloud's lookups keep 96-98% of the
  * oracle's saving, 84-92% at 20 (on seek the small reads lost some:
  * docs/readahead-rounds.md, round 22).
  * The block, its settling and the I/O round keep their length in time
