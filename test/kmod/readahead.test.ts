@@ -4,7 +4,7 @@
 // mode policy, that the mode climbs collaboration -> recommendation on feedback, that a workload with a phase
 // type the model has not seen makes the policy fall back (on novelty, a todo, or on evidence) and climb again, and that the
 // module unloads clean (readahead as found, no kprobes left). About 75 s of TCG guest time with the module's
-// default timing (round 20: 20 ms intervals); about four minutes before, at 100 ms.
+// default timing (12 ms intervals since round 22, 20 ms in rounds 20-21); about four minutes at 100 ms before.
 // Set MLPROXY_SKIP_GUEST=1 to skip it.
 import t from 'tap';
 import { GUEST_TURN_WAIT_MS, runGuestScript } from '../helpers/guest-run.js';

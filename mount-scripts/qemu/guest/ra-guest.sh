@@ -244,7 +244,7 @@ job_ci() {
 		run_work more $((seed + 10 + m)) "$plan" >/dev/null
 		m=$((m + 1))
 	done
-	echo "RA-CI default_ms=$t_def auto_ms=$t_auto more_runs=$m mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) trials=$(param trials) choices_limited=$(param choices_limited) samples=$(param samples_sent) feedback=$(param feedback_sent)"
+	echo "RA-CI default_ms=$t_def auto_ms=$t_auto more_runs=$m mode=$(param mode) choice_kb=$(param choice_kb) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) trials=$(param trials) interval_trials=$(param interval_trials) choices_limited=$(param choices_limited) samples=$(param samples_sent) feedback=$(param feedback_sent)"
 	model_events ci | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
 	mread $MNT/models/ci/stats | tr '\n' ' ' | sed 's/^/STATS /'
 	echo
@@ -389,7 +389,7 @@ bench_variant() {
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
 	[ -n "${HOG:-}" ] && { kill "$HOG"; wait "$HOG" 2>/dev/null; HOG=; }
-	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change)"
+	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) interval_trials=$(param interval_trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change)"
 	kmsg_lines=$(dmesg | wc -l)
 	case $v in emerg | auto) unload_ra ;; esac
 	# (round 7) what the network chose per context in this measured run: its unload summary
@@ -529,6 +529,7 @@ job_bench() {
 	# the measured runs use the model as the warm-up left it: no training during them
 	pause_training readahead
 	log "bench: training paused for the measured runs: $TRAIN_PAUSE (train_rounds $(stat_of readahead train_rounds))"
+	log "bench: the module after the warm-up: intervals $(param intervals), ml $(param intervals_ml), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), interval_trials $(param interval_trials), choices_limited $(param choices_limited)"
 	unload_ra
 	sleep 1.5
 	clean_unload_checks "$ra0"
