@@ -285,11 +285,9 @@ MODULE_PARM_DESC(trial_max_blocks, "trials of a candidate the network prefers in
  *
  * 0 (none) by default.  At 16, seek's small reads got their support and
  * ran at 16 KiB (1.09x and 1.11x the best fixed value, 1.05x and 1.08x
- * without), but on cloud the small reads' context gave other windows
- * their support too, whose own intervals score as well as 16 KiB's while
- * the phases ran slower: cloud's lookups kept 89-90% of the oracle's
- * saving in two boots, against 96% in a boot without in the same session
- * and 96-98% in round 22's three.
+ * without), but cloud's lookups kept 89-90% of the oracle's saving in
+ * three boots, against 96% in a boot without in the same session and
+ * 96-98% in round 22's three (docs/readahead-rounds.md, round 23).
  */
 static unsigned int trial_intervals;
 module_param(trial_intervals, uint, 0444);
