@@ -22,20 +22,28 @@ t.test('a model learns a linear function', async (t) => {
     cat ${join(s.dir, 'train.txt')} > dataset`);
   t.equal(setup.code, 0, setup.stderr);
 
-  // While it trains, reads keep answering quickly.
-  let slowest = 0;
+  // While it trains, reads keep answering quickly. A read that waited for training would wait for a round, and
+  // training runs rounds back to back, so most reads would be slow: the median says it, not the slowest read,
+  // which also counts the shell's start on a host that CI shares with other test files (2396 ms once, in a
+  // fresh-clone run of 6 December; 15-36 ms in twenty others).
+  const readMs: number[] = [];
   const st = await waitFor(
     async () => {
       const began = performance.now();
       const stats = parseStats((await s.sh('cat models/lin/stats')).stdout);
-      slowest = Math.max(slowest, performance.now() - began);
+      readMs.push(performance.now() - began);
       return stats.training === '0' && Number(stats.train_steps) > 0 ? stats : undefined;
     },
     60000,
     'training to finish its budget',
   );
   t.ok(Number(st.generation) > 10, `weights were published as they trained (generation ${st.generation})`);
-  t.ok(slowest < 2000, `stats reads stayed responsive while training (slowest ${slowest.toFixed(0)} ms including the shell)`);
+  const sorted = [...readMs].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  t.ok(
+    median < 500,
+    `stats reads stayed responsive while training (${readMs.length} reads, median ${median.toFixed(0)} ms, slowest ${sorted[sorted.length - 1].toFixed(0)} ms, each including the shell)`,
+  );
 
   const queries: [number, number][] = [];
   for (let a = -4; a <= 4; a += 2) for (let b = -4; b <= 4; b += 2) queries.push([a, b]);
