@@ -25,7 +25,7 @@ t.test('a model learns a linear function', async (t) => {
   // While it trains, reads keep answering quickly. A read that waited for training would wait for a round, and
   // training runs rounds back to back, so most reads would be slow: the median says it, not the slowest read,
   // which also counts the shell's start on a host that CI shares with other test files (2396 ms once, in a
-  // fresh-clone run of 6 December; 15-36 ms in twenty others).
+  // fresh-clone run of 6 December; 16-36 ms in the nineteen before it).
   const readMs: number[] = [];
   const st = await waitFor(
     async () => {
