@@ -1016,6 +1016,18 @@ static bool ra_in_emergency(struct ra_subsys *s)
 	return atomic_read(&s->model.mode) == ML_LIB_EMERGENCY_MODE;
 }
 
+/* Exploration (explored blocks, trials) happens in learning and collaboration only. */
+static bool ra_mode_explores(int mode)
+{
+	return mode == ML_LIB_LEARNING_MODE || mode == ML_LIB_COLLABORATION_MODE;
+}
+
+/* Whether context ctx has the default scores its samples and evidence are judged by. */
+static bool ra_context_scored(const struct ra_subsys *s, unsigned int ctx)
+{
+	return s->baseline.n[ctx] >= RA_BASE_MIN;
+}
+
 /*
  * The window for the next interval.  A window chosen (by the model, or
  * explored) on the interval just closed becomes the window of that
@@ -1409,7 +1421,7 @@ static bool ra_model_may_apply(struct ra_subsys *s)
 	unsigned int ctx = s->last_ctx;
 	bool known;
 
-	if (s->baseline.n[ctx] >= RA_BASE_MIN)
+	if (ra_context_scored(s, ctx))
 		return true;
 	known = mlp_ra_may_differ(&s->support, ctx, ra_device_kb(),
 				  support_min_samples,
@@ -1489,11 +1501,11 @@ static bool ra_may_trial(struct ra_subsys *s)
 static bool ra_may_try_interval(struct ra_subsys *s)
 {
 	unsigned int ctx = s->last_ctx;
-	int mode = atomic_read(&s->model.mode);
 	int i;
 
-	if (!s->untried_kb || s->last_idle || s->baseline.n[ctx] < RA_BASE_MIN ||
-	    (mode != ML_LIB_LEARNING_MODE && mode != ML_LIB_COLLABORATION_MODE))
+	if (!trial_intervals || !s->untried_kb || s->last_idle ||
+	    !ra_context_scored(s, ctx) ||
+	    !ra_mode_explores(atomic_read(&s->model.mode)))
 		return false;
 	i = mlp_ra_candidate_index(s->untried_kb);
 	if (s->trial_ivs[ctx][i] >= trial_intervals)
@@ -1523,7 +1535,7 @@ static bool ra_thin_kb(struct ra_subsys *s, u32 choice, u32 def_kb, u32 *kb)
 	unsigned int ctx = s->last_ctx;
 	int i;
 
-	if (!thin_samples || s->baseline.n[ctx] < RA_BASE_MIN ||
+	if (!thin_samples || !ra_context_scored(s, ctx) ||
 	    mlp_synth_rand(&s->rng) % 1000 >= thin_permil)
 		return false;
 	i = mlp_ra_explore_thin(&s->support, ctx, choice ? choice : def_kb,
@@ -1538,8 +1550,7 @@ static void ra_start_block(struct ra_subsys *s, u32 def_kb, const s32 *features)
 {
 	u32 choice = ra_model_choice_kb(s, features);
 	int mode = atomic_read(&s->model.mode);
-	bool may_explore = mode == ML_LIB_LEARNING_MODE ||
-			   mode == ML_LIB_COLLABORATION_MODE;
+	bool may_explore = ra_mode_explores(mode);
 	u32 kb = def_kb;
 
 	s->cur_scored_as_ml = false;
