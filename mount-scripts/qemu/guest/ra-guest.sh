@@ -6,7 +6,7 @@
 # non-zero data, f1 scanned and f2 looked up) is throttled by qemu as the
 # device model.  Jobs (RA_JOB on the kernel command line):
 #   ci     short check on one device model: the default, then mlp_ra_kmod
-#          (operator pins collaboration for a warm-up, hands over to auto):
+#          (operator pins learning, then collaboration for a warm-up, hands over to auto):
 #          auto not slower than the default, a promotion on feedback, then
 #          a phase type the model has not seen (rstride): the fall-back
 #          (demotion) on feedback and the climb again; a clean unload
@@ -125,8 +125,19 @@ load_ra() { # NAME extra params...
 
 unload_ra() { rmmod mlp_ra_kmod; }
 
-# the CI job's load: the module's own timing, the mode policy's quicker for a short run
-load_ci() { load_ra ci promote_dwell_ms=5000 cooldown_ms=3000; }
+# the CI job's load: the module's own timing, the mode policy's quicker for a short run, and every
+# default block of learning exploring a thin window (thin_permil=1000, 250 by default): the warm-up's
+# learning lasts some 20 blocks, and at 250 it gave one thin block in each of six runs (one a seeded
+# draw in some 15 blocks), so whether the scans' large reads ever ran 2048 KiB hung on one block
+load_ci() { load_ra ci promote_dwell_ms=5000 cooldown_ms=3000 thin_permil=1000; }
+
+# pin_mode MODEL MODE: the operator's pin, and a wait (at most 15 s) until the module has it in force
+pin_mode() {
+	mwrite "$MNT/models/$1/mode" "$2"
+	w=0
+	while [ "$(param mode)" != "$2" ] && [ $w -lt 75 ]; do sleep 0.2; w=$((w + 1)); done
+	log "mode $2 in force after $((w / 5)) s: $(param mode)"
+}
 
 drop() {
 	sync
@@ -215,17 +226,24 @@ job_ci() {
 	# settle_intervals=1 here, and the climb took 21-44 runs where it now takes 2-3)
 	load_ci || { fail "mlp_ra_kmod loads and creates its model"; return; }
 	pass "mlp_ra_kmod loads and creates its model"
-	mwrite $MNT/models/ci/mode collaboration
 	# the warm-up alternates the scan-heavy and the lookup-heavy workload, as the bench's does:
-	# trained on scans alone the network saw too few mmap lookups to learn that they want a small window
-	log "ci: warm-up in collaboration (pinned), seeds $seed_warm+"
+	# trained on scans alone the network saw too few mmap lookups to learn that they want a small window.
+	# Its first three runs (two of them scans) are pinned in learning, the only mode whose default blocks
+	# try windows a context has few samples of; the rest in collaboration. Pinned in collaboration from
+	# the start, the scans' large reads could be left with few samples of 512 and 2048 KiB, and the
+	# network then ran them at 16 or 128 KiB, the default's speed on hdd (5 of 15 runs of rounds 22-23
+	# took 0.99-1.02x the default). Each pin is waited for: the module puts a mode in force at its next
+	# I/O round, 5 s after the load for the first
+	log "ci: warm-up in learning (3 runs), then collaboration (pinned), seeds $seed_warm+"
+	pin_mode ci learning
 	n=0
 	while [ $n -lt 6 ] || { [ "$(stat_of ci train_rounds)" -lt 6 ] 2>/dev/null && [ $n -lt 10 ]; }; do
+		[ $n = 3 ] && pin_mode ci collaboration
 		if [ $((n % 2)) = 1 ]; then wplan=$(plan_lookup); else wplan=$plan; fi
 		run_work warmup $((seed_warm + n)) "$wplan" >/dev/null
 		n=$((n + 1))
 	done
-	log "ci: after $n warm-up runs: train_rounds $(stat_of ci train_rounds), rollbacks $(stat_of ci rollbacks), loss $(stat_of ci loss), samples $(param samples_sent), evidence $(stat_of ci evidence_advantage) (ml $(stat_of ci evidence_ml_count), default $(stat_of ci evidence_default_count))"
+	log "ci: after $n warm-up runs: train_rounds $(stat_of ci train_rounds), rollbacks $(stat_of ci rollbacks), loss $(stat_of ci loss), samples $(param samples_sent), evidence $(stat_of ci evidence_advantage) (ml $(stat_of ci evidence_ml_count), default $(stat_of ci evidence_default_count)); the module: intervals $(param intervals), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), choices_limited $(param choices_limited)"
 	# hand the trained model over with fresh evidence windows: an operator's change of mode resets
 	# them (docs/modes.md), so the policy judges the trained network, not the warm-up's first rounds
 	# (ci-4 of round 3: the warm-up's evidence trailed the default by 8% and stayed in the windows
