@@ -131,6 +131,11 @@ unload_ra() { rmmod mlp_ra_kmod; }
 # draw in some 15 blocks), so whether the scans' large reads ever ran 2048 KiB hung on one block
 load_ci() { load_ra ci promote_dwell_ms=5000 cooldown_ms=3000 thin_permil=1000; }
 
+# the module's exploration counters, for the logs after a warm-up
+module_counters() {
+	echo "intervals $(param intervals), ml $(param intervals_ml), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), interval_trials $(param interval_trials), choices_limited $(param choices_limited)"
+}
+
 # pin_mode MODEL MODE: the operator's pin, and a wait (at most 15 s) until the module has it in force
 pin_mode() {
 	mwrite "$MNT/models/$1/mode" "$2"
@@ -243,7 +248,7 @@ job_ci() {
 		run_work warmup $((seed_warm + n)) "$wplan" >/dev/null
 		n=$((n + 1))
 	done
-	log "ci: after $n warm-up runs: train_rounds $(stat_of ci train_rounds), rollbacks $(stat_of ci rollbacks), loss $(stat_of ci loss), samples $(param samples_sent), evidence $(stat_of ci evidence_advantage) (ml $(stat_of ci evidence_ml_count), default $(stat_of ci evidence_default_count)); the module: intervals $(param intervals), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), choices_limited $(param choices_limited)"
+	log "ci: after $n warm-up runs: train_rounds $(stat_of ci train_rounds), rollbacks $(stat_of ci rollbacks), loss $(stat_of ci loss), samples $(param samples_sent), evidence $(stat_of ci evidence_advantage) (ml $(stat_of ci evidence_ml_count), default $(stat_of ci evidence_default_count)); the module: $(module_counters)"
 	# hand the trained model over with fresh evidence windows: an operator's change of mode resets
 	# them (docs/modes.md), so the policy judges the trained network, not the warm-up's first rounds
 	# (ci-4 of round 3: the warm-up's evidence trailed the default by 8% and stayed in the windows
@@ -547,7 +552,7 @@ job_bench() {
 	# the measured runs use the model as the warm-up left it: no training during them
 	pause_training readahead
 	log "bench: training paused for the measured runs: $TRAIN_PAUSE (train_rounds $(stat_of readahead train_rounds))"
-	log "bench: the module after the warm-up: intervals $(param intervals), ml $(param intervals_ml), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), interval_trials $(param interval_trials), choices_limited $(param choices_limited)"
+	log "bench: the module after the warm-up: $(module_counters)"
 	unload_ra
 	sleep 1.5
 	clean_unload_checks "$ra0"
