@@ -298,6 +298,18 @@ MODULE_PARM_DESC(trial_intervals, "model intervals per context and candidate (pe
  * windows in force, the block it belonged to, its score), to see which
  * intervals become evidence.  A diagnostic: 20 lines a second at 50 ms.
  */
+/*
+ * carry_intervals (round 25): charge a context's last sample, before it
+ * goes to the server, with the deficits of this many intervals after the
+ * context changed (struct ra_carry in mlp_ra_calc.h), so that a window's
+ * readahead still in flight at the end of its phase counts against it.
+ * The other samples are held back one interval.  0 (off): each sample
+ * goes out as its interval closes.
+ */
+static unsigned int carry_intervals;
+module_param(carry_intervals, uint, 0444);
+MODULE_PARM_DESC(carry_intervals, "intervals after a change of context whose deficits against their own default are charged to the last training sample before it; 0: none (0..100, default 0)");
+
 static bool trace_intervals;
 module_param(trace_intervals, bool, 0444);
 MODULE_PARM_DESC(trace_intervals, "log one line per closed interval to dmesg, for diagnosis (default 0)");
@@ -457,6 +469,7 @@ struct ra_subsys {
 	 * or new is fine)
 	 */
 	struct ra_support support;
+	struct ra_carry carry;		/* timer and ring_lock: see carry_intervals */
 	u32 untried_kb;			/* timer: see ra_best_supported */
 	u32 trial_blocks[RA_NR_CONTEXTS][RA_NR_CANDIDATES];	/* timer: trials made, see trial_max_blocks */
 	u8 trial_ivs[RA_NR_CONTEXTS][RA_NR_CANDIDATES];	/* timer: see trial_intervals */
@@ -484,6 +497,7 @@ struct ra_subsys {
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
 	atomic64_t choices_qnet, choices_limited, choices_guarded, trials;
 	atomic64_t choices_led, thin_blocks, interval_trials;
+	atomic64_t carried_samples, carried_charge;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped, feedback_thinned;
 	atomic_t last_eff;
@@ -586,6 +600,8 @@ ML_LIB_STATUS(choices_led, ml_lib_counter_ops, ra.choices_led, "choices where an
 ML_LIB_STATUS(thin_blocks, ml_lib_counter_ops, ra.thin_blocks, "default blocks in learning that explored a candidate with few samples in the context (thin_samples, read-only)");
 ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried the network's best candidate because it had too few samples in the context (read-only)");
 ML_LIB_STATUS(interval_trials, ml_lib_counter_ops, ra.interval_trials, "model intervals that tried the network's best candidate because it had too few samples in the context (trial_intervals, read-only)");
+ML_LIB_STATUS(carried_samples, ml_lib_counter_ops, ra.carried_samples, "training samples charged with the deficits of the intervals after their context changed (carry_intervals, read-only)");
+ML_LIB_STATUS(carried_charge, ml_lib_counter_ops, ra.carried_charge, "the sum of those charges, score units (5000 = the default, read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
 ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
@@ -1234,27 +1250,63 @@ static void ra_report_later_use(struct ra_subsys *s)
  * is followed by a scan would teach "after mmap, 2048 KiB pays"): no
  * sample from either.
  */
+/* A training sample to the ring for the server; under ring_lock. */
+static void ra_push_sample(struct ra_subsys *s, const s32 row[RA_INPUTS + 1])
+{
+	if (s->nr_samples >= RA_SAMPLE_RING) {
+		atomic64_inc(&s->samples_dropped);
+		return;
+	}
+	memcpy(s->samples[s->nr_samples++], row, sizeof(s->samples[0]));
+	mlp_ra_support_add(&s->support, row);
+}
+
+static void ra_push_carried(struct ra_subsys *s, const s32 row[RA_INPUTS + 1], s32 charge)
+{
+	if (charge) {
+		atomic64_inc(&s->carried_samples);
+		atomic64_add(charge, &s->carried_charge);
+	}
+	ra_push_sample(s, row);
+}
+
+/*
+ * The interval just closed, with carry_intervals: a change of context
+ * starts the charge of the run's last sample, and every interval adds
+ * its deficit to a charge under way.
+ */
+static void ra_carry_interval(struct ra_subsys *s, s32 rel, unsigned int ctx)
+{
+	s32 out[RA_INPUTS + 1], charge;
+
+	if (s->have_prev && ctx != s->prev_ctx &&
+	    mlp_ra_carry_phase_end(&s->carry, carry_intervals, out, &charge))
+		ra_push_carried(s, out, charge);
+	if (mlp_ra_carry_interval(&s->carry, rel, out, &charge))
+		ra_push_carried(s, out, charge);
+}
+
 static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 		      bool scored, s32 eff, unsigned int ctx)
 {
+	s32 row[RA_INPUTS + 1], out[RA_INPUTS + 1];
 	unsigned int i;
 	s32 rel;
 
 	if (!scored || !mlp_ra_relative(&s->baseline, ctx, eff, &rel))
 		rel = -1;
 	spin_lock(&s->ring_lock);
+	if (carry_intervals)
+		ra_carry_interval(s, rel, ctx);
 	if (s->have_prev && rel >= 0 && !s->cur_settling && ctx == s->prev_ctx) {
-		if (s->nr_samples < RA_SAMPLE_RING) {
-			s32 *row = s->samples[s->nr_samples++];
-
-			for (i = 0; i < RA_NR_MODEL_FEATURES; i++)
-				row[i] = s->prev_features[i];
-			row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(kb);
-			row[RA_INPUTS] = rel;
-			mlp_ra_support_add(&s->support, row);
-		} else {
-			atomic64_inc(&s->samples_dropped);
-		}
+		for (i = 0; i < RA_NR_MODEL_FEATURES; i++)
+			row[i] = s->prev_features[i];
+		row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(kb);
+		row[RA_INPUTS] = rel;
+		if (!carry_intervals)
+			ra_push_sample(s, row);
+		else if (mlp_ra_carry_sample(&s->carry, row, out))
+			ra_push_sample(s, out);
 	}
 	if (scored)
 		ra_queue_feedback(s, ctx, eff, rel);
@@ -1662,6 +1714,10 @@ static void ra_wake(struct ra_subsys *s)
 	s->have_touch = false;
 	spin_unlock_irq(&s->count_lock);
 	s->have_prev = false;
+	/* a charge under way would fall on intervals of after the rest */
+	spin_lock_bh(&s->ring_lock);
+	memset(&s->carry, 0, sizeof(s->carry));
+	spin_unlock_bh(&s->ring_lock);
 	s->emergency_intervals = 0;
 	s->block_pos = block_intervals - 1;
 	s->block_ml = false;
@@ -2027,9 +2083,9 @@ static int __init ra_init(void)
 	    settle_intervals >= block_intervals || support_min_samples > 100000 ||
 	    guard_min_samples > 100000 || guard_margin > 5000 ||
 	    mix_min_intervals > 100000 || trial_max_blocks > U8_MAX ||
-	    trial_intervals > U8_MAX ||
+	    trial_intervals > U8_MAX || carry_intervals > 100 ||
 	    lead_min_samples > 100000 || thin_samples > 100000 || thin_permil > 1000) {
-		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks and trial_intervals 0..255\n");
+		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks and trial_intervals 0..255, carry_intervals 0..100\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

@@ -762,3 +762,65 @@ int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask)
 			best = i;
 	return best;
 }
+
+/* out gets the carried sample, its score less the charge (never below 0) */
+static bool ra_carry_release(struct ra_carry *c, s32 out[RA_INPUTS + 1], s32 *charge)
+{
+	s32 rel = c->carried[RA_INPUTS] - c->charge;
+
+	memcpy(out, c->carried, sizeof(c->carried));
+	out[RA_INPUTS] = rel > 0 ? rel : 0;
+	*charge = c->charge;
+	c->have_carried = false;
+	return true;
+}
+
+/* A new sample of the running context: true when out gets the one it displaces. */
+bool mlp_ra_carry_sample(struct ra_carry *c, const s32 row[RA_INPUTS + 1],
+			 s32 out[RA_INPUTS + 1])
+{
+	bool displaced = c->have_held;
+
+	if (displaced)
+		memcpy(out, c->held, sizeof(c->held));
+	memcpy(c->held, row, sizeof(c->held));
+	c->have_held = true;
+	return displaced;
+}
+
+/*
+ * The context changed: the held sample starts its charge over the next
+ * intervals (this one included).  True when out gets the one carried
+ * before, whose charge ends here, short of its count.
+ */
+bool mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
+			    s32 out[RA_INPUTS + 1], s32 *charge)
+{
+	bool released = c->have_carried && ra_carry_release(c, out, charge);
+
+	if (c->have_held && intervals) {
+		memcpy(c->carried, c->held, sizeof(c->held));
+		c->have_carried = true;
+		c->left = intervals;
+		c->charge = 0;
+		c->have_held = false;
+	}
+	return released;
+}
+
+/*
+ * A closed interval (rel: its relative score, -1 when it has none: idle,
+ * or no default score in its context yet).  True when out gets the
+ * carried sample, charged for its last interval.
+ */
+bool mlp_ra_carry_interval(struct ra_carry *c, s32 rel, s32 out[RA_INPUTS + 1],
+			   s32 *charge)
+{
+	if (!c->have_carried)
+		return false;
+	if (rel >= 0 && rel < RA_REL_BASE && c->charge < RA_REL_MAX)
+		c->charge += RA_REL_BASE - rel;
+	if (--c->left)
+		return false;
+	return ra_carry_release(c, out, charge);
+}

@@ -317,4 +317,31 @@ static inline unsigned int mlp_ra_lu_tag(unsigned int ctx, unsigned int access, 
 void mlp_ra_later_use_fate(struct ra_later_use *lu, unsigned int tag, bool used);
 u32 mlp_ra_later_use_permil(const struct ra_later_use *lu, unsigned int tag);
 
+/*
+ * The cost a window leaves behind (round 25, carry_intervals).  A phase's
+ * readahead still in flight when it ends is paid by the phase after it:
+ * on cloud a scan at 512 or 2048 KiB runs a few hundredths of a second
+ * faster than at 16 KiB and the lookups after it as much slower (round 21,
+ * round 23's boot c).  The samples of one context's run are held back one
+ * interval; when the context changes, its last is held while the next
+ * intervals close and their deficits against their own context's default
+ * (RA_REL_BASE minus the relative score, when below it) are summed; the
+ * sum is subtracted from that last sample's score before it goes out, so
+ * the window that left the debt is the one the model sees pay it.
+ */
+struct ra_carry {
+	s32 held[RA_INPUTS + 1];	/* the newest sample of the running context */
+	s32 carried[RA_INPUTS + 1];	/* the last of the run before, being charged */
+	bool have_held, have_carried;
+	unsigned int left;		/* intervals still to charge it with */
+	s32 charge;
+};
+
+bool mlp_ra_carry_sample(struct ra_carry *c, const s32 row[RA_INPUTS + 1],
+			 s32 out[RA_INPUTS + 1]);
+bool mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
+			    s32 out[RA_INPUTS + 1], s32 *charge);
+bool mlp_ra_carry_interval(struct ra_carry *c, s32 rel, s32 out[RA_INPUTS + 1],
+			   s32 *charge);
+
 #endif /* MLP_RA_CALC_H */

@@ -547,6 +547,59 @@ static void test_later_use(void)
 	   "credit counts as delivered: one page credited beside one delivered is about a doubling");
 }
 
+/*
+ * Carry (round 25): a run's last sample waits for the intervals after its
+ * context changed and loses their deficits against their own default;
+ * the samples before it go out as they were.
+ */
+static void carry_row(s32 row[RA_INPUTS + 1], s32 kb_log2, s32 rel)
+{
+	memset(row, 0, sizeof(s32) * (RA_INPUTS + 1));
+	row[RA_NR_MODEL_FEATURES] = kb_log2;
+	row[RA_INPUTS] = rel;
+}
+
+static void test_carry(void)
+{
+	struct ra_carry c = { 0 };
+	s32 a[RA_INPUTS + 1], b[RA_INPUTS + 1], out[RA_INPUTS + 1];
+	s32 charge = -1;
+	bool got;
+
+	carry_row(a, 11000, 5200);
+	carry_row(b, 11000, 5300);
+	ok(!mlp_ra_carry_sample(&c, a, out), "a run's first sample is held");
+	got = mlp_ra_carry_sample(&c, b, out);
+	ok(got && out[RA_INPUTS] == 5200, "the next sample lets the one before go unchanged");
+	ok(!mlp_ra_carry_phase_end(&c, 3, out, &charge) && c.have_carried && !c.have_held,
+	   "a phase end carries the run's last sample");
+	ok(!mlp_ra_carry_interval(&c, 4000, out, &charge), "charged by the first interval after");
+	ok(!mlp_ra_carry_interval(&c, -1, out, &charge), "an interval without a score counts, charging nothing");
+	carry_row(a, 4000, 5100);
+	ok(!mlp_ra_carry_sample(&c, a, out), "the new context's samples are held on their own");
+	got = mlp_ra_carry_interval(&c, 4500, out, &charge);
+	ok(got && charge == 1500 && out[RA_INPUTS] == 5300 - 1500 && out[RA_NR_MODEL_FEATURES] == 11000,
+	   "after its intervals it goes, less their deficits (1000 + 500)");
+	ok(!mlp_ra_carry_interval(&c, 1000, out, &charge), "nothing more is charged once it went");
+
+	/* a second change before the count ends releases what was charged so far */
+	ok(!mlp_ra_carry_phase_end(&c, 3, out, &charge), "the new context's last sample is carried");
+	ok(!mlp_ra_carry_interval(&c, 6000, out, &charge), "an interval above the default charges nothing");
+	got = mlp_ra_carry_phase_end(&c, 3, out, &charge);
+	ok(got && charge == 0 && out[RA_INPUTS] == 5100 && !c.have_carried,
+	   "a change before the count ends lets it go with its charge so far");
+	ok(!mlp_ra_carry_phase_end(&c, 3, out, &charge), "nothing held: nothing carried");
+
+	carry_row(a, 4000, 800);
+	mlp_ra_carry_sample(&c, a, out);
+	mlp_ra_carry_phase_end(&c, 1, out, &charge);
+	got = mlp_ra_carry_interval(&c, 0, out, &charge);
+	ok(got && out[RA_INPUTS] == 0 && charge == RA_REL_BASE, "a score is never charged below 0");
+	mlp_ra_carry_sample(&c, a, out);
+	ok(!mlp_ra_carry_phase_end(&c, 0, out, &charge) && !c.have_carried && c.have_held,
+	   "with no intervals to charge over, nothing is carried");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -565,5 +618,6 @@ int main(void)
 	test_lead();
 	test_mix();
 	test_later_use();
+	test_carry();
 	return tap_done();
 }
