@@ -310,6 +310,18 @@ static unsigned int carry_intervals;
 module_param(carry_intervals, uint, 0444);
 MODULE_PARM_DESC(carry_intervals, "intervals after a change of context whose deficits against their own default are charged to the last training sample before it; 0: none (0..100, default 0)");
 
+/*
+ * recent_reader_intervals (round 25): a task that read from the device in
+ * one of this many intervals before and not in the one just closed, while
+ * another task did, is counted in it as a reader that got nothing (struct
+ * ra_recent in mlp_ra_calc.h): a reader held up behind another's readahead
+ * then lowers the score and makes the context shared.  0: off, a reader
+ * counts only in the intervals its accesses start in.
+ */
+static unsigned int recent_reader_intervals;
+module_param(recent_reader_intervals, uint, 0444);
+MODULE_PARM_DESC(recent_reader_intervals, "intervals after its last access that a reader absent from an interval another task read in counts there as a reader that got nothing; 0: none (0..255, default 0)");
+
 static bool trace_intervals;
 module_param(trace_intervals, bool, 0444);
 MODULE_PARM_DESC(trace_intervals, "log one line per closed interval to dmesg, for diagnosis (default 0)");
@@ -450,6 +462,7 @@ struct ra_subsys {
 	u32 kind_kb[RA_NR_ACCESS];	/* the windows per kind, KiB, 0: the device's (timer) */
 	bool kinds_primed;		/* timer: see prime_windows */
 	bool last_idle;			/* timer: the interval just closed read nothing */
+	struct ra_recent recent;	/* timer: see recent_reader_intervals */
 	s32 prev_features[RA_NR_FEATURES];
 	unsigned int prev_ctx;
 	bool have_prev;
@@ -497,7 +510,7 @@ struct ra_subsys {
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
 	atomic64_t choices_qnet, choices_limited, choices_guarded, trials;
 	atomic64_t choices_led, thin_blocks, interval_trials;
-	atomic64_t carried_samples, carried_charge;
+	atomic64_t carried_samples, carried_charge, readers_held_up;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped, feedback_thinned;
 	atomic_t last_eff;
@@ -602,6 +615,7 @@ ML_LIB_STATUS(trials, ml_lib_counter_ops, ra.trials, "explored blocks that tried
 ML_LIB_STATUS(interval_trials, ml_lib_counter_ops, ra.interval_trials, "model intervals that tried the network's best candidate because it had too few samples in the context (trial_intervals, read-only)");
 ML_LIB_STATUS(carried_samples, ml_lib_counter_ops, ra.carried_samples, "training samples charged with the deficits of the intervals after their context changed (carry_intervals, read-only)");
 ML_LIB_STATUS(carried_charge, ml_lib_counter_ops, ra.carried_charge, "the sum of those charges, score units (5000 = the default, read-only)");
+ML_LIB_STATUS(readers_held_up, ml_lib_counter_ops, ra.readers_held_up, "readers counted with no bytes in an interval another task read in, having read in one of the recent_reader_intervals before (read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
 ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
@@ -1718,6 +1732,7 @@ static void ra_wake(struct ra_subsys *s)
 	spin_lock_bh(&s->ring_lock);
 	memset(&s->carry, 0, sizeof(s->carry));
 	spin_unlock_bh(&s->ring_lock);
+	memset(&s->recent, 0, sizeof(s->recent));
 	s->emergency_intervals = 0;
 	s->block_pos = block_intervals - 1;
 	s->block_ml = false;
@@ -1769,6 +1784,9 @@ static void ra_timer_fn(struct timer_list *t)
 	spin_unlock_irq(&s->count_lock);
 	s->last_close_ns = now;
 
+	if (recent_reader_intervals)
+		atomic64_add(mlp_ra_recent_readers(&s->recent, &c, recent_reader_intervals),
+			     &s->readers_held_up);
 	mlp_ra_features(&c, dt_ms, s->cur_kb, features);
 	scored = mlp_ra_efficiency(&c, dt_ms, &eff);
 	if (scored)
@@ -2084,8 +2102,9 @@ static int __init ra_init(void)
 	    guard_min_samples > 100000 || guard_margin > 5000 ||
 	    mix_min_intervals > 100000 || trial_max_blocks > U8_MAX ||
 	    trial_intervals > U8_MAX || carry_intervals > 100 ||
+	    recent_reader_intervals > U8_MAX ||
 	    lead_min_samples > 100000 || thin_samples > 100000 || thin_permil > 1000) {
-		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks and trial_intervals 0..255, carry_intervals 0..100\n");
+		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks, trial_intervals and recent_reader_intervals 0..255, carry_intervals 0..100\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

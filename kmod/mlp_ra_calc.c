@@ -60,6 +60,46 @@ void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes)
 }
 
 /*
+ * Add to c a reader of no bytes for each task of r that read within keep
+ * intervals and not in c, when some task read in c; then make r the
+ * readers of c and of the intervals before, aged by one.  Returns the
+ * readers added.
+ */
+unsigned int mlp_ra_recent_readers(struct ra_recent *r, struct ra_counts *c,
+				   unsigned int keep)
+{
+	unsigned int i, k, readers = c->nr_tasks, added = 0;
+	int row;
+
+	if (!keep)
+		return 0;
+	for (i = 0; readers && i < r->n && c->nr_tasks < RA_MAX_TASKS; i++) {
+		if (ra_task_row(c, r->pid[i]) >= 0)
+			continue;
+		c->task_pid[c->nr_tasks] = r->pid[i];
+		c->task_bytes[c->nr_tasks] = 0;
+		c->task_credit[c->nr_tasks] = 0;
+		c->nr_tasks++;
+		added++;
+	}
+	for (i = 0, k = 0; i < r->n; i++) {
+		row = ra_task_row(c, r->pid[i]);
+		if (row >= 0 && row < (int)readers)
+			continue;	/* read in c: renewed below */
+		if (r->age[i] + 1U < keep) {
+			r->pid[k] = r->pid[i];
+			r->age[k++] = r->age[i] + 1;
+		}
+	}
+	r->n = k;
+	for (i = 0; i < readers && r->n < RA_MAX_TASKS; i++) {
+		r->pid[r->n] = c->task_pid[i];
+		r->age[r->n++] = 0;
+	}
+	return added;
+}
+
+/*
  * Credit only a task already reading in this interval: a page added by a
  * task whose access was counted in the interval before adds nothing, so
  * the number of reading tasks (a model input) never depends on credit.

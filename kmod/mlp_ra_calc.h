@@ -80,6 +80,24 @@ struct ra_counts {
 	u64 tasks_untracked_bytes;	/* readers beyond RA_MAX_TASKS */
 };
 
+/*
+ * Readers of the last few intervals (round 25, recent_reader_intervals).
+ * A read() or a fault is counted when it starts, so a reader held up
+ * behind another's readahead for a whole interval is absent from it: the
+ * interval looked like the other reader alone, was scored as such, and
+ * starving the held-up reader cost nothing (cloud's mix phase: the
+ * lookups behind a scan's 2048 KiB requests, seen as a scan alone).  A
+ * task that read within the last few intervals and not in this one, while
+ * another did, is counted in it as a reader that got nothing.
+ */
+struct ra_recent {
+	unsigned int n;
+	s32 pid[RA_MAX_TASKS];
+	u8 age[RA_MAX_TASKS];		/* intervals since it last read */
+};
+
+unsigned int mlp_ra_recent_readers(struct ra_recent *r, struct ra_counts *c,
+				   unsigned int keep);
 s32 mlp_ra_log2fx(u64 x);
 void mlp_ra_add_fault_distance(struct ra_counts *c, u64 last_pgoff, u64 pgoff);
 void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes);

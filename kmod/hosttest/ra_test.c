@@ -600,6 +600,58 @@ static void test_carry(void)
 	   "with no intervals to charge over, nothing is carried");
 }
 
+/*
+ * Recent readers (round 25): a task held up for a whole interval while
+ * another reads counts as a reader that got nothing, for keep intervals
+ * after its last read; an interval nobody read in stays idle.
+ */
+static void test_recent(void)
+{
+	struct ra_recent r = { 0 };
+	struct ra_counts c = { 0 };
+	s32 alone, held_up;
+	int i;
+
+	mlp_ra_add_task_bytes(&c, 10, 128 << 10);
+	mlp_ra_add_task_bytes(&c, 20, 4096);
+	ok(mlp_ra_recent_readers(&r, &c, 2) == 0 && c.nr_tasks == 2 && r.n == 2,
+	   "both read: nothing added, both remembered");
+	memset(&c, 0, sizeof(c));
+	mlp_ra_add_task_bytes(&c, 10, 1 << 20);
+	mlp_ra_efficiency(&c, 10, &alone);
+	ok(mlp_ra_recent_readers(&r, &c, 2) == 1 && c.nr_tasks == 2 && c.task_pid[1] == 20 &&
+	   c.task_bytes[1] == 0, "the lookup held up behind the scan is counted with no bytes");
+	mlp_ra_efficiency(&c, 10, &held_up);
+	ok(held_up * 2 == alone && mlp_ra_context(&c) & 2,
+	   "it halves the interval's score and makes it shared");
+	memset(&c, 0, sizeof(c));
+	mlp_ra_add_task_bytes(&c, 10, 1 << 20);
+	ok(mlp_ra_recent_readers(&r, &c, 2) == 1, "counted again in the next interval (keep 2)");
+	memset(&c, 0, sizeof(c));
+	mlp_ra_add_task_bytes(&c, 10, 1 << 20);
+	ok(mlp_ra_recent_readers(&r, &c, 2) == 0 && c.nr_tasks == 1, "and not after keep intervals");
+	memset(&c, 0, sizeof(c));
+	ok(mlp_ra_recent_readers(&r, &c, 2) == 0 && c.nr_tasks == 0, "an interval nobody read in stays idle");
+	memset(&c, 0, sizeof(c));
+	mlp_ra_add_task_bytes(&c, 20, 4096);
+	mlp_ra_recent_readers(&r, &c, 2);
+	memset(&c, 0, sizeof(c));
+	ok(mlp_ra_recent_readers(&r, &c, 2) == 0 && r.n == 1 && r.age[0] == 1,
+	   "an idle interval ages what it remembers");
+	memset(&c, 0, sizeof(c));
+	mlp_ra_add_task_bytes(&c, 30, 4096);
+	ok(mlp_ra_recent_readers(&r, &c, 2) == 1 && c.task_pid[1] == 20, "still within keep");
+	for (i = 0; i < 8; i++) {
+		memset(&c, 0, sizeof(c));
+		mlp_ra_add_task_bytes(&c, 100 + i, 4096);
+		mlp_ra_recent_readers(&r, &c, 50);
+	}
+	ok(r.n == RA_MAX_TASKS && c.nr_tasks == RA_MAX_TASKS, "no more than RA_MAX_TASKS remembered or counted");
+	memset(&c, 0, sizeof(c));
+	mlp_ra_add_task_bytes(&c, 10, 4096);
+	ok(mlp_ra_recent_readers(&r, &c, 0) == 0 && c.nr_tasks == 1, "keep 0: off");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -619,5 +671,6 @@ int main(void)
 	test_mix();
 	test_later_use();
 	test_carry();
+	test_recent();
 	return tap_done();
 }
