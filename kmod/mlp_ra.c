@@ -294,11 +294,6 @@ module_param(trial_intervals, uint, 0444);
 MODULE_PARM_DESC(trial_intervals, "model intervals per context and candidate (per load) in learning and collaboration that may try the network's best where it has too few samples; 0: none (0..255, default 0)");
 
 /*
- * trace_intervals: one dmesg line per closed interval (its context, the
- * windows in force, the block it belonged to, its score), to see which
- * intervals become evidence.  A diagnostic: 20 lines a second at 50 ms.
- */
-/*
  * carry_intervals (round 25): charge a context's last sample, before it
  * goes to the server, with the deficits of this many intervals after the
  * context changed (struct ra_carry in mlp_ra_calc.h), so that a window's
@@ -322,6 +317,11 @@ static unsigned int recent_reader_intervals;
 module_param(recent_reader_intervals, uint, 0444);
 MODULE_PARM_DESC(recent_reader_intervals, "intervals after its last access that a reader absent from an interval another task read in counts there as a reader that got nothing; 0: none (0..255, default 0)");
 
+/*
+ * trace_intervals: one dmesg line per closed interval (its context, the
+ * windows in force, the block it belonged to, its score), to see which
+ * intervals become evidence.  A diagnostic: 20 lines a second at 50 ms.
+ */
 static bool trace_intervals;
 module_param(trace_intervals, bool, 0444);
 MODULE_PARM_DESC(trace_intervals, "log one line per closed interval to dmesg, for diagnosis (default 0)");
@@ -1254,16 +1254,6 @@ static void ra_report_later_use(struct ra_subsys *s)
 	}
 }
 
-/*
- * A training sample pairs the features of the previous interval and the
- * window of this one with this interval's score relative to the default
- * in its context: the network then learns what a window gains over the
- * default for what was just seen, not how fast each phase is.  Settling
- * intervals still consume the previous window's readahead, and across a
- * phase change the features describe another phase (an mmap phase that
- * is followed by a scan would teach "after mmap, 2048 KiB pays"): no
- * sample from either.
- */
 /* A training sample to the ring for the server; under ring_lock. */
 static void ra_push_sample(struct ra_subsys *s, const s32 row[RA_INPUTS + 1])
 {
@@ -1300,6 +1290,16 @@ static void ra_carry_interval(struct ra_subsys *s, s32 rel, unsigned int ctx)
 		ra_push_carried(s, out, charge);
 }
 
+/*
+ * A training sample pairs the features of the previous interval and the
+ * window of this one with this interval's score relative to the default
+ * in its context: the network then learns what a window gains over the
+ * default for what was just seen, not how fast each phase is.  Settling
+ * intervals still consume the previous window's readahead, and across a
+ * phase change the features describe another phase (an mmap phase that
+ * is followed by a scan would teach "after mmap, 2048 KiB pays"): no
+ * sample from either.
+ */
 static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 		      bool scored, s32 eff, unsigned int ctx)
 {
