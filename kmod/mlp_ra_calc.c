@@ -68,20 +68,13 @@ void mlp_ra_add_task_bytes(struct ra_counts *c, s32 pid, u64 bytes)
 unsigned int mlp_ra_recent_readers(struct ra_recent *r, struct ra_counts *c,
 				   unsigned int keep)
 {
-	unsigned int i, k, readers = c->nr_tasks, added = 0;
+	unsigned int i, k, readers = c->nr_tasks;
 	int row;
 
 	if (!keep)
 		return 0;
-	for (i = 0; readers && i < r->n && c->nr_tasks < RA_MAX_TASKS; i++) {
-		if (ra_task_row(c, r->pid[i]) >= 0)
-			continue;
-		c->task_pid[c->nr_tasks] = r->pid[i];
-		c->task_bytes[c->nr_tasks] = 0;
-		c->task_credit[c->nr_tasks] = 0;
-		c->nr_tasks++;
-		added++;
-	}
+	for (i = 0; readers && i < r->n; i++)
+		mlp_ra_add_task_bytes(c, r->pid[i], 0);
 	for (i = 0, k = 0; i < r->n; i++) {
 		row = ra_task_row(c, r->pid[i]);
 		if (row >= 0 && row < (int)readers)
@@ -96,7 +89,7 @@ unsigned int mlp_ra_recent_readers(struct ra_recent *r, struct ra_counts *c,
 		r->pid[r->n] = c->task_pid[i];
 		r->age[r->n++] = 0;
 	}
-	return added;
+	return c->nr_tasks - readers;
 }
 
 /*
