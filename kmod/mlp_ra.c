@@ -318,6 +318,16 @@ module_param(recent_reader_intervals, uint, 0444);
 MODULE_PARM_DESC(recent_reader_intervals, "intervals after its last access that a reader absent from an interval another task read in counts there as a reader that got nothing; 0: none (0..255, default 0)");
 
 /*
+ * shared_read_context (round 26): put every interval in which more than
+ * one task read() in one context, RA_CTX_SHARED_READ (see mlp_ra_calc.h),
+ * whatever the mean size of the calls and their jumps.  Off: four contexts
+ * by those, as for a single reader.
+ */
+static bool shared_read_context;
+module_param(shared_read_context, bool, 0444);
+MODULE_PARM_DESC(shared_read_context, "one context for every interval in which several tasks read() (default N: by mean call size and jumps, as for one reader)");
+
+/*
  * trace_intervals: one dmesg line per closed interval (its context, the
  * windows in force, the block it belonged to, its score), to see which
  * intervals become evidence.  A diagnostic: 20 lines a second at 50 ms.
@@ -1170,6 +1180,13 @@ static const char *const ra_context_names[RA_NR_CONTEXTS] = {
 	"read(), alone, large random reads", "-", "read(), shared, large random reads", "-",
 };
 
+static const char *ra_context_name(unsigned int ctx)
+{
+	if (shared_read_context && ctx == RA_CTX_SHARED_READ)
+		return "read(), shared";
+	return ra_context_names[ctx];
+}
+
 /* the kinds of access (enum ra_access), for dmesg */
 static const char *const ra_access_names[RA_NR_ACCESS] = {
 	"small read()", "large read()", "mmap faults"
@@ -1212,7 +1229,7 @@ static void ra_report_evidence(struct ra_subsys *s)
 		for (k = 0; k < 2; k++)
 			mean[k] = ra_mean(s->ev_sum[k][c], s->ev_n[k][c]);
 		pr_info("evidence context %u (%s): ml %u mean %d, default %u mean %d; chosen 16/128/512/2048: %u/%u/%u/%u; eligible ml %u, kept per mille %u\n",
-			c, ra_context_names[c], s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
+			c, ra_context_name(c), s->ev_n[1][c], mean[1], s->ev_n[0][c], mean[0],
 			s->chosen[c][0], s->chosen[c][1], s->chosen[c][2],
 			s->chosen[c][3], s->mix.n[1][c],
 			mlp_ra_mix_keep_permil(&s->mix, c, mix_min_intervals));
@@ -1248,7 +1265,7 @@ static void ra_report_later_use(struct ra_subsys *s)
 			}
 			if (n)
 				pr_info("later use after context %u (%s), %s, read around at 16/128/512/2048: used per mille %u/%u/%u/%u of %u/%u/%u/%u pages\n",
-					c, ra_context_names[c], ra_access_names[a], permil[0], permil[1],
+					c, ra_context_name(c), ra_access_names[a], permil[0], permil[1],
 					permil[2], permil[3], fates[0], fates[1], fates[2], fates[3]);
 		}
 	}
@@ -1498,7 +1515,7 @@ static bool ra_model_may_apply(struct ra_subsys *s)
 	if (!known && !(s->unseen_noted & BIT(ctx))) {
 		s->unseen_noted |= BIT(ctx);
 		pr_info("context %u (%s) not seen before: the default runs there until it has %d scores\n",
-			ctx, ra_context_names[ctx], RA_BASE_MIN);
+			ctx, ra_context_name(ctx), RA_BASE_MIN);
 	}
 	return false;
 }
@@ -1794,7 +1811,8 @@ static void ra_timer_fn(struct timer_list *t)
 	else
 		atomic64_inc(&s->intervals_idle);
 	s->last_idle = !scored;
-	WRITE_ONCE(s->last_ctx, mlp_ra_context(&c));
+	WRITE_ONCE(s->last_ctx, shared_read_context ? mlp_ra_merge_shared(mlp_ra_context(&c)) :
+						      mlp_ra_context(&c));
 	if (trace_intervals)
 		ra_trace_interval(s, &c, dt_ms, scored, eff);
 	ra_record(s, features, s->cur_kb, scored, eff, s->last_ctx);
@@ -1968,6 +1986,7 @@ static int ra_seed_support(struct ra_subsys *s)
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
+	p->sup.merge_shared = shared_read_context;
 	n = ml_model_read_stream(&s->model, "dataset", s->stream_buf,
 				 RA_STREAM_BYTES, RA_STREAM_MAX,
 				 ra_support_consume, p);
@@ -2130,6 +2149,7 @@ static int __init ra_init(void)
 		goto free_config;
 	}
 	atomic_set(&ra.support_rows, -1);
+	ra.support.merge_shared = shared_read_context;
 	if (later_use_credit) {
 		ra.lu_key = vzalloc(array_size(RA_LU_SLOTS, sizeof(*ra.lu_key)));
 		ra.lu_tag = vzalloc(RA_LU_SLOTS);

@@ -411,6 +411,12 @@ unsigned int mlp_ra_context_of_features(const s32 *f)
 	return ctx;
 }
 
+/* A read() context with more than one task as RA_CTX_SHARED_READ. */
+unsigned int mlp_ra_merge_shared(unsigned int ctx)
+{
+	return (ctx & 3) == 2 ? RA_CTX_SHARED_READ : ctx;
+}
+
 /* The kind of access a context is made of (the bits of mlp_ra_context). */
 unsigned int mlp_ra_access_of_context(unsigned int ctx)
 {
@@ -489,6 +495,8 @@ void mlp_ra_support_add(struct ra_support *sup, const s32 row[RA_INPUTS + 1])
 	unsigned int ctx = mlp_ra_context_of_features(row);
 	s64 rel = row[RA_INPUTS];
 
+	if (sup->merge_shared)
+		ctx = mlp_ra_merge_shared(ctx);
 	if (c < 0)
 		return;
 	if (rel < 0)

@@ -163,6 +163,20 @@ u32 mlp_ra_evidence(s32 rel);
 unsigned int mlp_ra_context_of_features(const s32 *features);
 
 /*
+ * Shared reads (round 26).  In an interval where several tasks read(), the
+ * mean call size and the share of jumps blend their calls: the mix of a
+ * scan and a reader of 4 KiB preads landed in four contexts (6, 14, 10,
+ * and 4 when the small reader was held up the whole interval), each with a
+ * quarter of the evidence, and the contexts of small or random reads set
+ * the small-read window, not the scan's that held the reader up.  Merged,
+ * every read() context with more than one task is RA_CTX_SHARED_READ: one
+ * baseline, one mix share, one support row, one window choice (the large
+ * reads', which is what a co-running reader waits behind).
+ */
+#define RA_CTX_SHARED_READ	6
+unsigned int mlp_ra_merge_shared(unsigned int ctx);
+
+/*
  * The mix (round 11).  Each interval is evidence relative to the default in
  * its context, but the policy averages over intervals, so each context
  * weighs by how many of its intervals reach the evidence.  A better window
@@ -249,6 +263,8 @@ struct ra_support {
 	 * of access at the model's window (see prime_windows in mlp_ra.c)
 	 */
 	s32 recent[RA_NR_CONTEXTS][RA_NR_MODEL_FEATURES];
+	/* round 26: count shared read() samples as RA_CTX_SHARED_READ */
+	bool merge_shared;
 };
 
 /*

@@ -652,6 +652,42 @@ static void test_recent(void)
 	ok(mlp_ra_recent_readers(&r, &c, 0) == 0 && c.nr_tasks == 1, "keep 0: off");
 }
 
+static void test_shared_read(void)
+{
+	static struct ra_support sup;	/* zeroed */
+	struct ra_counts c = { 0 };
+	s32 f[RA_NR_FEATURES], row[RA_INPUTS + 1] = { 0 };
+	unsigned int ctx, merged = 0, kept = 0;
+
+	for (ctx = 0; ctx < RA_NR_CONTEXTS; ctx++) {
+		if (!(ctx & 1) && (ctx & 2))
+			merged += mlp_ra_merge_shared(ctx) == RA_CTX_SHARED_READ;
+		else
+			kept += mlp_ra_merge_shared(ctx) == ctx;
+	}
+	ok(merged == 4 && kept == 12, "shared read() contexts (2, 6, 10, 14) become one; the others stay");
+	ok(mlp_ra_access_of_context(RA_CTX_SHARED_READ) == RA_ACCESS_LARGE_READ,
+	   "its choice sets the large reads' window, the one a co-running reader waits behind");
+
+	/* a scan's calls and forty 4 KiB preads at random: small, random, shared */
+	c.read_calls = 44;
+	c.read_bytes = 4 * (128 << 10) + 40 * 4096;
+	c.read_jumps = 40;
+	mlp_ra_add_task_bytes(&c, 1, 4 * (128 << 10));
+	mlp_ra_add_task_bytes(&c, 2, 40 * 4096);
+	ok(mlp_ra_context(&c) == 10 && mlp_ra_merge_shared(mlp_ra_context(&c)) == RA_CTX_SHARED_READ,
+	   "the mix's interval of small random calls is the shared read() context when merged");
+	mlp_ra_features(&c, 100, 128, f);
+	memcpy(row, f, sizeof(s32) * RA_NR_MODEL_FEATURES);
+	row[RA_NR_MODEL_FEATURES] = mlp_ra_log2fx(128);
+	row[RA_INPUTS] = RA_REL_BASE;
+	mlp_ra_support_add(&sup, row);
+	ok(sup.n[10][1] == 1 && sup.n[RA_CTX_SHARED_READ][1] == 0, "unmerged, its sample counts in context 10");
+	sup.merge_shared = true;
+	mlp_ra_support_add(&sup, row);
+	ok(sup.n[10][1] == 1 && sup.n[RA_CTX_SHARED_READ][1] == 1, "merged, in the shared read() context");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -672,5 +708,6 @@ int main(void)
 	test_later_use();
 	test_carry();
 	test_recent();
+	test_shared_read();
 	return tap_done();
 }
