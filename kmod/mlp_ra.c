@@ -328,6 +328,18 @@ module_param(shared_read_context, bool, 0444);
 MODULE_PARM_DESC(shared_read_context, "one context for every interval in which several tasks read() (default N: by mean call size and jumps, as for one reader)");
 
 /*
+ * smaller_margin (round 26): of the candidates the model may choose, take
+ * the smallest whose predicted score is within this many score units of
+ * the best's (mlp_ra_smaller_within: readahead a reader does not need is
+ * paid later, by others, out of the interval's sight).  50 is 0.05 of a
+ * doubling, 3.5% of throughput; 0: off, the best prediction.  The lead
+ * (lead_min_samples) may still overrule it on the samples.
+ */
+static unsigned int smaller_margin;
+module_param(smaller_margin, uint, 0444);
+MODULE_PARM_DESC(smaller_margin, "score units (1000 = a doubling) within which the model takes the smallest allowed candidate over its best-predicted one; 0: off (0..1000, default 0)");
+
+/*
  * trace_intervals: one dmesg line per closed interval (its context, the
  * windows in force, the block it belonged to, its score), to see which
  * intervals become evidence.  A diagnostic: 20 lines a second at 50 ms.
@@ -520,7 +532,7 @@ struct ra_subsys {
 	atomic64_t intervals_phase_change, intervals_unseen, rests;
 	atomic64_t choices_qnet, choices_limited, choices_guarded, trials;
 	atomic64_t choices_led, thin_blocks, interval_trials;
-	atomic64_t carried_samples, carried_charge, readers_held_up;
+	atomic64_t carried_samples, carried_charge, readers_held_up, choices_smaller;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped, feedback_thinned;
 	atomic_t last_eff;
@@ -626,6 +638,7 @@ ML_LIB_STATUS(interval_trials, ml_lib_counter_ops, ra.interval_trials, "model in
 ML_LIB_STATUS(carried_samples, ml_lib_counter_ops, ra.carried_samples, "training samples charged with the deficits of the intervals after their context changed (carry_intervals, read-only)");
 ML_LIB_STATUS(carried_charge, ml_lib_counter_ops, ra.carried_charge, "the sum of those charges, score units (5000 = the default, read-only)");
 ML_LIB_STATUS(readers_held_up, ml_lib_counter_ops, ra.readers_held_up, "readers counted with no bytes in an interval another task read in, having read in one of the recent_reader_intervals before (read-only)");
+ML_LIB_STATUS(choices_smaller, ml_lib_counter_ops, ra.choices_smaller, "choices where a smaller candidate predicted within smaller_margin of the best was taken (read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
 ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
@@ -1385,6 +1398,15 @@ static int ra_best_supported(struct ra_subsys *s, unsigned int ctx,
 		*untried = i != best && lacks ? mlp_ra_candidates_kb[best] : 0;
 	if (i != best)
 		atomic64_inc(lacks ? &s->choices_limited : &s->choices_guarded);
+	if (smaller_margin) {
+		int smaller = mlp_ra_smaller_within(predicted, supported & ~guarded, i,
+						    (s32)smaller_margin);
+
+		if (smaller != i) {
+			atomic64_inc(&s->choices_smaller);
+			i = smaller;
+		}
+	}
 	lead = mlp_ra_sample_leader(&s->support, ctx, i, supported & ~guarded,
 				    lead_min_samples, (s32)guard_margin);
 	if (lead >= 0) {
@@ -2121,9 +2143,9 @@ static int __init ra_init(void)
 	    guard_min_samples > 100000 || guard_margin > 5000 ||
 	    mix_min_intervals > 100000 || trial_max_blocks > U8_MAX ||
 	    trial_intervals > U8_MAX || carry_intervals > 100 ||
-	    recent_reader_intervals > U8_MAX ||
+	    recent_reader_intervals > U8_MAX || smaller_margin > 1000 ||
 	    lead_min_samples > 100000 || thin_samples > 100000 || thin_permil > 1000) {
-		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks, trial_intervals and recent_reader_intervals 0..255, carry_intervals 0..100\n");
+		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks, trial_intervals and recent_reader_intervals 0..255, carry_intervals 0..100, smaller_margin 0..1000\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

@@ -804,6 +804,29 @@ int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask)
 	return best;
 }
 
+/*
+ * The smallest candidate in mask, best or below, predicted within margin of
+ * best (round 26); best when none is, or when margin is 0.  A window's
+ * readahead beyond what its reader uses is paid later and by others (the
+ * requests still in flight when the phase ends, a co-running reader queued
+ * behind them, the page cache), which the interval's own score does not
+ * show: on cloud a scan scored the same at 16 and at 512 KiB, and the
+ * phase after it paid for 512.  So of two windows that score alike, the
+ * smaller.  Candidates are in ascending order.
+ */
+int mlp_ra_smaller_within(const s32 predicted[RA_NR_CANDIDATES], u32 mask, int best,
+			  s32 margin)
+{
+	int i;
+
+	if (best < 0 || best >= RA_NR_CANDIDATES || margin <= 0)
+		return best;
+	for (i = 0; i < best; i++)
+		if ((mask & (1u << i)) && (s64)predicted[i] + margin >= predicted[best])
+			return i;
+	return best;
+}
+
 /* out gets the carried sample, its score less the charge (never below 0) */
 static bool ra_carry_release(struct ra_carry *c, s32 out[RA_INPUTS + 1], s32 *charge)
 {

@@ -298,6 +298,8 @@ int mlp_ra_kind_context(const struct ra_support *sup, unsigned int kind);
 u32 mlp_ra_allowed_mask(const struct ra_support *sup, unsigned int ctx,
 			u32 def_kb, u32 min_samples);
 int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask);
+int mlp_ra_smaller_within(const s32 predicted[RA_NR_CANDIDATES], u32 mask, int best,
+			  s32 margin);
 u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
 			u32 def_kb, u32 min_samples, s32 margin);
 bool mlp_ra_may_differ(const struct ra_support *sup, unsigned int ctx,

@@ -688,6 +688,22 @@ static void test_shared_read(void)
 	ok(sup.n[10][1] == 1 && sup.n[RA_CTX_SHARED_READ][1] == 1, "merged, in the shared read() context");
 }
 
+static void test_smaller_within(void)
+{
+	/* cloud's scans: 16 and 512 KiB alike, the default and 2048 below */
+	const s32 scan[RA_NR_CANDIDATES] = { 5162, 5001, 5190, 4951 };
+	/* hdd's scans: 512 and 2048 KiB a doubling and more above 16 */
+	const s32 hdd[RA_NR_CANDIDATES] = { 3100, 5000, 6900, 6950 };
+
+	ok(mlp_ra_smaller_within(scan, 0xf, 2, 50) == 0, "16 KiB within 50 of 512's prediction is taken");
+	ok(mlp_ra_smaller_within(scan, 0xf, 2, 20) == 2, "not within 20: the best stays");
+	ok(mlp_ra_smaller_within(scan, 0xe, 2, 50) == 2, "a smaller candidate the model may not choose is not taken");
+	ok(mlp_ra_smaller_within(scan, 0xf, 2, 0) == 2, "margin 0: off");
+	ok(mlp_ra_smaller_within(hdd, 0xf, 3, 50) == 2, "hdd: 512 within 50 of 2048, 16 far below");
+	ok(mlp_ra_smaller_within(hdd, 0xf, 0, 50) == 0 && mlp_ra_smaller_within(hdd, 0xf, -1, 50) == -1,
+	   "the smallest, or none, stays as it is");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -709,5 +725,6 @@ int main(void)
 	test_carry();
 	test_recent();
 	test_shared_read();
+	test_smaller_within();
 	return tap_done();
 }
