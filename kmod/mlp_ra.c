@@ -328,6 +328,16 @@ module_param(shared_read_context, bool, 0444);
 MODULE_PARM_DESC(shared_read_context, "one context for every interval in which several tasks read() (default N: by mean call size and jumps, as for one reader)");
 
 /*
+ * slowest_reader_score (round 26): an interval scores as its slowest
+ * reader (mlp_ra_efficiency_slowest), not the mean over readers of the
+ * log of what each got: a phase two readers share ends when the slower
+ * ends.  One reader: the same score.
+ */
+static bool slowest_reader_score;
+module_param(slowest_reader_score, bool, 0444);
+MODULE_PARM_DESC(slowest_reader_score, "score an interval by its slowest reader, not the mean over readers of log2 of what each got (default N)");
+
+/*
  * smaller_margin (round 26): of the candidates the model may choose, take
  * the smallest whose predicted score is within this many score units of
  * the best's (mlp_ra_smaller_within: readahead a reader does not need is
@@ -1827,7 +1837,8 @@ static void ra_timer_fn(struct timer_list *t)
 		atomic64_add(mlp_ra_recent_readers(&s->recent, &c, recent_reader_intervals),
 			     &s->readers_held_up);
 	mlp_ra_features(&c, dt_ms, s->cur_kb, features);
-	scored = mlp_ra_efficiency(&c, dt_ms, &eff);
+	scored = slowest_reader_score ? mlp_ra_efficiency_slowest(&c, dt_ms, &eff) :
+					mlp_ra_efficiency(&c, dt_ms, &eff);
 	if (scored)
 		atomic_set(&s->last_eff, eff);
 	else

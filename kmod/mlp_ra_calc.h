@@ -105,6 +105,7 @@ void mlp_ra_add_task_credit(struct ra_counts *c, s32 pid, u64 bytes);
 void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
 		     s32 out[RA_NR_FEATURES]);
 bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff);
+bool mlp_ra_efficiency_slowest(const struct ra_counts *c, u32 dt_ms, s32 *eff);
 u32 mlp_ra_clamp_kb(u32 kb);
 int mlp_ra_candidate_index(u32 kb);
 int mlp_ra_best_candidate(const s32 predicted[RA_NR_CANDIDATES]);

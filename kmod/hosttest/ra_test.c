@@ -704,6 +704,31 @@ static void test_smaller_within(void)
 	   "the smallest, or none, stays as it is");
 }
 
+static void test_slowest(void)
+{
+	struct ra_counts c = { 0 }, faster = { 0 };
+	s32 mean, least, alone, mean2, least2;
+
+	ok(!mlp_ra_efficiency_slowest(&c, 10, &least), "no reader: no score");
+	mlp_ra_add_task_bytes(&c, 1, 1 << 20);
+	mlp_ra_efficiency(&c, 12, &mean);
+	ok(mlp_ra_efficiency_slowest(&c, 12, &alone) && alone == mean, "one reader: the mean's score");
+	/* the mix at 128 KiB: the scan 2 MiB, the lookups five 4 KiB preads */
+	mlp_ra_add_task_bytes(&c, 1, 1 << 20);
+	mlp_ra_add_task_bytes(&c, 2, 5 * 4096);
+	mlp_ra_efficiency(&c, 12, &mean);
+	mlp_ra_efficiency_slowest(&c, 12, &least);
+	/* at 512 KiB: the scan 3 MiB, the lookups three */
+	mlp_ra_add_task_bytes(&faster, 1, 3 << 20);
+	mlp_ra_add_task_bytes(&faster, 2, 3 * 4096);
+	mlp_ra_efficiency(&faster, 12, &mean2);
+	mlp_ra_efficiency_slowest(&faster, 12, &least2);
+	ok(least < mean && least == mlp_ra_log2fx(((5 * 4096 * 1000) >> 10) / 12 + 1),
+	   "two readers: the lookups' score");
+	ok(mean2 > mean - 100 && least2 < least - 600,
+	   "the scan's gain pays for the lookups' loss by the mean, not by the slowest");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -726,5 +751,6 @@ int main(void)
 	test_recent();
 	test_shared_read();
 	test_smaller_within();
+	test_slowest();
 	return tap_done();
 }
