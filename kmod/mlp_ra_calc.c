@@ -205,7 +205,7 @@ bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff)
  * by two readers ends when the slower ends: in the bench's `mix` a scan
  * and forty 4 KiB lookups scored alike at 16 and 512 KiB by the mean of
  * logs, the scan's gain at 512 paying for the lookups' 1.5x loss, while the
- * phase took 0.13 s at 16 and 0.15 s at 512, all of it the lookups'.  One
+ * phase took 0.13 s at 16 and 0.14-0.15 s at 512, all of it the lookups'.  One
  * reader: the same as mlp_ra_efficiency.
  */
 bool mlp_ra_efficiency_slowest(const struct ra_counts *c, u32 dt_ms, s32 *eff)
