@@ -165,6 +165,13 @@ void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
 	out[RA_F_READ_JUMP_PERMIL] = (s32)ra_div(c->read_jumps * 1000, c->read_calls);
 }
 
+/* log2(KiB/s delivered to task i + 1), fixed point; its bytes and credit */
+static s32 ra_task_log_rate(const struct ra_counts *c, unsigned int i, u32 dt_ms)
+{
+	return mlp_ra_log2fx(ra_div(((c->task_bytes[i] + c->task_credit[i]) * 1000) >> 10,
+				    dt_ms) + 1);
+}
+
 /*
  * The efficiency of an interval: the mean over reading tasks of
  * log2(KiB/s delivered to that task + 1), fixed point.  Only bytes that
@@ -178,13 +185,6 @@ void mlp_ra_features(const struct ra_counts *c, u32 dt_ms, u32 ra_kb,
  * the same way, never pages merely read in.  False when no task read
  * anything.
  */
-/* log2(KiB/s delivered to task i + 1), fixed point; its bytes and credit */
-static s32 ra_task_log_rate(const struct ra_counts *c, unsigned int i, u32 dt_ms)
-{
-	return mlp_ra_log2fx(ra_div(((c->task_bytes[i] + c->task_credit[i]) * 1000) >> 10,
-				    dt_ms) + 1);
-}
-
 bool mlp_ra_efficiency(const struct ra_counts *c, u32 dt_ms, s32 *eff)
 {
 	u64 sum = 0;
@@ -843,9 +843,9 @@ int mlp_ra_best_allowed(const s32 predicted[RA_NR_CANDIDATES], u32 mask)
  * readahead beyond what its reader uses is paid later and by others (the
  * requests still in flight when the phase ends, a co-running reader queued
  * behind them, the page cache), which the interval's own score does not
- * show: on cloud a scan scored the same at 16 and at 512 KiB, and the
- * phase after it paid for 512.  So of two windows that score alike, the
- * smaller.  Candidates are in ascending order.
+ * show: on cloud a scan's samples scored 16 and 2048 KiB within a few
+ * per cent, and the phase after it paid back what 2048 saved.  So of two
+ * windows that score alike, the smaller.  Candidates are in ascending order.
  */
 int mlp_ra_smaller_within(const s32 predicted[RA_NR_CANDIDATES], u32 mask, int best,
 			  s32 margin)
