@@ -298,12 +298,25 @@ MODULE_PARM_DESC(trial_intervals, "model intervals per context and candidate (pe
  * goes to the server, with the deficits of this many intervals after the
  * context changed (struct ra_carry in mlp_ra_calc.h), so that a window's
  * readahead still in flight at the end of its phase counts against it.
- * The other samples are held back one interval.  0 (off): each sample
- * goes out as its interval closes.
+ * The other samples are held back while newer ones of their run come in
+ * (carry_run_samples).  0 (off): each sample goes out as its interval
+ * closes.
  */
 static unsigned int carry_intervals;
 module_param(carry_intervals, uint, 0444);
 MODULE_PARM_DESC(carry_intervals, "intervals after a change of context whose deficits against their own default are charged to the last training sample before it; 0: none (0..100, default 0)");
+
+/*
+ * carry_run_samples (round 27): how many of a run's newest samples share
+ * the charge of carry_intervals, evenly.  1 (round 25's): the last alone,
+ * which on cloud could not outweigh the scan's other thirty samples
+ * (round 26: the lead kept 2048 KiB by 89 score units while the phase
+ * after paid back its gain).  At 64 a whole scan's run is charged and its
+ * mean score falls by the debt it left, per interval of the run.
+ */
+static unsigned int carry_run_samples = 1;
+module_param(carry_run_samples, uint, 0444);
+MODULE_PARM_DESC(carry_run_samples, "with carry_intervals, the newest training samples of a context's run that share its charge evenly (1..64, default 1: the last alone)");
 
 /*
  * recent_reader_intervals (round 25): a task that read from the device in
@@ -1321,8 +1334,10 @@ static void ra_push_sample(struct ra_subsys *s, const s32 row[RA_INPUTS + 1])
 	mlp_ra_support_add(&s->support, row);
 }
 
-static void ra_push_carried(struct ra_subsys *s, const s32 row[RA_INPUTS + 1], s32 charge)
+static void ra_push_carried(void *arg, const s32 row[RA_INPUTS + 1], s32 charge)
 {
+	struct ra_subsys *s = arg;
+
 	if (charge) {
 		atomic64_inc(&s->carried_samples);
 		atomic64_add(charge, &s->carried_charge);
@@ -1332,18 +1347,14 @@ static void ra_push_carried(struct ra_subsys *s, const s32 row[RA_INPUTS + 1], s
 
 /*
  * The interval just closed, with carry_intervals: a change of context
- * starts the charge of the run's last sample, and every interval adds
+ * starts the charge of the run's newest samples, and every interval adds
  * its deficit to a charge under way.
  */
 static void ra_carry_interval(struct ra_subsys *s, s32 rel, unsigned int ctx)
 {
-	s32 out[RA_INPUTS + 1], charge;
-
-	if (s->have_prev && ctx != s->prev_ctx &&
-	    mlp_ra_carry_phase_end(&s->carry, carry_intervals, out, &charge))
-		ra_push_carried(s, out, charge);
-	if (mlp_ra_carry_interval(&s->carry, rel, out, &charge))
-		ra_push_carried(s, out, charge);
+	if (s->have_prev && ctx != s->prev_ctx)
+		mlp_ra_carry_phase_end(&s->carry, carry_intervals, ra_push_carried, s);
+	mlp_ra_carry_interval(&s->carry, rel, ra_push_carried, s);
 }
 
 /*
@@ -1359,7 +1370,7 @@ static void ra_carry_interval(struct ra_subsys *s, s32 rel, unsigned int ctx)
 static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 		      bool scored, s32 eff, unsigned int ctx)
 {
-	s32 row[RA_INPUTS + 1], out[RA_INPUTS + 1];
+	s32 row[RA_INPUTS + 1];
 	unsigned int i;
 	s32 rel;
 
@@ -1375,8 +1386,9 @@ static void ra_record(struct ra_subsys *s, const s32 *features, u32 kb,
 		row[RA_INPUTS] = rel;
 		if (!carry_intervals)
 			ra_push_sample(s, row);
-		else if (mlp_ra_carry_sample(&s->carry, row, out))
-			ra_push_sample(s, out);
+		else
+			mlp_ra_carry_sample(&s->carry, row, carry_run_samples,
+					    ra_push_carried, s);
 	}
 	if (scored)
 		ra_queue_feedback(s, ctx, eff, rel);
@@ -2170,9 +2182,10 @@ static int __init ra_init(void)
 	    guard_min_samples > 100000 || guard_margin > 5000 ||
 	    mix_min_intervals > 100000 || trial_max_blocks > U8_MAX ||
 	    trial_intervals > U8_MAX || carry_intervals > 100 ||
+	    !carry_run_samples || carry_run_samples > RA_CARRY_RUN_MAX ||
 	    recent_reader_intervals > U8_MAX || smaller_margin > 1000 ||
 	    lead_min_samples > 100000 || thin_samples > 100000 || thin_permil > 1000) {
-		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks, trial_intervals and recent_reader_intervals 0..255, carry_intervals 0..100, smaller_margin 0..1000\n");
+		pr_err("interval_ms 10..10000, period_ms and emergency_period_ms 20..60000, timeout_ms 50..60000, explore_permil and thin_permil 0..1000, block_intervals 1..100, settle_intervals < block_intervals, support_min_samples, guard_min_samples, lead_min_samples, thin_samples and mix_min_intervals 0..100000, guard_margin 0..5000, trial_max_blocks, trial_intervals and recent_reader_intervals 0..255, carry_intervals 0..100, carry_run_samples 1..64, smaller_margin 0..1000\n");
 		return -EINVAL;
 	}
 	if (!mount_path || mount_path[0] != '/' || strlen(mount_path) > PATH_MAX / 2) {

@@ -860,64 +860,79 @@ int mlp_ra_smaller_within(const s32 predicted[RA_NR_CANDIDATES], u32 mask, int b
 	return best;
 }
 
-/* out gets the carried sample, its score less the charge (never below 0) */
-static bool ra_carry_release(struct ra_carry *c, s32 out[RA_INPUTS + 1], s32 *charge)
+/*
+ * The carried samples go out, each less an even share of the charge
+ * (never below 0); the remainder of the division falls on the newest,
+ * so the shares add up to the charge.
+ */
+static void ra_carry_release(struct ra_carry *c, ra_carry_emit_fn emit, void *arg)
 {
-	s32 rel = c->carried[RA_INPUTS] - c->charge;
+	unsigned int n = c->nr_carried, i;
+	s32 share, rel;
 
-	memcpy(out, c->carried, sizeof(c->carried));
-	out[RA_INPUTS] = rel > 0 ? rel : 0;
-	*charge = c->charge;
-	c->have_carried = false;
-	return true;
-}
+	if (!n)
+		return;
+	share = c->charge / (s32)n;
+	for (i = 0; i < n; i++) {
+		s32 mine = i + 1 < n ? share : c->charge - share * (s32)(n - 1);
 
-/* A new sample of the running context: true when out gets the one it displaces. */
-bool mlp_ra_carry_sample(struct ra_carry *c, const s32 row[RA_INPUTS + 1],
-			 s32 out[RA_INPUTS + 1])
-{
-	bool displaced = c->have_held;
-
-	if (displaced)
-		memcpy(out, c->held, sizeof(c->held));
-	memcpy(c->held, row, sizeof(c->held));
-	c->have_held = true;
-	return displaced;
+		rel = c->carried[i][RA_INPUTS] - mine;
+		c->carried[i][RA_INPUTS] = rel > 0 ? rel : 0;
+		emit(arg, c->carried[i], mine);
+	}
+	c->nr_carried = 0;
+	c->left = 0;
+	c->charge = 0;
 }
 
 /*
- * The context changed: the held sample starts its charge over the next
- * intervals (this one included).  True when out gets the one carried
- * before, whose charge ends here, short of its count.
+ * A new sample of the running context, held with the newest run_samples
+ * (1..RA_CARRY_RUN_MAX) of its run: the oldest goes out uncharged when
+ * they are full.
  */
-bool mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
-			    s32 out[RA_INPUTS + 1], s32 *charge)
+void mlp_ra_carry_sample(struct ra_carry *c, const s32 row[RA_INPUTS + 1],
+			 unsigned int run_samples, ra_carry_emit_fn emit, void *arg)
 {
-	bool released = c->have_carried && ra_carry_release(c, out, charge);
+	unsigned int cap = run_samples > RA_CARRY_RUN_MAX ? RA_CARRY_RUN_MAX : run_samples;
 
-	if (c->have_held && intervals) {
-		memcpy(c->carried, c->held, sizeof(c->held));
-		c->have_carried = true;
-		c->left = intervals;
-		c->charge = 0;
-		c->have_held = false;
+	if (!cap)
+		cap = 1;
+	while (c->nr_run >= cap) {
+		emit(arg, c->run[0], 0);
+		memmove(c->run[0], c->run[1], sizeof(c->run[0]) * --c->nr_run);
 	}
-	return released;
+	memcpy(c->run[c->nr_run++], row, sizeof(c->run[0]));
+}
+
+/*
+ * The context changed: the held samples start their charge over the next
+ * intervals (this one included).  Those carried before, whose charge was
+ * still under way, go out with their charge so far.
+ */
+void mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
+			    ra_carry_emit_fn emit, void *arg)
+{
+	ra_carry_release(c, emit, arg);
+	if (!c->nr_run || !intervals)
+		return;
+	memcpy(c->carried, c->run, sizeof(c->run[0]) * c->nr_run);
+	c->nr_carried = c->nr_run;
+	c->nr_run = 0;
+	c->left = intervals;
+	c->charge = 0;
 }
 
 /*
  * A closed interval (rel: its relative score, -1 when it has none: idle,
- * or no default score in its context yet).  True when out gets the
- * carried sample, charged for its last interval.
+ * or no default score in its context yet).  The carried samples go out
+ * once charged for their last interval.
  */
-bool mlp_ra_carry_interval(struct ra_carry *c, s32 rel, s32 out[RA_INPUTS + 1],
-			   s32 *charge)
+void mlp_ra_carry_interval(struct ra_carry *c, s32 rel, ra_carry_emit_fn emit, void *arg)
 {
-	if (!c->have_carried)
-		return false;
+	if (!c->nr_carried)
+		return;
 	if (rel >= 0 && rel < RA_REL_BASE && c->charge < RA_REL_MAX)
 		c->charge += RA_REL_BASE - rel;
-	if (--c->left)
-		return false;
-	return ra_carry_release(c, out, charge);
+	if (!--c->left)
+		ra_carry_release(c, emit, arg);
 }

@@ -359,26 +359,34 @@ u32 mlp_ra_later_use_permil(const struct ra_later_use *lu, unsigned int tag);
  * readahead still in flight when it ends is paid by the phase after it:
  * on cloud a scan at 512 or 2048 KiB runs a few hundredths of a second
  * faster than at 16 KiB and the lookups after it as much slower (round 21,
- * round 23's boot c).  The samples of one context's run are held back one
- * interval; when the context changes, its last is held while the next
- * intervals close and their deficits against their own context's default
+ * round 23's boot c).  The newest samples of one context's run are held
+ * back; when the context changes, they are held while the next intervals
+ * close and their deficits against their own context's default
  * (RA_REL_BASE minus the relative score, when below it) are summed; the
- * sum is subtracted from that last sample's score before it goes out, so
- * the window that left the debt is the one the model sees pay it.
+ * sum, spread evenly over the held samples, is subtracted from their
+ * scores before they go out, so the window that left the debt is the one
+ * the model sees pay it.  Round 25 held the run's last sample alone; one
+ * sample of the thirty in a cloud scan's run could not outweigh the other
+ * twenty-nine (round 26), so round 27 can hold up to RA_CARRY_RUN_MAX and
+ * the run's mean score then falls by the debt per interval of the run.
  */
+#define RA_CARRY_RUN_MAX	64
+
 struct ra_carry {
-	s32 held[RA_INPUTS + 1];	/* the newest sample of the running context */
-	s32 carried[RA_INPUTS + 1];	/* the last of the run before, being charged */
-	bool have_held, have_carried;
-	unsigned int left;		/* intervals still to charge it with */
+	s32 run[RA_CARRY_RUN_MAX][RA_INPUTS + 1];	/* the running context's newest samples, oldest first */
+	s32 carried[RA_CARRY_RUN_MAX][RA_INPUTS + 1];	/* the run before, being charged */
+	unsigned int nr_run, nr_carried;
+	unsigned int left;		/* intervals still to charge them with */
 	s32 charge;
 };
 
-bool mlp_ra_carry_sample(struct ra_carry *c, const s32 row[RA_INPUTS + 1],
-			 s32 out[RA_INPUTS + 1]);
-bool mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
-			    s32 out[RA_INPUTS + 1], s32 *charge);
-bool mlp_ra_carry_interval(struct ra_carry *c, s32 rel, s32 out[RA_INPUTS + 1],
-			   s32 *charge);
+/* Where the samples go out: a row and the charge taken off its score. */
+typedef void (*ra_carry_emit_fn)(void *arg, const s32 row[RA_INPUTS + 1], s32 charge);
+
+void mlp_ra_carry_sample(struct ra_carry *c, const s32 row[RA_INPUTS + 1],
+			 unsigned int run_samples, ra_carry_emit_fn emit, void *arg);
+void mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
+			    ra_carry_emit_fn emit, void *arg);
+void mlp_ra_carry_interval(struct ra_carry *c, s32 rel, ra_carry_emit_fn emit, void *arg);
 
 #endif /* MLP_RA_CALC_H */

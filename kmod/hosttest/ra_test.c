@@ -559,45 +559,117 @@ static void carry_row(s32 row[RA_INPUTS + 1], s32 kb_log2, s32 rel)
 	row[RA_INPUTS] = rel;
 }
 
+/* What the carry let go, in order. */
+struct carry_sink {
+	s32 rows[RA_CARRY_RUN_MAX * 2][RA_INPUTS + 1];
+	s32 charges[RA_CARRY_RUN_MAX * 2];
+	unsigned int n;
+};
+
+static void carry_emit(void *arg, const s32 row[RA_INPUTS + 1], s32 charge)
+{
+	struct carry_sink *k = arg;
+
+	memcpy(k->rows[k->n], row, sizeof(k->rows[0]));
+	k->charges[k->n++] = charge;
+}
+
 static void test_carry(void)
 {
-	struct ra_carry c = { 0 };
-	s32 a[RA_INPUTS + 1], b[RA_INPUTS + 1], out[RA_INPUTS + 1];
-	s32 charge = -1;
-	bool got;
+	static struct ra_carry c;
+	static struct carry_sink k;
+	s32 a[RA_INPUTS + 1], b[RA_INPUTS + 1];
 
 	carry_row(a, 11000, 5200);
 	carry_row(b, 11000, 5300);
-	ok(!mlp_ra_carry_sample(&c, a, out), "a run's first sample is held");
-	got = mlp_ra_carry_sample(&c, b, out);
-	ok(got && out[RA_INPUTS] == 5200, "the next sample lets the one before go unchanged");
-	ok(!mlp_ra_carry_phase_end(&c, 3, out, &charge) && c.have_carried && !c.have_held,
-	   "a phase end carries the run's last sample");
-	ok(!mlp_ra_carry_interval(&c, 4000, out, &charge), "charged by the first interval after");
-	ok(!mlp_ra_carry_interval(&c, -1, out, &charge), "an interval without a score counts, charging nothing");
+	mlp_ra_carry_sample(&c, a, 1, carry_emit, &k);
+	ok(k.n == 0, "a run's first sample is held");
+	mlp_ra_carry_sample(&c, b, 1, carry_emit, &k);
+	ok(k.n == 1 && k.rows[0][RA_INPUTS] == 5200 && k.charges[0] == 0,
+	   "the next sample lets the one before go unchanged");
+	mlp_ra_carry_phase_end(&c, 3, carry_emit, &k);
+	ok(k.n == 1 && c.nr_carried == 1 && !c.nr_run, "a phase end carries the run's last sample");
+	mlp_ra_carry_interval(&c, 4000, carry_emit, &k);
+	ok(k.n == 1, "charged by the first interval after");
+	mlp_ra_carry_interval(&c, -1, carry_emit, &k);
+	ok(k.n == 1, "an interval without a score counts, charging nothing");
 	carry_row(a, 4000, 5100);
-	ok(!mlp_ra_carry_sample(&c, a, out), "the new context's samples are held on their own");
-	got = mlp_ra_carry_interval(&c, 4500, out, &charge);
-	ok(got && charge == 1500 && out[RA_INPUTS] == 5300 - 1500 && out[RA_NR_MODEL_FEATURES] == 11000,
+	mlp_ra_carry_sample(&c, a, 1, carry_emit, &k);
+	ok(k.n == 1, "the new context's samples are held on their own");
+	mlp_ra_carry_interval(&c, 4500, carry_emit, &k);
+	ok(k.n == 2 && k.charges[1] == 1500 && k.rows[1][RA_INPUTS] == 5300 - 1500 &&
+	   k.rows[1][RA_NR_MODEL_FEATURES] == 11000,
 	   "after its intervals it goes, less their deficits (1000 + 500)");
-	ok(!mlp_ra_carry_interval(&c, 1000, out, &charge), "nothing more is charged once it went");
+	mlp_ra_carry_interval(&c, 1000, carry_emit, &k);
+	ok(k.n == 2, "nothing more is charged once it went");
 
 	/* a second change before the count ends releases what was charged so far */
-	ok(!mlp_ra_carry_phase_end(&c, 3, out, &charge), "the new context's last sample is carried");
-	ok(!mlp_ra_carry_interval(&c, 6000, out, &charge), "an interval above the default charges nothing");
-	got = mlp_ra_carry_phase_end(&c, 3, out, &charge);
-	ok(got && charge == 0 && out[RA_INPUTS] == 5100 && !c.have_carried,
+	mlp_ra_carry_phase_end(&c, 3, carry_emit, &k);
+	ok(k.n == 2 && c.nr_carried == 1, "the new context's last sample is carried");
+	mlp_ra_carry_interval(&c, 6000, carry_emit, &k);
+	ok(k.n == 2, "an interval above the default charges nothing");
+	mlp_ra_carry_phase_end(&c, 3, carry_emit, &k);
+	ok(k.n == 3 && k.charges[2] == 0 && k.rows[2][RA_INPUTS] == 5100 && !c.nr_carried,
 	   "a change before the count ends lets it go with its charge so far");
-	ok(!mlp_ra_carry_phase_end(&c, 3, out, &charge), "nothing held: nothing carried");
+	mlp_ra_carry_phase_end(&c, 3, carry_emit, &k);
+	ok(k.n == 3 && !c.nr_carried, "nothing held: nothing carried");
 
 	carry_row(a, 4000, 800);
-	mlp_ra_carry_sample(&c, a, out);
-	mlp_ra_carry_phase_end(&c, 1, out, &charge);
-	got = mlp_ra_carry_interval(&c, 0, out, &charge);
-	ok(got && out[RA_INPUTS] == 0 && charge == RA_REL_BASE, "a score is never charged below 0");
-	mlp_ra_carry_sample(&c, a, out);
-	ok(!mlp_ra_carry_phase_end(&c, 0, out, &charge) && !c.have_carried && c.have_held,
+	mlp_ra_carry_sample(&c, a, 1, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 1, carry_emit, &k);
+	mlp_ra_carry_interval(&c, 0, carry_emit, &k);
+	ok(k.n == 4 && k.rows[3][RA_INPUTS] == 0 && k.charges[3] == RA_REL_BASE,
+	   "a score is never charged below 0");
+	mlp_ra_carry_sample(&c, a, 1, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 0, carry_emit, &k);
+	ok(k.n == 4 && !c.nr_carried && c.nr_run == 1,
 	   "with no intervals to charge over, nothing is carried");
+}
+
+/*
+ * Round 27: the charge shared by a run's newest samples, evenly, so that
+ * the run's mean score falls by the debt it left.
+ */
+static void test_carry_run(void)
+{
+	static struct ra_carry c;
+	static struct carry_sink k;
+	s32 row[RA_INPUTS + 1];
+	unsigned int i;
+	s32 sum = 0;
+	bool even = true;
+
+	for (i = 0; i < 5; i++) {
+		carry_row(row, 11000, 5000 + (s32)i);
+		mlp_ra_carry_sample(&c, row, 3, carry_emit, &k);
+	}
+	ok(k.n == 2 && k.rows[0][RA_INPUTS] == 5000 && k.rows[1][RA_INPUTS] == 5001 &&
+	   !k.charges[0] && !k.charges[1] && c.nr_run == 3,
+	   "beyond run_samples the oldest go out uncharged, in order");
+	mlp_ra_carry_phase_end(&c, 2, carry_emit, &k);
+	mlp_ra_carry_interval(&c, 4000, carry_emit, &k);
+	mlp_ra_carry_interval(&c, 4900, carry_emit, &k);
+	for (i = 2; i < k.n; i++) {
+		sum += k.charges[i];
+		even = even && k.charges[i] >= 366 && k.charges[i] <= 368;
+	}
+	ok(k.n == 5 && sum == 1100 && even, "the charge (1000 + 100) is shared by the three, evenly");
+	ok(k.rows[2][RA_INPUTS] == 5002 - 366 && k.rows[4][RA_INPUTS] == 5004 - 368,
+	   "oldest first, the remainder on the newest");
+
+	memset(&c, 0, sizeof(c));
+	k.n = 0;
+	for (i = 0; i < RA_CARRY_RUN_MAX + 10; i++) {
+		carry_row(row, 4000, 5000);
+		mlp_ra_carry_sample(&c, row, 1000, carry_emit, &k);
+	}
+	ok(k.n == 10 && c.nr_run == RA_CARRY_RUN_MAX, "run_samples beyond RA_CARRY_RUN_MAX holds that many");
+	memset(&c, 0, sizeof(c));
+	k.n = 0;
+	carry_row(row, 4000, 5000);
+	mlp_ra_carry_sample(&c, row, 0, carry_emit, &k);
+	mlp_ra_carry_sample(&c, row, 0, carry_emit, &k);
+	ok(k.n == 1 && c.nr_run == 1, "run_samples 0 holds the last alone");
 }
 
 /*
@@ -748,6 +820,7 @@ int main(void)
 	test_mix();
 	test_later_use();
 	test_carry();
+	test_carry_run();
 	test_recent();
 	test_shared_read();
 	test_smaller_within();
