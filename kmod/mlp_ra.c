@@ -319,6 +319,18 @@ module_param(carry_run_samples, uint, 0444);
 MODULE_PARM_DESC(carry_run_samples, "with carry_intervals, the newest training samples of a context's run that share its charge evenly (1..64, default 1: the last alone)");
 
 /*
+ * carry_net (round 27): the charge is the net shortfall of the intervals
+ * after, their surpluses a credit, not the sum of their deficits alone.
+ * Summed deficits charge every run with the noise of the intervals after
+ * it; spread over a short run's few samples (a cloud "runs" phase's five
+ * or six) that noise outweighed what its window did (round 27, boot a:
+ * the runs' context moved from 128 to 512 and 2048 KiB).
+ */
+static bool carry_net;
+module_param(carry_net, bool, 0444);
+MODULE_PARM_DESC(carry_net, "with carry_intervals, charge the net shortfall of the intervals after (their surpluses credited), not their deficits alone (default N)");
+
+/*
  * recent_reader_intervals (round 25): a task that read from the device in
  * one of this many intervals before and not in the one just closed, while
  * another task did, is counted in it as a reader that got nothing (struct
@@ -1353,7 +1365,8 @@ static void ra_push_carried(void *arg, const s32 row[RA_INPUTS + 1], s32 charge)
 static void ra_carry_interval(struct ra_subsys *s, s32 rel, unsigned int ctx)
 {
 	if (s->have_prev && ctx != s->prev_ctx)
-		mlp_ra_carry_phase_end(&s->carry, carry_intervals, ra_push_carried, s);
+		mlp_ra_carry_phase_end(&s->carry, carry_intervals, carry_net,
+				       ra_push_carried, s);
 	mlp_ra_carry_interval(&s->carry, rel, ra_push_carried, s);
 }
 

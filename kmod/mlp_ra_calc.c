@@ -862,8 +862,8 @@ int mlp_ra_smaller_within(const s32 predicted[RA_NR_CANDIDATES], u32 mask, int b
 
 /*
  * The carried samples go out, each less an even share of the charge
- * (never below 0); the remainder of the division falls on the newest,
- * so the shares add up to the charge.
+ * (kept within 0..RA_REL_MAX); the remainder of the division falls on
+ * the newest, so the shares add up to the charge.
  */
 static void ra_carry_release(struct ra_carry *c, ra_carry_emit_fn emit, void *arg)
 {
@@ -877,7 +877,7 @@ static void ra_carry_release(struct ra_carry *c, ra_carry_emit_fn emit, void *ar
 		s32 mine = i + 1 < n ? share : c->charge - share * (s32)(n - 1);
 
 		rel = c->carried[i][RA_INPUTS] - mine;
-		c->carried[i][RA_INPUTS] = rel > 0 ? rel : 0;
+		c->carried[i][RA_INPUTS] = rel < 0 ? 0 : rel > RA_REL_MAX ? RA_REL_MAX : rel;
 		emit(arg, c->carried[i], mine);
 	}
 	c->nr_carried = 0;
@@ -909,7 +909,7 @@ void mlp_ra_carry_sample(struct ra_carry *c, const s32 row[RA_INPUTS + 1],
  * intervals (this one included).  Those carried before, whose charge was
  * still under way, go out with their charge so far.
  */
-void mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
+void mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals, bool net,
 			    ra_carry_emit_fn emit, void *arg)
 {
 	ra_carry_release(c, emit, arg);
@@ -920,18 +920,21 @@ void mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
 	c->nr_run = 0;
 	c->left = intervals;
 	c->charge = 0;
+	c->net = net;
 }
 
 /*
  * A closed interval (rel: its relative score, -1 when it has none: idle,
- * or no default score in its context yet).  The carried samples go out
- * once charged for their last interval.
+ * or no default score in its context yet) adds its shortfall against the
+ * default to the charge, or with net its surplus as a credit too.  The
+ * carried samples go out once charged for their last interval.
  */
 void mlp_ra_carry_interval(struct ra_carry *c, s32 rel, ra_carry_emit_fn emit, void *arg)
 {
 	if (!c->nr_carried)
 		return;
-	if (rel >= 0 && rel < RA_REL_BASE && c->charge < RA_REL_MAX)
+	if (rel >= 0 && (rel < RA_REL_BASE || c->net) &&
+	    c->charge < RA_REL_MAX && c->charge > -RA_REL_MAX)
 		c->charge += RA_REL_BASE - rel;
 	if (!--c->left)
 		ra_carry_release(c, emit, arg);

@@ -369,6 +369,10 @@ u32 mlp_ra_later_use_permil(const struct ra_later_use *lu, unsigned int tag);
  * sample of the thirty in a cloud scan's run could not outweigh the other
  * twenty-nine (round 26), so round 27 can hold up to RA_CARRY_RUN_MAX and
  * the run's mean score then falls by the debt per interval of the run.
+ * A net charge (carry_net) sums the intervals' shortfalls and surpluses
+ * alike, so that a window whose run leaves the next phase faster is
+ * credited, and the noise of the intervals after, which a sum of
+ * deficits alone turns into a charge on every run, cancels out.
  */
 #define RA_CARRY_RUN_MAX	64
 
@@ -377,7 +381,8 @@ struct ra_carry {
 	s32 carried[RA_CARRY_RUN_MAX][RA_INPUTS + 1];	/* the run before, being charged */
 	unsigned int nr_run, nr_carried;
 	unsigned int left;		/* intervals still to charge them with */
-	s32 charge;
+	s32 charge;			/* negative: a credit (net only) */
+	bool net;
 };
 
 /* Where the samples go out: a row and the charge taken off its score. */
@@ -385,7 +390,7 @@ typedef void (*ra_carry_emit_fn)(void *arg, const s32 row[RA_INPUTS + 1], s32 ch
 
 void mlp_ra_carry_sample(struct ra_carry *c, const s32 row[RA_INPUTS + 1],
 			 unsigned int run_samples, ra_carry_emit_fn emit, void *arg);
-void mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals,
+void mlp_ra_carry_phase_end(struct ra_carry *c, unsigned int intervals, bool net,
 			    ra_carry_emit_fn emit, void *arg);
 void mlp_ra_carry_interval(struct ra_carry *c, s32 rel, ra_carry_emit_fn emit, void *arg);
 

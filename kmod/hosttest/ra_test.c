@@ -587,7 +587,7 @@ static void test_carry(void)
 	mlp_ra_carry_sample(&c, b, 1, carry_emit, &k);
 	ok(k.n == 1 && k.rows[0][RA_INPUTS] == 5200 && k.charges[0] == 0,
 	   "the next sample lets the one before go unchanged");
-	mlp_ra_carry_phase_end(&c, 3, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 3, false, carry_emit, &k);
 	ok(k.n == 1 && c.nr_carried == 1 && !c.nr_run, "a phase end carries the run's last sample");
 	mlp_ra_carry_interval(&c, 4000, carry_emit, &k);
 	ok(k.n == 1, "charged by the first interval after");
@@ -604,24 +604,24 @@ static void test_carry(void)
 	ok(k.n == 2, "nothing more is charged once it went");
 
 	/* a second change before the count ends releases what was charged so far */
-	mlp_ra_carry_phase_end(&c, 3, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 3, false, carry_emit, &k);
 	ok(k.n == 2 && c.nr_carried == 1, "the new context's last sample is carried");
 	mlp_ra_carry_interval(&c, 6000, carry_emit, &k);
 	ok(k.n == 2, "an interval above the default charges nothing");
-	mlp_ra_carry_phase_end(&c, 3, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 3, false, carry_emit, &k);
 	ok(k.n == 3 && k.charges[2] == 0 && k.rows[2][RA_INPUTS] == 5100 && !c.nr_carried,
 	   "a change before the count ends lets it go with its charge so far");
-	mlp_ra_carry_phase_end(&c, 3, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 3, false, carry_emit, &k);
 	ok(k.n == 3 && !c.nr_carried, "nothing held: nothing carried");
 
 	carry_row(a, 4000, 800);
 	mlp_ra_carry_sample(&c, a, 1, carry_emit, &k);
-	mlp_ra_carry_phase_end(&c, 1, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 1, false, carry_emit, &k);
 	mlp_ra_carry_interval(&c, 0, carry_emit, &k);
 	ok(k.n == 4 && k.rows[3][RA_INPUTS] == 0 && k.charges[3] == RA_REL_BASE,
 	   "a score is never charged below 0");
 	mlp_ra_carry_sample(&c, a, 1, carry_emit, &k);
-	mlp_ra_carry_phase_end(&c, 0, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 0, false, carry_emit, &k);
 	ok(k.n == 4 && !c.nr_carried && c.nr_run == 1,
 	   "with no intervals to charge over, nothing is carried");
 }
@@ -646,7 +646,7 @@ static void test_carry_run(void)
 	ok(k.n == 2 && k.rows[0][RA_INPUTS] == 5000 && k.rows[1][RA_INPUTS] == 5001 &&
 	   !k.charges[0] && !k.charges[1] && c.nr_run == 3,
 	   "beyond run_samples the oldest go out uncharged, in order");
-	mlp_ra_carry_phase_end(&c, 2, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 2, false, carry_emit, &k);
 	mlp_ra_carry_interval(&c, 4000, carry_emit, &k);
 	mlp_ra_carry_interval(&c, 4900, carry_emit, &k);
 	for (i = 2; i < k.n; i++) {
@@ -670,6 +670,33 @@ static void test_carry_run(void)
 	mlp_ra_carry_sample(&c, row, 0, carry_emit, &k);
 	mlp_ra_carry_sample(&c, row, 0, carry_emit, &k);
 	ok(k.n == 1 && c.nr_run == 1, "run_samples 0 holds the last alone");
+
+	/* net: surpluses are credits, and a net credit raises the scores */
+	memset(&c, 0, sizeof(c));
+	k.n = 0;
+	carry_row(row, 11000, 5000);
+	mlp_ra_carry_sample(&c, row, 2, carry_emit, &k);
+	mlp_ra_carry_sample(&c, row, 2, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 3, true, carry_emit, &k);
+	mlp_ra_carry_interval(&c, 4800, carry_emit, &k);
+	mlp_ra_carry_interval(&c, 5500, carry_emit, &k);
+	mlp_ra_carry_interval(&c, -1, carry_emit, &k);
+	ok(k.n == 2 && k.charges[0] == -150 && k.charges[1] == -150 &&
+	   k.rows[0][RA_INPUTS] == 5150 && k.rows[1][RA_INPUTS] == 5150,
+	   "net: 200 short and 500 over is a credit of 300, shared");
+	k.n = 0;
+	carry_row(row, 11000, RA_REL_MAX - 10);
+	mlp_ra_carry_sample(&c, row, 1, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 1, true, carry_emit, &k);
+	mlp_ra_carry_interval(&c, 6000, carry_emit, &k);
+	ok(k.n == 1 && k.rows[0][RA_INPUTS] == RA_REL_MAX, "a credited score stops at RA_REL_MAX");
+	k.n = 0;
+	carry_row(row, 11000, 5000);
+	mlp_ra_carry_sample(&c, row, 1, carry_emit, &k);
+	mlp_ra_carry_phase_end(&c, 2, false, carry_emit, &k);
+	mlp_ra_carry_interval(&c, 4800, carry_emit, &k);
+	mlp_ra_carry_interval(&c, 5500, carry_emit, &k);
+	ok(k.n == 1 && k.charges[0] == 200, "not net: the surplus is not counted");
 }
 
 /*
