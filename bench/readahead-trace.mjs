@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Owns the reading of an interval trace (ra-run.sh RA_TRACE=1): each interval cut by ra-work's phase marks, and what it scored.
 //
-//   node bench/readahead-trace.mjs LOG [--json OUT]
+//   node bench/readahead-trace.mjs LOG[.gz] [--json OUT]
 //
 // LOG is ra-run.sh's console log (RA_LOG) of a bench run with RA_TRACE=1: KMSG lines "iv ..." from the module's
 // trace_intervals and "ra-work: phase=I kind=K start|end" marks, both with the kernel's timestamps. An interval is
 // the dt ms before its line. Prints, per phase kind and window in force for that kind of access, how the intervals
-// inside a phase (no mark within them) scored, and how many of them became evidence or training samples.
+// inside a phase (no mark within them) scored, and how many of them became evidence or training samples; how often
+// the module's context changes inside a phase (each change ends a context's run, where carry_intervals starts its
+// charge); and, per pair of phases one after the other, what the second paid after the first's window (round 27).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 
 const KINDS = ['small', 'large', 'fault'];
 const BITS = 10;
@@ -16,7 +19,7 @@ const DEFAULT_KB = 128;
 
 function usage(msg) {
   if (msg) console.error(`readahead-trace: ${msg}`);
-  console.error('usage: node bench/readahead-trace.mjs LOG [--json OUT]');
+  console.error('usage: node bench/readahead-trace.mjs LOG[.gz] [--json OUT]');
   process.exit(2);
 }
 
@@ -34,7 +37,10 @@ function windows(packed) {
 
 const intervals = [];
 const marks = [];
-for (const line of readFileSync(logPath, 'utf8').split(/\r?\n/)) {
+// a log kept in bench/results may be gzipped (a trace of minutes is megabytes)
+const raw = readFileSync(logPath);
+const text = (logPath.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+for (const line of text.split(/\r?\n/)) {
   let m = IV.exec(line);
   if (m) {
     const f = Object.fromEntries(m[2].split(' ').map((kv) => kv.split('=')));
@@ -139,6 +145,69 @@ for (const p of phases) {
 }
 for (const [kind, s] of perKind) {
   console.log(`| ${kind} | ${s.n} | ${(s.ms / s.n).toFixed(0)} | ${(s.touching / s.n).toFixed(1)} | ${(s.ev / s.n).toFixed(2)} |`);
+}
+
+// Inside a phase the context should hold still; each change ends a run of it, and the carry (carry_intervals)
+// charges that run with the intervals after, which are then the same phase's.
+console.log('\n| phase kind | phases | context changes inside a phase, mean | its contexts (intervals) |');
+console.log('|---|---|---|---|');
+const flicker = new Map();
+for (const p of phases) {
+  const inner = intervals.filter((iv) => iv.t0 >= p.t0 && iv.t1 <= p.t1 && iv.scored);
+  let f = flicker.get(p.kind);
+  if (!f) flicker.set(p.kind, (f = { n: 0, changes: 0, ctx: new Map() }));
+  f.n++;
+  for (let k = 0; k < inner.length; k++) {
+    if (k && inner[k].ctx !== inner[k - 1].ctx) f.changes++;
+    f.ctx.set(inner[k].ctx, (f.ctx.get(inner[k].ctx) ?? 0) + 1);
+  }
+}
+for (const [kind, f] of flicker) {
+  const ctx = [...f.ctx.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} (${n})`)
+    .join(', ');
+  console.log(`| ${kind} | ${f.n} | ${(f.changes / f.n).toFixed(1)} | ${ctx} |`);
+}
+
+// What a phase leaves the next: pairs of phases of one run (the second starts within 100 ms of the first's end),
+// by the window in force for the first's access over most of its intervals and the second's over most of its own;
+// the second's time, and the sums the carry would charge over its first CARRY_K scored intervals: their shortfall
+// against their context's default alone, and net (surpluses subtracted).
+const CARRY_K = 8;
+const WIN_OF = (p) => {
+  const inner = intervals.filter((iv) => iv.t0 >= p.t0 && iv.t1 <= p.t1);
+  const count = new Map();
+  for (const iv of inner) {
+    const w = iv.win[kindOfPhase[p.kind] ?? 2];
+    count.set(w, (count.get(w) ?? 0) + 1);
+  }
+  return [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+};
+const pairs = new Map();
+for (let k = 0; k + 1 < phases.length; k++) {
+  const [p, q] = [phases[k], phases[k + 1]];
+  if (q.t0 - p.t1 > 0.1) continue;
+  const [pw, qw] = [WIN_OF(p), WIN_OF(q)];
+  if (pw === undefined || qw === undefined) continue;
+  const after = intervals.filter((iv) => iv.t0 >= q.t0 && iv.scored && iv.rel >= 0).slice(0, CARRY_K);
+  const net = after.reduce((a, iv) => a + 5000 - iv.rel, 0);
+  const short = after.reduce((a, iv) => a + Math.max(0, 5000 - iv.rel), 0);
+  const key = `${p.kind} @${pw} → ${q.kind} @${qw}`;
+  let g = pairs.get(key);
+  if (!g) pairs.set(key, (g = { n: 0, ms: [], net: 0, short: 0 }));
+  g.n++;
+  g.ms.push((q.t1 - q.t0) * 1000);
+  g.net += net;
+  g.short += short;
+}
+console.log(
+  `\n| first phase @ its window → second @ its window (KiB) | pairs | second's ms, median | shortfall over its first ${CARRY_K} intervals, mean | net, mean |`,
+);
+console.log('|---|---|---|---|---|');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const [key, g] of [...pairs.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
+  console.log(`| ${key} | ${g.n} | ${median(g.ms).toFixed(0)} | ${Math.round(g.short / g.n)} | ${Math.round(g.net / g.n)} |`);
 }
 
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ intervals, phases }, null, 0));

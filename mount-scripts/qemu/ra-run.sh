@@ -43,7 +43,9 @@
 # RA_HOG (sched: 1 runs def and f16, and each beside a nice-19 spinning
 # guest process, variants hdef and hf16; a diagnostic),
 # RA_TRACE (bench: 1 logs every warm-up interval, trace_intervals, with
-# ra-work's phase marks, in KMSG lines after the warm-up; a diagnostic),
+# ra-work's phase marks, in KMSG lines after the warm-up; a diagnostic;
+# printk.devkmsg=on, or the kernel's rate limit on /dev/kmsg writers drops
+# marks, the scan work's last phase's every time: round 27),
 # RA_MODPARAMS (bench: more module parameters for its loads, comma-separated,
 # after the bench's own so they override them: an experiment, for instance
 # trial_max_blocks=4,interval_ms=50,block_intervals=10,settle_intervals=2),
@@ -140,7 +142,7 @@ fi
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
-CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 ${RA_TRACE:+log_buf_len=64M RA_TRACE=1} ${RA_MODPARAMS:+RA_MODPARAMS=$RA_MODPARAMS} ${RA_HOG:+RA_HOG=1} RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu} RA_SCHED1_SCAN=${RA_SCHED1_SCAN:-} RA_SCHED1_LOOKUP=${RA_SCHED1_LOOKUP:-} RA_SCHED2_SCAN=${RA_SCHED2_SCAN:-} RA_SCHED2_LOOKUP=${RA_SCHED2_LOOKUP:-}"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 ${RA_TRACE:+log_buf_len=64M printk.devkmsg=on RA_TRACE=1} ${RA_MODPARAMS:+RA_MODPARAMS=$RA_MODPARAMS} ${RA_HOG:+RA_HOG=1} RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu} RA_SCHED1_SCAN=${RA_SCHED1_SCAN:-} RA_SCHED1_LOOKUP=${RA_SCHED1_LOOKUP:-} RA_SCHED2_SCAN=${RA_SCHED2_SCAN:-} RA_SCHED2_LOOKUP=${RA_SCHED2_LOOKUP:-}"
 guest_boot "$LOG" "$TIMEOUT" -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 	-append "$CMDLINE" \
