@@ -11,10 +11,7 @@ const execFileP = promisify(execFile);
 const results = join(ROOT, 'bench/results');
 
 t.test('the round 27 trace gives the round 27 tables', async (t) => {
-  const { stdout } = await execFileP(process.execPath, [
-    join(ROOT, 'bench/readahead-trace.mjs'),
-    join(results, 'readahead-cloud-round27-trace.txt.gz'),
-  ]);
+  const { stdout } = await execFileP(process.execPath, [join(ROOT, 'bench/readahead-trace.mjs'), join(results, 'readahead-cloud-round27-trace.txt.gz')]);
   const committed = await readFile(join(results, 'readahead-trace-cloud-round27.md'), 'utf8');
   t.equal(stdout, committed, 'the output as committed');
   t.match(stdout, /\| seq @2048 → mix @\d+ \| \d+ \|/, 'a scan followed by the mix: every phase mark arrived');
