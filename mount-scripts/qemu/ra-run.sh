@@ -45,7 +45,7 @@
 # RA_TRACE (bench: 1 logs every warm-up interval, trace_intervals, with
 # ra-work's phase marks, in KMSG lines after the warm-up; a diagnostic;
 # printk.devkmsg=on, or the kernel's rate limit on /dev/kmsg writers drops
-# marks, the scan work's last phase's every time: round 27),
+# marks, each workload's last phase's every time: round 27),
 # RA_MODPARAMS (bench: more module parameters for its loads, comma-separated,
 # after the bench's own so they override them: an experiment, for instance
 # trial_max_blocks=4,interval_ms=50,block_intervals=10,settle_intervals=2),
