@@ -304,7 +304,7 @@ MODULE_PARM_DESC(trial_intervals, "model intervals per context and candidate (pe
  */
 static unsigned int carry_intervals;
 module_param(carry_intervals, uint, 0444);
-MODULE_PARM_DESC(carry_intervals, "intervals after a change of context whose deficits against their own default are charged to the last training sample before it; 0: none (0..100, default 0)");
+MODULE_PARM_DESC(carry_intervals, "intervals after a change of context whose deficits against their own default are charged to the newest training samples before it (carry_run_samples); 0: none (0..100, default 0)");
 
 /*
  * carry_run_samples (round 27): how many of a run's newest samples share
@@ -1360,7 +1360,8 @@ static void ra_push_carried(void *arg, const s32 row[RA_INPUTS + 1], s32 charge)
 /*
  * The interval just closed, with carry_intervals: a change of context
  * starts the charge of the run's newest samples, and every interval adds
- * its deficit to a charge under way.
+ * its deficit (with carry_net, its surplus as a credit too) to a charge
+ * under way.
  */
 static void ra_carry_interval(struct ra_subsys *s, s32 rel, unsigned int ctx)
 {
