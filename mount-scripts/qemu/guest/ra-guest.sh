@@ -133,7 +133,7 @@ load_ci() { load_ra ci promote_dwell_ms=5000 cooldown_ms=3000 thin_permil=1000; 
 
 # the module's exploration counters, for the logs after a warm-up
 module_counters() {
-	echo "intervals $(param intervals), ml $(param intervals_ml), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), interval_trials $(param interval_trials), choices_limited $(param choices_limited), carried $(param carried_samples) (charge $(param carried_charge)), readers_held_up $(param readers_held_up), choices_smaller $(param choices_smaller)"
+	echo "intervals $(param intervals), ml $(param intervals_ml), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), interval_trials $(param interval_trials), choices_limited $(param choices_limited), carried $(param carried_samples) (charge $(param carried_charge)), readers_held_up $(param readers_held_up), choices_smaller $(param choices_smaller), samples_dropped $(param samples_dropped)"
 }
 
 # pin_mode MODEL MODE: the operator's pin, and a wait (at most 15 s) until the module has it in force
