@@ -78,6 +78,8 @@ for (const mk of marks) {
   }
 }
 phases.sort((a, b) => a.t0 - b.t0);
+// the intervals wholly inside each phase, found once for the tables below (kept apart from phases, which --json writes)
+const innerOf = new Map(phases.map((p) => [p, intervals.filter((iv) => p.t0 <= iv.t0 && iv.t1 <= p.t1)]));
 
 /** The phase an interval lies wholly inside, or null (it holds a mark, or falls between runs). */
 function phaseOf(iv) {
@@ -153,7 +155,7 @@ console.log('\n| phase kind | phases | context changes inside a phase, mean | it
 console.log('|---|---|---|---|');
 const flicker = new Map();
 for (const p of phases) {
-  const inner = intervals.filter((iv) => iv.t0 >= p.t0 && iv.t1 <= p.t1 && iv.scored);
+  const inner = innerOf.get(p).filter((iv) => iv.scored);
   let f = flicker.get(p.kind);
   if (!f) flicker.set(p.kind, (f = { n: 0, changes: 0, ctx: new Map() }));
   f.n++;
@@ -175,24 +177,26 @@ for (const [kind, f] of flicker) {
 // the second's time, and the sums the carry would charge over its first CARRY_K scored intervals: their shortfall
 // against their context's default alone, and net (surpluses subtracted).
 const CARRY_K = 8;
-const WIN_OF = (p) => {
-  const inner = intervals.filter((iv) => iv.t0 >= p.t0 && iv.t1 <= p.t1);
+const REL_BASE = 5000; // the module's RA_REL_BASE: a relative score as good as the default
+// the window in force for each phase's access over most of its intervals
+const windowOf = new Map();
+for (const p of phases) {
   const count = new Map();
-  for (const iv of inner) {
+  for (const iv of innerOf.get(p)) {
     const w = iv.win[kindOfPhase[p.kind] ?? 2];
     count.set(w, (count.get(w) ?? 0) + 1);
   }
-  return [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-};
+  windowOf.set(p, [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0]);
+}
 const pairs = new Map();
 for (let k = 0; k + 1 < phases.length; k++) {
   const [p, q] = [phases[k], phases[k + 1]];
   if (q.t0 - p.t1 > 0.1) continue;
-  const [pw, qw] = [WIN_OF(p), WIN_OF(q)];
+  const [pw, qw] = [windowOf.get(p), windowOf.get(q)];
   if (pw === undefined || qw === undefined) continue;
   const after = intervals.filter((iv) => iv.t0 >= q.t0 && iv.scored && iv.rel >= 0).slice(0, CARRY_K);
-  const net = after.reduce((a, iv) => a + 5000 - iv.rel, 0);
-  const short = after.reduce((a, iv) => a + Math.max(0, 5000 - iv.rel), 0);
+  const net = after.reduce((a, iv) => a + REL_BASE - iv.rel, 0);
+  const short = after.reduce((a, iv) => a + Math.max(0, REL_BASE - iv.rel), 0);
   const key = `${p.kind} @${pw} → ${q.kind} @${qw}`;
   let g = pairs.get(key);
   if (!g) pairs.set(key, (g = { n: 0, ms: [], net: 0, short: 0 }));
