@@ -4,6 +4,9 @@
 // (without it none is written: the docs link the curves of the rounds they report, which a re-read of another
 // round's logs must not overwrite).  Since round 12 the bench also runs the per-phase oracle's windows set phase
 // by phase in one run (variant sched), and logs of `ra-run.sh sched DEV` add the hand-set schedules s1 and s2.
+// Logs of `ra-run.sh search DEV` (round 28) have s1 as the best schedule a local search found (SEARCH-BEST lines),
+// timed afresh beside the default, the fixed values and the oracle's windows; the report says what share of the
+// oracle's saving it keeps.
 //
 //   node bench/readahead-report.mjs hdd=/path/hdd.log cloud=/path/cloud.log [--svg-dir DIR] [--tag TAG] [--out FILE]
 // --tag names the curves readahead-learning-<dev>-TAG.svg (one boot's, kept beside the others); --out writes the
@@ -53,6 +56,7 @@ function parse(text) {
   // taken while the module was being unloaded (mode=unknown) says nothing about a run (round 13: the warm-up
   // sampler's last tick fell after the warm-up's end once).
   const autoModes = {};
+  const searchBest = {};
   let measured = false;
   for (const raw of text.replace(/\r/g, '').split('\n')) {
     const line = raw.trim();
@@ -62,7 +66,10 @@ function parse(text) {
       curve.push(c);
       if (measured && c.mode !== 'unknown') autoModes[c.mode] = (autoModes[c.mode] ?? 0) + 1;
     } else if (line.startsWith('EVENT ')) events.push(line.slice(6));
-    else if (line.startsWith('RUN rep=')) {
+    else if (line.startsWith('SEARCH-BEST ')) {
+      const f = fields(line);
+      searchBest[f.work] = f;
+    } else if (line.startsWith('RUN rep=')) {
       const f = fields(line);
       const cell = ((runs[f.work] ??= {})[f.variant] ??= {});
       const r = (cell[f.rep] ??= { phases: [], kinds: [], mode: f.mode });
@@ -73,7 +80,7 @@ function parse(text) {
       }
     }
   }
-  return { runs, curve, events: [...new Set(events)], autoModes };
+  return { runs, curve, events: [...new Set(events)], autoModes, searchBest };
 }
 
 function cellStats(cell) {
@@ -96,11 +103,11 @@ function cellStats(cell) {
   return out;
 }
 
-function phaseTable(cell) {
+function phaseTable(cell, label) {
   const variants = SHOWN.filter((v) => cell[v]);
   const any = Object.values(cell.def ?? {})[0];
   if (!any) return '';
-  const rows = [`| phase | ${variants.map((v) => LABEL[v]).join(' | ')} | best fixed |`, `|---|${variants.map(() => '---').join('|')}|---|`];
+  const rows = [`| phase | ${variants.map((v) => label[v]).join(' | ')} | best fixed |`, `|---|${variants.map(() => '---').join('|')}|---|`];
   any.phases.forEach((_, i) => {
     const med = variants.map((v) =>
       median(
@@ -166,7 +173,7 @@ const out = [];
 const summary = [];
 for (const spec of logs) {
   const [dev, file] = spec.split('=');
-  const { runs, curve, events, autoModes } = parse(fs.readFileSync(file, 'utf8'));
+  const { runs, curve, events, autoModes, searchBest } = parse(fs.readFileSync(file, 'utf8'));
   const autoModesSeen = Object.entries(autoModes)
     .map(([m, n]) => `${m} ${n} s`)
     .join(', ');
@@ -175,6 +182,8 @@ for (const spec of logs) {
   for (const work of Object.keys(runs)) {
     const st = cellStats(runs[work]);
     all[dev][work] = st;
+    const found = searchBest[work];
+    const label = found ? { ...LABEL, s1: `best schedule found (${found.windows})` } : LABEL;
     const def = st.variant.def?.median;
     const auto = st.variant.auto?.median;
     out.push(`**${dev} / ${work}** (${st.reps.length} complete repetitions; seconds to finish the fixed work, median and range)\n`);
@@ -183,25 +192,36 @@ for (const spec of logs) {
       const s = st.variant[v];
       if (s)
         out.push(
-          `| ${LABEL[v]} | ${fmt(s.median)} | ${range(s.totals)} | ${ratio(def, s.median)}x | ${v === 'auto' ? autoModesSeen || s.modes.join(', ') : v === 'emerg' ? s.modes.join(', ') : ''} |`,
+          `| ${label[v]} | ${fmt(s.median)} | ${range(s.totals)} | ${ratio(def, s.median)}x | ${v === 'auto' ? autoModesSeen || s.modes.join(', ') : v === 'emerg' ? s.modes.join(', ') : ''} |`,
         );
     }
     out.push(`| per-phase oracle | ${fmt(st.oracleMedian)} | ${range(st.oracle)} | ${ratio(def, st.oracleMedian)}x | |`);
     const sched = st.variant.sched?.median;
     const pct = (x) => (Number.isFinite(x) ? (100 * x).toFixed(0) + '%' : '-');
-    out.push(
-      '',
-      `Saving kept by mlproxy auto: ${pct((def - auto) / (def - st.oracleMedian))} of the oracle's saving over the default` +
-        // The issue's oracle adds up phases from different runs, each with its own page cache; its windows set phase by
-        // phase in one run are what a per-phase policy can reach. Where their share is under 85%, goal 1 is out of
-        // reach of better choices among these windows (round 15).
-        (sched
-          ? `, ${pct((def - auto) / (def - sched))} of the saving of the oracle's windows set in one run` +
-            ` (the oracle's windows set in one run keep ${pct((def - sched) / (def - st.oracleMedian))} of its saving)`
-          : '') +
-        `; auto vs default ${ratio(def, auto)}x; emergency (module loaded, nothing applied) vs no module ${ratio(st.variant.emerg?.median, def)}x the time.\n`,
-    );
-    out.push('Per phase (median seconds):\n', phaseTable(runs[work]), '');
+    if (auto)
+      out.push(
+        '',
+        `Saving kept by mlproxy auto: ${pct((def - auto) / (def - st.oracleMedian))} of the oracle's saving over the default` +
+          // The issue's oracle adds up phases from different runs, each with its own page cache; its windows set phase by
+          // phase in one run are what a per-phase policy can reach. Where their share is under 85%, goal 1 is out of
+          // reach of better choices among these windows (round 15).
+          (sched
+            ? `, ${pct((def - auto) / (def - sched))} of the saving of the oracle's windows set in one run` +
+              ` (the oracle's windows set in one run keep ${pct((def - sched) / (def - st.oracleMedian))} of its saving)`
+            : '') +
+          `; auto vs default ${ratio(def, auto)}x; emergency (module loaded, nothing applied) vs no module ${ratio(st.variant.emerg?.median, def)}x the time.\n`,
+      );
+    if (found) {
+      const kept = (v) => pct((def - st.variant[v]?.median) / (def - st.oracleMedian));
+      const fixedBest = FIXED.reduce((b, v) => (st.variant[v]?.median < st.variant[b]?.median ? v : b), 'def');
+      out.push(
+        '',
+        `Saving kept, of the oracle's over the default: the best schedule found by the search (${found.windows}, ` +
+          `${found.evaluated} schedules evaluated) ${kept('s1')}, the oracle's windows set in one run ${kept('sched')}, ` +
+          `the best fixed value (${LABEL[fixedBest]}) ${kept(fixedBest)}.\n`,
+      );
+    }
+    out.push('Per phase (median seconds):\n', phaseTable(runs[work], label), '');
     const bestFixed = FIXED.reduce((b, v) => (st.variant[v]?.median < st.variant[b]?.median ? v : b), 'def');
     summary.push(
       `| ${dev} / ${work} | ${fmt(def)} (${range(st.variant.def?.totals ?? [])}) | ${fmt(st.variant[bestFixed]?.median)} (${LABEL[bestFixed]}) | ${fmt(st.oracleMedian)} | ${fmt(st.variant.sched?.median)} | ${fmt(auto)} (${range(st.variant.auto?.totals ?? [])}), ${ratio(def, auto)}x | ${fmt(st.variant.emerg?.median)}, ${ratio(st.variant.emerg?.median, def)}x the time |`,

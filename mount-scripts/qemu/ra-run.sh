@@ -3,7 +3,7 @@
 #
 # The readahead use case in one qemu TCG boot (issue 9):
 #
-#   mount-scripts/qemu/ra-run.sh ci|bench|overhead|sched hdd|cloud|seek
+#   mount-scripts/qemu/ra-run.sh ci|bench|overhead|sched|search hdd|cloud|seek
 #
 # Builds kmod/ at W=1 (warnings fail) and the static workload ra-work,
 # makes (once, cached) a raw ext4 image holding two files of non-zero data,
@@ -24,6 +24,12 @@
 # under the default, the fixed values and per-phase schedules of windows
 # set in one run (RA_SCHED1_SCAN, RA_SCHED1_LOOKUP, RA_SCHED2_*: one KiB
 # value per phase of the workload, comma-separated); report with
+# bench/readahead-report.mjs.  `search` runs no module either: a local
+# search over per-phase schedules of windows in one run (RA_SEARCH_WORK scan,
+# lookup or both, comma-separated; RA_SEARCH_REPS runs a schedule,
+# RA_SEARCH_SWEEPS, RA_SEARCH_GAIN_PERMIL, RA_SEARCH_PAIRS: job_search in
+# guest/ra-guest.sh), then the best schedule found (variant s1) timed beside
+# the default, the fixed values and the oracle's windows; report with
 # bench/readahead-report.mjs.
 #
 # Environment: KVER, RA_FILE_MIB (size of each data file, default 1024),
@@ -56,8 +62,8 @@ trap 'echo "ra-run: FAIL: command failed at line $LINENO" >&2' ERR
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-JOB=${1:?usage: ra-run.sh ci|bench|overhead|sched hdd|cloud|seek}
-DEV=${2:?usage: ra-run.sh ci|bench|overhead|sched hdd|cloud|seek}
+JOB=${1:?usage: ra-run.sh ci|bench|overhead|sched|search hdd|cloud|seek}
+DEV=${2:?usage: ra-run.sh ci|bench|overhead|sched|search hdd|cloud|seek}
 FILE_MIB=${RA_FILE_MIB:-1024}
 MEM_MIB=${RA_MEM_MIB:-1024}
 CACHE=${RA_CACHE:-/var/tmp/mlp-ra}
@@ -70,8 +76,8 @@ seek) IOPS=- BPS=- SCALE=${RA_SCALE:-1} ;;
 esac
 case $JOB in
 ci) TIMEOUT=${RA_TIMEOUT:-420} ;;
-bench | overhead | sched) TIMEOUT=${RA_TIMEOUT:-3000} ;;
-*) echo "ra-run: job must be ci, bench, overhead or sched" >&2; exit 2 ;;
+bench | overhead | sched | search) TIMEOUT=${RA_TIMEOUT:-3000} ;;
+*) echo "ra-run: job must be ci, bench, overhead, sched or search" >&2; exit 2 ;;
 esac
 
 say() { echo "ra-run: $*"; }
@@ -142,7 +148,7 @@ fi
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
-CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 ${RA_TRACE:+log_buf_len=64M printk.devkmsg=on RA_TRACE=1} ${RA_MODPARAMS:+RA_MODPARAMS=$RA_MODPARAMS} ${RA_HOG:+RA_HOG=1} RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu} RA_SCHED1_SCAN=${RA_SCHED1_SCAN:-} RA_SCHED1_LOOKUP=${RA_SCHED1_LOOKUP:-} RA_SCHED2_SCAN=${RA_SCHED2_SCAN:-} RA_SCHED2_LOOKUP=${RA_SCHED2_LOOKUP:-}"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 ${RA_TRACE:+log_buf_len=64M printk.devkmsg=on RA_TRACE=1} ${RA_MODPARAMS:+RA_MODPARAMS=$RA_MODPARAMS} ${RA_HOG:+RA_HOG=1} RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu} RA_SCHED1_SCAN=${RA_SCHED1_SCAN:-} RA_SCHED1_LOOKUP=${RA_SCHED1_LOOKUP:-} RA_SCHED2_SCAN=${RA_SCHED2_SCAN:-} RA_SCHED2_LOOKUP=${RA_SCHED2_LOOKUP:-} RA_SEARCH_WORK=${RA_SEARCH_WORK:-scan,lookup} RA_SEARCH_REPS=${RA_SEARCH_REPS:-3} RA_SEARCH_SWEEPS=${RA_SEARCH_SWEEPS:-3} RA_SEARCH_GAIN_PERMIL=${RA_SEARCH_GAIN_PERMIL:-10} RA_SEARCH_PAIRS=${RA_SEARCH_PAIRS:-1}"
 guest_boot "$LOG" "$TIMEOUT" -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 	-append "$CMDLINE" \

@@ -113,3 +113,37 @@ t.test("oracle_windows reads each phase's best fixed window from RUN lines", asy
   t.equal(r.status, 0);
   t.equal(r.out, '512,2048', "the phase's time decides, not the lookup thread's; only def and fN count");
 });
+
+t.test('the schedule search helpers: one phase replaced, a median, the oracle by medians over seeds', async (t) => {
+  t.equal(sh('window_at 512,512,2048,512 2 16').out, '512,512,16,512');
+  t.equal(sh('window_at 512,512,2048,512 0 2048').out, '2048,512,2048,512');
+  const outside = sh('window_at 512,512 2 16');
+  t.not(outside.status, 0, 'a phase the schedule does not have is refused');
+  t.match(outside.stderr, /window_at: no phase 2 in 2/);
+  t.equal(sh("printf '3\\n1\\n2\\n10\\n' | median").out, '2.5');
+  t.equal(sh("printf '30\\n1\\n2\\n' | median").out, '2');
+  t.equal(sh('printf "" | median').out, '', 'no numbers, no median');
+  const runs = join(dir, 'search-runs');
+  const line = (v: string, seed: number, phase: number, ms: number) =>
+    `RUN work=scan variant=${v} windows=x seed=${seed} phase=${phase} kind=seq ms=${ms}`;
+  await writeFile(
+    runs,
+    [
+      // phase 0: f16 has the single fastest run (seed 1010) but the slower median
+      line('f16', 1010, 0, 50),
+      line('f16', 1020, 0, 500),
+      line('f16', 1030, 0, 500),
+      line('def', 1010, 0, 100),
+      line('def', 1020, 0, 110),
+      line('def', 1030, 0, 90),
+      line('f16', 1010, 1, 9),
+      line('f16', 1020, 1, 9),
+      line('def', 1010, 1, 10),
+      line('def', 1020, 1, 12),
+      'RUN work=scan variant=def windows=x seed=1010 total ms=110 sink=0',
+      // a schedule the search ran is no fixed value
+      line('search', 1010, 1, 1),
+    ].join('\n') + '\n',
+  );
+  t.equal(sh(`oracle_windows ${runs}`).out, '128,16', 'by medians: the default for phase 0 (not the one fast run at 16), 16 for phase 1');
+});

@@ -20,6 +20,9 @@
 #   sched  no module: RA_REPS repetitions of both workloads under the
 #          default, fixed 16/512/2048 and per-phase schedules of windows
 #          set in one run (RA_SCHED1_*, RA_SCHED2_*; job_sched below)
+#   search no module: a local search over per-phase schedules of windows
+#          in one run, then the best found timed beside the default, the
+#          fixed values and the oracle's windows (job_search below)
 # Prints PASS/FAIL lines; every wait is bounded.
 MNT=/mnt/mlproxy
 DATA=/data
@@ -522,6 +525,135 @@ job_sched() {
 	done
 }
 
+# Round 28: is any schedule of windows, set phase by phase in one run, within
+# reach of goal 1 where the oracle's own windows are not?  No module.  For each
+# workload in RA_SEARCH_WORK: the four fixed values and the oracle's windows
+# (each phase's best median) as starting points, then a local search from the
+# fastest of them: every other window for one phase at a time, then every other
+# pair for two adjacent phases (RA_SEARCH_PAIRS=1), a move taken when it is
+# RA_SEARCH_GAIN_PERMIL faster by the median of RA_SEARCH_REPS runs, until a
+# sweep moves nothing (RA_SEARCH_SWEEPS at most).  The search's runs share
+# seeds (paired, 1010, 1020, ...); then RA_REPS repetitions on the bench's own
+# seeds, which the search never ran, time the default, the fixed values, the
+# oracle's windows of that repetition (sched) and the best schedule found (s1)
+# side by side, so a schedule that won the search by luck is timed afresh.
+SEARCH_REPS=${RA_SEARCH_REPS:-3}
+SEARCH_SWEEPS=${RA_SEARCH_SWEEPS:-3}
+SEARCH_GAIN_PERMIL=${RA_SEARCH_GAIN_PERMIL:-10}
+SEARCH_PAIRS=${RA_SEARCH_PAIRS:-1}
+SEARCH_KBS="16 128 512 2048"
+
+# The search's own lines go to fd 3 (job_search's stdout), so that its
+# functions can answer on stdout.
+# WORK WINDOWS [VARIANT]: the median total ms over the search's seeds, each
+# schedule run once; VARIANT labels the runs (search, or def/fNNN for a fixed
+# value, which oracle_windows reads)
+search_eval() {
+	cached=$(awk -v ws="$2" '$1 == ws { print $2; exit }' /tmp/search.$1)
+	[ -n "$cached" ] && { echo "$cached"; return 0; }
+	plan=$(with_windows "$(plan_$1)" "$2") || return 1
+	: >/tmp/search.ts
+	k=1
+	while [ $k -le "$SEARCH_REPS" ]; do
+		setra 128
+		sleep 0.3
+		run_work "work=$1 variant=${3:-search} windows=$2" $((1000 + k * 10)) "$plan" |
+			tee -a /tmp/search.runs.$1 | total_ms >>/tmp/search.ts
+		k=$((k + 1))
+	done
+	ms=$(median </tmp/search.ts)
+	[ -n "$ms" ] || return 1
+	echo "$2 $ms" >>/tmp/search.$1
+	echo "SEARCH-EVAL work=$1 windows=$2 ms=$ms runs=$(tr '\n' ',' </tmp/search.ts | sed 's/,$//')" >&3
+	echo "$ms"
+}
+
+# A B: true when A is faster than B by the search's margin
+search_better() { awk -v a="$1" -v b="$2" -v g="$SEARCH_GAIN_PERMIL" 'BEGIN { exit !(a * 1000 < b * (1000 - g)) }'; }
+
+# WORK SCHEDULE: try WINDOWS as the next move; moves cur/curms when it is better
+search_try() {
+	[ "$2" = "$cur" ] && return 0
+	ms=$(search_eval "$1" "$2") || return 0
+	search_better "$ms" "$curms" || return 0
+	echo "SEARCH-MOVE work=$1 from=$cur ms=$curms to=$2 ms=$ms" >&3
+	cur=$2
+	curms=$ms
+}
+
+# WORK START: one sweep of single-phase moves from START, then (SEARCH_PAIRS)
+# moves of two adjacent phases that change both; leaves the result in cur
+search_sweep() {
+	cur=$2
+	curms=$(search_eval "$1" "$cur")
+	n=$(echo "$cur" | awk -F, '{ print NF }')
+	p=0
+	while [ $p -lt "$n" ]; do
+		for kb in $SEARCH_KBS; do search_try "$1" "$(window_at "$cur" $p "$kb")"; done
+		p=$((p + 1))
+	done
+	[ "$SEARCH_PAIRS" = 1 ] || return 0
+	p=0
+	while [ $p -lt $((n - 1)) ]; do
+		for kb in $SEARCH_KBS; do
+			for kb2 in $SEARCH_KBS; do
+				# a pair that keeps either phase's window is a single move, tried above
+				[ "$kb" = "$(echo "$cur" | cut -d, -f$((p + 1)))" ] && continue
+				[ "$kb2" = "$(echo "$cur" | cut -d, -f$((p + 2)))" ] && continue
+				search_try "$1" "$(window_at "$(window_at "$cur" $p "$kb")" $((p + 1)) "$kb2")"
+			done
+		done
+		p=$((p + 1))
+	done
+}
+
+job_search() {
+	exec 3>&1
+	works=$(echo "${RA_SEARCH_WORK:-scan,lookup}" | tr ',' ' ')
+	log "search: $works; $SEARCH_REPS runs a schedule, a move when ${SEARCH_GAIN_PERMIL} permil faster, pairs $SEARCH_PAIRS, at most $SEARCH_SWEEPS sweeps; then $REPS repetitions"
+	run_work throwaway 1 "$(plan_scan)" >/dev/null
+	for w in $works; do
+		: >/tmp/search.$w
+		: >/tmp/search.runs.$w
+		n=$(plan_$w | awk -F, '{ print NF }')
+		best=
+		bestms=
+		for kb in $SEARCH_KBS; do
+			ws=$(awk -v n="$n" -v kb="$kb" 'BEGIN { for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? "," : ""), kb; print "" }')
+			v=f$kb
+			[ "$kb" = 128 ] && v=def
+			ms=$(search_eval "$w" "$ws" $v) || continue
+			if [ -z "$best" ] || search_better "$ms" "$bestms"; then best=$ws bestms=$ms; fi
+		done
+		ow=$(oracle_windows /tmp/search.runs.$w)
+		echo "SEARCH-START work=$w best_fixed=$best ms=$bestms oracle=$ow"
+		ms=$(search_eval "$w" "$ow") && search_better "$ms" "$bestms" && best=$ow
+		sweep=1
+		while [ $sweep -le "$SEARCH_SWEEPS" ]; do
+			log "search: $w sweep $sweep from $best"
+			search_sweep "$w" "$best"
+			[ "$cur" = "$best" ] && break
+			best=$cur
+			sweep=$((sweep + 1))
+		done
+		echo "SEARCH-BEST work=$w windows=$best ms=$(awk -v ws="$best" '$1 == ws { print $2 }' /tmp/search.$w) evaluated=$(wc -l </tmp/search.$w) sweeps=$sweep"
+		r=1
+		vs="def f16 f512 f2048 s1"
+		while [ $r -le "$REPS" ]; do
+			for v in $vs; do
+				plan=$(plan_$w)
+				[ "$v" = s1 ] && plan=$(with_windows "$plan" "$best")
+				bench_variant "$v" $((r * 10)) "$plan" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
+			done | tee /tmp/runs.$w.$r
+			ws=$(oracle_windows /tmp/runs.$w.$r)
+			echo "SCHEDULE rep=$r work=$w windows=$ws"
+			bench_variant sched $((r * 10)) "$(with_windows "$(plan_$w)" "$ws")" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
+			vs=$(rotate "$vs")
+			r=$((r + 1))
+		done
+	done
+}
+
 job_bench() {
 	ra0=$(cat $RAK)
 	warm_trainer
@@ -603,6 +735,7 @@ ci) job_ci ;;
 bench) job_bench ;;
 overhead) job_overhead ;;
 sched) job_sched ;;
+search) job_search ;;
 *) fail "unknown RA_JOB $JOB" ;;
 esac
 kill "$SERVER" 2>/dev/null

@@ -23,16 +23,51 @@ with_windows() {
 	}'
 }
 
-# RUN lines of one repetition of one workload: the best fixed window of each
-# phase (the per-phase oracle's choice), one KiB value per phase
+# Round 28, the schedule search (job_search in ra-guest.sh).
+# WINDOWS PHASE KB: the schedule with one phase's window (phases count from 0) replaced
+window_at() {
+	echo "$1" | awk -F, -v p="$2" -v kb="$3" 'BEGIN { OFS = "," } {
+		if (p < 0 || p >= NF) { print "window_at: no phase " p " in " NF > "/dev/stderr"; exit 1 }
+		$(p + 1) = kb; print
+	}'
+}
+
+# numbers, one per line on stdin: their median (nothing for none)
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# RUN lines of fixed runs: the per-phase oracle's choice, each phase's fixed
+# window with the lowest time (over several seeds its lowest median: the
+# single fastest run would pick the luckiest one), one KiB value per phase
 oracle_windows() {
 	awk '/^RUN .* variant=(def|f[0-9]+) .* phase=/ {
 		v = $0; sub(/.* variant=/, "", v); sub(/ .*/, "", v)
 		kb = (v == "def") ? 128 : substr(v, 2)
 		p = $0; sub(/.* phase=/, "", p); sub(/ .*/, "", p)
 		ms = $0; sub(/.* ms=/, "", ms); sub(/ .*/, "", ms)
-		if (!(p in best) || ms + 0 < best[p]) { best[p] = ms + 0; win[p] = kb }
-		if (p + 1 > n) n = p + 1
+		k = kb SUBSEP p
+		if (!(k in n)) { kbs[++nkb] = kb }
+		t[k, ++n[k]] = ms + 0
+		if (p + 1 > np) np = p + 1
 	}
-	END { for (i = 0; i < n; i++) printf "%s%s", (i ? "," : ""), win[i]; print "" }' "$1"
+	function med(k,    m, i, j, x, a) {
+		m = n[k]
+		for (i = 1; i <= m; i++) a[i] = t[k, i]
+		for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { x = a[j]; a[j] = a[j - 1]; a[j - 1] = x }
+		return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+	}
+	END {
+		for (p = 0; p < np; p++) {
+			best = ""
+			for (i = 1; i <= nkb; i++) {
+				k = kbs[i] SUBSEP p
+				if (!(k in n)) continue
+				x = med(k)
+				if (best == "" || x < best) { best = x; win = kbs[i] }
+			}
+			printf "%s%s", (p ? "," : ""), win
+		}
+		print ""
+	}' "$1"
 }
