@@ -247,7 +247,9 @@ if (cells.length) {
   const gOracle = geomean(cells.map((c) => c.oracleMedian));
   out.push(`### Over the ${cells.length} cells (geometric mean of median times)\n`);
   out.push(
-    `Best single fixed value for the fleet: ${LABEL[best]} KiB. mlproxy auto vs it: ${ratio(gm[best], gAuto)}x; vs the default: ${ratio(gDef, gAuto)}x; per-phase oracle vs it: ${ratio(gm[best], gOracle)}x.\n`,
+    `Best single fixed value for the fleet: ${LABEL[best]} KiB.` +
+      (Number.isFinite(gAuto) ? ` mlproxy auto vs it: ${ratio(gm[best], gAuto)}x; vs the default: ${ratio(gDef, gAuto)}x;` : '') +
+      ` per-phase oracle vs it: ${ratio(gm[best], gOracle)}x.\n`,
   );
 }
 if (summary.length) {

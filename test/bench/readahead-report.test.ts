@@ -46,3 +46,15 @@ t.test('round 20 logs give round 20 reports', async (t) => {
   const svg = await readFile(join(dir, 'svg/readahead-learning-cloud-check.svg'), 'utf8');
   t.match(svg, /^<svg [^>]*>[\s\S]*<\/svg>\s*$/, 'the curve is an SVG document');
 });
+
+t.test("a search log's report names the schedule found and the shares of the oracle's saving", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mlp-ra-report-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = join(dir, 'cloud.md');
+  await execFileP(process.execPath, [join(ROOT, 'bench/readahead-report.mjs'), `cloud=${join(results, 'readahead-cloud-round28-search.txt')}`, '--out', out]);
+  const report = await readFile(out, 'utf8');
+  t.equal(report, await readFile(join(results, 'readahead-report-cloud-round28-search.md'), 'utf8'), 'the report as committed');
+  t.match(report, /\| best schedule found \(16,16,16,16,16,16\) \| 1\.21 \|/, 'the schedule found, timed afresh');
+  t.match(report, /the best schedule found by the search \(16,16,16,16,16,16, 68 schedules evaluated\) \d+%/);
+  t.notMatch(report, /Saving kept by mlproxy auto/, 'no auto runs in a search log, so no share for them');
+});
