@@ -27,7 +27,8 @@
 # bench/readahead-report.mjs.  `search` runs no module either: a local
 # search over per-phase schedules of windows in one run (RA_SEARCH_WORK scan,
 # lookup or both, comma-separated; RA_SEARCH_REPS runs a schedule,
-# RA_SEARCH_SWEEPS, RA_SEARCH_GAIN_PERMIL, RA_SEARCH_PAIRS: job_search in
+# RA_SEARCH_SWEEPS, RA_SEARCH_GAIN_PERMIL, RA_SEARCH_PAIRS, RA_SEARCH_WARMUP=1 for
+# the bench's warm-up first: job_search in
 # guest/ra-guest.sh), then the best schedule found (variant s1) timed beside
 # the default, the fixed values and the oracle's windows; report with
 # bench/readahead-report.mjs.
@@ -148,7 +149,7 @@ fi
 # --- boot ------------------------------------------------------------------------
 LOG=$WORK/console.log
 : >"$LOG"
-CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 ${RA_TRACE:+log_buf_len=64M printk.devkmsg=on RA_TRACE=1} ${RA_MODPARAMS:+RA_MODPARAMS=$RA_MODPARAMS} ${RA_HOG:+RA_HOG=1} RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu} RA_SCHED1_SCAN=${RA_SCHED1_SCAN:-} RA_SCHED1_LOOKUP=${RA_SCHED1_LOOKUP:-} RA_SCHED2_SCAN=${RA_SCHED2_SCAN:-} RA_SCHED2_LOOKUP=${RA_SCHED2_LOOKUP:-} RA_SEARCH_WORK=${RA_SEARCH_WORK:-scan,lookup} RA_SEARCH_REPS=${RA_SEARCH_REPS:-3} RA_SEARCH_SWEEPS=${RA_SEARCH_SWEEPS:-3} RA_SEARCH_GAIN_PERMIL=${RA_SEARCH_GAIN_PERMIL:-10} RA_SEARCH_PAIRS=${RA_SEARCH_PAIRS:-1}"
+CMDLINE="console=ttyS0 loglevel=4 oops=panic panic=-1 softlockup_panic=1 ${RA_TRACE:+log_buf_len=64M printk.devkmsg=on RA_TRACE=1} ${RA_MODPARAMS:+RA_MODPARAMS=$RA_MODPARAMS} ${RA_HOG:+RA_HOG=1} RA_JOB=$JOB RA_SCALE=$SCALE RA_REPS=${RA_REPS:-3} RA_WARMUP_S=${RA_WARMUP_S:-150} RA_WARMUP_MODE=${RA_WARMUP_MODE:-auto} RA_TRAIN_PAUSE=${RA_TRAIN_PAUSE:-1} RA_SETTLE=${RA_SETTLE:-1} RA_MEASURE_MODE=${RA_MEASURE_MODE:-auto} RA_GUARD_MIN=${RA_GUARD_MIN:-} RA_OVH_WORK=${RA_OVH_WORK:-lookup} RA_OVH_VARIANTS=${RA_OVH_VARIANTS:-none,emerg,noserver,p0} MLP_TF_BACKEND=${MLP_TF_BACKEND:-cpu} RA_SCHED1_SCAN=${RA_SCHED1_SCAN:-} RA_SCHED1_LOOKUP=${RA_SCHED1_LOOKUP:-} RA_SCHED2_SCAN=${RA_SCHED2_SCAN:-} RA_SCHED2_LOOKUP=${RA_SCHED2_LOOKUP:-} RA_SEARCH_WORK=${RA_SEARCH_WORK:-scan,lookup} RA_SEARCH_REPS=${RA_SEARCH_REPS:-3} RA_SEARCH_SWEEPS=${RA_SEARCH_SWEEPS:-3} RA_SEARCH_GAIN_PERMIL=${RA_SEARCH_GAIN_PERMIL:-10} RA_SEARCH_PAIRS=${RA_SEARCH_PAIRS:-1} RA_SEARCH_WARMUP=${RA_SEARCH_WARMUP:-0}"
 guest_boot "$LOG" "$TIMEOUT" -accel tcg -smp 2 -m "$MEM_MIB" \
 	-nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 	-append "$CMDLINE" \

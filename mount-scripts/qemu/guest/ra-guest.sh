@@ -537,6 +537,7 @@ job_sched() {
 # seeds, which the search never ran, time the default, the fixed values, the
 # oracle's windows of that repetition (sched) and the best schedule found (s1)
 # side by side, so a schedule that won the search by luck is timed afresh.
+# RA_SEARCH_WARMUP=1 runs the bench's warm-up first (RA_WARMUP_S).
 SEARCH_REPS=${RA_SEARCH_REPS:-3}
 SEARCH_SWEEPS=${RA_SEARCH_SWEEPS:-3}
 SEARCH_GAIN_PERMIL=${RA_SEARCH_GAIN_PERMIL:-10}
@@ -611,7 +612,11 @@ job_search() {
 	exec 3>&1
 	works=$(echo "${RA_SEARCH_WORK:-scan,lookup}" | tr ',' ' ')
 	log "search: $works; $SEARCH_REPS runs a schedule, a move when ${SEARCH_GAIN_PERMIL} permil faster, pairs $SEARCH_PAIRS, at most $SEARCH_SWEEPS sweeps; then $REPS repetitions"
-	run_work throwaway 1 "$(plan_scan)" >/dev/null
+	if [ "${RA_SEARCH_WARMUP:-0}" = 1 ]; then
+		bench_warm_up || return
+	else
+		run_work throwaway 1 "$(plan_scan)" >/dev/null
+	fi
 	for w in $works; do
 		: >/tmp/search.$w
 		: >/tmp/search.runs.$w
@@ -628,15 +633,15 @@ job_search() {
 		ow=$(oracle_windows /tmp/search.runs.$w)
 		echo "SEARCH-START work=$w best_fixed=$best ms=$bestms oracle=$ow"
 		ms=$(search_eval "$w" "$ow") && search_better "$ms" "$bestms" && best=$ow
-		sweep=1
-		while [ $sweep -le "$SEARCH_SWEEPS" ]; do
-			log "search: $w sweep $sweep from $best"
+		sweeps=0
+		while [ $sweeps -lt "$SEARCH_SWEEPS" ]; do
+			sweeps=$((sweeps + 1))
+			log "search: $w sweep $sweeps from $best"
 			search_sweep "$w" "$best"
 			[ "$cur" = "$best" ] && break
 			best=$cur
-			sweep=$((sweep + 1))
 		done
-		echo "SEARCH-BEST work=$w windows=$best ms=$(awk -v ws="$best" '$1 == ws { print $2 }' /tmp/search.$w) evaluated=$(wc -l </tmp/search.$w) sweeps=$sweep"
+		echo "SEARCH-BEST work=$w windows=$best ms=$(awk -v ws="$best" '$1 == ws { print $2 }' /tmp/search.$w) evaluated=$(wc -l </tmp/search.$w) sweeps=$sweeps"
 		r=1
 		vs="def f16 f512 f2048 s1"
 		while [ $r -le "$REPS" ]; do
@@ -654,7 +659,11 @@ job_search() {
 	done
 }
 
-job_bench() {
+# The bench's warm-up: a fresh model trained in auto on other seeds, then
+# paused and the module unloaded, the server keeping the model (job_bench;
+# job_search with RA_SEARCH_WARMUP=1, so its runs see the guest as the
+# bench's fixed runs do)
+bench_warm_up() {
 	ra0=$(cat $RAK)
 	warm_trainer
 	# warm-up: train a fresh model on seeds 1000+; in auto (RA_WARMUP_MODE,
@@ -662,7 +671,7 @@ job_bench() {
 	# the named mode is pinned for the warm-up and then handed to auto.
 	# CURVE lines record mode and efficiency throughout
 	log "bench: warm-up, mode $WARMUP_MODE (${WARMUP_S}s), then auto${MODPARAMS:+; module parameters added: $MODPARAMS}"
-	load_ra readahead promote_dwell_ms=20000 cooldown_ms=5000 $GUARD $TRACE $MODPARAMS || { fail "load"; return; }
+	load_ra readahead promote_dwell_ms=20000 cooldown_ms=5000 $GUARD $TRACE $MODPARAMS || { fail "load"; return 1; }
 	[ -n "$TRACE" ] && export RA_WORK_KMSG=1
 	# a model the module creates starts pinned (policy manual) in emergency:
 	# writing auto hands it to the policy, which leaves emergency after the cool-down
@@ -689,6 +698,10 @@ job_bench() {
 	sleep 1.5
 	clean_unload_checks "$ra0"
 	dmesg | grep -E 'mlp_ra_kmod|ra-work:' | sed 's/^/KMSG /'
+}
+
+job_bench() {
+	bench_warm_up || return
 
 	r=1
 	while [ $r -le "$REPS" ]; do
