@@ -27,11 +27,10 @@
 # bench/readahead-report.mjs.  `search` runs no module either: a local
 # search over per-phase schedules of windows in one run (RA_SEARCH_WORK scan,
 # lookup or both, comma-separated; RA_SEARCH_REPS runs a schedule,
-# RA_SEARCH_SWEEPS, RA_SEARCH_GAIN_PERMIL, RA_SEARCH_PAIRS, RA_SEARCH_WARMUP=1 for
-# the bench's warm-up first: job_search in
-# guest/ra-guest.sh), then the best schedule found (variant s1) timed beside
-# the default, the fixed values and the oracle's windows; report with
-# bench/readahead-report.mjs.
+# RA_SEARCH_SWEEPS, RA_SEARCH_GAIN_PERMIL, RA_SEARCH_PAIRS; RA_SEARCH_WARMUP=1
+# runs the bench's warm-up first; job_search in guest/ra-guest.sh), then the
+# best schedule found (variant s1) timed beside the default, the fixed values
+# and the oracle's windows; report with bench/readahead-report.mjs.
 #
 # Environment: KVER, RA_FILE_MIB (size of each data file, default 1024),
 # RA_MEM_MIB (guest RAM, default 1024), RA_REPS (bench repetitions,
