@@ -186,6 +186,7 @@ for (const spec of logs) {
     const label = found ? { ...LABEL, s1: `best schedule found (${found.windows})` } : LABEL;
     const def = st.variant.def?.median;
     const auto = st.variant.auto?.median;
+    const bestFixed = FIXED.reduce((b, v) => (st.variant[v]?.median < st.variant[b]?.median ? v : b), 'def');
     out.push(`**${dev} / ${work}** (${st.reps.length} complete repetitions; seconds to finish the fixed work, median and range)\n`);
     out.push('| variant | median s | range s | vs default | modes seen (auto: sampled each second over all its runs) |', '|---|---|---|---|---|');
     for (const v of SHOWN) {
@@ -213,16 +214,14 @@ for (const spec of logs) {
       );
     if (found) {
       const kept = (v) => pct((def - st.variant[v]?.median) / (def - st.oracleMedian));
-      const fixedBest = FIXED.reduce((b, v) => (st.variant[v]?.median < st.variant[b]?.median ? v : b), 'def');
       out.push(
         '',
         `Saving kept, of the oracle's over the default: the best schedule found by the search (${found.windows}, ` +
           `${found.evaluated} schedules evaluated) ${kept('s1')}, the oracle's windows set in one run ${kept('sched')}, ` +
-          `the best fixed value (${LABEL[fixedBest]}) ${kept(fixedBest)}.\n`,
+          `the best fixed value (${LABEL[bestFixed]}) ${kept(bestFixed)}.\n`,
       );
     }
     out.push('Per phase (median seconds):\n', phaseTable(runs[work], label), '');
-    const bestFixed = FIXED.reduce((b, v) => (st.variant[v]?.median < st.variant[b]?.median ? v : b), 'def');
     summary.push(
       `| ${dev} / ${work} | ${fmt(def)} (${range(st.variant.def?.totals ?? [])}) | ${fmt(st.variant[bestFixed]?.median)} (${LABEL[bestFixed]}) | ${fmt(st.oracleMedian)} | ${fmt(st.variant.sched?.median)} | ${fmt(auto)} (${range(st.variant.auto?.totals ?? [])}), ${ratio(def, auto)}x | ${fmt(st.variant.emerg?.median)}, ${ratio(st.variant.emerg?.median, def)}x the time |`,
     );
