@@ -488,6 +488,24 @@ job_overhead() {
 	done
 }
 
+# One repetition of the bench's variants: WORK REP "VARIANTS" [WINDOWS for s1],
+# then (round 12) the per-phase oracle's windows of this repetition, set phase
+# by phase in one run (variant sched); job_bench and job_search
+bench_rep() {
+	for v in $3; do
+		plan=$(plan_$1)
+		[ "$v" = s1 ] && plan=$(with_windows "$plan" "$4")
+		bench_variant "$v" $(($2 * 10)) "$plan" | sed "s/^RUN /RUN rep=$2 work=$1 variant=/"
+	done | tee /tmp/runs.$1.$2
+	ws=$(oracle_windows /tmp/runs.$1.$2)
+	echo "SCHEDULE rep=$2 work=$1 windows=$ws"
+	if plan=$(with_windows "$(plan_$1)" "$ws"); then
+		bench_variant sched $(($2 * 10)) "$plan" | sed "s/^RUN /RUN rep=$2 work=$1 variant=/"
+	else
+		fail "no per-phase windows for $1 in repetition $2"
+	fi
+}
+
 # Round 12: can a per-phase choice of windows reach the per-phase oracle?
 # The oracle takes each phase's best fixed value from a different run, and
 # each of those runs' phases inherit the page cache that the same value left
@@ -645,14 +663,7 @@ job_search() {
 		r=1
 		vs="def f16 f512 f2048 s1"
 		while [ $r -le "$REPS" ]; do
-			for v in $vs; do
-				plan=$(plan_$w)
-				[ "$v" = s1 ] && plan=$(with_windows "$plan" "$best")
-				bench_variant "$v" $((r * 10)) "$plan" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
-			done | tee /tmp/runs.$w.$r
-			ws=$(oracle_windows /tmp/runs.$w.$r)
-			echo "SCHEDULE rep=$r work=$w windows=$ws"
-			bench_variant sched $((r * 10)) "$(with_windows "$(plan_$w)" "$ws")" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
+			bench_rep "$w" $r "$vs" "$best"
 			vs=$(rotate "$vs")
 			r=$((r + 1))
 		done
@@ -712,19 +723,7 @@ job_bench() {
 			vs=$(rotate "$vs")
 			i=$((i + 1))
 		done
-		for w in scan lookup; do
-			for v in $vs; do
-				bench_variant "$v" $((r * 10)) "$(plan_$w)" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
-			done | tee /tmp/runs.$w.$r
-			# round 12: the per-phase oracle's windows, set phase by phase in one run
-			ws=$(oracle_windows /tmp/runs.$w.$r)
-			echo "SCHEDULE rep=$r work=$w windows=$ws"
-			if plan=$(with_windows "$(plan_$w)" "$ws"); then
-				bench_variant sched $((r * 10)) "$plan" | sed "s/^RUN /RUN rep=$r work=$w variant=/"
-			else
-				fail "no per-phase windows for $w in repetition $r"
-			fi
-		done
+		for w in scan lookup; do bench_rep "$w" $r "$vs"; done
 		r=$((r + 1))
 	done
 	model_events readahead | grep -E ' (mode|novelty) ' | sed 's/^/EVENT /'
