@@ -368,7 +368,8 @@ MODULE_PARM_DESC(slowest_reader_score, "score an interval by its slowest reader,
  * the best's (mlp_ra_smaller_within: readahead a reader does not need is
  * paid later, by others, out of the interval's sight).  50 is 0.05 of a
  * doubling, 3.5% of throughput; 0: off, the best prediction.  The lead
- * (lead_min_samples) may still overrule it on the samples.
+ * (lead_min_samples) may still overrule it on the samples, towards a larger
+ * window only by guard_margin plus this margin (round 29).
  */
 static unsigned int smaller_margin;
 module_param(smaller_margin, uint, 0444);
@@ -1460,7 +1461,8 @@ static int ra_best_supported(struct ra_subsys *s, unsigned int ctx,
 		}
 	}
 	lead = mlp_ra_sample_leader(&s->support, ctx, i, supported & ~guarded,
-				    lead_min_samples, (s32)guard_margin);
+				    lead_min_samples, (s32)guard_margin,
+				    (s32)(guard_margin + smaller_margin));
 	if (lead >= 0) {
 		atomic64_inc(&s->choices_led);
 		i = lead;

@@ -753,10 +753,15 @@ u32 mlp_ra_guarded_mask(const struct ra_support *sup, unsigned int ctx,
  * window weighs little in it: in round 13's hdd warm-ups 512 KiB led the
  * default after scattered mmap faults (its read-around used later) while
  * the network kept 128 KiB there in two boots of three.  The test is the
- * guard's (ra_ahead), the sides swapped.
+ * guard's (ra_ahead), the sides swapped.  A window larger than chosen must
+ * lead by larger_margin instead (round 29): with smaller_margin the model
+ * takes the smaller of two windows predicted alike, and a lead by the
+ * plain margin undid that on cloud's scans (2048 KiB's samples 89 ahead of
+ * 16 KiB's, the phase after paying back what the scan saved).
  */
 int mlp_ra_sample_leader(const struct ra_support *sup, unsigned int ctx,
-			 int chosen, u32 mask, u32 min_samples, s32 margin)
+			 int chosen, u32 mask, u32 min_samples, s32 margin,
+			 s32 larger_margin)
 {
 	struct ra_moments p, c;
 	s64 best_mean = 0;
@@ -769,7 +774,8 @@ int mlp_ra_sample_leader(const struct ra_support *sup, unsigned int ctx,
 		if (i == chosen || !(mask & (1u << i)) ||
 		    !ra_moments_of(sup, ctx, i, min_samples, &c))
 			continue;
-		if (ra_ahead(&c, &p, margin) && (best < 0 || c.mean > best_mean)) {
+		if (ra_ahead(&c, &p, i > chosen ? larger_margin : margin) &&
+		    (best < 0 || c.mean > best_mean)) {
 			best = i;
 			best_mean = c.mean;
 		}

@@ -309,7 +309,8 @@ s32 mlp_ra_support_mean(const struct ra_support *sup, unsigned int ctx, int cand
 int mlp_ra_explore_untried(const struct ra_support *sup, unsigned int ctx,
 			   u32 ref_kb, u32 min_samples);
 int mlp_ra_sample_leader(const struct ra_support *sup, unsigned int ctx,
-			 int chosen, u32 mask, u32 min_samples, s32 margin);
+			 int chosen, u32 mask, u32 min_samples, s32 margin,
+			 s32 larger_margin);
 int mlp_ra_explore_thin(const struct ra_support *sup, unsigned int ctx,
 			u32 ref_kb, u32 thin_samples, u32 excluded);
 

@@ -413,7 +413,7 @@ static void test_lead(void)
 	add_runs(&sup, 128, 958, 5003, 1000);
 	add_runs(&sup, 512, 37, 5178, 1000);
 	add_runs(&sup, 16, 40, 4990, 1000);
-	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50) == -1,
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50, 50) == -1,
 	   "a lead inside two standard errors (37 samples, +175) is no reason");
 	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0) == 3,
 	   "thin exploration tries the candidate with the fewest samples: 2048 KiB's none first");
@@ -427,22 +427,47 @@ static void test_lead(void)
 	ok(mlp_ra_explore_thin(&sup, 0, 128, 64, 0) == 3,
 	   "a tie goes to the larger window");
 	add_runs(&sup, 512, 300, 5409, 1000);
-	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50) == 2,
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50, 50) == 2,
 	   "337 samples a third of a doubling ahead (round 13's first boot): 512 KiB leads the choice");
-	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xb, 32, 50) == -1,
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xb, 32, 50, 50) == -1,
 	   "only candidates in the mask (allowed, not guarded) may lead");
-	ok(mlp_ra_sample_leader(&sup, 0, 2, 0xf, 32, 50) == -1,
+	ok(mlp_ra_sample_leader(&sup, 0, 2, 0xf, 32, 50, 50) == -1,
 	   "the leader itself chosen: nothing leads it");
-	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 400, 50) == -1 && mlp_ra_sample_leader(&sup, 0, 1, 0xf, 0, 50) == -1,
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 400, 50, 50) == -1 && mlp_ra_sample_leader(&sup, 0, 1, 0xf, 0, 50, 50) == -1,
 	   "too few samples on a side, or min_samples 0 (off): no lead");
-	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 500) == -1,
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 500, 500) == -1,
 	   "a lead within the margin is no reason");
 	add_runs(&sup, 2048, 400, 6000, 1000);
-	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50) == 3,
+	ok(mlp_ra_sample_leader(&sup, 0, 1, 0xf, 32, 50, 50) == 3,
 	   "of several that lead, the highest mean");
-	ok(mlp_ra_sample_leader(&sup, RA_NR_CONTEXTS, 1, 0xf, 32, 50) == -1 &&
-	   mlp_ra_sample_leader(&sup, 0, -1, 0xf, 32, 50) == -1,
+	ok(mlp_ra_sample_leader(&sup, RA_NR_CONTEXTS, 1, 0xf, 32, 50, 50) == -1 &&
+	   mlp_ra_sample_leader(&sup, 0, -1, 0xf, 32, 50, 50) == -1,
 	   "no lead for a context or a choice out of range");
+}
+
+/*
+ * Round 29: round 26's cloud warm-up with smaller_margin=150, where the
+ * scans' context (here 0) took 16 KiB as the smaller of two alike and the
+ * lead gave 2048 KiB back, its samples 89 ahead of 16 KiB's.
+ */
+static void test_lead_larger(void)
+{
+	static struct ra_support sup;	/* zeroed */
+
+	add_runs(&sup, 16, 2000, 5100, 300);
+	add_runs(&sup, 2048, 2000, 5189, 300);
+	ok(mlp_ra_sample_leader(&sup, 0, 0, 0xf, 32, 50, 50) == 3,
+	   "with one margin, 2048 KiB's +89 on 2000 samples leads the smaller choice");
+	ok(mlp_ra_sample_leader(&sup, 0, 0, 0xf, 32, 50, 200) == -1,
+	   "a larger window must lead by larger_margin: +89 is short of 200");
+	ok(mlp_ra_sample_leader(&sup, 0, 3, 0xf, 32, 50, 200) == -1,
+	   "2048 KiB chosen: the smaller window trails, no lead");
+	add_runs(&sup, 512, 2000, 5700, 300);
+	ok(mlp_ra_sample_leader(&sup, 0, 0, 0xf, 32, 50, 200) == 2,
+	   "a larger window past larger_margin (+600) still leads");
+	add_runs(&sup, 128, 2000, 5500, 300);
+	ok(mlp_ra_sample_leader(&sup, 0, 3, 0x7, 32, 50, 1000) == 2,
+	   "towards a smaller window the plain margin holds: 512 KiB leads a 2048 choice by +511");
 }
 
 /*
@@ -844,6 +869,7 @@ int main(void)
 	test_kind_context();
 	test_guard();
 	test_lead();
+	test_lead_larger();
 	test_mix();
 	test_later_use();
 	test_carry();
