@@ -376,6 +376,19 @@ module_param(smaller_margin, uint, 0444);
 MODULE_PARM_DESC(smaller_margin, "score units (1000 = a doubling) within which the model takes the smallest allowed candidate over its best-predicted one; 0: off (0..1000, default 0)");
 
 /*
+ * shrink_streams (round 30): when the window in force for a read() is
+ * below what the file's sequential stream has ramped up to, cut the
+ * stream's window (f_ra.size and async_size) to what the kernel would let
+ * it grow to under that window (mlp_ra_stream_cap): 6.1 never shrinks a
+ * stream by itself, so without this a lower choice, the default's blocks
+ * and the unload's restore missed scans that go on reading an open file.
+ * The stream's next readahead then starts afresh, no larger than the cap.
+ */
+static bool shrink_streams;
+module_param(shrink_streams, bool, 0444);
+MODULE_PARM_DESC(shrink_streams, "cut a sequential stream's window down to the window in force for its reads (default N)");
+
+/*
  * trace_intervals: one dmesg line per closed interval (its context, the
  * windows in force, the block it belonged to, its score), to see which
  * intervals become evidence.  A diagnostic: 20 lines a second at 50 ms.
@@ -583,6 +596,7 @@ struct ra_subsys {
 	atomic64_t choices_qnet, choices_limited, choices_guarded, trials;
 	atomic64_t choices_led, thin_blocks, interval_trials;
 	atomic64_t carried_samples, carried_charge, readers_held_up, choices_smaller;
+	atomic64_t streams_shrunk;
 	atomic_t support_rows;
 	atomic64_t samples_dropped, feedback_dropped, feedback_thinned;
 	atomic_t last_eff;
@@ -689,6 +703,7 @@ ML_LIB_STATUS(carried_samples, ml_lib_counter_ops, ra.carried_samples, "training
 ML_LIB_STATUS(carried_charge, ml_lib_counter_ops, ra.carried_charge, "the sum of those charges, score units (5000 = the default, read-only)");
 ML_LIB_STATUS(readers_held_up, ml_lib_counter_ops, ra.readers_held_up, "readers counted with no bytes in an interval another task read in, having read in one of the recent_reader_intervals before (read-only)");
 ML_LIB_STATUS(choices_smaller, ml_lib_counter_ops, ra.choices_smaller, "choices where a smaller candidate predicted within smaller_margin of the best was taken (read-only)");
+ML_LIB_STATUS(streams_shrunk, ml_lib_counter_ops, ra.streams_shrunk, "read() calls whose file's stream window was cut down to the window in force (shrink_streams, read-only)");
 ML_LIB_STATUS(support_rows, ml_lib_int_ops, ra.support_rows, "rows of the server's training buffer counted at the last connection, -1 before (read-only)");
 ML_LIB_STATUS(choices_qnet, ml_lib_counter_ops, ra.choices_qnet, "choices made in the kernel by the integer network (read-only)");
 ML_LIB_STATUS(qnet_generation, ml_lib_counter_ops, ra.model.qnet_generation, "weights generation of the integer network in use, -1 if none (read-only)");
@@ -907,6 +922,26 @@ static unsigned int ra_impose(struct file_ra_state *f_ra, unsigned int access)
 }
 
 /*
+ * shrink_streams: the stream's window cut to the cap, unlocked as the
+ * kernel's own readers of one file update f_ra.  req_pages is counted as
+ * filemap_get_pages counts it for its readahead.
+ */
+static void ra_shrink_stream(struct file_ra_state *f_ra, unsigned int pages,
+			     loff_t pos, size_t want)
+{
+	u32 req_pages = ((pos + want + PAGE_SIZE - 1) >> PAGE_SHIFT) - (pos >> PAGE_SHIFT);
+	u32 cap = mlp_ra_stream_cap(pages, req_pages,
+				    READ_ONCE(ra.disk->bdi->io_pages));
+
+	if (READ_ONCE(f_ra->size) <= cap)
+		return;
+	WRITE_ONCE(f_ra->size, cap);
+	if (READ_ONCE(f_ra->async_size) > cap)
+		WRITE_ONCE(f_ra->async_size, cap);
+	atomic64_inc(&ra.streams_shrunk);
+}
+
+/*
  * Every probe is a kprobe at a function's entry, which this kernel serves
  * through ftrace (KPROBES_ON_FTRACE: "[FTRACE]" in the kprobes list, no
  * breakpoint trap).  Round 4 counted read() bytes and faults at the
@@ -949,6 +984,8 @@ static int ra_kp_read_pre(struct kprobe *p, struct pt_regs *regs)
 	bytes = min_t(u64, want, (u64)(size - iocb->ki_pos));
 	access = mlp_ra_access_of_read(bytes);
 	pages = ra_impose(&iocb->ki_filp->f_ra, access);
+	if (shrink_streams && pages)
+		ra_shrink_stream(&iocb->ki_filp->f_ra, pages, iocb->ki_pos, want);
 	/*
 	 * filemap_read sets f_ra.prev_pos to where it stopped, so a read()
 	 * that starts there continues the last one (a run of small reads);

@@ -507,6 +507,14 @@ u32 mlp_ra_window_of(u32 windows, unsigned int access)
 	       (windows >> (access * RA_WINDOW_BITS)) & RA_WINDOW_MASK : 0;
 }
 
+/* The largest window a stream may keep under this window (see mlp_ra_calc.h). */
+u32 mlp_ra_stream_cap(u32 window_pages, u32 req_pages, u32 io_pages)
+{
+	if (req_pages > window_pages && io_pages > window_pages)
+		return req_pages < io_pages ? req_pages : io_pages;
+	return window_pages;
+}
+
 /* The candidate whose log2 (fixed point) a sample carries; -1 if none. */
 int mlp_ra_candidate_of_log2(s32 log2_kb)
 {

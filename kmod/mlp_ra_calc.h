@@ -239,6 +239,20 @@ u32 mlp_ra_windows_set(u32 kind_kb[RA_NR_ACCESS], unsigned int kind, u32 kb,
 u32 mlp_ra_window_of(u32 windows, unsigned int access);
 
 /*
+ * Stream caps (round 30).  Linux 6.1's ondemand_readahead never shrinks a
+ * sequential stream: on the expected index it takes max(ra->size, the next
+ * size), so lowering a file's ra_pages leaves a scan that goes on reading
+ * the same open file at the window it ramped up to.  On cloud a scan once
+ * run at 2048 KiB kept it for every later scan of its run: a schedule that
+ * set 2048 KiB for the first scan only and 16 for every later phase made
+ * them all run as at 2048 (docs/readahead-rounds.md, round 30).  The cap is
+ * what the kernel itself lets a stream grow to under the window in force:
+ * the window, or the read's own size up to the device's largest request
+ * (ondemand_readahead's max_pages).
+ */
+u32 mlp_ra_stream_cap(u32 window_pages, u32 req_pages, u32 io_pages);
+
+/*
  * Support (round 6): training samples per context and candidate window.
  * The network is a regression over (context features, candidate); asked
  * about a candidate never tried in a context it extrapolates, and in the

@@ -853,6 +853,16 @@ static void test_slowest(void)
 	   "the scan's gain pays for the lookups' loss by the mean, not by the slowest");
 }
 
+static void test_stream_cap(void)
+{
+	/* cloud's scans read 128 KiB (32 pages); virtio's largest request 1 MiB */
+	ok(mlp_ra_stream_cap(4, 32, 256) == 32, "a 16 KiB window: a scan's stream keeps its read's 128 KiB");
+	ok(mlp_ra_stream_cap(512, 32, 256) == 512, "a 2048 KiB window: the window");
+	ok(mlp_ra_stream_cap(4, 512, 256) == 256, "a read past the device's largest request: that request");
+	ok(mlp_ra_stream_cap(4, 1, 256) == 4 && mlp_ra_stream_cap(4, 32, 2) == 4,
+	   "a small read, or a device whose requests are below the window: the window");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -878,5 +888,6 @@ int main(void)
 	test_shared_read();
 	test_smaller_within();
 	test_slowest();
+	test_stream_cap();
 	return tap_done();
 }

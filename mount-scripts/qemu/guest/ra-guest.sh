@@ -136,7 +136,7 @@ load_ci() { load_ra ci promote_dwell_ms=5000 cooldown_ms=3000 thin_permil=1000; 
 
 # the module's exploration counters, for the logs after a warm-up
 module_counters() {
-	echo "intervals $(param intervals), ml $(param intervals_ml), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), interval_trials $(param interval_trials), choices_limited $(param choices_limited), carried $(param carried_samples) (charge $(param carried_charge)), readers_held_up $(param readers_held_up), choices_smaller $(param choices_smaller), samples_dropped $(param samples_dropped)"
+	echo "intervals $(param intervals), ml $(param intervals_ml), explore $(param intervals_explore), thin_blocks $(param thin_blocks), trials $(param trials), interval_trials $(param interval_trials), choices_limited $(param choices_limited), carried $(param carried_samples) (charge $(param carried_charge)), readers_held_up $(param readers_held_up), choices_smaller $(param choices_smaller), streams_shrunk $(param streams_shrunk), samples_dropped $(param samples_dropped)"
 }
 
 # pin_mode MODEL MODE: the operator's pin, and a wait (at most 15 s) until the module has it in force
@@ -415,7 +415,7 @@ bench_variant() {
 	mode=$(param mode)
 	run_work "$v mode=$mode" "$seed" "$plan"
 	[ -n "${HOG:-}" ] && { kill "$HOG"; wait "$HOG" 2>/dev/null; HOG=; }
-	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) interval_trials=$(param interval_trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded) carried=$(param carried_samples) carried_charge=$(param carried_charge) held_up=$(param readers_held_up) smaller=$(param choices_smaller) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change)"
+	[ "$v" = auto ] && echo "AUTO-END seed=$seed mode=$(param mode) intervals=$(param intervals) ml=$(param intervals_ml) explore=$(param intervals_explore) train_rounds=$(stat_of readahead train_rounds) training_pause=$TRAIN_PAUSE novelty_episodes=$(stat_of readahead novelty_episodes) support_rows=$(param support_rows) trials=$(param trials) interval_trials=$(param interval_trials) choices_limited=$(param choices_limited) choices_guarded=$(param choices_guarded) carried=$(param carried_samples) carried_charge=$(param carried_charge) held_up=$(param readers_held_up) smaller=$(param choices_smaller) shrunk=$(param streams_shrunk) unseen=$(param intervals_unseen) phase_change=$(param intervals_phase_change)"
 	kmsg_lines=$(dmesg | wc -l)
 	case $v in emerg | auto) unload_ra ;; esac
 	# (round 7) what the network chose per context in this measured run: its unload summary

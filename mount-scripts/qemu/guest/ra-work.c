@@ -30,6 +30,10 @@
  * choosing each phase's window can achieve when each phase inherits the
  * page cache the phases before it left, which the per-phase oracle, the
  * best fixed value of each phase taken from different runs, does not.
+ * A lower window does not cut down f1's scan stream, which Linux 6.1
+ * never shrinks: after a scan at 2048 KiB the later scans of the run go on
+ * at 2048 whatever their phase's window (round 30; the module's
+ * shrink_streams does cut it).
  * Prints one line per phase: "RAW phase=I kind=K ms=MS" (plus the lookup
  * thread's own ms for mix) and "RAW total ms=MS".  fio cannot keep a file
  * open across phases, hence this program.  Built static on the host.
